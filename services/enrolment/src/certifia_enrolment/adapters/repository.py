@@ -1,0 +1,47 @@
+"""Candidates in the enrolment database. Never commits: the unit of work does."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.orm import Session
+
+from certifia_enrolment.adapters.orm import candidates
+from certifia_enrolment.domain.model import Candidate
+
+
+def _to_domain(row: object) -> Candidate:
+    m = row._mapping  # type: ignore[attr-defined]
+    return Candidate(**{k: m[k] for k in m.keys()})
+
+
+class CandidateRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def get(self, candidate_id: str) -> Candidate | None:
+        row = self.session.execute(select(candidates).where(candidates.c.id == candidate_id)).first()
+        return _to_domain(row) if row else None
+
+    def by_external_id(self, lms_client: str, external_id: str) -> Candidate | None:
+        row = self.session.execute(
+            select(candidates).where(
+                candidates.c.lms_client == lms_client, candidates.c.external_id == external_id
+            )
+        ).first()
+        return _to_domain(row) if row else None
+
+    def add(self, candidate: Candidate) -> None:
+        self.session.execute(insert(candidates).values(**asdict(candidate)))
+
+    def set_option(self, candidate_id: str, option: str) -> None:
+        self.session.execute(update(candidates).where(candidates.c.id == candidate_id).values(option=option))
+
+    def list(self, *, lms_client: str | None, limit: int, offset: int) -> list[Candidate]:
+        query = (
+            select(candidates).order_by(candidates.c.enrolled_at, candidates.c.id).limit(limit).offset(offset)
+        )
+        if lms_client is not None:
+            query = query.where(candidates.c.lms_client == lms_client)
+        return [_to_domain(r) for r in self.session.execute(query)]

@@ -1,0 +1,133 @@
+"""REST API of the enrolment service (thin: validate, build a command, call the handler)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from certifia_enrolment.adapters.repository import CandidateRepository
+from certifia_enrolment.domain.model import Candidate, EnrolmentConflict
+from certifia_enrolment.service_layer import handlers
+from certifia_shared.auth import Principal, ensure_candidate_access, require
+from certifia_shared.problems import Problem, not_found
+
+router = APIRouter(tags=["candidates"])
+EMAIL = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+
+
+class EnrolmentRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    external_id: str = Field(min_length=1, max_length=200, description="the candidate's id in the LMS")
+    given_name: str = Field(min_length=1, max_length=200)
+    family_name: str = Field(min_length=1, max_length=200)
+    email: str = Field(pattern=EMAIL, max_length=320)
+    path: Literal["formation", "vae"] = "formation"
+    cohort: str | None = Field(default=None, max_length=100)
+
+
+class OptionRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    option: Literal["5A", "5B"]
+
+
+class CandidateOut(BaseModel):
+    id: str
+    lms_client: str
+    external_id: str
+    given_name: str
+    family_name: str
+    email: str
+    path: str
+    cohort: str | None
+    option: str | None
+    enrolled_at: datetime
+
+    @classmethod
+    def of(cls, c: Candidate) -> CandidateOut:
+        return cls(**{f: getattr(c, f) for f in cls.model_fields})
+
+
+def _ctx(request: Request):  # type: ignore[no-untyped-def]
+    return request.app.state.ctx
+
+
+def _lms_client(principal: Principal) -> str:
+    return principal.client_id or principal.subject
+
+
+@router.post("/candidates", status_code=201, response_model=CandidateOut)
+def enrol(
+    body: EnrolmentRequest,
+    request: Request,
+    response: Response,
+    principal: Annotated[Principal, Depends(require("lms"))],
+) -> CandidateOut:
+    cmd = handlers.EnrolCandidate(lms_client=_lms_client(principal), **body.model_dump())
+    try:
+        candidate, created = handlers.enrol_candidate(cmd, uow=_ctx(request).uow())
+    except EnrolmentConflict as exc:
+        raise Problem(
+            409,
+            "Enrolment conflict",
+            f"external_id {body.external_id!r} is already enrolled with other data ({exc}).",
+            type="enrolment-conflict",
+            errors=[{"field": f, "message": "differs from the existing enrolment"} for f in exc.fields],
+        ) from exc
+    if not created:
+        response.status_code = 200
+    response.headers["Location"] = f"/candidates/{candidate.id}"
+    return CandidateOut.of(candidate)
+
+
+@router.get("/candidates", response_model=list[CandidateOut])
+def list_candidates(
+    request: Request,
+    principal: Annotated[Principal, Depends(require("lms", "officer"))],
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> list[CandidateOut]:
+    lms_client = None if principal.has("admin", "officer") else _lms_client(principal)
+    with _ctx(request).uow() as uow:
+        rows = CandidateRepository(uow.session).list(lms_client=lms_client, limit=limit, offset=offset)
+    return [CandidateOut.of(c) for c in rows]
+
+
+def _load_visible(request: Request, principal: Principal, candidate_id: str) -> Candidate:
+    ensure_candidate_access(principal, candidate_id)
+    with _ctx(request).uow() as uow:
+        candidate = CandidateRepository(uow.session).get(candidate_id)
+    if candidate is None:
+        raise not_found("Candidate", candidate_id, "candidate_id")
+    if (
+        principal.has("lms")
+        and not principal.has("admin", "officer")
+        and candidate.lms_client != _lms_client(principal)
+    ):
+        raise not_found("Candidate", candidate_id, "candidate_id")  # another LMS's candidate: not disclosed
+    return candidate
+
+
+@router.get("/candidates/{candidate_id}", response_model=CandidateOut)
+def get_candidate(
+    candidate_id: str,
+    request: Request,
+    principal: Annotated[Principal, Depends(require("lms", "candidate", "officer", "jury"))],
+) -> CandidateOut:
+    return CandidateOut.of(_load_visible(request, principal, candidate_id))
+
+
+@router.put("/candidates/{candidate_id}/option", response_model=CandidateOut)
+def choose_option(
+    candidate_id: str,
+    body: OptionRequest,
+    request: Request,
+    principal: Annotated[Principal, Depends(require("lms", "candidate", "officer"))],
+) -> CandidateOut:
+    _load_visible(request, principal, candidate_id)
+    candidate, _changed = handlers.choose_option(
+        handlers.ChooseOption(candidate_id=candidate_id, option=body.option), uow=_ctx(request).uow()
+    )
+    return CandidateOut.of(candidate)

@@ -1,0 +1,88 @@
+"""Enrolment use cases. Each runs in one unit of work: state change and event commit together."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import asdict, dataclass
+
+from sqlalchemy.exc import IntegrityError
+
+from certifia_enrolment.adapters.repository import CandidateRepository
+from certifia_enrolment.domain.model import Candidate, Option, Path, check_same_enrolment
+from certifia_shared import event_types as ev
+from certifia_shared.db import UnitOfWork
+from certifia_shared.envelope import utcnow
+
+
+@dataclass(frozen=True)
+class EnrolCandidate:
+    lms_client: str
+    external_id: str
+    given_name: str
+    family_name: str
+    email: str
+    path: Path
+    cohort: str | None
+
+
+@dataclass(frozen=True)
+class ChooseOption:
+    candidate_id: str
+    option: Option
+
+
+class UnknownCandidate(LookupError):
+    pass
+
+
+def enrol_candidate(cmd: EnrolCandidate, *, uow: UnitOfWork) -> tuple[Candidate, bool]:
+    """Enrol once per (LMS client, external id); a repeat returns the existing candidate."""
+    for _ in range(2):  # a concurrent twin may win the insert: then read theirs
+        with uow:
+            repo = CandidateRepository(uow.session)
+            existing = repo.by_external_id(cmd.lms_client, cmd.external_id)
+            if existing is not None:
+                check_same_enrolment(existing, asdict(cmd))
+                return existing, False
+            candidate = Candidate(id=str(uuid.uuid4()), enrolled_at=utcnow(), **asdict(cmd))
+            repo.add(candidate)
+            uow.emit(ev.CANDIDATE_ENROLLED, subject=candidate.id, data=_enrolled_payload(candidate))
+            try:
+                uow.commit()
+            except IntegrityError:
+                continue
+            return candidate, True
+    raise RuntimeError("enrolment kept conflicting; retry the request")
+
+
+def choose_option(cmd: ChooseOption, *, uow: UnitOfWork) -> tuple[Candidate, bool]:
+    """Record the option bloc; choosing the same option again changes nothing and emits nothing."""
+    with uow:
+        repo = CandidateRepository(uow.session)
+        candidate = repo.get(cmd.candidate_id)
+        if candidate is None:
+            raise UnknownCandidate(cmd.candidate_id)
+        if candidate.option == cmd.option:
+            return candidate, False
+        repo.set_option(candidate.id, cmd.option)
+        uow.emit(
+            ev.OPTION_CHOSEN,
+            subject=candidate.id,
+            data={"candidate_id": candidate.id, "option": cmd.option, "chosen_at": utcnow().isoformat()},
+        )
+        uow.commit()
+        return candidate.with_option(cmd.option), True
+
+
+def _enrolled_payload(c: Candidate) -> dict[str, object]:
+    return {
+        "candidate_id": c.id,
+        "external_id": c.external_id,
+        "lms_client": c.lms_client,
+        "given_name": c.given_name,
+        "family_name": c.family_name,
+        "email": c.email,
+        "path": c.path,
+        "cohort": c.cohort,
+        "enrolled_at": c.enrolled_at.isoformat(),
+    }

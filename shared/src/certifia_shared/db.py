@@ -1,0 +1,86 @@
+"""Engines, sessions and the unit of work. Repositories never commit; the unit of work does."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.orm import Session, sessionmaker
+
+from certifia_shared.envelope import CloudEvent
+from certifia_shared.messaging import MessagingTables, record_event
+
+
+def make_engine(url: str) -> Engine:
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_conn, _record):  # type: ignore[no-untyped-def]
+            # WAL lets the API, the relay and the consumer share the file; foreign keys on by default.
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.execute("PRAGMA busy_timeout=30000")
+            cur.close()
+
+        return engine
+    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)
+
+
+def migrate(engine: Engine, migrations_dir: Path) -> None:
+    """Bring the service's schema to head with its Alembic scripts."""
+    cfg = Config()
+    cfg.set_main_option("script_location", str(migrations_dir))
+    cfg.set_main_option("path_separator", "os")
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "head")
+
+
+class UnitOfWork:
+    """One database transaction. Rolls back unless :meth:`commit` was called.
+
+    :meth:`emit` writes an event to the outbox inside the same transaction as the state change.
+    """
+
+    def __init__(
+        self, session_factory: Callable[[], Session], *, tables: MessagingTables, source: str
+    ) -> None:
+        self._session_factory = session_factory
+        self._tables = tables
+        self._source = source
+        self.session: Session
+        self.emitted: list[CloudEvent] = []
+
+    def __enter__(self) -> UnitOfWork:
+        self.session = self._session_factory()
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.session.rollback()
+        self.session.close()
+
+    def emit(self, type: str, *, subject: str, data: dict[str, Any]) -> CloudEvent:
+        event = record_event(
+            self.session, self._tables, type=type, source=self._source, subject=subject, data=data
+        )
+        self.emitted.append(event)
+        return event
+
+    def commit(self) -> None:
+        self.session.commit()
+
+    def rollback(self) -> None:
+        self.session.rollback()
+
+
+def session_factory(engine: Engine) -> sessionmaker[Session]:
+    return sessionmaker(bind=engine, expire_on_commit=False)

@@ -1,0 +1,20 @@
+"""Prometheus metrics every service exposes on /metrics."""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Gauge, Histogram
+
+HTTP_REQUESTS = Counter(
+    "certifia_http_requests_total", "HTTP requests", ["service", "method", "route", "status"]
+)
+HTTP_LATENCY = Histogram(
+    "certifia_http_request_seconds", "HTTP request latency", ["service", "method", "route"]
+)
+EVENTS_PUBLISHED = Counter(
+    "certifia_events_published_total", "Events published by the relay", ["service", "type"]
+)
+EVENTS_CONSUMED = Counter("certifia_events_consumed_total", "Events consumed", ["service", "type", "outcome"])
+DEAD_LETTERS = Counter(
+    "certifia_dead_letters_total", "Records sent to a dead-letter topic", ["service", "topic"]
+)
+OUTBOX_PENDING = Gauge("certifia_outbox_pending", "Outbox rows not yet published", ["service"])

@@ -1,0 +1,129 @@
+"""The outbox relay: publishes committed outbox rows to Kafka in order, then marks them sent.
+
+A crash between publish and mark re-publishes the row later with the same event id; consumers'
+inboxes make that harmless. Nothing committed is ever lost.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections.abc import Callable
+
+from kafka import KafkaProducer
+from opentelemetry import trace
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from certifia_shared.envelope import CloudEvent, utcnow
+from certifia_shared.messaging import MessagingTables
+from certifia_shared.metrics import EVENTS_PUBLISHED, OUTBOX_PENDING
+from certifia_shared.telemetry import extract_trace_context, inject_trace_headers, log_fields, tracer
+
+log = logging.getLogger(__name__)
+
+BATCH = 200
+
+
+class OutboxRelay:
+    def __init__(
+        self,
+        *,
+        service: str,
+        session_factory: Callable[[], Session],
+        tables: MessagingTables,
+        producer_factory: Callable[[], KafkaProducer],
+        poll_seconds: float = 0.2,
+    ) -> None:
+        self._service = service
+        self._session_factory = session_factory
+        self._tables = tables
+        self._producer_factory = producer_factory
+        self._poll = poll_seconds
+        self._producer: KafkaProducer | None = None
+        self.healthy = False
+
+    def publish_pending(self) -> int:
+        """Publish one batch of unsent rows; returns how many were marked sent."""
+        t = self._tables.outbox
+        with self._session_factory() as session:
+            rows = session.execute(
+                select(t).where(t.c.published_at.is_(None)).order_by(t.c.seq).limit(BATCH)
+            ).all()
+            if not rows:
+                OUTBOX_PENDING.labels(self._service).set(0)
+                return 0
+            producer = self._producer or self._producer_factory()
+            self._producer = producer
+            sent = []
+            for row in rows:
+                event = CloudEvent(
+                    type=row.type,
+                    source=row.source,
+                    subject=row.subject,
+                    data=json.loads(row.payload),
+                    id=row.event_id,
+                    time=row.time,
+                )
+                parent = extract_trace_context(json.loads(row.trace_headers or "{}"))
+                with tracer(__name__).start_as_current_span(
+                    f"{row.topic} publish", context=parent, kind=trace.SpanKind.PRODUCER
+                ) as span:
+                    span.set_attribute("messaging.system", "kafka")
+                    span.set_attribute("messaging.destination.name", row.topic)
+                    span.set_attribute("cloudevents.event_id", row.event_id)
+                    span.set_attribute("cloudevents.event_type", row.type)
+                    headers = event.kafka_headers(inject_trace_headers())
+                    future = producer.send(
+                        row.topic, key=row.key.encode(), value=event.kafka_value(), headers=headers
+                    )
+                sent.append((row, future))
+            producer.flush(timeout=30)
+            done = []
+            for row, future in sent:
+                try:
+                    future.get(timeout=0)
+                except Exception as exc:  # the row stays unsent and is retried; order is kept
+                    log.warning("publish failed", extra=log_fields(event_id=row.event_id, error=str(exc)))
+                    session.execute(
+                        update(t)
+                        .where(t.c.seq == row.seq)
+                        .values(publish_attempts=t.c.publish_attempts + 1, last_error=str(exc)[:2000])
+                    )
+                    break
+                done.append(row.seq)
+                EVENTS_PUBLISHED.labels(self._service, row.type).inc()
+            if done:
+                session.execute(update(t).where(t.c.seq.in_(done)).values(published_at=utcnow()))
+            session.commit()
+            pending = session.execute(
+                select(func.count()).select_from(t).where(t.c.published_at.is_(None))
+            ).scalar_one()
+            OUTBOX_PENDING.labels(self._service).set(pending)
+            return len(done)
+
+    def run(self, stop: threading.Event) -> None:
+        backoff = self._poll
+        while not stop.is_set():
+            try:
+                published = self.publish_pending()
+                self.healthy = True
+                backoff = self._poll
+                if published:
+                    continue
+            except Exception:
+                self.healthy = False
+                log.exception("outbox relay failed; retrying")
+                self._close_producer()
+                backoff = min(backoff * 2, 5.0)
+            stop.wait(backoff)
+        self._close_producer()
+
+    def _close_producer(self) -> None:
+        if self._producer is not None:
+            try:
+                self._producer.close(timeout=5)
+            except Exception:
+                log.warning("producer close failed", exc_info=True)
+            self._producer = None

@@ -1,0 +1,78 @@
+"""Helpers for the test suites: the real PostgreSQL and Kafka the suites run against, tokens, polling.
+
+Integration tests read ``CERTIFIA_TEST_KAFKA`` (bootstrap of a broker started by
+``scripts/with-test-kafka.sh``) and use the ``certifia_<service>_test`` PostgreSQL databases created by
+``scripts/postgres.sh createdbs``; ``CERTIFIA_TEST_PG_URL`` overrides the server part.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from pydantic import SecretStr
+from sqlalchemy import create_engine, text
+
+from certifia_shared.auth import mint_token
+
+TEST_SECRET = SecretStr("test-secret-for-certifia-suites-only-0123456789")
+T = TypeVar("T")
+
+
+def pg_url(service_db: str) -> str:
+    base = os.environ.get("CERTIFIA_TEST_PG_URL", "postgresql+psycopg://certifia:certifia@127.0.0.1:5432")
+    return f"{base}/certifia_{service_db}_test"
+
+
+def fresh_pg_url(service_db: str) -> str:
+    """The service's test database, emptied (every table dropped, so migrations run from scratch)."""
+    url = pg_url(service_db)
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("DROP SCHEMA public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+    return url
+
+
+def kafka_bootstrap() -> str:
+    bootstrap = os.environ.get("CERTIFIA_TEST_KAFKA")
+    if not bootstrap:
+        raise RuntimeError(
+            "CERTIFIA_TEST_KAFKA is not set: run integration tests with `make test-integration` "
+            "(it starts a fresh local Kafka broker)"
+        )
+    return bootstrap
+
+
+def token(
+    *roles: str, subject: str = "tester", candidate_id: str | None = None, client_id: str | None = None
+) -> str:
+    return mint_token(
+        TEST_SECRET,
+        subject=subject,
+        roles=roles,
+        candidate_id=candidate_id,
+        client_id=client_id,
+        ttl_seconds=3600,
+    )
+
+
+def auth(*roles: str, **kwargs: Any) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token(*roles, **kwargs)}"}
+
+
+def wait_for(
+    probe: Callable[[], T | None], *, timeout: float = 30.0, interval: float = 0.2, what: str = ""
+) -> T:
+    """Poll ``probe`` until it returns something truthy, or fail after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    last: T | None = None
+    while time.monotonic() < deadline:
+        last = probe()
+        if last:
+            return last
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what or probe} (last: {last!r})")
