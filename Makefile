@@ -8,6 +8,8 @@ SRC_DIRS := shared/src $(foreach s,$(SERVICES),services/$(s)/src)
 STAMP := $(VENV)/.installed
 REQS := requirements/base.txt requirements/dev.txt requirements/grading.txt
 PYPROJECTS := shared/pyproject.toml $(foreach s,$(SERVICES),services/$(s)/pyproject.toml)
+empty :=
+space := $(empty) $(empty)
 PYTEST := $(BIN)/python -m pytest -p no:cacheprovider --import-mode=importlib
 
 .PHONY: help venv prerequisites kafka kafka-stop postgres run stop demo test lint typecheck test-unit \
@@ -55,13 +57,13 @@ lint: venv
 	$(BIN)/ruff format --check .
 
 typecheck: venv
-	MYPYPATH=$(subst $(eval) ,:,$(SRC_DIRS)) $(BIN)/mypy $(SRC_DIRS)
+	MYPYPATH=$(subst $(space),:,$(SRC_DIRS)) $(BIN)/mypy $(SRC_DIRS)
 
 test-unit: venv
 	$(PYTEST) -q -m "not integration and not e2e" shared/tests $(foreach s,$(SERVICES),services/$(s)/tests) contracts/tests
 
-test-integration: venv postgres kafka
-	CERTIFIA_TEST_KAFKA=$$(scripts/kafka.sh bootstrap) $(PYTEST) -q -m integration shared/tests $(foreach s,$(SERVICES),services/$(s)/tests)
+test-integration: venv postgres
+	scripts/with-test-kafka.sh $(PYTEST) -q -m integration shared/tests $(foreach s,$(SERVICES),services/$(s)/tests)
 
 test-e2e: venv postgres
 	$(PYTEST) -q -m e2e e2e
