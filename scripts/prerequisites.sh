@@ -1,0 +1,110 @@
+#!/usr/bin/env bash
+# Checks the tools certifia needs on this machine; silent when everything is there.
+#
+# Usage: scripts/prerequisites.sh [python]
+#
+#   (no argument)  Python 3.11 (with venv), Java 17+ and Maven (mvn)
+#   python         only Python 3.11 (what `make venv` needs)
+#
+# For each missing item, prints what is wrong and exactly how to install it (Debian/Ubuntu packages,
+# or pyenv for Python), then exits 1. The Python interpreter is $PY (default python3.11, as in the
+# Makefile); `make PY=/path/to/python3.11 ...` passes another one.
+set -uo pipefail
+
+PY="${PY:-python3.11}"
+JAVA_MIN=17
+missing=0
+
+problem() { # <what is wrong> <how to fix it, one line per argument>...
+  local what="$1"
+  shift
+  missing=$((missing + 1))
+  printf 'missing prerequisite: %s\n' "$what" >&2
+  local line
+  for line in "$@"; do printf '    %s\n' "$line" >&2; done
+}
+
+check_python() {
+  local install=(
+    "Debian 12 / Ubuntu: sudo apt-get install -y python3.11 python3.11-venv"
+    "with pyenv:         pyenv install 3.11 && pyenv global 3.11   (or: make PY=\$(pyenv root)/versions/3.11.x/bin/python3.11 ...)"
+  )
+  if ! command -v "$PY" >/dev/null 2>&1; then
+    problem "Python 3.11: '$PY' is not on PATH" "${install[@]}"
+    return
+  fi
+  local version
+  if ! version="$("$PY" -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null)"; then
+    # e.g. a pyenv shim for a version that is not installed
+    problem "Python 3.11: '$PY' is on PATH but does not run ($(command -v "$PY"))" "${install[@]}"
+    return
+  fi
+  if [[ "$version" != 3.11 ]]; then
+    problem "Python 3.11: '$PY' is Python $version" "${install[@]}"
+    return
+  fi
+  if ! "$PY" -c 'import venv, ensurepip' >/dev/null 2>&1; then
+    problem "the venv module of Python 3.11 ('$PY -m venv' cannot create a virtualenv with pip)" \
+      "Debian 12 / Ubuntu: sudo apt-get install -y python3.11-venv"
+  fi
+}
+
+java_major() { # prints the major version of `java`, e.g. 17 (1.8 -> 8)
+  local line v
+  line="$(java -version 2>&1 | grep -m1 -i 'version' || true)"
+  v="$(printf '%s' "$line" | sed -nE 's/.*version "([0-9]+)(\.([0-9]+))?.*/\1 \3/p')"
+  [[ -n "$v" ]] || return 1
+  set -- $v
+  if [[ "$1" == 1 && -n "${2:-}" ]]; then echo "$2"; else echo "$1"; fi
+}
+
+check_java() {
+  local install=(
+    "Debian 12 / Ubuntu: sudo apt-get install -y openjdk-17-jre-headless"
+    "(Kafka 4.x runs on Java 17 or newer; any JDK/JRE >= 17 on PATH will do)"
+  )
+  if ! command -v java >/dev/null 2>&1; then
+    problem "Java $JAVA_MIN+ (runs the local Kafka broker): 'java' is not on PATH" "${install[@]}"
+    return
+  fi
+  local major
+  if ! major="$(java_major)"; then
+    problem "Java $JAVA_MIN+: cannot read the version of $(command -v java) ('java -version' fails)" \
+      "${install[@]}"
+    return
+  fi
+  if ((major < JAVA_MIN)); then
+    problem "Java $JAVA_MIN+: $(command -v java) is Java $major" "${install[@]}" \
+      "then select it: sudo update-alternatives --config java"
+  fi
+}
+
+check_maven() {
+  if ! command -v mvn >/dev/null 2>&1; then
+    problem "Maven (fetches the Kafka jars from Maven Central): 'mvn' is not on PATH" \
+      "Debian 12 / Ubuntu: sudo apt-get install -y maven"
+  fi
+}
+
+case "${1:-all}" in
+  python) check_python ;;
+  all)
+    check_python
+    check_java
+    check_maven
+    ;;
+  -h | --help)
+    sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'
+    exit 0
+    ;;
+  *)
+    echo "usage: $0 [python]" >&2
+    exit 2
+    ;;
+esac
+
+if ((missing)); then
+  printf '%d prerequisite(s) missing: install them as shown above, then run the command again.\n' "$missing" >&2
+  exit 1
+fi
+exit 0
