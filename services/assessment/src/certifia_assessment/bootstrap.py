@@ -1,0 +1,52 @@
+"""The one place that wires the assessment service's real adapters."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from certifia_shared import event_types as ev
+from certifia_shared.referential import load_referential
+from certifia_shared.service import ServiceContext, build_context
+from certifia_shared.web import create_app
+from fastapi import FastAPI
+
+from certifia_assessment.adapters.artifacts import ArtifactStore
+from certifia_assessment.adapters.orm import messaging
+from certifia_assessment.config import Settings
+from certifia_assessment.entrypoints.api import router
+from certifia_assessment.entrypoints.referential_api import router as referential_router
+from certifia_assessment.service_layer.handlers import event_handlers
+
+MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
+TOPICS = [ev.TOPIC_ENROLMENT, ev.TOPIC_GRADING]
+
+
+def bootstrap(settings: Settings | None = None) -> ServiceContext:
+    settings = settings or Settings()
+    referential = load_referential()
+    return build_context(
+        settings,
+        database_name="assessment",
+        tables=messaging,
+        migrations_dir=MIGRATIONS,
+        handlers=lambda: event_handlers(referential),
+        topics=TOPICS,
+    )
+
+
+def create_application(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+    ctx = bootstrap(settings)
+    return create_app(
+        settings=settings,
+        title="certifia assessment",
+        routers=[referential_router, router],
+        readiness=ctx.runtime.readiness,
+        on_start=ctx.runtime.start,
+        on_stop=ctx.runtime.stop,
+        state={
+            "ctx": ctx,
+            "referential": load_referential(),
+            "artifacts": ArtifactStore(settings.resolved_artifacts_dir()),
+        },
+    )

@@ -1,0 +1,145 @@
+"""Assessment rules: plain Python, no I/O.
+
+A criterion is validated or rejected by a decision (a jury member, an officer, or automated grading).
+A competency is validated once every criterion that validates it (``Referential.criteria_validating``)
+is validated; a bloc is passed once all its competencies are. Validations are facts: once a criterion
+is validated, a later decision cannot take it back (an appeal would be its own process).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+
+from certifia_shared.referential import Competency, Referential
+
+Outcome = Literal["validated", "rejected"]
+DeciderRole = Literal["jury", "officer", "grading", "admin"]
+OUTCOMES: tuple[Outcome, ...] = ("validated", "rejected")
+
+
+@dataclass(frozen=True)
+class Decision:
+    id: str
+    candidate_id: str
+    bloc: str
+    criterion_id: str
+    criterion_code: str
+    outcome: Outcome
+    comment: str
+    decided_by: str
+    decided_by_role: DeciderRole
+    decided_at: datetime
+    submission_id: str | None = None
+
+
+class CriterionAlreadyValidated(Exception):
+    """The criterion is validated already; a rejection cannot undo it."""
+
+    def __init__(self, criterion_id: str, decision_id: str) -> None:
+        super().__init__(f"criterion {criterion_id} was validated by decision {decision_id}")
+        self.criterion_id = criterion_id
+        self.decision_id = decision_id
+
+
+def check_decision_allowed(current: Decision | None, outcome: Outcome) -> bool:
+    """Whether a new decision should be recorded for a criterion whose latest decision is ``current``.
+
+    Returns False when it would change nothing (validated again: the repeat is idempotent), raises
+    :class:`CriterionAlreadyValidated` when it would undo a validation, True otherwise (first decision,
+    or a new attempt after a rejection).
+    """
+    if current is None or current.outcome == "rejected":
+        return True
+    if outcome == "validated":
+        return False
+    raise CriterionAlreadyValidated(current.criterion_id, current.id)
+
+
+def competencies_now_validated(
+    referential: Referential,
+    bloc_code: str,
+    validated_criteria: Iterable[str],
+    already_validated: Iterable[str],
+) -> list[Competency]:
+    """Competencies of the bloc whose criteria are all validated and that were not validated before."""
+    done = set(validated_criteria)
+    before = set(already_validated)
+    out = []
+    for competency in referential.bloc(bloc_code).competencies:
+        if competency.id in before:
+            continue
+        needed = {c.id for c in referential.criteria_validating(competency.id)}
+        if needed and needed <= done:
+            out.append(competency)
+    return out
+
+
+def bloc_is_passed(referential: Referential, bloc_code: str, validated_competencies: Iterable[str]) -> bool:
+    done = set(validated_competencies)
+    return all(c.id in done for c in referential.bloc(bloc_code).competencies)
+
+
+@dataclass(frozen=True)
+class CompetencyProgress:
+    id: str
+    code: str
+    validated: bool
+    criteria_validated: int
+    criteria_total: int
+
+
+@dataclass(frozen=True)
+class BlocProgress:
+    code: str
+    title: str
+    passed: bool
+    competencies: tuple[CompetencyProgress, ...]
+    criteria_validated: int
+    criteria_rejected: int
+    criteria_total: int
+
+
+def bloc_progress(
+    referential: Referential,
+    bloc_code: str,
+    latest_outcomes: dict[str, Outcome],
+    validated_competencies: Iterable[str],
+    passed: bool,
+) -> BlocProgress:
+    """Where a candidate stands in one bloc, from the latest outcome per criterion id."""
+    bloc = referential.bloc(bloc_code)
+    done = set(validated_competencies)
+    comps = []
+    for c in bloc.competencies:
+        needed = [cr.id for cr in referential.criteria_validating(c.id)]
+        ok = sum(1 for cid in needed if latest_outcomes.get(cid) == "validated")
+        comps.append(CompetencyProgress(c.id, c.code, c.id in done, ok, len(needed)))
+    ids = [cr.id for cr in bloc.criteria]
+    return BlocProgress(
+        code=bloc.code,
+        title=bloc.title,
+        passed=passed,
+        competencies=tuple(comps),
+        criteria_validated=sum(1 for i in ids if latest_outcomes.get(i) == "validated"),
+        criteria_rejected=sum(1 for i in ids if latest_outcomes.get(i) == "rejected"),
+        criteria_total=len(ids),
+    )
+
+
+@dataclass(frozen=True)
+class Submission:
+    id: str
+    candidate_id: str
+    evaluation_id: str
+    digest: str
+    size_bytes: int
+    media_type: str
+    filename: str | None
+    pack_id: str | None
+    status: Literal["received", "grading", "graded", "failed"]
+    received_at: datetime
+    report: dict[str, object] | None = None
+    failure_reason: str | None = None

@@ -1,0 +1,330 @@
+"""REST API of the assessment service: jury decisions, VAE bloc decisions, submissions, progress."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import asdict
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from certifia_shared.auth import Principal, ensure_candidate_access, require
+from certifia_shared.problems import Problem, not_found
+from certifia_shared.referential import Referential, ReferentialLookupError
+from certifia_shared.service import ServiceContext
+from fastapi import APIRouter, Depends, File, Form, Header, Request, Response, UploadFile
+from pydantic import BaseModel, ConfigDict, Field
+
+from certifia_assessment.adapters.artifacts import ArtifactStore
+from certifia_assessment.adapters.repository import AssessmentRepository
+from certifia_assessment.config import Settings
+from certifia_assessment.domain.model import (
+    CriterionAlreadyValidated,
+    DeciderRole,
+    Decision,
+    Submission,
+    bloc_progress,
+)
+from certifia_assessment.service_layer import handlers
+
+router = APIRouter(tags=["assessment"])
+
+
+def _ctx(request: Request) -> ServiceContext:
+    ctx: ServiceContext = request.app.state.ctx
+    return ctx
+
+
+def _referential(request: Request) -> Referential:
+    referential: Referential = request.app.state.referential
+    return referential
+
+
+def _known_candidate(request: Request, candidate_id: str) -> dict[str, Any]:
+    with _ctx(request).uow() as uow:
+        candidate = AssessmentRepository(uow.session).candidate(candidate_id)
+    if candidate is None:
+        raise not_found("Candidate", candidate_id, "candidate_id")
+    return candidate
+
+
+# -- decisions -----------------------------------------------------------------------------------------
+class DecisionRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    criterion_id: str = Field(min_length=1, max_length=64, description="global id, e.g. 2.A1.C1.E1")
+    outcome: Literal["validated", "rejected"]
+    comment: str = Field(default="", max_length=5000)
+
+
+class DecisionOut(BaseModel):
+    id: str
+    candidate_id: str
+    bloc: str
+    criterion_id: str
+    criterion_code: str
+    outcome: str
+    comment: str
+    decided_by: str
+    decided_by_role: str
+    decided_at: datetime
+    submission_id: str | None
+
+    @classmethod
+    def of(cls, d: Decision) -> DecisionOut:
+        return cls(**asdict(d))
+
+
+@router.post("/candidates/{candidate_id}/decisions", status_code=201, response_model=DecisionOut)
+def decide(
+    candidate_id: str,
+    body: DecisionRequest,
+    request: Request,
+    response: Response,
+    principal: Annotated[Principal, Depends(require("jury", "officer"))],
+) -> DecisionOut:
+    """A jury member or officer validates or rejects one evaluation criterion for a candidate."""
+    role: DeciderRole = (
+        "jury" if principal.has("jury") else "officer" if principal.has("officer") else "admin"
+    )
+    cmd = handlers.DecideCriterion(
+        candidate_id=candidate_id,
+        criterion_id=body.criterion_id,
+        outcome=body.outcome,
+        comment=body.comment,
+        decided_by=principal.subject,
+        decided_by_role=role,
+    )
+    try:
+        decision, created = handlers.decide_criterion(
+            cmd, uow=_ctx(request).uow(), referential=_referential(request)
+        )
+    except handlers.UnknownCandidate:
+        raise not_found("Candidate", candidate_id, "candidate_id") from None
+    except handlers.UnknownCriterion:
+        raise Problem(
+            422,
+            "Unknown criterion",
+            f"{body.criterion_id!r} is not a criterion of the referential; GET /referential lists their ids.",
+            type="unknown-criterion",
+            field="criterion_id",
+        ) from None
+    except CriterionAlreadyValidated as exc:
+        raise Problem(
+            409,
+            "Criterion already validated",
+            f"{exc.criterion_id} was validated by decision {exc.decision_id}; a validation is final.",
+            type="criterion-already-validated",
+            field="outcome",
+        ) from None
+    if not created:
+        response.status_code = 200
+    return DecisionOut.of(decision)
+
+
+@router.get("/candidates/{candidate_id}/decisions", response_model=list[DecisionOut])
+def list_decisions(
+    candidate_id: str,
+    request: Request,
+    principal: Annotated[Principal, Depends(require("candidate", "jury", "officer", "lms"))],
+    bloc: str | None = None,
+) -> list[DecisionOut]:
+    ensure_candidate_access(principal, candidate_id)
+    _known_candidate(request, candidate_id)
+    with _ctx(request).uow() as uow:
+        return [DecisionOut.of(d) for d in AssessmentRepository(uow.session).decisions_of(candidate_id, bloc)]
+
+
+class VaeBlocRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    bloc: Literal["1", "2", "3", "4", "5A", "5B"]
+    comment: str = Field(default="", max_length=5000)
+
+
+@router.post("/candidates/{candidate_id}/vae-decisions", status_code=201)
+def vae_bloc(
+    candidate_id: str,
+    body: VaeBlocRequest,
+    request: Request,
+    response: Response,
+    _: Annotated[Principal, Depends(require("jury", "officer"))],
+) -> dict[str, Any]:
+    """A VAE jury validates a whole bloc for a candidate on the VAE path."""
+    try:
+        created, at = handlers.validate_bloc_by_vae(
+            candidate_id, body.bloc, uow=_ctx(request).uow(), referential=_referential(request)
+        )
+    except handlers.UnknownCandidate:
+        raise not_found("Candidate", candidate_id, "candidate_id") from None
+    except handlers.NotVaeCandidate:
+        raise Problem(
+            409,
+            "Not a VAE candidate",
+            "Blocs are validated by a VAE jury only for candidates enrolled on the VAE path; "
+            "record criterion decisions instead.",
+            type="not-vae",
+            field="candidate_id",
+        ) from None
+    if not created:
+        response.status_code = 200
+    return {"candidate_id": candidate_id, "bloc": body.bloc, "via": "vae", "passed_at": at.isoformat()}
+
+
+# -- progress ------------------------------------------------------------------------------------------
+@router.get("/candidates/{candidate_id}/progress")
+def progress(
+    candidate_id: str,
+    request: Request,
+    principal: Annotated[Principal, Depends(require("candidate", "jury", "officer", "lms"))],
+) -> dict[str, Any]:
+    """Per bloc: criteria validated/rejected, competencies validated, bloc passed."""
+    ensure_candidate_access(principal, candidate_id)
+    candidate = _known_candidate(request, candidate_id)
+    referential = _referential(request)
+    with _ctx(request).uow() as uow:
+        repo = AssessmentRepository(uow.session)
+        outcomes = repo.latest_outcomes(candidate_id)
+        competencies = repo.validated_competencies(candidate_id)
+        passed = repo.passed_blocs(candidate_id)
+    blocs = [
+        asdict(bloc_progress(referential, b.code, outcomes, competencies, b.code in passed))
+        for b in referential.blocs
+    ]
+    return {
+        "candidate_id": candidate_id,
+        "path": candidate["path"],
+        "option": candidate["option"],
+        "referential_version": referential.version,
+        "blocs_passed": sorted(passed),
+        "blocs": blocs,
+    }
+
+
+# -- submissions ---------------------------------------------------------------------------------------
+class SubmissionOut(BaseModel):
+    id: str
+    candidate_id: str
+    evaluation_id: str
+    digest: str
+    size_bytes: int
+    media_type: str
+    filename: str | None
+    pack_id: str | None
+    status: str
+    received_at: datetime
+    report: dict[str, Any] | None
+    failure_reason: str | None
+
+    @classmethod
+    def of(cls, s: Submission) -> SubmissionOut:
+        return cls(**asdict(s))
+
+
+@router.post("/candidates/{candidate_id}/submissions", status_code=201, response_model=SubmissionOut)
+async def submit(
+    candidate_id: str,
+    request: Request,
+    response: Response,
+    principal: Annotated[Principal, Depends(require("candidate", "lms"))],
+    evaluation_id: Annotated[str, Form(min_length=1, max_length=64, description="global id, e.g. 2.EV1")],
+    file: Annotated[UploadFile, File(description="the deliverable (a zip for code and models)")],
+    pack_id: Annotated[
+        str | None, Form(max_length=100, description="grading pack for automated grading")
+    ] = None,
+    idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
+) -> SubmissionOut:
+    """A candidate hands in a deliverable for an evaluation; naming a grading pack asks for grading."""
+    ensure_candidate_access(principal, candidate_id)
+    settings: Settings = request.app.state.settings
+    content = await file.read(settings.max_submission_bytes + 1)
+    if len(content) > settings.max_submission_bytes:
+        raise Problem(
+            413,
+            "Submission too large",
+            f"The file exceeds {settings.max_submission_bytes} bytes.",
+            type="submission-too-large",
+            field="file",
+        )
+    if not content:
+        raise Problem(422, "Empty submission", "The file is empty.", type="validation-error", field="file")
+    store: ArtifactStore = request.app.state.artifacts
+    digest = hashlib.sha256(content).hexdigest()
+    cmd = handlers.ReceiveSubmission(
+        candidate_id=candidate_id,
+        evaluation_id=evaluation_id,
+        digest=digest,
+        size_bytes=len(content),
+        media_type=file.content_type or "application/octet-stream",
+        filename=(file.filename or None) and file.filename[:255],
+        pack_id=pack_id or None,
+        idempotency_key=idempotency_key,
+    )
+    try:
+        _known_candidate(request, candidate_id)
+        _referential(request).evaluation(evaluation_id)
+    except ReferentialLookupError:
+        raise Problem(
+            422,
+            "Unknown evaluation",
+            f"{evaluation_id!r} is not an evaluation of the referential; GET /referential/evaluations lists them.",
+            type="unknown-evaluation",
+            field="evaluation_id",
+        ) from None
+    store.put(content)  # stored before the event points at it; content-addressed, so a retry is harmless
+    submission, created = handlers.receive_submission(
+        cmd,
+        uow=_ctx(request).uow(),
+        referential=_referential(request),
+        artifact_url=settings.base_url() + "/submissions/{submission_id}/artifact",
+    )
+    if not created:
+        response.status_code = 200
+    response.headers["Location"] = f"/submissions/{submission.id}"
+    return SubmissionOut.of(submission)
+
+
+def _visible_submission(request: Request, principal: Principal, submission_id: str) -> Submission:
+    with _ctx(request).uow() as uow:
+        submission = AssessmentRepository(uow.session).submission(submission_id)
+    if submission is None:
+        raise not_found("Submission", submission_id, "submission_id")
+    ensure_candidate_access(principal, submission.candidate_id)
+    return submission
+
+
+@router.get("/submissions/{submission_id}", response_model=SubmissionOut)
+def get_submission(
+    submission_id: str,
+    request: Request,
+    principal: Annotated[Principal, Depends(require("candidate", "jury", "officer", "lms", "service"))],
+) -> SubmissionOut:
+    return SubmissionOut.of(_visible_submission(request, principal, submission_id))
+
+
+@router.get("/candidates/{candidate_id}/submissions", response_model=list[SubmissionOut])
+def list_submissions(
+    candidate_id: str,
+    request: Request,
+    principal: Annotated[Principal, Depends(require("candidate", "jury", "officer", "lms"))],
+) -> list[SubmissionOut]:
+    ensure_candidate_access(principal, candidate_id)
+    _known_candidate(request, candidate_id)
+    with _ctx(request).uow() as uow:
+        return [SubmissionOut.of(s) for s in AssessmentRepository(uow.session).submissions_of(candidate_id)]
+
+
+@router.get("/submissions/{submission_id}/artifact")
+def artifact(
+    submission_id: str,
+    request: Request,
+    principal: Annotated[Principal, Depends(require("candidate", "jury", "officer", "service"))],
+) -> Response:
+    """The submitted file (grading-compute fetches it with a service token: the claim check)."""
+    submission = _visible_submission(request, principal, submission_id)
+    store: ArtifactStore = request.app.state.artifacts
+    return Response(
+        content=store.get(submission.digest),
+        media_type=submission.media_type,
+        headers={
+            "X-Content-SHA256": submission.digest,
+            "Cache-Control": "private, max-age=31536000, immutable",
+        },
+    )

@@ -1,0 +1,358 @@
+"""Assessment use cases. Each runs in one unit of work: state change and its events commit together."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from certifia_shared import event_types as ev
+from certifia_shared.db import UnitOfWork
+from certifia_shared.envelope import CloudEvent, utcnow
+from certifia_shared.referential import Referential, ReferentialLookupError
+from sqlalchemy.exc import IntegrityError
+
+from certifia_assessment.adapters.repository import AssessmentRepository
+from certifia_assessment.domain.model import (
+    CriterionAlreadyValidated,
+    DeciderRole,
+    Decision,
+    Outcome,
+    Submission,
+    bloc_is_passed,
+    check_decision_allowed,
+    competencies_now_validated,
+)
+
+log = logging.getLogger(__name__)
+
+
+class UnknownCandidate(LookupError):
+    pass
+
+
+class UnknownCriterion(LookupError):
+    pass
+
+
+class UnknownEvaluation(LookupError):
+    pass
+
+
+class NotVaeCandidate(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class DecideCriterion:
+    candidate_id: str
+    criterion_id: str
+    outcome: Outcome
+    comment: str
+    decided_by: str
+    decided_by_role: DeciderRole
+    submission_id: str | None = None
+    decision_id: str | None = None
+
+
+def decide_criterion(
+    cmd: DecideCriterion, *, uow: UnitOfWork, referential: Referential
+) -> tuple[Decision, bool]:
+    """Record a decision on one criterion and apply the competency and bloc rules.
+
+    Returns the decision in force and whether a new one was recorded (validating a validated criterion
+    again records nothing and emits nothing).
+    """
+    with uow:
+        decision, created = _decide(cmd, uow, referential)
+        uow.commit()
+        return decision, created
+
+
+def _decide(cmd: DecideCriterion, uow: UnitOfWork, referential: Referential) -> tuple[Decision, bool]:
+    repo = AssessmentRepository(uow.session)
+    if repo.candidate(cmd.candidate_id) is None:
+        raise UnknownCandidate(cmd.candidate_id)
+    try:
+        criterion = referential.criterion(cmd.criterion_id)
+    except ReferentialLookupError:
+        raise UnknownCriterion(cmd.criterion_id) from None
+    current = repo.validation_decision(cmd.candidate_id, criterion.id) or repo.latest_decision(
+        cmd.candidate_id, criterion.id
+    )
+    if not check_decision_allowed(current, cmd.outcome):
+        assert current is not None
+        return current, False
+    decision = Decision(
+        id=cmd.decision_id or str(uuid.uuid4()),
+        candidate_id=cmd.candidate_id,
+        bloc=criterion.bloc,
+        criterion_id=criterion.id,
+        criterion_code=criterion.code,
+        outcome=cmd.outcome,
+        comment=cmd.comment,
+        decided_by=cmd.decided_by,
+        decided_by_role=cmd.decided_by_role,
+        decided_at=utcnow(),
+        submission_id=cmd.submission_id,
+    )
+    repo.add_decision(decision)
+    event_type = ev.CRITERION_VALIDATED if cmd.outcome == "validated" else ev.CRITERION_REJECTED
+    uow.emit(event_type, subject=cmd.candidate_id, data=_decision_payload(decision, referential))
+    if cmd.outcome == "validated":
+        _apply_rules(repo, uow, referential, cmd.candidate_id, criterion.bloc, decision.decided_at)
+    return decision, True
+
+
+def _apply_rules(
+    repo: AssessmentRepository,
+    uow: UnitOfWork,
+    referential: Referential,
+    candidate_id: str,
+    bloc: str,
+    at: datetime,
+) -> None:
+    validated = repo.validated_criteria(candidate_id, bloc)
+    before = repo.validated_competencies(candidate_id, bloc)
+    for competency in competencies_now_validated(referential, bloc, validated, before):
+        repo.add_competency_validation(candidate_id, competency.id, bloc, at)
+        criteria = [c.id for c in referential.criteria_validating(competency.id)]
+        uow.emit(
+            ev.COMPETENCY_VALIDATED,
+            subject=candidate_id,
+            data={
+                "candidate_id": candidate_id,
+                "bloc": bloc,
+                "competency_id": competency.id,
+                "competency_code": competency.code,
+                "criteria": criteria,
+                "validated_at": at.isoformat(),
+                "referential_version": referential.version,
+            },
+        )
+        before.add(competency.id)
+    if bloc not in repo.passed_blocs(candidate_id) and bloc_is_passed(referential, bloc, before):
+        _pass_bloc(repo, uow, referential, candidate_id, bloc, "assessment", at)
+
+
+def _pass_bloc(
+    repo: AssessmentRepository,
+    uow: UnitOfWork,
+    referential: Referential,
+    candidate_id: str,
+    bloc: str,
+    via: str,
+    at: datetime,
+) -> None:
+    repo.add_bloc_pass(candidate_id, bloc, via, at)
+    uow.emit(
+        ev.BLOC_PASSED,
+        subject=candidate_id,
+        data={
+            "candidate_id": candidate_id,
+            "bloc": bloc,
+            "competencies": [c.id for c in referential.bloc(bloc).competencies],
+            "via": via,
+            "passed_at": at.isoformat(),
+            "referential_version": referential.version,
+        },
+    )
+
+
+def validate_bloc_by_vae(
+    candidate_id: str, bloc: str, *, uow: UnitOfWork, referential: Referential
+) -> tuple[bool, datetime]:
+    """A VAE jury validates a whole bloc (the referential's rule for VAE candidates)."""
+    referential.bloc(bloc)  # ReferentialLookupError on an unknown bloc
+    with uow:
+        repo = AssessmentRepository(uow.session)
+        candidate = repo.candidate(candidate_id)
+        if candidate is None:
+            raise UnknownCandidate(candidate_id)
+        if candidate["path"] != "vae":
+            raise NotVaeCandidate(candidate_id)
+        passed = repo.passed_blocs(candidate_id)
+        if bloc in passed:
+            return False, passed[bloc]["passed_at"]
+        at = utcnow()
+        _pass_bloc(repo, uow, referential, candidate_id, bloc, "vae", at)
+        uow.commit()
+        return True, at
+
+
+def _decision_payload(d: Decision, referential: Referential) -> dict[str, Any]:
+    return {
+        "decision_id": d.id,
+        "candidate_id": d.candidate_id,
+        "bloc": d.bloc,
+        "criterion_id": d.criterion_id,
+        "criterion_code": d.criterion_code,
+        "decided_by": d.decided_by,
+        "decided_by_role": d.decided_by_role,
+        "comment": d.comment,
+        "submission_id": d.submission_id,
+        "decided_at": d.decided_at.isoformat(),
+        "referential_version": referential.version,
+    }
+
+
+# -- submissions ---------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ReceiveSubmission:
+    candidate_id: str
+    evaluation_id: str
+    digest: str
+    size_bytes: int
+    media_type: str
+    filename: str | None
+    pack_id: str | None
+    idempotency_key: str | None
+
+
+def receive_submission(
+    cmd: ReceiveSubmission, *, uow: UnitOfWork, referential: Referential, artifact_url: str
+) -> tuple[Submission, bool]:
+    """Record a stored file as a submission; ask for automated grading when a pack is named."""
+    try:
+        evaluation = referential.evaluation(cmd.evaluation_id)
+    except ReferentialLookupError:
+        raise UnknownEvaluation(cmd.evaluation_id) from None
+    with uow:
+        repo = AssessmentRepository(uow.session)
+        if repo.candidate(cmd.candidate_id) is None:
+            raise UnknownCandidate(cmd.candidate_id)
+        if cmd.idempotency_key:
+            existing = repo.submission_by_key(cmd.candidate_id, cmd.idempotency_key)
+            if existing is not None:
+                return existing, False
+        submission = Submission(
+            id=str(uuid.uuid4()),
+            candidate_id=cmd.candidate_id,
+            evaluation_id=evaluation.id,
+            digest=cmd.digest,
+            size_bytes=cmd.size_bytes,
+            media_type=cmd.media_type,
+            filename=cmd.filename,
+            pack_id=cmd.pack_id,
+            status="grading" if cmd.pack_id else "received",
+            received_at=utcnow(),
+        )
+        repo.add_submission(submission, cmd.idempotency_key)
+        received: dict[str, Any] = {
+            "submission_id": submission.id,
+            "candidate_id": submission.candidate_id,
+            "evaluation_id": submission.evaluation_id,
+            "digest": submission.digest,
+            "size_bytes": submission.size_bytes,
+            "media_type": submission.media_type,
+            "received_at": submission.received_at.isoformat(),
+        }
+        if submission.filename:
+            received["filename"] = submission.filename
+        uow.emit(ev.SUBMISSION_RECEIVED, subject=cmd.candidate_id, data=received)
+        if cmd.pack_id:
+            bloc = referential.bloc(evaluation.bloc)
+            uow.emit(
+                ev.GRADING_REQUESTED,
+                subject=cmd.candidate_id,
+                data={
+                    "submission_id": submission.id,
+                    "candidate_id": submission.candidate_id,
+                    "evaluation_id": evaluation.id,
+                    "pack_id": cmd.pack_id,
+                    "criteria": [c.id for c in bloc.evaluation_criteria(evaluation)],
+                    "artifact": {
+                        "url": artifact_url.format(submission_id=submission.id),
+                        "sha256": submission.digest,
+                        "size_bytes": submission.size_bytes,
+                    },
+                    "requested_at": submission.received_at.isoformat(),
+                },
+            )
+        try:
+            uow.commit()
+        except IntegrityError:  # a concurrent twin with the same idempotency key won
+            uow.rollback()
+            twin = repo.submission_by_key(cmd.candidate_id, cmd.idempotency_key or "")
+            if twin is None:
+                raise
+            return twin, False
+        return submission, True
+
+
+# -- events from other services ------------------------------------------------------------------------
+def on_candidate_enrolled(event: CloudEvent, uow: UnitOfWork) -> None:
+    data = event.data
+    repo = AssessmentRepository(uow.session)
+    if repo.candidate(data["candidate_id"]) is None:
+        repo.add_candidate(
+            id=data["candidate_id"],
+            path=data["path"],
+            given_name=data["given_name"],
+            family_name=data["family_name"],
+            enrolled_at=datetime.fromisoformat(data["enrolled_at"]),
+        )
+
+
+def on_option_chosen(event: CloudEvent, uow: UnitOfWork) -> None:
+    repo = AssessmentRepository(uow.session)
+    if repo.candidate(event.data["candidate_id"]) is None:
+        # enrolled is keyed like option_chosen and comes first on the same partition: this is a gap
+        raise UnknownCandidate(event.data["candidate_id"])
+    repo.set_option(event.data["candidate_id"], event.data["option"])
+
+
+def grading_handlers(referential: Referential) -> dict[str, Any]:
+    def on_grading_completed(event: CloudEvent, uow: UnitOfWork) -> None:
+        data = event.data
+        repo = AssessmentRepository(uow.session)
+        submission = repo.submission(data["submission_id"])
+        if submission is None:
+            raise LookupError(f"grading.completed for unknown submission {data['submission_id']}")
+        evaluation_bloc = referential.evaluation(submission.evaluation_id).bloc
+        grader = f"grading-compute:{data['pack_id']}@{data['pack_version']}"
+        for verdict in data["criteria"]:
+            try:
+                criterion = referential.criterion(verdict["criterion_id"])
+            except ReferentialLookupError:
+                log.warning("grading verdict for unknown criterion %s ignored", verdict["criterion_id"])
+                continue
+            if criterion.bloc != evaluation_bloc:
+                log.warning("grading verdict for %s outside bloc %s ignored", criterion.id, evaluation_bloc)
+                continue
+            cmd = DecideCriterion(
+                candidate_id=submission.candidate_id,
+                criterion_id=criterion.id,
+                outcome=verdict["verdict"],
+                comment=verdict["explanation"],
+                decided_by=grader,
+                decided_by_role="grading",
+                submission_id=submission.id,
+                decision_id=str(uuid.uuid5(uuid.NAMESPACE_URL, f"{submission.id}/{criterion.id}")),
+            )
+            try:
+                _decide(cmd, uow, referential)
+            except CriterionAlreadyValidated as exc:  # a validated criterion stays validated
+                log.info("grading verdict on %s not recorded: %s", criterion.id, exc)
+        repo.set_submission_result(submission.id, status="graded", report=data, reason=None)
+
+    def on_grading_failed(event: CloudEvent, uow: UnitOfWork) -> None:
+        repo = AssessmentRepository(uow.session)
+        submission = repo.submission(event.data["submission_id"])
+        if submission is None:
+            raise LookupError(f"grading.failed for unknown submission {event.data['submission_id']}")
+        repo.set_submission_result(
+            submission.id, status="failed", report=event.data, reason=event.data["reason"]
+        )
+
+    return {ev.GRADING_COMPLETED: on_grading_completed, ev.GRADING_FAILED: on_grading_failed}
+
+
+def event_handlers(referential: Referential) -> dict[str, Any]:
+    return {
+        ev.CANDIDATE_ENROLLED: on_candidate_enrolled,
+        ev.OPTION_CHOSEN: on_option_chosen,
+        **grading_handlers(referential),
+    }

@@ -1,0 +1,76 @@
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from certifia_assessment.adapters.orm import messaging
+from certifia_assessment.bootstrap import create_application
+from certifia_assessment.config import Settings
+from certifia_assessment.service_layer.handlers import on_candidate_enrolled
+from certifia_shared import event_types as ev
+from certifia_shared.envelope import CloudEvent
+from certifia_shared.service import ServiceContext
+from certifia_shared.testing import TEST_SECRET
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+
+def make_settings(database_url: str, tmp_path: Path) -> Settings:
+    return Settings(
+        database_url=database_url,
+        CERTIFIA_AUTH_SECRET=TEST_SECRET.get_secret_value(),
+        run_background_workers=False,
+        artifacts_dir=str(tmp_path / "artifacts"),
+        public_base_url="http://assessment.test",
+    )
+
+
+@pytest.fixture
+def client(tmp_path: Path) -> Iterator[TestClient]:
+    app = create_application(make_settings(f"sqlite:///{tmp_path / 'assessment.db'}", tmp_path))
+    with TestClient(app) as c:
+        yield c
+
+
+def ctx_of(client: TestClient) -> ServiceContext:
+    ctx: ServiceContext = client.app.state.ctx  # type: ignore[attr-defined]
+    return ctx
+
+
+def enrol_candidate(client: TestClient, candidate_id: str, path: str = "formation") -> None:
+    """Apply a candidate.enrolled event the way the consumer does (one unit of work)."""
+    event = CloudEvent(
+        type=ev.CANDIDATE_ENROLLED,
+        source="/certifia/enrolment",
+        subject=candidate_id,
+        data={
+            "candidate_id": candidate_id,
+            "external_id": f"ext-{candidate_id}",
+            "lms_client": "lms-test",
+            "given_name": "Ada",
+            "family_name": "Lovelace",
+            "email": "ada@example.org",
+            "path": path,
+            "cohort": None,
+            "enrolled_at": "2026-09-01T08:00:00+00:00",
+        },
+    )
+    with ctx_of(client).uow() as uow:
+        on_candidate_enrolled(event, uow)
+        uow.commit()
+
+
+def emitted_types(client: TestClient) -> list[str]:
+    with ctx_of(client).uow() as uow:
+        return list(uow.session.scalars(select(messaging.outbox.c.type).order_by(messaging.outbox.c.seq)))
+
+
+@pytest.fixture
+def enrol(client: TestClient) -> Callable[..., None]:
+    return lambda candidate_id, path="formation": enrol_candidate(client, candidate_id, path)
+
+
+@pytest.fixture
+def outbox(client: TestClient) -> Callable[[], list[str]]:
+    return lambda: emitted_types(client)
