@@ -7,7 +7,9 @@ single source of truth; producers validate before writing the outbox, consumers 
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
+from datetime import datetime
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -54,9 +56,33 @@ def catalogue() -> dict[str, EventContract]:
     return contracts
 
 
+# RFC 3339 date-time (what JSON Schema's "date-time" means): date, "T", time, and a mandatory offset.
+_DATE_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:[Zz]|[+-]\d{2}:\d{2})$")
+
+
+def _is_date_time(value: object) -> bool:
+    if not isinstance(value, str):
+        return True  # "format" only constrains strings
+    if _DATE_TIME.match(value) is None:
+        return False
+    try:
+        datetime.fromisoformat(value.upper().replace("Z", "+00:00"))
+    except ValueError:  # e.g. month 13
+        return False
+    return True
+
+
+def format_checker() -> FormatChecker:
+    """jsonschema's checker plus "date-time" (jsonschema checks it only when rfc3339-validator is
+    installed, so without this a payload with ``"enrolled_at": "yesterday"`` would validate)."""
+    checker = FormatChecker()
+    checker.checks("date-time")(_is_date_time)
+    return checker
+
+
 @cache
 def _validator(event_type: str) -> Draft202012Validator:
-    return Draft202012Validator(catalogue()[event_type].schema, format_checker=FormatChecker())
+    return Draft202012Validator(catalogue()[event_type].schema, format_checker=format_checker())
 
 
 def contract(event_type: str) -> EventContract:

@@ -1,0 +1,413 @@
+"""The event contracts: JSON Schemas (2020-12) in contracts/events/, the AsyncAPI 3.0 document, the type
+strings of certifia_shared.event_types, and payload validation as producers and consumers run it."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from certifia_shared import event_types
+from certifia_shared.contracts import ContractError, catalogue, contract, events_dir, topics
+from certifia_shared.kafka import dlq_topic
+from jsonschema import Draft202012Validator
+
+CONTRACTS = Path(__file__).resolve().parents[1]
+EVENTS = CONTRACTS / "events"
+SCHEMA_FILES = sorted(EVENTS.glob("*.schema.json"))
+TYPE_PREFIX = "fr.certifia."
+NOW = "2025-03-04T10:15:00+00:00"
+SHA = "ab" * 32
+
+# One valid payload per event type (the smallest a producer could write, plus a few optional fields).
+SAMPLES: dict[str, dict[str, Any]] = {
+    event_types.CANDIDATE_ENROLLED: {
+        "candidate_id": "c-1",
+        "external_id": "lms-42",
+        "lms_client": "moodle",
+        "given_name": "Ada",
+        "family_name": "Lovelace",
+        "email": "ada@example.org",
+        "path": "formation",
+        "cohort": None,
+        "enrolled_at": NOW,
+    },
+    event_types.OPTION_CHOSEN: {"candidate_id": "c-1", "option": "5B", "chosen_at": NOW},
+    event_types.SUBMISSION_RECEIVED: {
+        "submission_id": "s-1",
+        "candidate_id": "c-1",
+        "evaluation_id": "5B.EV1",
+        "digest": SHA,
+        "size_bytes": 1024,
+        "media_type": "application/zip",
+        "filename": "work.zip",
+        "received_at": NOW,
+    },
+    event_types.GRADING_REQUESTED: {
+        "submission_id": "s-1",
+        "candidate_id": "c-1",
+        "evaluation_id": "5B.EV1",
+        "pack_id": "mlops-basics",
+        "criteria": ["5B.A1.C1.E1"],
+        "artifact": {
+            "url": "http://127.0.0.1:8002/submissions/s-1/artifact",
+            "sha256": SHA,
+            "size_bytes": 1024,
+        },
+        "requested_at": NOW,
+    },
+    event_types.CRITERION_VALIDATED: {
+        "decision_id": "d-1",
+        "candidate_id": "c-1",
+        "bloc": "1",
+        "criterion_id": "1.A4.C1-C3.E1",
+        "criterion_code": "A4-C1 à C3-E1",
+        "decided_by": "jury-1",
+        "decided_by_role": "jury",
+        "comment": "Très bien.",
+        "submission_id": None,
+        "decided_at": NOW,
+        "referential_version": "1.0.0",
+    },
+    event_types.CRITERION_REJECTED: {
+        "decision_id": "d-2",
+        "candidate_id": "c-1",
+        "bloc": "2",
+        "criterion_id": "2.A1.C1.E1",
+        "criterion_code": "A1-C1-E1",
+        "decided_by": "grading",
+        "decided_by_role": "grading",
+        "comment": "Seuil non atteint.",
+        "submission_id": "s-1",
+        "decided_at": NOW,
+        "referential_version": "1.0.0",
+    },
+    event_types.COMPETENCY_VALIDATED: {
+        "candidate_id": "c-1",
+        "bloc": "1",
+        "competency_id": "1.A4.C2",
+        "competency_code": "A4-C2",
+        "criteria": ["1.A4.C1-C3.E1"],
+        "validated_at": NOW,
+        "referential_version": "1.0.0",
+    },
+    event_types.BLOC_PASSED: {
+        "candidate_id": "c-1",
+        "bloc": "5A",
+        "competencies": ["5A.A1.C1"],
+        "via": "assessment",
+        "passed_at": NOW,
+        "referential_version": "1.0.0",
+    },
+    event_types.GRADING_COMPLETED: {
+        "submission_id": "s-1",
+        "candidate_id": "c-1",
+        "pack_id": "mlops-basics",
+        "pack_version": "1.0.0",
+        "dataset_seed": 7,
+        "submission_digest": SHA,
+        "criteria": [
+            {
+                "criterion_id": "5B.A1.C1.E1",
+                "verdict": "validated",
+                "metric": "accuracy",
+                "value": 0.93,
+                "threshold": 0.9,
+                "comparator": ">=",
+                "explanation": "accuracy 0.93 >= 0.9",
+            }
+        ],
+        "metrics": {"accuracy": 0.93, "latency_p95_ms": None},
+        "duration_s": 1.5,
+        "completed_at": NOW,
+    },
+    event_types.GRADING_FAILED: {
+        "submission_id": "s-1",
+        "candidate_id": "c-1",
+        "pack_id": "mlops-basics",
+        "pack_version": None,
+        "reason": "timeout after 60 s",
+        "failed_at": NOW,
+    },
+    event_types.MISSION_REGISTERED: {
+        "mission_id": "m-1",
+        "candidate_id": "c-1",
+        "company": "ACME",
+        "start_date": "2025-01-06",
+        "end_date": "2025-07-04",
+        "fte": 1.0,
+        "months_fte": 6.0,
+        "registered_at": NOW,
+    },
+    event_types.THESIS_DEFENDED: {
+        "defence_id": "t-1",
+        "candidate_id": "c-1",
+        "mission_id": "m-1",
+        "outcome": "passed",
+        "grade": 15.5,
+        "jury": ["jury-1", "jury-2"],
+        "defended_at": NOW,
+    },
+    event_types.BLOC_CERTIFICATE_ISSUED: {
+        "certificate_id": "b-1",
+        "candidate_id": "c-1",
+        "bloc": "3",
+        "issued_at": NOW,
+    },
+    event_types.DIPLOMA_ISSUED: {
+        "diploma_id": "dip-1",
+        "candidate_id": "c-1",
+        "given_name": "Ada",
+        "family_name": "Lovelace",
+        "path": "formation",
+        "option": "5B",
+        "blocs": ["1", "2", "3", "4", "5B"],
+        "thesis_defence_id": "t-1",
+        "issued_at": NOW,
+        "verification_url": "http://127.0.0.1:8005/verify/dip-1",
+    },
+}
+# Issue 3's minimum catalogue.
+REQUIRED_TYPES = {
+    "candidate.enrolled",
+    "candidate.option_chosen",
+    "grading.requested",
+    "grading.completed",
+    "criterion.validated",
+    "criterion.rejected",
+    "competency.validated",
+    "bloc.passed",
+    "mission.registered",
+    "thesis.defended",
+    "diploma.issued",
+}
+
+
+def _schema(path: Path) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return data
+
+
+def _declared_types() -> dict[str, str]:
+    """Name -> value of every event type constant in certifia_shared.event_types."""
+    return {
+        name: value
+        for name, value in vars(event_types).items()
+        if name.isupper() and isinstance(value, str) and value.startswith(TYPE_PREFIX)
+    }
+
+
+def _declared_topics() -> set[str]:
+    return {
+        value
+        for name, value in vars(event_types).items()
+        if name.startswith("TOPIC_") and isinstance(value, str)
+    }
+
+
+@pytest.fixture(scope="module")
+def asyncapi() -> dict[str, Any]:
+    data: dict[str, Any] = yaml.safe_load((CONTRACTS / "asyncapi.yaml").read_text(encoding="utf-8"))
+    return data
+
+
+# -- the schemas ----------------------------------------------------------------------------------------
+def test_events_dir_is_this_folder() -> None:
+    assert events_dir().resolve() == EVENTS.resolve()
+    assert SCHEMA_FILES
+
+
+@pytest.mark.parametrize("path", SCHEMA_FILES, ids=lambda p: p.name)
+def test_schema_is_valid_2020_12(path: Path) -> None:
+    schema = _schema(path)
+    assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
+    Draft202012Validator.check_schema(schema)
+    event_type = schema["x-certifia-type"]
+    assert path.name == f"{event_type}.schema.json"
+    assert schema["$id"].endswith(f"/{path.name}")
+    assert schema["title"] == event_type
+    assert schema["type"] == "object" and schema["required"]
+    assert set(schema["required"]) <= set(schema["properties"]), "a required field is not declared"
+    # fr.certifia.<service>.<entity>.<verb>.v<n>; the topic is the service's.
+    parts = event_type.split(".")
+    assert len(parts) == 6 and parts[:2] == ["fr", "certifia"] and parts[-1].startswith("v"), event_type
+    assert schema["x-certifia-topic"] == f"certifia.{parts[2]}"
+    assert "candidate_id" in schema["required"], "the Kafka key (candidate id) must be in every payload"
+
+
+def test_event_types_match_the_schema_files_one_to_one() -> None:
+    declared = _declared_types()
+    assert len(set(declared.values())) == len(declared), "two constants hold the same type"
+    from_files = {_schema(p)["x-certifia-type"] for p in SCHEMA_FILES}
+    assert set(declared.values()) == from_files
+    assert set(catalogue()) == from_files
+    assert _declared_topics() == topics() == {_schema(p)["x-certifia-topic"] for p in SCHEMA_FILES}
+
+
+def test_issue_minimum_catalogue_is_present() -> None:
+    short = {".".join(t.split(".")[3:5]) for t in catalogue()}
+    assert short >= REQUIRED_TYPES
+
+
+def test_every_type_has_a_sample() -> None:
+    assert set(SAMPLES) == set(catalogue())
+
+
+# -- the AsyncAPI document -------------------------------------------------------------------------------
+def _resolve_local(doc: dict[str, Any], ref: str) -> Any:
+    assert ref.startswith("#/"), ref
+    node: Any = doc
+    for part in ref[2:].split("/"):
+        part = part.replace("~1", "/").replace("~0", "~")
+        assert isinstance(node, dict) and part in node, f"$ref {ref} does not resolve"
+        node = node[part]
+    return node
+
+
+def _refs(node: Any) -> list[str]:
+    if isinstance(node, dict):
+        found = [node["$ref"]] if isinstance(node.get("$ref"), str) else []
+        return found + [r for v in node.values() for r in _refs(v)]
+    if isinstance(node, list):
+        return [r for v in node for r in _refs(v)]
+    return []
+
+
+def test_asyncapi_is_3_0(asyncapi: dict[str, Any]) -> None:
+    assert str(asyncapi["asyncapi"]).startswith("3.0")
+    assert asyncapi["info"]["title"] and asyncapi["info"]["version"]
+    assert asyncapi["defaultContentType"] == "application/json"
+    for server in asyncapi.get("servers", {}).values():
+        assert server["protocol"] == "kafka" and server["host"]
+    for name, op in asyncapi["operations"].items():
+        assert op["action"] in {"send", "receive"}, name
+
+
+def test_asyncapi_refs_resolve(asyncapi: dict[str, Any]) -> None:
+    refs = _refs(asyncapi)
+    assert refs
+    for ref in refs:
+        if ref.startswith("#"):
+            _resolve_local(asyncapi, ref)
+        else:
+            target = (CONTRACTS / ref.split("#", 1)[0]).resolve()
+            assert target.is_file(), f"$ref {ref} points at no file"
+            assert target.parent == EVENTS.resolve()
+
+
+def test_asyncapi_lists_exactly_the_channels_of_the_schema_folder(asyncapi: dict[str, Any]) -> None:
+    addresses = {c["address"] for c in asyncapi["channels"].values()}
+    assert addresses == {_schema(p)["x-certifia-topic"] for p in SCHEMA_FILES}
+    # every channel is published by one operation that names all its messages
+    for key, channel in asyncapi["channels"].items():
+        ops = [op for op in asyncapi["operations"].values() if op["channel"]["$ref"] == f"#/channels/{key}"]
+        assert len(ops) == 1, key
+        listed = {r["$ref"].rsplit("/", 1)[1] for r in ops[0]["messages"]}
+        assert listed == set(channel["messages"]), key
+
+
+def test_asyncapi_lists_exactly_the_messages_of_the_schema_folder(asyncapi: dict[str, Any]) -> None:
+    by_type: dict[str, tuple[str, Path]] = {}
+    for key, channel in asyncapi["channels"].items():
+        for ref in channel["messages"].values():
+            message = _resolve_local(asyncapi, ref["$ref"])
+            payload = (CONTRACTS / message["payload"]["$ref"]).resolve()
+            schema = _schema(payload)
+            assert message["name"] == schema["x-certifia-type"], key
+            assert channel["address"] == schema["x-certifia-topic"], message["name"]
+            assert message["contentType"] == "application/json"
+            assert message["name"] not in by_type, f"{message['name']} listed twice"
+            by_type[message["name"]] = (key, payload)
+    assert set(by_type) == set(catalogue())
+    assert {p for _, p in by_type.values()} == {p.resolve() for p in SCHEMA_FILES}
+    assert set(asyncapi["components"]["messages"]) == {
+        r["$ref"].rsplit("/", 1)[1] for c in asyncapi["channels"].values() for r in c["messages"].values()
+    }
+
+
+def test_asyncapi_headers_are_the_cloudevents_headers(asyncapi: dict[str, Any]) -> None:
+    headers = asyncapi["components"]["schemas"]["CloudEventHeaders"]
+    Draft202012Validator.check_schema(headers)
+    assert set(headers["required"]) == {"ce_id", "ce_source", "ce_type", "ce_specversion", "ce_subject"}
+    assert {"traceparent", "content-type", "ce_time"} <= set(headers["properties"])
+
+
+def test_dead_letter_topics_are_derived() -> None:
+    assert dlq_topic("certifia.enrolment") == "certifia.enrolment.dlq"
+
+
+# -- payload validation ----------------------------------------------------------------------------------
+@pytest.mark.parametrize("event_type", sorted(SAMPLES))
+def test_valid_sample_validates(event_type: str) -> None:
+    contract(event_type).validate(SAMPLES[event_type])
+
+
+@pytest.mark.parametrize("event_type", sorted(SAMPLES))
+def test_each_missing_required_field_is_rejected_and_named(event_type: str) -> None:
+    spec = contract(event_type)
+    for field in spec.schema["required"]:
+        payload = {k: v for k, v in SAMPLES[event_type].items() if k != field}
+        with pytest.raises(ContractError, match=field):
+            spec.validate(payload)
+
+
+@pytest.mark.parametrize(
+    ("event_type", "field", "value"),
+    [
+        (event_types.OPTION_CHOSEN, "option", "5C"),
+        (event_types.CANDIDATE_ENROLLED, "path", "apprentissage"),
+        (event_types.BLOC_PASSED, "bloc", "6"),
+        (event_types.BLOC_PASSED, "via", "magic"),
+        (event_types.CRITERION_VALIDATED, "decided_by_role", "candidate"),
+        (event_types.THESIS_DEFENDED, "outcome", "maybe"),
+        (event_types.DIPLOMA_ISSUED, "option", "5"),
+    ],
+)
+def test_bad_enum_is_rejected(event_type: str, field: str, value: str) -> None:
+    payload = {**SAMPLES[event_type], field: value}
+    with pytest.raises(ContractError, match=f"{event_type}: {field}: "):
+        contract(event_type).validate(payload)
+
+
+@pytest.mark.parametrize(
+    ("event_type", "change"),
+    [
+        (event_types.CANDIDATE_ENROLLED, {"enrolled_at": "yesterday"}),
+        (event_types.CANDIDATE_ENROLLED, {"enrolled_at": "2025-03-04T10:15:00"}),  # no offset
+        (event_types.CANDIDATE_ENROLLED, {"email": "not-an-email"}),
+        (event_types.CANDIDATE_ENROLLED, {"given_name": ""}),
+        (event_types.MISSION_REGISTERED, {"months_fte": 3.5}),
+        (event_types.MISSION_REGISTERED, {"start_date": "06/01/2025"}),
+        (event_types.MISSION_REGISTERED, {"fte": 0}),
+        (event_types.SUBMISSION_RECEIVED, {"digest": "not-a-sha"}),
+        (event_types.SUBMISSION_RECEIVED, {"size_bytes": -1}),
+        (event_types.COMPETENCY_VALIDATED, {"competency_id": "7.A1.C1"}),
+        (event_types.THESIS_DEFENDED, {"jury": []}),
+        (event_types.THESIS_DEFENDED, {"grade": 21}),
+    ],
+)
+def test_bad_values_are_rejected(event_type: str, change: dict[str, Any]) -> None:
+    with pytest.raises(ContractError):
+        contract(event_type).validate({**SAMPLES[event_type], **change})
+
+
+def test_nested_errors_name_the_path() -> None:
+    payload = copy.deepcopy(SAMPLES[event_types.GRADING_COMPLETED])
+    payload["criteria"][0]["verdict"] = "perhaps"
+    with pytest.raises(ContractError, match=r"criteria/0/verdict"):
+        contract(event_types.GRADING_COMPLETED).validate(payload)
+
+
+def test_readers_are_tolerant_of_unknown_fields() -> None:
+    # Contracts evolve additively: a v1 reader must accept fields a later producer adds.
+    for event_type, sample in SAMPLES.items():
+        assert contract(event_type).schema.get("additionalProperties", True) is not False, event_type
+        contract(event_type).validate({**sample, "added_later": 1})
+
+
+def test_unknown_type_is_a_contract_error() -> None:
+    with pytest.raises(ContractError, match="unknown event type"):
+        contract("fr.certifia.enrolment.candidate.teleported.v1")
