@@ -23,7 +23,8 @@ def repo_root() -> Path:
 
 
 class ServiceSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_file=None, extra="ignore")
+    # hide_input_in_errors: a refused value (e.g. a too short secret) is never echoed into logs.
+    model_config = SettingsConfigDict(env_file=None, extra="ignore", hide_input_in_errors=True)
 
     service_name: str = "certifia"
     host: str = "127.0.0.1"
