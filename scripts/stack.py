@@ -1,0 +1,240 @@
+"""The whole system as local processes: Kafka (scripts/kafka.sh) and the five services.
+
+Used by ``make run`` (``scripts/run.sh``) and by the e2e suite, so both run the same thing.
+
+    .venv/bin/python scripts/stack.py up      # start Kafka and the services, wait until ready
+    .venv/bin/python scripts/stack.py down    # stop them
+    .venv/bin/python scripts/stack.py status
+
+State lives in ``var/stack/`` (pids, logs, the development auth secret). Databases: SQLite files in
+``var/`` by default; ``CERTIFIA_DATABASE=postgres`` gives each service its own PostgreSQL database
+(``scripts/postgres.sh url <service>``).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@dataclass(frozen=True)
+class ServiceSpec:
+    name: str
+    module: str
+    port: int
+    database: str  # database name (SQLite file or PostgreSQL database suffix)
+
+
+SERVICES = (
+    ServiceSpec("enrolment", "certifia_enrolment", 8001, "enrolment"),
+    ServiceSpec("assessment", "certifia_assessment", 8002, "assessment"),
+    ServiceSpec("grading-compute", "certifia_grading", 8003, "grading"),
+    ServiceSpec("thesis", "certifia_thesis", 8004, "thesis"),
+    ServiceSpec("certification", "certifia_certification", 8005, "certification"),
+)
+
+
+@dataclass
+class Stack:
+    """Kafka and the services under ``state_dir``; ``database_urls`` maps a service to its database."""
+
+    state_dir: Path = ROOT / "var" / "stack"
+    kafka_dir: Path = ROOT / "var" / "kafka"
+    kafka_port: int | None = None
+    port_offset: int = 0
+    database_urls: dict[str, str] = field(default_factory=dict)
+    extra_env: dict[str, str] = field(default_factory=dict)
+    python: str = sys.executable
+    processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+
+    # -- Kafka -----------------------------------------------------------------------------------------
+    def _kafka(self, *args: str) -> str:
+        env = {**os.environ, "KAFKA_DATA_DIR": str(self.kafka_dir)}
+        if self.kafka_port:
+            env["KAFKA_PORT"] = str(self.kafka_port)
+        done = subprocess.run(
+            [str(ROOT / "scripts" / "kafka.sh"), *args], env=env, capture_output=True, text=True, check=False
+        )
+        if done.returncode != 0 and args[0] not in {"stop", "status"}:
+            raise RuntimeError(f"scripts/kafka.sh {' '.join(args)} failed:\n{done.stderr}")
+        return done.stdout.strip()
+
+    def start_kafka(self) -> str:
+        self._kafka("start")
+        return self.bootstrap
+
+    def stop_kafka(self) -> None:
+        self._kafka("stop")
+
+    @property
+    def bootstrap(self) -> str:
+        return self._kafka("bootstrap")
+
+    # -- services --------------------------------------------------------------------------------------
+    @property
+    def secret(self) -> str:
+        path = self.state_dir / "auth-secret"
+        if not path.exists():
+            self.state_dir.mkdir(parents=True, exist_ok=True)
+            path.write_text(secrets.token_urlsafe(48))
+            path.chmod(0o600)
+        return path.read_text().strip()
+
+    def url(self, service: str) -> str:
+        return f"http://127.0.0.1:{self.spec(service).port + self.port_offset}"
+
+    @staticmethod
+    def spec(service: str) -> ServiceSpec:
+        return next(s for s in SERVICES if s.name == service)
+
+    def env_for(self, spec: ServiceSpec) -> dict[str, str]:
+        env = {
+            **os.environ,
+            "CERTIFIA_AUTH_SECRET": self.secret,
+            "KAFKA_BOOTSTRAP_SERVERS": self.bootstrap,
+            "PORT": str(spec.port + self.port_offset),
+            "PUBLIC_BASE_URL": f"http://127.0.0.1:{spec.port + self.port_offset}",
+            "CERTIFIA_SPANS_FILE": str(self.state_dir / "spans" / f"{spec.name}.jsonl"),
+            "ARTIFACT_HOSTS": "127.0.0.1,localhost",
+            "PYTHONUNBUFFERED": "1",
+            **self.extra_env,
+        }
+        if spec.name in self.database_urls:
+            env["DATABASE_URL"] = self.database_urls[spec.name]
+        return env
+
+    def start_service(self, service: str) -> None:
+        spec = self.spec(service)
+        logs = self.state_dir / "logs"
+        logs.mkdir(parents=True, exist_ok=True)
+        (self.state_dir / "spans").mkdir(exist_ok=True)
+        log = (logs / f"{spec.name}.log").open("ab")
+        process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
+            [self.python, "-m", spec.module],
+            env=self.env_for(spec),
+            cwd=ROOT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        self.processes[service] = process
+        (self.state_dir / f"{spec.name}.pid").write_text(str(process.pid))
+
+    def wait_ready(self, service: str, timeout: float = 120.0) -> None:
+        deadline = time.monotonic() + timeout
+        last = "no answer"
+        while time.monotonic() < deadline:
+            process = self.processes.get(service)
+            if process is not None and process.poll() is not None:
+                raise RuntimeError(
+                    f"{service} exited with {process.returncode}; see {self.state_dir / 'logs' / (service + '.log')}"
+                )
+            try:
+                response = httpx.get(self.url(service) + "/readyz", timeout=2)
+                if response.status_code == 200:
+                    return
+                last = response.text[:300]
+            except httpx.HTTPError as exc:
+                last = type(exc).__name__
+            time.sleep(0.3)
+        raise RuntimeError(f"{service} not ready after {timeout:.0f}s ({last})")
+
+    def stop_service(self, service: str, *, kill: bool = False) -> None:
+        pid_file = self.state_dir / f"{self.spec(service).name}.pid"
+        process = self.processes.pop(service, None)
+        pid = process.pid if process else int(pid_file.read_text()) if pid_file.exists() else None
+        if pid is None:
+            return
+        try:
+            os.killpg(pid, signal.SIGKILL if kill else signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and _alive(pid, process):
+            time.sleep(0.1)
+        if _alive(pid, process):
+            os.killpg(pid, signal.SIGKILL)
+        if process is not None:
+            process.wait(timeout=10)
+        pid_file.unlink(missing_ok=True)
+
+    def up(self, services: tuple[str, ...] | None = None, *, echo: bool = False) -> None:
+        names = services or tuple(s.name for s in SERVICES)
+        if echo:
+            print("== starting Apache Kafka (KRaft, single node)", flush=True)
+        self.start_kafka()
+        for name in names:
+            if echo:
+                print(f"== starting {name} on {self.url(name)}", flush=True)
+            self.start_service(name)
+        for name in names:
+            self.wait_ready(name)
+            if echo:
+                print(f"   {name} ready", flush=True)
+
+    def down(self) -> None:
+        for spec in reversed(SERVICES):
+            self.stop_service(spec.name)
+        self.stop_kafka()
+
+
+def _alive(pid: int, process: subprocess.Popen[bytes] | None) -> bool:
+    if process is not None:
+        return process.poll() is None
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def database_urls_from_env() -> dict[str, str]:
+    if os.environ.get("CERTIFIA_DATABASE", "sqlite") != "postgres":
+        return {}
+    urls = {}
+    for spec in SERVICES:
+        done = subprocess.run(
+            [str(ROOT / "scripts" / "postgres.sh"), "url", spec.name], capture_output=True, text=True, check=True
+        )
+        urls[spec.name] = done.stdout.strip()
+    return urls
+
+
+def main(argv: list[str]) -> int:
+    command = argv[1] if len(argv) > 1 else "up"
+    stack = Stack(database_urls=database_urls_from_env())
+    if command == "up":
+        try:
+            stack.up(echo=True)
+        except RuntimeError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
+        return 0
+    if command == "down":
+        stack.down()
+        print("stopped the services and Kafka")
+        return 0
+    if command == "status":
+        for spec in SERVICES:
+            try:
+                ok = httpx.get(stack.url(spec.name) + "/readyz", timeout=2).status_code == 200
+            except httpx.HTTPError:
+                ok = False
+            print(f"{spec.name:16} {stack.url(spec.name):24} {'ready' if ok else 'down'}")
+        return 0
+    print(__doc__)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
