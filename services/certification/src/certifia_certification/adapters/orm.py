@@ -1,0 +1,88 @@
+from __future__ import annotations
+
+from certifia_shared.messaging import messaging_tables
+from sqlalchemy import (
+    Column,
+    DateTime,
+    ForeignKey,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+metadata = MetaData()
+messaging = messaging_tables(metadata)
+
+# One row per candidate we have heard of, from whichever event came first.
+candidates = Table(
+    "candidates",
+    metadata,
+    Column("candidate_id", String(64), primary_key=True),
+    Column("given_name", String(200), nullable=True),
+    Column("family_name", String(200), nullable=True),
+    Column("email", String(320), nullable=True),
+    Column("path", String(20), nullable=True),
+    Column("enrolled_at", DateTime(timezone=True), nullable=True),
+    Column("option", String(2), nullable=True),
+    Column("option_chosen_at", DateTime(timezone=True), nullable=True),
+    Column("thesis_defence_id", String(64), nullable=True),
+    Column("thesis_mission_id", String(64), nullable=True),
+    Column("thesis_outcome", String(10), nullable=True),
+    Column("thesis_defended_at", DateTime(timezone=True), nullable=True),
+    Column("first_seen_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+bloc_passes = Table(
+    "bloc_passes",
+    metadata,
+    Column("candidate_id", String(64), ForeignKey("candidates.candidate_id"), nullable=False),
+    Column("bloc", String(3), nullable=False),
+    Column("via", String(20), nullable=False),
+    Column("passed_at", DateTime(timezone=True), nullable=False),
+    Column("referential_version", String(20), nullable=False),
+    Column("competencies", Text, nullable=False),
+    PrimaryKeyConstraint("candidate_id", "bloc"),
+)
+
+bloc_certificates = Table(
+    "bloc_certificates",
+    metadata,
+    Column("certificate_id", String(36), primary_key=True),
+    Column("candidate_id", String(64), ForeignKey("candidates.candidate_id"), nullable=False),
+    Column("bloc", String(3), nullable=False),
+    Column("issued_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("candidate_id", "bloc", name="uq_bloc_certificates_candidate_bloc"),
+)
+
+# At most one diploma per candidate: the unique constraint makes a race or a redelivery fail, not duplicate.
+diplomas = Table(
+    "diplomas",
+    metadata,
+    Column("diploma_id", String(36), primary_key=True),
+    Column("candidate_id", String(64), ForeignKey("candidates.candidate_id"), nullable=False),
+    Column("path", String(20), nullable=False),
+    Column("option", String(2), nullable=True),
+    Column("blocs", Text, nullable=False),
+    Column("thesis_defence_id", String(64), nullable=True),
+    Column("issued_at", DateTime(timezone=True), nullable=False),
+    Column("credential", Text, nullable=False),
+    UniqueConstraint("candidate_id", name="uq_diplomas_candidate"),
+)
+
+# Public keys that signed credentials (kept so old diplomas stay verifiable); the private key only for the
+# key this service generated itself (slot "generated": at most one), never for one from the settings.
+signing_keys = Table(
+    "signing_keys",
+    metadata,
+    Column("kid", String(64), primary_key=True),
+    Column("public_key", String(64), nullable=False),
+    Column("private_key", Text, nullable=True),
+    Column("origin", String(20), nullable=False),
+    Column("slot", String(20), nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("slot", name="uq_signing_keys_slot"),
+)

@@ -1,0 +1,56 @@
+"""The one place that wires the certification service's real adapters."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from certifia_shared.referential import Referential, load_referential
+from certifia_shared.service import ServiceContext, build_context
+from certifia_shared.web import create_app
+from fastapi import FastAPI
+
+from certifia_certification.adapters.keystore import KeyRing
+from certifia_certification.adapters.orm import messaging
+from certifia_certification.config import Settings
+from certifia_certification.entrypoints.api import router
+from certifia_certification.entrypoints.verification import router as verification_router
+from certifia_certification.service_layer.handlers import TOPICS, Issuer, event_handlers
+
+MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
+
+
+@dataclass(frozen=True)
+class Wiring:
+    ctx: ServiceContext
+    issuer: Issuer
+
+
+def bootstrap(settings: Settings | None = None, *, referential: Referential | None = None) -> Wiring:
+    settings = settings or Settings()
+    keys = KeyRing(settings.signing_key_bytes())
+    issuer = Issuer(referential=referential or load_referential(), keys=keys, base_url=settings.base_url())
+    ctx = build_context(
+        settings,
+        database_name="certification",
+        tables=messaging,
+        migrations_dir=MIGRATIONS,
+        handlers=lambda: event_handlers(issuer),
+        topics=TOPICS,
+    )
+    keys.load(ctx.sessions)  # before any worker starts: handlers sign with it
+    return Wiring(ctx, issuer)
+
+
+def create_application(settings: Settings | None = None) -> FastAPI:
+    wiring = bootstrap(settings)
+    ctx = wiring.ctx
+    return create_app(
+        settings=ctx.settings,
+        title="certifia certification",
+        routers=[router, verification_router],
+        readiness=ctx.runtime.readiness,
+        on_start=ctx.runtime.start,
+        on_stop=ctx.runtime.stop,
+        state={"ctx": ctx, "issuer": wiring.issuer},
+    )

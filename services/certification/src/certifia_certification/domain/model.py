@@ -1,0 +1,128 @@
+"""A candidate's progress towards the certification: a projection of other services' events.
+
+Plain Python, no I/O. Events may arrive in any order across topics (a bloc may be passed before the
+candidate's enrolment reaches us), so every fact is kept as soon as it is learnt and nothing waits for
+another fact to be accepted.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+Path = Literal["formation", "vae"]
+Outcome = Literal["passed", "failed"]
+
+
+def as_utc(value: datetime) -> datetime:
+    """SQLite hands datetimes back without their zone; everything here is stored in UTC."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+@dataclass(frozen=True)
+class Enrolment:
+    given_name: str
+    family_name: str
+    email: str
+    path: Path
+    enrolled_at: datetime
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.given_name} {self.family_name}"
+
+
+@dataclass(frozen=True)
+class BlocPass:
+    bloc: str
+    via: str
+    passed_at: datetime
+    referential_version: str
+    competencies: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Defence:
+    defence_id: str
+    mission_id: str
+    outcome: Outcome
+    defended_at: datetime
+
+
+@dataclass(frozen=True)
+class BlocCertificate:
+    certificate_id: str
+    candidate_id: str
+    bloc: str
+    issued_at: datetime
+
+
+@dataclass(frozen=True)
+class Diploma:
+    diploma_id: str
+    candidate_id: str
+    path: Path
+    option: str | None
+    blocs: tuple[str, ...]
+    thesis_defence_id: str | None
+    issued_at: datetime
+    credential: dict[str, Any]
+
+
+@dataclass
+class CandidateProgress:
+    candidate_id: str
+    enrolment: Enrolment | None = None
+    option: str | None = None
+    option_chosen_at: datetime | None = None
+    blocs: dict[str, BlocPass] = field(default_factory=dict)
+    thesis: Defence | None = None
+    certificates: dict[str, BlocCertificate] = field(default_factory=dict)
+    diploma: Diploma | None = None
+
+    @property
+    def path(self) -> Path | None:
+        return self.enrolment.path if self.enrolment else None
+
+    def record_enrolment(self, enrolment: Enrolment) -> bool:
+        """The first enrolment wins (enrolment is idempotent upstream; a replay changes nothing)."""
+        if self.enrolment is not None:
+            return False
+        self.enrolment = enrolment
+        return True
+
+    def record_option(self, option: str, chosen_at: datetime) -> bool:
+        """The latest choice wins, judged by when it was made, not by when it reached us."""
+        if self.option_chosen_at is not None and as_utc(chosen_at) < as_utc(self.option_chosen_at):
+            return False
+        changed = option != self.option
+        self.option, self.option_chosen_at = option, chosen_at
+        return changed
+
+    def record_bloc_pass(self, bloc_pass: BlocPass) -> bool:
+        """A bloc is passed once; the first decision is kept."""
+        if bloc_pass.bloc in self.blocs:
+            return False
+        self.blocs[bloc_pass.bloc] = bloc_pass
+        return True
+
+    def record_defence(self, defence: Defence) -> bool:
+        """A passed defence is final; a later (re-)defence replaces a failed one."""
+        current = self.thesis
+        if current is not None and (current.outcome == "passed" or current.defence_id == defence.defence_id):
+            return False
+        if (
+            current is None
+            or defence.outcome == "passed"
+            or as_utc(defence.defended_at) > as_utc(current.defended_at)
+        ):
+            self.thesis = defence
+            return True
+        return False
+
+    def blocs_without_certificate(self, order: tuple[str, ...]) -> list[str]:
+        """Passed blocs that have no certificate yet, in the referential's order."""
+        rank = {b: i for i, b in enumerate(order)}
+        pending = [b for b in self.blocs if b not in self.certificates]
+        return sorted(pending, key=lambda b: (rank.get(b, len(rank)), b))

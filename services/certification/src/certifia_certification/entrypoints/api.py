@@ -1,0 +1,169 @@
+"""REST API: a candidate's progress and their diploma (thin: read the projection, shape the answer)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from certifia_shared.auth import Principal, ensure_candidate_access, require
+from certifia_shared.problems import Problem, not_found
+from fastapi import APIRouter, Depends, Request
+from pydantic import BaseModel
+
+from certifia_certification.adapters.repository import ProgressRepository
+from certifia_certification.domain.model import CandidateProgress, Diploma
+from certifia_certification.domain.rule import bloc_order, evaluate
+from certifia_certification.service_layer.handlers import Issuer
+
+router = APIRouter(tags=["certification"])
+
+
+class BlocOut(BaseModel):
+    bloc: str
+    via: str
+    passed_at: datetime
+
+
+class CertificateOut(BaseModel):
+    certificate_id: str
+    bloc: str
+    issued_at: datetime
+
+
+class ThesisOut(BaseModel):
+    required: bool
+    status: str  # not_defended | passed | failed
+    defence_id: str | None
+    defended_at: datetime | None
+
+
+class MissingOut(BaseModel):
+    code: str
+    description: str
+
+
+class ProgressOut(BaseModel):
+    candidate_id: str
+    enrolled: bool
+    given_name: str | None
+    family_name: str | None
+    path: str | None
+    option: str | None
+    blocs_passed: list[BlocOut]
+    certificates: list[CertificateOut]
+    thesis: ThesisOut
+    missing: list[MissingOut]
+    diploma_id: str | None
+
+
+class DiplomaOut(BaseModel):
+    diploma_id: str
+    candidate_id: str
+    path: str
+    option: str | None
+    blocs: list[str]
+    thesis_defence_id: str | None
+    issued_at: datetime
+    verification_url: str
+    credential: dict[str, Any]
+
+
+def _issuer(request: Request) -> Issuer:
+    issuer: Issuer = request.app.state.issuer
+    return issuer
+
+
+def _progress(request: Request, candidate_id: str) -> CandidateProgress:
+    with request.app.state.ctx.uow() as uow:
+        progress = ProgressRepository(uow.session).get(candidate_id)
+    if progress is None:
+        raise not_found("Candidate", candidate_id, "candidate_id")
+    return progress
+
+
+def progress_out(progress: CandidateProgress, issuer: Issuer) -> ProgressOut:
+    rule = issuer.referential.rule
+    result = evaluate(rule, progress)
+    order = {b: i for i, b in enumerate(bloc_order(rule))}
+    e, t = progress.enrolment, progress.thesis
+    return ProgressOut(
+        candidate_id=progress.candidate_id,
+        enrolled=e is not None,
+        given_name=e.given_name if e else None,
+        family_name=e.family_name if e else None,
+        path=e.path if e else None,
+        option=progress.option,
+        blocs_passed=[
+            BlocOut(bloc=p.bloc, via=p.via, passed_at=p.passed_at)
+            for p in sorted(progress.blocs.values(), key=lambda p: order.get(p.bloc, len(order)))
+        ],
+        certificates=[
+            CertificateOut(certificate_id=c.certificate_id, bloc=c.bloc, issued_at=c.issued_at)
+            for c in sorted(progress.certificates.values(), key=lambda c: order.get(c.bloc, len(order)))
+        ],
+        thesis=ThesisOut(
+            required=result.thesis_required,
+            status=t.outcome if t else "not_defended",
+            defence_id=t.defence_id if t else None,
+            defended_at=t.defended_at if t else None,
+        ),
+        missing=[MissingOut(code=m.code, description=m.description) for m in result.missing],
+        diploma_id=progress.diploma.diploma_id if progress.diploma else None,
+    )
+
+
+def diploma_out(diploma: Diploma, issuer: Issuer) -> DiplomaOut:
+    return DiplomaOut(
+        diploma_id=diploma.diploma_id,
+        candidate_id=diploma.candidate_id,
+        path=diploma.path,
+        option=diploma.option,
+        blocs=list(diploma.blocs),
+        thesis_defence_id=diploma.thesis_defence_id,
+        issued_at=diploma.issued_at,
+        verification_url=issuer.verification_url(diploma.diploma_id),
+        credential=diploma.credential,
+    )
+
+
+READERS = ("candidate", "lms", "jury", "officer", "service")
+
+
+@router.get("/candidates/{candidate_id}/progress", response_model=ProgressOut)
+def get_progress(
+    candidate_id: str, request: Request, principal: Annotated[Principal, Depends(require(*READERS))]
+) -> ProgressOut:
+    ensure_candidate_access(principal, candidate_id)
+    return progress_out(_progress(request, candidate_id), _issuer(request))
+
+
+@router.get("/candidates/{candidate_id}/diploma", response_model=DiplomaOut)
+def get_candidate_diploma(
+    candidate_id: str, request: Request, principal: Annotated[Principal, Depends(require(*READERS))]
+) -> DiplomaOut:
+    ensure_candidate_access(principal, candidate_id)
+    progress = _progress(request, candidate_id)
+    if progress.diploma is None:
+        raise Problem(
+            404,
+            "Diploma not found",
+            f"Candidate {candidate_id!r} has no diploma (yet): see /candidates/{candidate_id}/progress.",
+            type="not-found",
+            field="candidate_id",
+        )
+    return diploma_out(progress.diploma, _issuer(request))
+
+
+@router.get("/diplomas/{diploma_id}", response_model=DiplomaOut)
+def get_diploma(
+    diploma_id: str,
+    request: Request,
+    principal: Annotated[Principal, Depends(require("officer", "candidate"))],
+) -> DiplomaOut:
+    with request.app.state.ctx.uow() as uow:
+        diploma = ProgressRepository(uow.session).diploma(diploma_id)
+    if diploma is None or not (
+        principal.has("admin", "officer") or principal.candidate_id == diploma.candidate_id
+    ):
+        raise not_found("Diploma", diploma_id, "diploma_id")  # another candidate's: not disclosed
+    return diploma_out(diploma, _issuer(request))

@@ -1,0 +1,196 @@
+"""Certification use cases, one per consumed event.
+
+The consumer opens the unit of work, records the event in the inbox and commits (see
+``certifia_shared.consumer``): a handler only changes state and emits. Handlers are also idempotent on
+their own (a bloc is certified once, the diploma issued once), so a replay under a new event id is harmless.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from functools import partial
+
+from certifia_shared import event_types as ev
+from certifia_shared.consumer import Handler
+from certifia_shared.db import UnitOfWork
+from certifia_shared.envelope import CloudEvent, utcnow
+from certifia_shared.referential import Referential
+
+from certifia_certification.adapters.keystore import KeyRing
+from certifia_certification.adapters.repository import ProgressRepository
+from certifia_certification.domain.credential import DiplomaFacts, diploma_credential, iso, sign
+from certifia_certification.domain.model import (
+    BlocCertificate,
+    BlocPass,
+    CandidateProgress,
+    Defence,
+    Diploma,
+    Enrolment,
+)
+from certifia_certification.domain.rule import bloc_order, evaluate
+
+
+@dataclass(frozen=True)
+class Issuer:
+    """What issuing needs: the rule and title (referential), the signing key, the public address."""
+
+    referential: Referential
+    keys: KeyRing
+    base_url: str
+
+    def verification_url(self, diploma_id: str) -> str:
+        return f"{self.base_url}/diplomas/{diploma_id}/verification"
+
+    def verification_method(self) -> str:
+        return f"{self.base_url}/.well-known/jwks.json#{self.keys.active().kid}"
+
+
+def _at(value: str) -> datetime:
+    return datetime.fromisoformat(value)
+
+
+Change = Callable[[CandidateProgress, ProgressRepository], object]
+
+
+def _apply(event: CloudEvent, uow: UnitOfWork, issuer: Issuer, change: Change) -> None:
+    now = utcnow()
+    repo = ProgressRepository(uow.session)
+    progress = repo.lock(str(event.data["candidate_id"]), now=now)
+    change(progress, repo)
+    repo.save(progress, now=now)
+    settle(progress, repo=repo, uow=uow, issuer=issuer, now=now)
+
+
+def on_candidate_enrolled(event: CloudEvent, uow: UnitOfWork, *, issuer: Issuer) -> None:
+    d = event.data
+    enrolment = Enrolment(d["given_name"], d["family_name"], d["email"], d["path"], _at(d["enrolled_at"]))
+    _apply(event, uow, issuer, lambda p, _repo: p.record_enrolment(enrolment))
+
+
+def on_option_chosen(event: CloudEvent, uow: UnitOfWork, *, issuer: Issuer) -> None:
+    d = event.data
+    _apply(event, uow, issuer, lambda p, _repo: p.record_option(d["option"], _at(d["chosen_at"])))
+
+
+def on_bloc_passed(event: CloudEvent, uow: UnitOfWork, *, issuer: Issuer) -> None:
+    d = event.data
+    bloc_pass = BlocPass(
+        bloc=d["bloc"],
+        via=d["via"],
+        passed_at=_at(d["passed_at"]),
+        referential_version=d["referential_version"],
+        competencies=tuple(d["competencies"]),
+    )
+
+    def change(progress: CandidateProgress, repo: ProgressRepository) -> None:
+        if progress.record_bloc_pass(bloc_pass):
+            repo.add_bloc_pass(progress.candidate_id, bloc_pass)
+
+    _apply(event, uow, issuer, change)
+
+
+def on_thesis_defended(event: CloudEvent, uow: UnitOfWork, *, issuer: Issuer) -> None:
+    d = event.data
+    defence = Defence(d["defence_id"], d["mission_id"], d["outcome"], _at(d["defended_at"]))
+    _apply(event, uow, issuer, lambda p, _repo: p.record_defence(defence))
+
+
+def settle(
+    progress: CandidateProgress, *, repo: ProgressRepository, uow: UnitOfWork, issuer: Issuer, now: datetime
+) -> None:
+    """Issue what the candidate's progress now earns: missing bloc certificates, then the diploma."""
+    rule = issuer.referential.rule
+    for bloc in progress.blocs_without_certificate(bloc_order(rule)):
+        certificate = BlocCertificate(str(uuid.uuid4()), progress.candidate_id, bloc, now)
+        repo.add_certificate(certificate)
+        progress.certificates[bloc] = certificate
+        uow.emit(
+            ev.BLOC_CERTIFICATE_ISSUED,
+            subject=progress.candidate_id,
+            data={
+                "certificate_id": certificate.certificate_id,
+                "candidate_id": progress.candidate_id,
+                "bloc": bloc,
+                "issued_at": iso(now),
+            },
+        )
+    if progress.diploma is None and evaluate(rule, progress).satisfied:
+        issue_diploma(progress, repo=repo, uow=uow, issuer=issuer, now=now)
+
+
+def issue_diploma(
+    progress: CandidateProgress, *, repo: ProgressRepository, uow: UnitOfWork, issuer: Issuer, now: datetime
+) -> Diploma:
+    """Sign and record the diploma (the unique constraint on candidate_id makes a second one fail)."""
+    enrolment = progress.enrolment
+    assert enrolment is not None, "the rule requires the enrolment"
+    ref = issuer.referential
+    result = evaluate(ref.rule, progress)
+    diploma_id = str(uuid.uuid4())
+    facts = DiplomaFacts(
+        diploma_id=diploma_id,
+        candidate_id=progress.candidate_id,
+        given_name=enrolment.given_name,
+        family_name=enrolment.family_name,
+        title=ref.certification.title,
+        criteria=ref.rule.statement,
+        referential_version=ref.version,
+        blocs=result.blocs,
+        issued_at=now,
+    )
+    credential = sign(
+        diploma_credential(facts, base_url=issuer.base_url),
+        issuer.keys.active(),
+        verification_method=issuer.verification_method(),
+        created=now,
+    )
+    thesis_id = progress.thesis.defence_id if result.thesis_required and progress.thesis else None
+    diploma = Diploma(
+        diploma_id=diploma_id,
+        candidate_id=progress.candidate_id,
+        path=enrolment.path,
+        option=progress.option,
+        blocs=result.blocs,
+        thesis_defence_id=thesis_id,
+        issued_at=now,
+        credential=credential,
+    )
+    repo.add_diploma(diploma)
+    progress.diploma = diploma
+    uow.emit(
+        ev.DIPLOMA_ISSUED, subject=progress.candidate_id, data=_diploma_payload(diploma, progress, issuer)
+    )
+    return diploma
+
+
+def _diploma_payload(diploma: Diploma, progress: CandidateProgress, issuer: Issuer) -> dict[str, object]:
+    assert progress.enrolment is not None
+    data: dict[str, object] = {
+        "diploma_id": diploma.diploma_id,
+        "candidate_id": diploma.candidate_id,
+        "given_name": progress.enrolment.given_name,
+        "family_name": progress.enrolment.family_name,
+        "path": diploma.path,
+        "blocs": list(diploma.blocs),
+        "thesis_defence_id": diploma.thesis_defence_id,
+        "issued_at": iso(diploma.issued_at),
+        "verification_url": issuer.verification_url(diploma.diploma_id),
+    }
+    if diploma.option is not None:
+        data["option"] = diploma.option
+    return data
+
+
+def event_handlers(issuer: Issuer) -> dict[str, Handler]:
+    return {
+        ev.CANDIDATE_ENROLLED: partial(on_candidate_enrolled, issuer=issuer),
+        ev.OPTION_CHOSEN: partial(on_option_chosen, issuer=issuer),
+        ev.BLOC_PASSED: partial(on_bloc_passed, issuer=issuer),
+        ev.THESIS_DEFENDED: partial(on_thesis_defended, issuer=issuer),
+    }
+
+
+TOPICS = [ev.TOPIC_ENROLMENT, ev.TOPIC_ASSESSMENT, ev.TOPIC_THESIS]
