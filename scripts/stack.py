@@ -57,6 +57,10 @@ class Stack:
     python: str = sys.executable
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        self.state_dir = self.state_dir.resolve()
+        self.kafka_dir = self.kafka_dir.resolve()
+
     # -- Kafka -----------------------------------------------------------------------------------------
     def _kafka(self, *args: str) -> str:
         env = {**os.environ, "KAFKA_DATA_DIR": str(self.kafka_dir)}
