@@ -1,0 +1,143 @@
+"""assessment against the real PostgreSQL and the real Kafka broker."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from certifia_assessment.bootstrap import create_application
+from certifia_assessment.config import Settings
+from certifia_shared import event_types as ev
+from certifia_shared.envelope import CloudEvent, headers_dict
+from certifia_shared.kafka import ensure_topics
+from certifia_shared.referential import load_referential
+from certifia_shared.testing import TEST_SECRET, auth, fresh_pg_url, kafka_bootstrap, wait_for
+from fastapi.testclient import TestClient
+from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+
+pytestmark = pytest.mark.integration
+REF = load_referential()
+JURY = auth("jury", subject="jury-int")
+
+
+@pytest.fixture
+def client(tmp_path: Path) -> Iterator[TestClient]:
+    settings = Settings(
+        database_url=fresh_pg_url("assessment"),
+        kafka_bootstrap_servers=kafka_bootstrap(),
+        CERTIFIA_AUTH_SECRET=TEST_SECRET.get_secret_value(),
+        artifacts_dir=str(tmp_path / "artifacts"),
+        relay_poll_seconds=0.05,
+    )
+    with TestClient(create_application(settings)) as c:
+        yield c
+
+
+def publish_enrolled(candidate_id: str) -> CloudEvent:
+    event = CloudEvent(
+        type=ev.CANDIDATE_ENROLLED,
+        source="/certifia/enrolment",
+        subject=candidate_id,
+        data={
+            "candidate_id": candidate_id,
+            "external_id": f"ext-{candidate_id}",
+            "lms_client": "lms-int",
+            "given_name": "Grace",
+            "family_name": "Hopper",
+            "email": "grace@example.org",
+            "path": "formation",
+            "cohort": None,
+            "enrolled_at": "2026-09-01T08:00:00+00:00",
+        },
+    )
+    producer = KafkaProducer(bootstrap_servers=kafka_bootstrap(), acks="all")
+    producer.send(
+        ev.TOPIC_ENROLMENT,
+        key=candidate_id.encode(),
+        value=event.kafka_value(),
+        headers=event.kafka_headers(),
+    )
+    producer.flush()
+    producer.close()
+    return event
+
+
+def assessment_events(candidate_id: str) -> list[tuple[str, dict[str, object]]]:
+    consumer = KafkaConsumer(bootstrap_servers=kafka_bootstrap(), group_id=None, enable_auto_commit=False)
+    try:
+        partitions = [
+            TopicPartition(ev.TOPIC_ASSESSMENT, p)
+            for p in consumer.partitions_for_topic(ev.TOPIC_ASSESSMENT) or []
+        ]
+        consumer.assign(partitions)
+        consumer.seek_to_beginning(*partitions)
+        end = consumer.end_offsets(partitions)
+        out = []
+        while any(consumer.position(tp) < end[tp] for tp in partitions):
+            for batch in consumer.poll(timeout_ms=500).values():
+                for r in batch:
+                    h = headers_dict(r.headers)
+                    if h.get("ce_subject") == candidate_id:
+                        out.append((h["ce_type"], json.loads(r.value)))
+        return out
+    finally:
+        consumer.close()
+
+
+def test_enrolment_event_then_decisions_pass_a_bloc_on_the_topic(client: TestClient) -> None:
+    ensure_topics(kafka_bootstrap())
+    cid = f"int-{uuid.uuid4().hex[:8]}"
+    publish_enrolled(cid)
+    wait_for(
+        lambda: client.get(f"/candidates/{cid}/progress", headers=JURY).status_code == 200,
+        what="assessment to consume candidate.enrolled",
+    )
+    publish_enrolled(cid)  # a second enrolled event (another id) for the same candidate changes nothing
+    bloc = REF.bloc("4")
+    for criterion in bloc.criteria:
+        assert (
+            client.post(
+                f"/candidates/{cid}/decisions",
+                headers=JURY,
+                json={"criterion_id": criterion.id, "outcome": "validated"},
+            ).status_code
+            == 201
+        )
+    published = wait_for(
+        lambda: (e := assessment_events(cid)) and any(t == ev.BLOC_PASSED for t, _ in e) and e,
+        what="bloc.passed on certifia.assessment",
+    )
+    types = [t for t, _ in published]
+    assert types.count(ev.CRITERION_VALIDATED) == len(bloc.criteria)
+    assert types.count(ev.COMPETENCY_VALIDATED) == len(bloc.competencies)
+    assert types.count(ev.BLOC_PASSED) == 1
+    passed = next(data for t, data in published if t == ev.BLOC_PASSED)
+    assert passed["bloc"] == "4" and passed["referential_version"] == REF.version
+
+
+def test_a_rejected_decision_is_published_and_the_database_unchanged_on_bad_input(client: TestClient) -> None:
+    ensure_topics(kafka_bootstrap())
+    cid = f"int-{uuid.uuid4().hex[:8]}"
+    publish_enrolled(cid)
+    wait_for(
+        lambda: client.get(f"/candidates/{cid}/progress", headers=JURY).status_code == 200, what="enrolled"
+    )
+    bad = client.post(
+        f"/candidates/{cid}/decisions",
+        headers=JURY,
+        json={"criterion_id": "9.A1.C1.E1", "outcome": "validated"},
+    )
+    assert bad.status_code == 422
+    ok = client.post(
+        f"/candidates/{cid}/decisions",
+        headers=JURY,
+        json={"criterion_id": "2.A1.C1.E1", "outcome": "rejected", "comment": "incomplet"},
+    )
+    assert ok.status_code == 201
+    published = wait_for(lambda: assessment_events(cid), what="criterion.rejected on the topic")
+    assert [t for t, _ in published] == [ev.CRITERION_REJECTED]
+    assert published[0][1]["comment"] == "incomplet"
+    assert client.get(f"/candidates/{cid}/decisions", headers=JURY).json()[0]["outcome"] == "rejected"
