@@ -8,8 +8,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from pydantic import ValidationError
-
 from certifia_certification.config import Settings
 from certifia_certification.domain.credential import (
     DiplomaFacts,
@@ -21,6 +19,7 @@ from certifia_certification.domain.credential import (
 )
 from certifia_certification.domain.signing import SigningKey, b64url_decode, jwk, thumbprint
 from certifia_shared.testing import TEST_SECRET
+from pydantic import ValidationError
 
 ISSUED = datetime(2026, 7, 1, 12, 0, tzinfo=UTC)
 BASE = "https://certifia.example"
@@ -116,11 +115,19 @@ def test_jwk_and_thumbprint_follow_rfc_8037_test_vector() -> None:
     assert jwk(key.public_key)["kid"] == key.kid
 
 
+def settings(signing_key: str) -> Settings:
+    env: dict[str, Any] = {
+        "CERTIFIA_AUTH_SECRET": TEST_SECRET.get_secret_value(),
+        "CERTIFIA_SIGNING_KEY": signing_key,
+    }
+    return Settings(**env)
+
+
 def test_signing_key_setting_must_be_a_raw_ed25519_key() -> None:
-    secret = TEST_SECRET.get_secret_value()
     good = base64.b64encode(bytes(range(32))).decode()
-    assert Settings(CERTIFIA_AUTH_SECRET=secret, CERTIFIA_SIGNING_KEY=good).signing_key_bytes() == bytes(range(32))
+    assert settings(good).signing_key_bytes() == bytes(range(32))
+    assert good not in repr(settings(good))  # a SecretStr: never in logs
+    assert settings("").signing_key_bytes() is None
     for bad in ("not-base64!", base64.b64encode(b"short").decode()):
         with pytest.raises(ValidationError, match="CERTIFIA_SIGNING_KEY"):
-            Settings(CERTIFIA_AUTH_SECRET=secret, CERTIFIA_SIGNING_KEY=bad)
-    assert "CERTIFIA_SIGNING_KEY" not in repr(Settings(CERTIFIA_AUTH_SECRET=secret, CERTIFIA_SIGNING_KEY=good))
+            settings(bad)

@@ -1,0 +1,137 @@
+"""Handlers against a real SQLite database (no broker: workers off, handlers called through a uow)."""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Any
+
+import pytest
+from certifia_certification.adapters.orm import bloc_certificates, diplomas
+from certifia_certification.adapters.repository import ProgressRepository
+from certifia_certification.bootstrap import Wiring, bootstrap
+from certifia_certification.domain.credential import verify
+from certifia_certification.domain.signing import SigningKey
+from certifia_shared import event_types as ev
+from certifia_shared.envelope import utcnow
+from sqlalchemy import func, insert, select
+from sqlalchemy.exc import IntegrityError
+
+
+def count(wiring: Wiring, table: Any, candidate_id: str) -> int:
+    with wiring.ctx.uow() as uow:
+        return int(
+            uow.session.execute(
+                select(func.count()).select_from(table).where(table.c.candidate_id == candidate_id)
+            ).scalar_one()
+        )
+
+
+def outbox_types(wiring: Wiring, candidate_id: str) -> list[str]:
+    t = wiring.ctx.tables.outbox
+    with wiring.ctx.uow() as uow:
+        return list(
+            uow.session.execute(select(t.c.type).where(t.c.key == candidate_id).order_by(t.c.seq)).scalars()
+        )
+
+
+def test_full_candidate_gets_certificates_then_one_diploma(
+    wiring: Wiring, events: Any, apply_events: Any
+) -> None:
+    emitted = apply_events(wiring, *events.full_candidate())
+    types = [e.type for e in emitted]
+    assert types.count(ev.BLOC_CERTIFICATE_ISSUED) == 5
+    assert types == [*[ev.BLOC_CERTIFICATE_ISSUED] * 5, ev.DIPLOMA_ISSUED]
+    diploma = emitted[-1].data
+    assert diploma["blocs"] == ["1", "2", "3", "4", "5B"] and diploma["option"] == "5B"
+    assert diploma["path"] == "formation" and diploma["thesis_defence_id"] == "def-1"
+    assert diploma["given_name"] == "Ada"
+    assert diploma["verification_url"] == (
+        f"https://certifia.example/diplomas/{diploma['diploma_id']}/verification"
+    )
+
+
+def test_handlers_applied_twice_give_one_diploma(wiring: Wiring, events: Any, apply_events: Any) -> None:
+    first = apply_events(wiring, *events.full_candidate())
+    again = apply_events(wiring, *events.full_candidate())  # the same events, even under new ids
+    assert again == []
+    assert count(wiring, diplomas, events.candidate_id) == 1
+    assert count(wiring, bloc_certificates, events.candidate_id) == 5
+    assert outbox_types(wiring, events.candidate_id) == [e.type for e in first]
+
+
+def test_events_in_any_order(wiring: Wiring, events: Any, apply_events: Any) -> None:
+    enrolled, option, *blocs, thesis = events.full_candidate()
+    emitted = apply_events(wiring, thesis, *reversed(blocs))  # assessment and thesis before enrolment
+    assert [e.type for e in emitted] == [ev.BLOC_CERTIFICATE_ISSUED] * 5
+    assert apply_events(wiring, option) == []  # still no enrolment: no holder name, no path
+    emitted = apply_events(wiring, enrolled)
+    assert [e.type for e in emitted] == [ev.DIPLOMA_ISSUED]
+
+
+def test_no_diploma_without_option_or_with_failed_thesis(
+    wiring: Wiring, events: Any, apply_events: Any
+) -> None:
+    apply_events(
+        wiring, events.enrolled(), *(events.bloc_passed(b) for b in ("1", "2", "3", "4", "5A", "5B"))
+    )
+    apply_events(wiring, events.thesis_defended("failed", defence_id="def-1"))
+    assert count(wiring, diplomas, events.candidate_id) == 0
+    apply_events(wiring, events.option_chosen("5A"))
+    assert count(wiring, diplomas, events.candidate_id) == 0  # thesis failed
+    emitted = apply_events(wiring, events.thesis_defended("passed", defence_id="def-2"))
+    assert emitted[-1].type == ev.DIPLOMA_ISSUED and emitted[-1].data["blocs"] == ["1", "2", "3", "4", "5A"]
+    assert count(wiring, bloc_certificates, events.candidate_id) == 6
+
+
+def test_vae_candidate_gets_the_diploma_without_thesis(
+    wiring: Wiring, make_events: Any, apply_events: Any
+) -> None:
+    vae = make_events()
+    blocs = (vae.bloc_passed(b, via="vae") for b in ("1", "2", "3", "4", "5A"))
+    emitted = apply_events(wiring, vae.enrolled(path="vae"), vae.option_chosen("5A"), *blocs)
+    assert emitted[-1].type == ev.DIPLOMA_ISSUED
+    assert emitted[-1].data["path"] == "vae" and emitted[-1].data["thesis_defence_id"] is None
+
+
+def test_the_database_refuses_a_second_diploma(wiring: Wiring, events: Any, apply_events: Any) -> None:
+    apply_events(wiring, *events.full_candidate())
+    with wiring.ctx.uow() as uow, pytest.raises(IntegrityError):
+        uow.session.execute(
+            insert(diplomas).values(
+                diploma_id="another",
+                candidate_id=events.candidate_id,
+                path="formation",
+                blocs="[]",
+                issued_at=utcnow(),
+                credential="{}",
+            )
+        )
+        uow.commit()
+
+
+def test_stored_credential_verifies_with_the_stored_key(
+    wiring: Wiring, events: Any, apply_events: Any
+) -> None:
+    apply_events(wiring, *events.full_candidate())
+    with wiring.ctx.uow() as uow:
+        progress = ProgressRepository(uow.session).get(events.candidate_id)
+    assert progress is not None and progress.diploma is not None
+    key = wiring.issuer.keys.active()
+    credential = progress.diploma.credential
+    assert credential["proof"]["verificationMethod"].endswith(f"#{key.kid}")
+    assert verify(credential, {key.kid: key.public_key}.get).valid
+    assert json.loads(json.dumps(credential)) == credential
+
+
+def test_generated_key_survives_a_restart(sqlite_url: str, settings_for: Any) -> None:
+    first = bootstrap(settings_for(sqlite_url)).issuer.keys.active().kid
+    second = bootstrap(settings_for(sqlite_url)).issuer.keys.active().kid
+    assert first == second
+
+
+def test_configured_key_is_used_and_recorded(sqlite_url: str, settings_for: Any) -> None:
+    raw = SigningKey.generate()
+    encoded = base64.b64encode(raw.private_key.private_bytes_raw()).decode()
+    wiring = bootstrap(settings_for(sqlite_url, CERTIFIA_SIGNING_KEY=encoded))
+    assert wiring.issuer.keys.active().kid == raw.kid
