@@ -34,7 +34,8 @@ def test_progress_of_a_candidate_on_the_way(client: TestClient, events: Any, app
     assert r.status_code == 200, r.text
     body = r.json()
     assert body["enrolled"] and body["path"] == "formation" and body["option"] is None
-    assert [b["bloc"] for b in body["blocs_passed"]] == ["1", "5A"]
+    assert body["blocs_passed"] == ["1", "5A"]
+    assert [(b["bloc"], b["via"]) for b in body["blocs"]] == [("1", "assessment"), ("5A", "assessment")]
     assert [c["bloc"] for c in body["certificates"]] == ["1", "5A"]
     assert body["thesis"] == {
         "required": True,

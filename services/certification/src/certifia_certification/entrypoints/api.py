@@ -49,7 +49,9 @@ class ProgressOut(BaseModel):
     family_name: str | None
     path: str | None
     option: str | None
-    blocs_passed: list[BlocOut]
+    blocs_passed: list[str]
+    """Codes of the passed blocs, in the referential's order (details in ``blocs``)."""
+    blocs: list[BlocOut]
     certificates: list[CertificateOut]
     thesis: ThesisOut
     missing: list[MissingOut]
@@ -86,6 +88,7 @@ def progress_out(progress: CandidateProgress, issuer: Issuer) -> ProgressOut:
     result = evaluate(rule, progress)
     order = {b: i for i, b in enumerate(bloc_order(rule))}
     e, t = progress.enrolment, progress.thesis
+    passes = sorted(progress.blocs.values(), key=lambda p: order.get(p.bloc, len(order)))
     return ProgressOut(
         candidate_id=progress.candidate_id,
         enrolled=e is not None,
@@ -93,10 +96,8 @@ def progress_out(progress: CandidateProgress, issuer: Issuer) -> ProgressOut:
         family_name=e.family_name if e else None,
         path=e.path if e else None,
         option=progress.option,
-        blocs_passed=[
-            BlocOut(bloc=p.bloc, via=p.via, passed_at=p.passed_at)
-            for p in sorted(progress.blocs.values(), key=lambda p: order.get(p.bloc, len(order)))
-        ],
+        blocs_passed=[p.bloc for p in passes],
+        blocs=[BlocOut(bloc=p.bloc, via=p.via, passed_at=p.passed_at) for p in passes],
         certificates=[
             CertificateOut(certificate_id=c.certificate_id, bloc=c.bloc, issued_at=c.issued_at)
             for c in sorted(progress.certificates.values(), key=lambda c: order.get(c.bloc, len(order)))
