@@ -1,8 +1,7 @@
 from __future__ import annotations
 
-from sqlalchemy import Column, DateTime, MetaData, String, Table, UniqueConstraint
-
 from certifia_shared.messaging import messaging_tables
+from sqlalchemy import Column, DateTime, MetaData, String, Table, UniqueConstraint
 
 metadata = MetaData()
 messaging = messaging_tables(metadata)

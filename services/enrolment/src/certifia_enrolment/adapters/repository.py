@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict
+from datetime import UTC, datetime
 
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
@@ -11,9 +12,16 @@ from certifia_enrolment.adapters.orm import candidates
 from certifia_enrolment.domain.model import Candidate
 
 
+def _utc(value: datetime) -> datetime:
+    """SQLite hands timestamps back naive (they are stored in UTC), PostgreSQL in the session's zone."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
 def _to_domain(row: object) -> Candidate:
     m = row._mapping  # type: ignore[attr-defined]
-    return Candidate(**{k: m[k] for k in m.keys()})
+    fields = dict(m)
+    fields["enrolled_at"] = _utc(fields["enrolled_at"])
+    return Candidate(**fields)
 
 
 class CandidateRepository:

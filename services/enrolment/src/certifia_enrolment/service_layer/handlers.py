@@ -5,13 +5,13 @@ from __future__ import annotations
 import uuid
 from dataclasses import asdict, dataclass
 
+from certifia_shared import event_types as ev
+from certifia_shared.db import UnitOfWork
+from certifia_shared.envelope import utcnow
 from sqlalchemy.exc import IntegrityError
 
 from certifia_enrolment.adapters.repository import CandidateRepository
 from certifia_enrolment.domain.model import Candidate, Option, Path, check_same_enrolment
-from certifia_shared import event_types as ev
-from certifia_shared.db import UnitOfWork
-from certifia_shared.envelope import utcnow
 
 
 @dataclass(frozen=True)
@@ -45,11 +45,13 @@ def enrol_candidate(cmd: EnrolCandidate, *, uow: UnitOfWork) -> tuple[Candidate,
                 check_same_enrolment(existing, asdict(cmd))
                 return existing, False
             candidate = Candidate(id=str(uuid.uuid4()), enrolled_at=utcnow(), **asdict(cmd))
-            repo.add(candidate)
-            uow.emit(ev.CANDIDATE_ENROLLED, subject=candidate.id, data=_enrolled_payload(candidate))
             try:
+                # the unique (lms_client, external_id) key may fire at the INSERT (PostgreSQL) or at commit
+                repo.add(candidate)
+                uow.emit(ev.CANDIDATE_ENROLLED, subject=candidate.id, data=_enrolled_payload(candidate))
                 uow.commit()
             except IntegrityError:
+                uow.emitted.clear()
                 continue
             return candidate, True
     raise RuntimeError("enrolment kept conflicting; retry the request")

@@ -1,0 +1,160 @@
+"""The enrolment REST API, on SQLite and (``-m integration``) on PostgreSQL: see the ``app`` fixture."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from certifia_shared import event_types as ev
+from certifia_shared.contracts import contract
+from certifia_shared.testing import auth
+
+LMS = auth("lms", subject="moodle-client", client_id="moodle")
+OTHER_LMS = auth("lms", subject="canvas-client", client_id="canvas")
+OFFICER = auth("officer")
+BODY = {
+    "external_id": "moodle-42",
+    "given_name": "Ada",
+    "family_name": "Lovelace",
+    "email": "ada@example.org",
+    "path": "formation",
+    "cohort": "2025-A",
+}
+
+
+def _enrol(app: Any, body: dict[str, Any] | None = None, headers: dict[str, str] = LMS) -> Any:
+    return app.client.post("/candidates", json=body or BODY, headers=headers)
+
+
+def _problem(response: Any, status: int) -> dict[str, Any]:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    body: dict[str, Any] = response.json()
+    assert body["status"] == status and body["title"] and body["detail"]
+    return body
+
+
+def _fields(problem: dict[str, Any]) -> set[str]:
+    return {e["field"] for e in problem.get("errors", [])}
+
+
+def test_enrol_creates_one_candidate_and_one_event(app: Any) -> None:
+    response = _enrol(app)
+    assert response.status_code == 201, response.text
+    candidate = response.json()
+    assert response.headers["location"] == f"/candidates/{candidate['id']}"
+    assert {k: candidate[k] for k in BODY} == BODY
+    assert candidate["lms_client"] == "moodle" and candidate["option"] is None
+    [event] = app.outbox()
+    assert event.type == ev.CANDIDATE_ENROLLED and event.subject == candidate["id"]
+    assert event.data["candidate_id"] == candidate["id"] and event.data["external_id"] == "moodle-42"
+    contract(ev.CANDIDATE_ENROLLED).validate(event.data)
+
+
+def test_enrol_twice_gives_one_candidate(app: Any) -> None:
+    first = _enrol(app)
+    second = _enrol(app)
+    assert (first.status_code, second.status_code) == (201, 200)
+    assert second.json() == first.json()
+    assert second.headers["location"] == first.headers["location"]
+    assert len(app.outbox()) == 1
+    listed = app.client.get("/candidates", headers=LMS).json()
+    assert [c["id"] for c in listed] == [first.json()["id"]]
+
+
+def test_enrol_again_with_other_data_is_409_naming_the_fields(app: Any) -> None:
+    _enrol(app)
+    response = _enrol(app, {**BODY, "email": "ada@other.org", "family_name": "Byron"})
+    problem = _problem(response, 409)
+    assert _fields(problem) == {"email", "family_name"}
+    assert "moodle-42" in problem["detail"]
+    assert len(app.outbox()) == 1
+
+
+def test_invalid_enrolment_is_422_naming_the_fields_and_writes_nothing(app: Any) -> None:
+    problem = _problem(_enrol(app, {**BODY, "email": "not-an-email", "path": "apprentissage"}), 422)
+    assert _fields(problem) == {"email", "path"}
+    missing = {k: v for k, v in BODY.items() if k != "external_id"}
+    assert _fields(_problem(_enrol(app, missing), 422)) == {"external_id"}
+    assert "unexpected" in _fields(_problem(_enrol(app, {**BODY, "unexpected": 1}), 422))
+    assert app.outbox() == []
+    assert app.client.get("/candidates", headers=OFFICER).json() == []
+
+
+def test_choose_option_emits_option_chosen(app: Any) -> None:
+    cid = _enrol(app).json()["id"]
+    response = app.client.put(f"/candidates/{cid}/option", json={"option": "5B"}, headers=LMS)
+    assert response.status_code == 200, response.text
+    assert response.json()["option"] == "5B"
+    assert app.client.get(f"/candidates/{cid}", headers=LMS).json()["option"] == "5B"
+    [event] = app.outbox(ev.OPTION_CHOSEN)
+    assert event.data["option"] == "5B" and event.subject == cid
+    contract(ev.OPTION_CHOSEN).validate(event.data)
+    # the same choice again changes nothing and emits nothing
+    assert app.client.put(f"/candidates/{cid}/option", json={"option": "5B"}, headers=LMS).status_code == 200
+    assert len(app.outbox(ev.OPTION_CHOSEN)) == 1
+
+
+def test_option_other_than_5a_5b_is_422_naming_option_and_emits_nothing(app: Any) -> None:
+    cid = _enrol(app).json()["id"]
+    for option in ("5C", "5", "", None, "5a"):
+        problem = _problem(
+            app.client.put(f"/candidates/{cid}/option", json={"option": option}, headers=LMS), 422
+        )
+        assert _fields(problem) == {"option"}, option
+        assert "option" in problem["detail"]
+    assert app.outbox(ev.OPTION_CHOSEN) == []
+    assert [e.type for e in app.outbox()] == [ev.CANDIDATE_ENROLLED]
+    assert app.client.get(f"/candidates/{cid}", headers=LMS).json()["option"] is None
+
+
+def test_unknown_candidate_is_404_naming_candidate_id(app: Any) -> None:
+    problem = _problem(app.client.get("/candidates/nobody", headers=OFFICER), 404)
+    assert _fields(problem) == {"candidate_id"} and "nobody" in problem["detail"]
+    problem = _problem(app.client.put("/candidates/nobody/option", json={"option": "5A"}, headers=LMS), 404)
+    assert _fields(problem) == {"candidate_id"}
+    assert app.outbox() == []
+
+
+def test_candidate_token_sees_only_own_record(app: Any) -> None:
+    ada = _enrol(app).json()["id"]
+    bob = _enrol(app, {**BODY, "external_id": "moodle-43", "given_name": "Bob"}).json()["id"]
+    own = auth("candidate", subject="ada", candidate_id=ada)
+    assert app.client.get(f"/candidates/{ada}", headers=own).json()["id"] == ada
+    _problem(app.client.get(f"/candidates/{bob}", headers=own), 403)
+    _problem(app.client.put(f"/candidates/{bob}/option", json={"option": "5A"}, headers=own), 403)
+    _problem(app.client.get("/candidates", headers=own), 403)  # no listing for candidates
+    assert app.client.put(f"/candidates/{ada}/option", json={"option": "5A"}, headers=own).status_code == 200
+    assert app.outbox(ev.OPTION_CHOSEN)[0].subject == ada
+
+
+def test_lms_client_sees_only_its_own_candidates(app: Any) -> None:
+    mine = _enrol(app).json()["id"]
+    theirs = _enrol(app, headers=OTHER_LMS).json()["id"]  # same external id, other LMS: other candidate
+    assert mine != theirs
+    assert [c["id"] for c in app.client.get("/candidates", headers=LMS).json()] == [mine]
+    assert [c["id"] for c in app.client.get("/candidates", headers=OTHER_LMS).json()] == [theirs]
+    assert {c["id"] for c in app.client.get("/candidates", headers=OFFICER).json()} == {mine, theirs}
+    _problem(app.client.get(f"/candidates/{theirs}", headers=LMS), 404)  # not disclosed
+    _problem(app.client.put(f"/candidates/{theirs}/option", json={"option": "5A"}, headers=LMS), 404)
+    assert app.outbox(ev.OPTION_CHOSEN) == []
+
+
+def test_who_may_call_what(app: Any) -> None:
+    _problem(app.client.post("/candidates", json=BODY), 401)
+    _problem(app.client.post("/candidates", json=BODY, headers={"Authorization": "Bearer nope"}), 401)
+    _problem(_enrol(app, headers=auth("jury")), 403)
+    _problem(_enrol(app, headers=auth("candidate", candidate_id="x")), 403)
+    assert _enrol(app, headers=auth("admin", subject="ops")).status_code == 201
+
+
+def test_listing_is_paginated(app: Any) -> None:
+    ids = [_enrol(app, {**BODY, "external_id": f"e-{i}"}).json()["id"] for i in range(5)]
+    page = app.client.get("/candidates?limit=2&offset=2", headers=LMS).json()
+    assert [c["id"] for c in page] == ids[2:4]
+    assert _fields(_problem(app.client.get("/candidates?limit=0", headers=LMS), 422)) == {"limit"}
+
+
+def test_health_and_readiness(app: Any) -> None:
+    assert app.client.get("/healthz").json() == {"status": "ok"}
+    ready = app.client.get("/readyz")
+    assert ready.status_code == 200 and ready.json()["checks"]["database"] == "ok"

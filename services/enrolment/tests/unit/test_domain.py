@@ -1,0 +1,123 @@
+"""Enrolment rules and use cases, without HTTP."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from certifia_enrolment.adapters.orm import messaging, metadata
+from certifia_enrolment.domain.model import OPTIONS, Candidate, EnrolmentConflict, check_same_enrolment
+from certifia_enrolment.service_layer import handlers
+from certifia_shared import event_types as ev
+from certifia_shared.contracts import contract
+from certifia_shared.db import UnitOfWork, make_engine, session_factory
+
+CANDIDATE = Candidate(
+    id="c-1",
+    lms_client="moodle",
+    external_id="42",
+    given_name="Ada",
+    family_name="Lovelace",
+    email="ada@example.org",
+    path="formation",
+    cohort="2025",
+    enrolled_at=datetime(2025, 1, 1, tzinfo=UTC),
+)
+
+
+def test_the_same_identity_is_the_same_enrolment() -> None:
+    check_same_enrolment(
+        CANDIDATE,
+        {
+            "given_name": "Ada",
+            "family_name": "Lovelace",
+            "email": "ada@example.org",
+            "path": "formation",
+            "cohort": "2025",
+        },
+    )
+
+
+def test_differing_identity_fields_are_named() -> None:
+    with pytest.raises(EnrolmentConflict) as err:
+        check_same_enrolment(
+            CANDIDATE,
+            {
+                "given_name": "Ada",
+                "family_name": "Byron",
+                "email": "ada@other.org",
+                "path": "formation",
+                "cohort": "2025",
+            },
+        )
+    assert err.value.fields == ["family_name", "email"]
+    assert "family_name, email" in str(err.value)
+
+
+def test_options_are_the_two_option_blocs() -> None:
+    assert OPTIONS == ("5A", "5B")
+    assert CANDIDATE.with_option("5B").option == "5B" and CANDIDATE.option is None
+
+
+@pytest.fixture
+def uow_factory(tmp_path: Path) -> Any:
+    engine = make_engine(f"sqlite:///{tmp_path / 'enrolment.db'}")
+    metadata.create_all(engine)
+    sessions = session_factory(engine)
+    yield lambda: UnitOfWork(sessions, tables=messaging, source="/certifia/enrolment")
+    engine.dispose()
+
+
+def _enrol(**changes: Any) -> handlers.EnrolCandidate:
+    data: dict[str, Any] = {
+        "lms_client": "moodle",
+        "external_id": "42",
+        "given_name": "Ada",
+        "family_name": "Lovelace",
+        "email": "ada@example.org",
+        "path": "formation",
+        "cohort": None,
+    }
+    return handlers.EnrolCandidate(**{**data, **changes})
+
+
+def test_enrol_emits_a_valid_candidate_enrolled_once(uow_factory: Any) -> None:
+    uow = uow_factory()
+    candidate, created = handlers.enrol_candidate(_enrol(), uow=uow)
+    assert created
+    [event] = uow.emitted
+    assert event.type == ev.CANDIDATE_ENROLLED and event.subject == candidate.id
+    contract(ev.CANDIDATE_ENROLLED).validate(event.data)
+    again, created_again = handlers.enrol_candidate(_enrol(), uow=uow_factory())
+    assert (again.id, created_again) == (candidate.id, False)
+
+
+def test_enrol_with_other_data_is_a_conflict(uow_factory: Any) -> None:
+    handlers.enrol_candidate(_enrol(), uow=uow_factory())
+    with pytest.raises(EnrolmentConflict) as err:
+        handlers.enrol_candidate(_enrol(cohort="2026"), uow=uow_factory())
+    assert err.value.fields == ["cohort"]
+
+
+def test_the_same_external_id_from_two_lms_is_two_candidates(uow_factory: Any) -> None:
+    a, _ = handlers.enrol_candidate(_enrol(), uow=uow_factory())
+    b, created = handlers.enrol_candidate(_enrol(lms_client="canvas"), uow=uow_factory())
+    assert created and a.id != b.id
+
+
+def test_choose_option_once_per_change(uow_factory: Any) -> None:
+    candidate, _ = handlers.enrol_candidate(_enrol(), uow=uow_factory())
+    uow = uow_factory()
+    chosen, changed = handlers.choose_option(handlers.ChooseOption(candidate.id, "5A"), uow=uow)
+    assert changed and chosen.option == "5A"
+    contract(ev.OPTION_CHOSEN).validate(uow.emitted[0].data)
+    uow = uow_factory()
+    assert handlers.choose_option(handlers.ChooseOption(candidate.id, "5A"), uow=uow)[1] is False
+    assert uow.emitted == []
+
+
+def test_choose_option_of_an_unknown_candidate(uow_factory: Any) -> None:
+    with pytest.raises(handlers.UnknownCandidate):
+        handlers.choose_option(handlers.ChooseOption("nobody", "5A"), uow=uow_factory())
