@@ -1,0 +1,97 @@
+"""What a grading produces: per-criterion verdicts, the outcome of one grading, a pack's public card."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+Comparator = Literal[">=", "<=", "=="]
+Interface = Literal["python", "onnx"]
+
+
+@dataclass(frozen=True)
+class CriterionVerdict:
+    criterion_id: str  # global id from the referential, e.g. "2.A1.C1.E1"
+    verdict: Literal["validated", "rejected"]
+    metric: str
+    value: float | None
+    threshold: float
+    comparator: Comparator
+    explanation: str  # a sentence a candidate can read
+
+
+@dataclass(frozen=True)
+class GradingOutcome:
+    pack_id: str
+    pack_version: str
+    dataset_seed: int
+    submission_digest: str  # sha256 hex of the archive bytes
+    criteria: tuple[CriterionVerdict, ...]
+    metrics: dict[str, float | None]
+    duration_s: float
+    failed_reason: str | None = None  # set (criteria empty) when the submission could not be graded
+    volatile_metrics: tuple[str, ...] = ()  # wall-clock measurements (latency): vary run to run
+    logs: str = ""  # the tail of the candidate code's stderr (capped), to help the candidate
+
+    @property
+    def failed(self) -> bool:
+        return self.failed_reason is not None
+
+    def reproducible_view(self) -> dict[str, Any]:
+        """Everything that must be identical when the same archive is graded again."""
+        data = asdict(self)
+        for key in ("duration_s", "logs", "volatile_metrics"):
+            data.pop(key)
+        data["metrics"] = {k: v for k, v in self.metrics.items() if k not in self.volatile_metrics}
+        volatile = set(self.volatile_metrics)
+        data["criteria"] = [
+            {**c, "value": None} if c["metric"] in volatile else c for c in data["criteria"]
+        ]
+        return data
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["criteria"] = list(data["criteria"])
+        data["volatile_metrics"] = list(self.volatile_metrics)
+        return data
+
+
+@dataclass(frozen=True)
+class PackInfo:
+    id: str
+    version: str
+    interface: Interface
+    criteria: tuple[str, ...]
+    evaluation_id: str | None
+    title: str
+    dataset_seed: int = 0
+    entry_point: str = ""  # the documented candidate signature / model contract
+    limits: dict[str, float] = field(default_factory=dict)
+
+    def to_public_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "version": self.version,
+            "interface": self.interface,
+            "criteria": list(self.criteria),
+            "evaluation_id": self.evaluation_id,
+            "title": self.title,
+            "dataset_seed": self.dataset_seed,
+            "entry_point": self.entry_point,
+            "limits": dict(self.limits),
+        }
+
+
+class UnknownPack(KeyError):
+    """No grading pack with that id."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else "unknown pack"
+
+
+class PackError(ValueError):
+    """A pack folder is invalid (bad pack.yaml, unknown criterion id, missing module)."""
+
+
+class SubmissionError(Exception):
+    """The submission cannot be graded (bad archive, missing output, wrong shape...): becomes failed_reason."""

@@ -1,0 +1,1 @@
+"""Grading packs: one versioned folder per pack (pack.yaml, pack.py, reference/, weak/)."""

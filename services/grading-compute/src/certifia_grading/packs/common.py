@@ -1,0 +1,74 @@
+"""Metrics shared by the packs' trusted scorers (checked against scikit-learn in the tests)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from sklearn import metrics as skm
+
+from certifia_grading.engine.model import SubmissionError
+
+
+def as_vector(value: Any, n: int, name: str, *, dtype: Any = float) -> np.ndarray:
+    """A 1-D array of length n (a column vector is flattened), or SubmissionError."""
+    try:
+        array = np.asarray(value, dtype=dtype)
+    except (TypeError, ValueError):
+        raise SubmissionError(f"output {name!r} must be numeric") from None
+    if array.ndim == 2 and 1 in array.shape:
+        array = array.reshape(-1)
+    if array.shape != (n,):
+        raise SubmissionError(f"output {name!r} must have shape ({n},), got {array.shape}")
+    if dtype is float and not np.all(np.isfinite(array)):
+        raise SubmissionError(f"output {name!r} contains NaN or infinite values")
+    return array
+
+
+def as_matrix(value: Any, n: int, name: str) -> np.ndarray:
+    try:
+        array = np.asarray(value, dtype=float)
+    except (TypeError, ValueError):
+        raise SubmissionError(f"output {name!r} must be numeric") from None
+    if array.ndim == 1:
+        array = array.reshape(-1, 1)
+    if array.ndim != 2 or array.shape[0] != n:
+        raise SubmissionError(f"output {name!r} must have {n} rows, got shape {array.shape}")
+    return array
+
+
+def binary_classification(y_true: np.ndarray, y_pred: np.ndarray, score: np.ndarray | None) -> dict[str, float]:
+    tn, fp, fn, tp = skm.confusion_matrix(y_true, y_pred, labels=[0, 1]).ravel()
+    out = {
+        "accuracy": skm.accuracy_score(y_true, y_pred),
+        "precision": skm.precision_score(y_true, y_pred, zero_division=0),
+        "recall": skm.recall_score(y_true, y_pred, zero_division=0),
+        "f1": skm.f1_score(y_true, y_pred, zero_division=0),
+        "tn": tn,
+        "fp": fp,
+        "fn": fn,
+        "tp": tp,
+    }
+    if score is not None:
+        out["roc_auc"] = skm.roc_auc_score(y_true, score)
+    return {k: float(v) for k, v in out.items()}
+
+
+def selection_rate(y_pred: np.ndarray) -> float:
+    return float(np.mean(y_pred)) if len(y_pred) else 0.0
+
+
+def demographic_parity_difference(y_pred: np.ndarray, groups: np.ndarray) -> float:
+    """max - min over groups of P(y_pred = 1 | group) (fairlearn's definition)."""
+    rates = [selection_rate(y_pred[groups == g]) for g in np.unique(groups)]
+    return float(max(rates) - min(rates))
+
+
+def equalized_odds_difference(y_true: np.ndarray, y_pred: np.ndarray, groups: np.ndarray) -> float:
+    """max(TPR gap, FPR gap) between groups (fairlearn's equalized_odds_difference)."""
+    tprs, fprs = [], []
+    for g in np.unique(groups):
+        yt, yp = y_true[groups == g], y_pred[groups == g]
+        tprs.append(float(np.mean(yp[yt == 1])) if np.any(yt == 1) else 0.0)
+        fprs.append(float(np.mean(yp[yt == 0])) if np.any(yt == 0) else 0.0)
+    return float(max(max(tprs) - min(tprs), max(fprs) - min(fprs)))
