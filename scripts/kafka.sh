@@ -247,8 +247,14 @@ pick_port() { # <preferred> <exclude>
 }
 
 new_cluster_id() {
-  # Kafka Uuid: 16 random bytes, base64url without padding (22 chars).
-  head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n'
+  # Kafka Uuid: 16 random bytes, base64url without padding (22 chars). One starting with '-' would be
+  # read as an option by kafka-storage's argument parser, so draw again.
+  local id
+  while :; do
+    id="$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n')"
+    [[ "$id" != -* ]] && break
+  done
+  printf '%s' "$id"
 }
 
 write_server_properties() { # <port> <cport>
