@@ -7,7 +7,6 @@ from typing import Any
 import e2e_events as events
 import httpx
 import pytest
-
 from certifia_shared import event_types as ev
 
 pytestmark = pytest.mark.e2e
@@ -19,7 +18,9 @@ def certification_records(stack: Any) -> list[events.Record]:
     return events.read_all(stack.bootstrap, ev.TOPIC_CERTIFICATION)
 
 
-def test_full_lifecycle_gives_exactly_one_diploma_even_when_every_event_is_replayed(stack: Any, demo: Any) -> None:
+def test_full_lifecycle_gives_exactly_one_diploma_even_when_every_event_is_replayed(
+    stack: Any, demo: Any
+) -> None:
     result = demo.run(option="5B")
     cid = result["candidate_id"]
     assert result["verification"]["valid"] is True
@@ -72,11 +73,10 @@ def test_a_service_killed_mid_lifecycle_loses_nothing(stack: Any, demo: Any) -> 
     original_wait = demo.wait
 
     def wait_and_restart(what: str, probe: Any, timeout: float = 120.0) -> Any:
-        if "certification" in what or "blocs" in what:
-            if not restarted:
-                stack.start_service("certification")
-                stack.wait_ready("certification")
-                restarted["at"] = what
+        if ("certification" in what or "blocs" in what) and not restarted:
+            stack.start_service("certification")
+            stack.wait_ready("certification")
+            restarted["at"] = what
         return original_wait(what, probe, timeout)
 
     demo.wait = wait_and_restart
@@ -120,8 +120,12 @@ def test_bad_input_is_refused_with_the_field_named_and_nothing_emitted(stack: An
     assert bad_option.status_code == 422 and "option" in bad_option.json()["errors"][0]["field"]
     demo.wait(
         "thesis to learn of the candidate",
-        lambda: httpx.get(stack.url("thesis") + f"/candidates/{candidate['id']}/thesis", headers=officer).status_code
-        == 200,
+        lambda: (
+            httpx.get(
+                stack.url("thesis") + f"/candidates/{candidate['id']}/thesis", headers=officer
+            ).status_code
+            == 200
+        ),
     )
     bad_mission = httpx.post(
         stack.url("thesis") + f"/candidates/{candidate['id']}/missions",

@@ -18,13 +18,12 @@ from typing import Any
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from stack import Stack  # noqa: E402
+from certifia_shared.auth import mint_token
+from certifia_shared.referential import load_referential
+from pydantic import SecretStr
+from stack import Stack
 
-from certifia_shared.auth import mint_token  # noqa: E402
-from certifia_shared.referential import load_referential  # noqa: E402
-from pydantic import SecretStr  # noqa: E402
-
-DEMO_PACK = "bloc2-data-cleaning"
+DEMO_PACK = "b2_data_cleaning"
 
 
 class Demo:
@@ -45,7 +44,9 @@ class Demo:
         )
         return {"Authorization": f"Bearer {token}"}
 
-    def call(self, method: str, service: str, path: str, *, expect: tuple[int, ...] = (200, 201), **kw: Any) -> Any:
+    def call(
+        self, method: str, service: str, path: str, *, expect: tuple[int, ...] = (200, 201), **kw: Any
+    ) -> Any:
         response = self.http.request(method, self.stack.url(service) + path, **kw)
         if response.status_code not in expect:
             raise RuntimeError(f"{method} {service}{path} -> {response.status_code}: {response.text[:800]}")
@@ -89,8 +90,12 @@ class Demo:
         # assessment learns of the candidate from candidate.enrolled over Kafka
         self.wait(
             "assessment to learn of the candidate",
-            lambda: self.http.get(self.stack.url("assessment") + f"/candidates/{cid}/progress", headers=jury).status_code
-            == 200,
+            lambda: (
+                self.http.get(
+                    self.stack.url("assessment") + f"/candidates/{cid}/progress", headers=jury
+                ).status_code
+                == 200
+            ),
         )
         automated: set[str] = set()
         if grade_submission:
@@ -134,30 +139,49 @@ class Demo:
             "thesis",
             f"/candidates/{cid}/defence",
             headers=jury,
-            json={"mission_id": mission["id"], "outcome": "passed", "grade": 16.5, "jury": ["Dr Martin", "Mme Leroy"]},
+            json={
+                "mission_id": mission["id"],
+                "outcome": "passed",
+                "grade": 16.5,
+                "jury": ["Dr Martin", "Mme Leroy"],
+            },
         )
         self.say("[6/7] professional thesis defended: passed (16.5/20)")
         diploma = self.wait(
             "the diploma",
-            lambda: self.http.get(self.stack.url("certification") + f"/candidates/{cid}/diploma", headers=me).json()
-            if self.http.get(self.stack.url("certification") + f"/candidates/{cid}/diploma", headers=me).status_code
-            == 200
-            else None,
+            lambda: (
+                self.http.get(
+                    self.stack.url("certification") + f"/candidates/{cid}/diploma", headers=me
+                ).json()
+                if self.http.get(
+                    self.stack.url("certification") + f"/candidates/{cid}/diploma", headers=me
+                ).status_code
+                == 200
+                else None
+            ),
         )
         diploma_id = diploma.get("diploma_id") or diploma.get("id")
         verification = self.call("GET", "certification", f"/diplomas/{diploma_id}/verification")
         self.say(f"[7/7] diploma {diploma_id} issued; public verification says: {verification.get('valid')}")
         took = time.monotonic() - t0
         self.say(f"\nDone in {took:.1f}s. Look at:")
-        self.say(f"  progress      {self.stack.url('certification')}/candidates/{cid}/progress  (bearer token needed)")
-        self.say(f"  verification  {self.stack.url('certification')}/diplomas/{diploma_id}/verification  (public)")
+        self.say(
+            f"  progress      {self.stack.url('certification')}/candidates/{cid}/progress  (bearer token needed)"
+        )
+        self.say(
+            f"  verification  {self.stack.url('certification')}/diplomas/{diploma_id}/verification  (public)"
+        )
         self.say(f"  referential   {self.stack.url('assessment')}/referential")
         self.say(f"  API docs      {self.stack.url('assessment')}/docs (one per service, ports 8001-8005)")
-        self.say(f"  traces        {self.stack.state_dir / 'spans'}/*.jsonl ; logs in {self.stack.state_dir / 'logs'}")
+        self.say(
+            f"  traces        {self.stack.state_dir / 'spans'}/*.jsonl ; logs in {self.stack.state_dir / 'logs'}"
+        )
         return {"candidate_id": cid, "diploma_id": diploma_id, "verification": verification, "seconds": took}
 
     def progress(self, cid: str, headers: dict[str, str]) -> dict[str, Any]:
-        response = self.http.get(self.stack.url("certification") + f"/candidates/{cid}/progress", headers=headers)
+        response = self.http.get(
+            self.stack.url("certification") + f"/candidates/{cid}/progress", headers=headers
+        )
         return response.json() if response.status_code == 200 else {}
 
     def graded_submission(self, cid: str, me: dict[str, str], jury: dict[str, str]) -> set[str]:
@@ -176,12 +200,18 @@ class Demo:
             data={"evaluation_id": pack["evaluation_id"], "pack_id": DEMO_PACK},
             files={"file": ("solution.zip", archive, "application/zip")},
         )
-        self.say(f"[3/7] submitted code for {pack['evaluation_id']} (pack {DEMO_PACK}); grading in the sandbox ...")
+        self.say(
+            f"[3/7] submitted code for {pack['evaluation_id']} (pack {DEMO_PACK}); grading in the sandbox ..."
+        )
         done = self.wait(
             "the grading verdict",
-            lambda: (s := self.call("GET", "assessment", f"/submissions/{submission['id']}", headers=me))["status"]
-            in {"graded", "failed"}
-            and s,
+            lambda: (
+                (s := self.call("GET", "assessment", f"/submissions/{submission['id']}", headers=me))[
+                    "status"
+                ]
+                in {"graded", "failed"}
+                and s
+            ),
             timeout=300,
         )
         if done["status"] == "failed":
@@ -189,7 +219,9 @@ class Demo:
             return set()
         validated = {c["criterion_id"] for c in done["report"]["criteria"] if c["verdict"] == "validated"}
         for c in done["report"]["criteria"]:
-            self.say(f"      {c['criterion_id']:14} {c['verdict']:9} {c['metric']}={c['value']} ({c['comparator']} {c['threshold']})")
+            self.say(
+                f"      {c['criterion_id']:14} {c['verdict']:9} {c['metric']}={c['value']} ({c['comparator']} {c['threshold']})"
+            )
         return validated
 
 

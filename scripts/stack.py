@@ -13,6 +13,7 @@ State lives in ``var/stack/`` (pids, logs, the development auth secret). Databas
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import signal
@@ -123,7 +124,7 @@ class Stack:
         logs.mkdir(parents=True, exist_ok=True)
         (self.state_dir / "spans").mkdir(exist_ok=True)
         log = (logs / f"{spec.name}.log").open("ab")
-        process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
+        process = subprocess.Popen(
             [self.python, "-m", spec.module],
             env=self.env_for(spec),
             cwd=ROOT,
@@ -159,10 +160,8 @@ class Stack:
         pid = process.pid if process else int(pid_file.read_text()) if pid_file.exists() else None
         if pid is None:
             return
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(pid, signal.SIGKILL if kill else signal.SIGTERM)
-        except ProcessLookupError:
-            pass
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline and _alive(pid, process):
             time.sleep(0.1)
@@ -208,7 +207,10 @@ def database_urls_from_env() -> dict[str, str]:
     urls = {}
     for spec in SERVICES:
         done = subprocess.run(
-            [str(ROOT / "scripts" / "postgres.sh"), "url", spec.name], capture_output=True, text=True, check=True
+            [str(ROOT / "scripts" / "postgres.sh"), "url", spec.name],
+            capture_output=True,
+            text=True,
+            check=True,
         )
         urls[spec.name] = done.stdout.strip()
     return urls

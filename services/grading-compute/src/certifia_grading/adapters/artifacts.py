@@ -1,0 +1,52 @@
+"""Fetching a submission's archive from the claim check in ``grading.requested``."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+from certifia_shared.auth import mint_token
+from pydantic import SecretStr
+
+
+class ArtifactUnavailable(Exception):
+    """The archive could not be fetched or does not match its digest (worth retrying)."""
+
+
+class ArtifactFetcher:
+    def __init__(
+        self, *, secret: SecretStr, allowed_hosts: set[str], max_bytes: int, timeout: float = 30.0
+    ) -> None:
+        self._secret = secret
+        self._allowed_hosts = allowed_hosts
+        self._max_bytes = max_bytes
+        self._timeout = timeout
+
+    def __call__(self, artifact: dict[str, Any]) -> bytes:
+        url = str(artifact["url"])
+        parts = urlsplit(url)
+        if parts.scheme not in {"http", "https"} or parts.hostname not in self._allowed_hosts:
+            # not retryable in practice, but never fetch from a host we were not told to trust
+            raise ArtifactUnavailable(f"artifact host {parts.hostname!r} is not in GRADING_ARTIFACT_HOSTS")
+        token = mint_token(self._secret, subject="grading-compute", roles=["service"], ttl_seconds=300)
+        body = bytearray()
+        try:
+            with httpx.stream(
+                "GET", url, headers={"Authorization": f"Bearer {token}"}, timeout=self._timeout
+            ) as response:
+                if response.status_code != 200:
+                    raise ArtifactUnavailable(f"GET {url} answered {response.status_code}")
+                for chunk in response.iter_bytes():
+                    body.extend(chunk)
+                    if len(body) > self._max_bytes:
+                        raise ArtifactUnavailable(f"artifact larger than {self._max_bytes} bytes")
+        except httpx.HTTPError as exc:
+            raise ArtifactUnavailable(f"GET {url} failed: {type(exc).__name__}: {exc}") from exc
+        digest = hashlib.sha256(body).hexdigest()
+        if digest != artifact["sha256"]:
+            raise ArtifactUnavailable(
+                f"artifact digest {digest} differs from the requested {artifact['sha256']}"
+            )
+        return bytes(body)

@@ -1,0 +1,27 @@
+from __future__ import annotations
+
+from certifia_shared.messaging import messaging_tables
+from sqlalchemy import JSON, Column, DateTime, Integer, MetaData, String, Table, Text
+
+metadata = MetaData()
+messaging = messaging_tables(metadata)
+
+# One grading job per submission: queued by the consumer, run by a worker, finished with its event.
+jobs = Table(
+    "grading_jobs",
+    metadata,
+    Column("submission_id", String(64), primary_key=True),
+    Column("candidate_id", String(64), nullable=False, index=True),
+    Column("evaluation_id", String(64), nullable=False),
+    Column("pack_id", String(100), nullable=False),
+    Column("criteria", JSON, nullable=False),
+    Column("artifact", JSON, nullable=False),
+    Column("trace_headers", JSON, nullable=False),
+    Column("status", String(10), nullable=False, index=True),  # queued, running, completed, failed
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("result", JSON, nullable=True),
+    Column("reason", Text, nullable=True),
+    Column("requested_at", DateTime(timezone=True), nullable=False),
+    Column("started_at", DateTime(timezone=True), nullable=True),
+    Column("finished_at", DateTime(timezone=True), nullable=True),
+)

@@ -1,0 +1,40 @@
+"""Where a grading job runs: in this process (the engine still runs candidate code in its sandbox), or
+as a Ray task in a fresh worker process (local Ray, or a cluster when an address is configured)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from certifia_grading.engine import GradingEngine, GradingOutcome
+
+
+def grade_in_worker(packs_dir: str | None, sandbox: bool, pack_id: str, archive: bytes) -> GradingOutcome:
+    """Runs inside a Ray worker: builds its own engine (nothing shared with other jobs)."""
+    engine = GradingEngine(Path(packs_dir) if packs_dir else None, sandbox=sandbox)
+    return engine.grade(pack_id, archive)
+
+
+class LocalGrader:
+    def __init__(self, engine: GradingEngine) -> None:
+        self.engine = engine
+
+    def __call__(self, pack_id: str, archive: bytes) -> GradingOutcome:
+        self.engine.pack(pack_id)  # unknown pack: raises before any work
+        return self.engine.grade(pack_id, archive)
+
+
+class RayGrader:
+    def __init__(self, engine: GradingEngine, executor: Any, packs_dir: str | None, sandbox: bool) -> None:
+        self.engine = engine
+        self.executor = executor
+        self.packs_dir = packs_dir
+        self.sandbox = sandbox
+
+    def __call__(self, pack_id: str, archive: bytes) -> GradingOutcome:
+        info = self.engine.pack(pack_id)
+        num_gpus = 1 if getattr(info, "wants_gpu", False) and self.executor.gpus > 0 else 0
+        outcome: GradingOutcome = self.executor.run(
+            grade_in_worker, self.packs_dir, self.sandbox, pack_id, archive, num_gpus=num_gpus
+        )
+        return outcome

@@ -1,0 +1,95 @@
+"""The one place that wires grading-compute's real adapters (engine, sandbox, Ray, Triton, Kafka)."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from certifia_shared import event_types as ev
+from certifia_shared.service import ServiceContext, build_context
+from certifia_shared.web import create_app
+from fastapi import FastAPI
+
+from certifia_grading.adapters.artifacts import ArtifactFetcher
+from certifia_grading.adapters.orm import messaging
+from certifia_grading.adapters.runner import LocalGrader, RayGrader
+from certifia_grading.config import Settings
+from certifia_grading.engine import GradingEngine
+from certifia_grading.entrypoints.api import router
+from certifia_grading.service_layer.jobs import (
+    Grade,
+    GradingWorker,
+    on_grading_requested,
+    recover_interrupted_jobs,
+)
+
+MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
+
+
+def make_engine(settings: Settings) -> GradingEngine:
+    inference: Any = None
+    if settings.use_triton:
+        from certifia_grading.adapters.triton import TritonInference
+
+        inference = TritonInference()
+    return GradingEngine(
+        Path(settings.packs_dir) if settings.packs_dir else None,
+        sandbox=settings.sandbox,
+        inference=inference,
+    )
+
+
+def make_grader(settings: Settings, engine: GradingEngine) -> Grade:
+    if not settings.use_ray:
+        return LocalGrader(engine)
+    from certifia_grading.adapters.ray_executor import RayGradingExecutor
+
+    executor = RayGradingExecutor(address=settings.ray_address or None)
+    return RayGrader(engine, executor, settings.packs_dir or None, settings.sandbox)
+
+
+def bootstrap(settings: Settings | None = None) -> tuple[ServiceContext, GradingEngine]:
+    settings = settings or Settings()
+    engine = make_engine(settings)
+
+    def workers(ctx: ServiceContext) -> list[Callable[[threading.Event], None]]:
+        recover_interrupted_jobs(ctx.uow())
+        grader = make_grader(settings, engine)
+        fetch = ArtifactFetcher(
+            secret=settings.auth_secret,
+            allowed_hosts={h.strip() for h in settings.artifact_hosts.split(",") if h.strip()},
+            max_bytes=settings.artifact_max_bytes,
+        )
+        return [
+            GradingWorker(
+                uow_factory=ctx.uow, fetch=fetch, grade=grader, max_attempts=settings.job_max_attempts
+            ).run
+            for _ in range(max(1, settings.grading_workers))
+        ]
+
+    ctx = build_context(
+        settings,
+        database_name="grading",
+        tables=messaging,
+        migrations_dir=MIGRATIONS,
+        handlers=lambda: {ev.GRADING_REQUESTED: on_grading_requested},
+        topics=[ev.TOPIC_ASSESSMENT],
+        extra_workers=workers if settings.run_background_workers else None,
+    )
+    return ctx, engine
+
+
+def create_application(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+    ctx, engine = bootstrap(settings)
+    return create_app(
+        settings=settings,
+        title="certifia grading-compute",
+        routers=[router],
+        readiness=ctx.runtime.readiness,
+        on_start=ctx.runtime.start,
+        on_stop=ctx.runtime.stop,
+        state={"ctx": ctx, "engine": engine},
+    )

@@ -1,0 +1,61 @@
+"""REST API of grading-compute: the packs and what they assess, a submission's grading status and report."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from certifia_shared.auth import Principal, ensure_candidate_access, require
+from certifia_shared.problems import not_found
+from certifia_shared.service import ServiceContext
+from fastapi import APIRouter, Depends, Request
+
+from certifia_grading.adapters.repository import JobRepository
+from certifia_grading.engine import GradingEngine
+
+router = APIRouter(tags=["grading"])
+READERS = require("lms", "candidate", "jury", "officer", "service")
+
+
+def _engine(request: Request) -> GradingEngine:
+    engine: GradingEngine = request.app.state.engine
+    return engine
+
+
+@router.get("/packs")
+def list_packs(request: Request, _: Annotated[Principal, Depends(READERS)]) -> list[dict[str, Any]]:
+    return [p.to_public_dict() for p in _engine(request).list_packs()]
+
+
+@router.get("/packs/{pack_id}")
+def get_pack(pack_id: str, request: Request, _: Annotated[Principal, Depends(READERS)]) -> dict[str, Any]:
+    try:
+        return _engine(request).pack(pack_id).to_public_dict()
+    except KeyError:
+        raise not_found("Pack", pack_id, "pack_id") from None
+
+
+@router.get("/submissions/{submission_id}/grading")
+def grading_status(
+    submission_id: str,
+    request: Request,
+    principal: Annotated[Principal, Depends(READERS)],
+) -> dict[str, Any]:
+    """Status (queued, running, completed, failed) and, when finished, the report with every verdict."""
+    ctx: ServiceContext = request.app.state.ctx
+    with ctx.uow() as uow:
+        job = JobRepository(uow.session).get(submission_id)
+    if job is None:
+        raise not_found("Grading job", submission_id, "submission_id")
+    ensure_candidate_access(principal, job["candidate_id"])
+    return {
+        "submission_id": job["submission_id"],
+        "candidate_id": job["candidate_id"],
+        "pack_id": job["pack_id"],
+        "evaluation_id": job["evaluation_id"],
+        "status": job["status"],
+        "attempts": job["attempts"],
+        "requested_at": job["requested_at"],
+        "finished_at": job["finished_at"],
+        "report": job["result"],
+        "reason": job["reason"],
+    }

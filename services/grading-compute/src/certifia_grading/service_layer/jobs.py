@@ -1,0 +1,182 @@
+"""Grading jobs: queued from ``grading.requested``, graded off the consumer loop, finished with an event.
+
+The consumer only records the job (fast, in the inbox transaction); workers claim jobs, fetch the
+archive, grade it and, in one transaction, store the result and emit ``grading.completed`` or
+``grading.failed``. A crash while grading leaves the job running; on restart it is queued again and
+graded again, which gives the same verdict because grading is deterministic.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import asdict
+from typing import Any, Protocol
+
+from certifia_shared import event_types as ev
+from certifia_shared.db import UnitOfWork
+from certifia_shared.envelope import CloudEvent, utcnow
+from certifia_shared.telemetry import extract_trace_context, inject_trace_headers, log_fields, tracer
+from opentelemetry import trace
+
+from certifia_grading.adapters.artifacts import ArtifactUnavailable
+from certifia_grading.adapters.repository import JobRepository
+from certifia_grading.engine import GradingOutcome
+
+log = logging.getLogger(__name__)
+
+
+class Grade(Protocol):
+    def __call__(self, pack_id: str, archive: bytes) -> GradingOutcome: ...
+
+
+def on_grading_requested(event: CloudEvent, uow: UnitOfWork) -> None:
+    data = event.data
+    repo = JobRepository(uow.session)
+    if repo.get(data["submission_id"]) is not None:
+        return
+    repo.add(
+        submission_id=data["submission_id"],
+        candidate_id=data["candidate_id"],
+        evaluation_id=data["evaluation_id"],
+        pack_id=data["pack_id"],
+        criteria=data["criteria"],
+        artifact=data["artifact"],
+        trace_headers=inject_trace_headers(),  # the worker continues this trace
+        requested_at=utcnow(),
+    )
+
+
+def completed_payload(job: dict[str, Any], outcome: GradingOutcome) -> dict[str, Any]:
+    return {
+        "submission_id": job["submission_id"],
+        "candidate_id": job["candidate_id"],
+        "pack_id": outcome.pack_id,
+        "pack_version": outcome.pack_version,
+        "dataset_seed": outcome.dataset_seed,
+        "submission_digest": outcome.submission_digest,
+        "criteria": [asdict(v) for v in outcome.criteria],
+        "metrics": dict(outcome.metrics),
+        "duration_s": round(outcome.duration_s, 3),
+        "completed_at": utcnow().isoformat(),
+    }
+
+
+def failed_payload(job: dict[str, Any], reason: str, outcome: GradingOutcome | None = None) -> dict[str, Any]:
+    return {
+        "submission_id": job["submission_id"],
+        "candidate_id": job["candidate_id"],
+        "pack_id": job["pack_id"],
+        "pack_version": outcome.pack_version if outcome else None,
+        "dataset_seed": outcome.dataset_seed if outcome else None,
+        "submission_digest": outcome.submission_digest if outcome else job["artifact"]["sha256"],
+        "reason": reason,
+        "failed_at": utcnow().isoformat(),
+    }
+
+
+class GradingWorker:
+    def __init__(
+        self,
+        *,
+        uow_factory: Callable[[], UnitOfWork],
+        fetch: Callable[[dict[str, Any]], bytes],
+        grade: Grade,
+        max_attempts: int = 3,
+        idle_seconds: float = 0.3,
+    ) -> None:
+        self._uow_factory = uow_factory
+        self._fetch = fetch
+        self._grade = grade
+        self._max_attempts = max_attempts
+        self._idle_seconds = idle_seconds
+        self._tracer = tracer("certifia.grading")
+
+    def run(self, stop: threading.Event) -> None:
+        while not stop.is_set():
+            try:
+                worked = self.run_once()
+            except Exception:  # the worker never dies; the job stays queued or running for recovery
+                log.exception("grading worker iteration failed")
+                worked = False
+            if not worked:
+                stop.wait(self._idle_seconds)
+
+    def run_once(self) -> bool:
+        with self._uow_factory() as uow:
+            job = JobRepository(uow.session).claim_next(utcnow())
+            uow.commit()
+        if job is None:
+            return False
+        parent = extract_trace_context({str(k): str(v) for k, v in (job["trace_headers"] or {}).items()})
+        with self._tracer.start_as_current_span(
+            "grading.job",
+            context=parent,
+            kind=trace.SpanKind.INTERNAL,
+            attributes={"certifia.submission_id": job["submission_id"], "certifia.pack_id": job["pack_id"]},
+        ):
+            self._process(job)
+        return True
+
+    def _process(self, job: dict[str, Any]) -> None:
+        try:
+            archive = self._fetch(job["artifact"])
+        except ArtifactUnavailable as exc:
+            self._retry_or_fail(job, f"the submission's archive could not be fetched: {exc}")
+            return
+        try:
+            outcome = self._grade(job["pack_id"], archive)
+        except KeyError as exc:
+            self._finish(job, failed_payload(job, f"unknown grading pack {job['pack_id']!r} ({exc})"))
+            return
+        except Exception as exc:  # infrastructure (Ray, Triton) failed, not the candidate
+            log.exception(
+                "grading infrastructure error", extra=log_fields(submission_id=job["submission_id"])
+            )
+            self._retry_or_fail(job, f"grading infrastructure error: {type(exc).__name__}: {exc}")
+            return
+        if outcome.failed_reason:
+            self._finish(job, failed_payload(job, outcome.failed_reason, outcome))
+        else:
+            self._finish(job, completed_payload(job, outcome))
+
+    def _retry_or_fail(self, job: dict[str, Any], reason: str) -> None:
+        if job["attempts"] < self._max_attempts:
+            with self._uow_factory() as uow:
+                JobRepository(uow.session).requeue(job["submission_id"], reason)
+                uow.commit()
+            log.warning(
+                "grading job requeued: %s", reason, extra=log_fields(submission_id=job["submission_id"])
+            )
+            return
+        self._finish(job, failed_payload(job, f"{reason} (gave up after {job['attempts']} attempts)"))
+
+    def _finish(self, job: dict[str, Any], payload: dict[str, Any]) -> None:
+        failed = "reason" in payload
+        with self._uow_factory() as uow:
+            JobRepository(uow.session).finish(
+                job["submission_id"],
+                status="failed" if failed else "completed",
+                result=payload,
+                reason=payload.get("reason"),
+                at=utcnow(),
+            )
+            uow.emit(
+                ev.GRADING_FAILED if failed else ev.GRADING_COMPLETED,
+                subject=job["candidate_id"],
+                data=payload,
+            )
+            uow.commit()
+        log.info(
+            "grading job %s",
+            "failed" if failed else "completed",
+            extra=log_fields(submission_id=job["submission_id"]),
+        )
+
+
+def recover_interrupted_jobs(uow: UnitOfWork) -> int:
+    with uow:
+        count = JobRepository(uow.session).recover_interrupted()
+        uow.commit()
+        return count

@@ -1,0 +1,144 @@
+"""The grading job lifecycle around the engine: queue, fetch, grade, finish with exactly one event.
+
+Unit tests: the engine and the artifact fetch are stand-ins here (the engine has its own suite; the
+integration test below uses the real one, the real broker and PostgreSQL)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from certifia_grading.adapters.artifacts import ArtifactUnavailable
+from certifia_grading.adapters.orm import messaging
+from certifia_grading.adapters.repository import JobRepository
+from certifia_grading.bootstrap import bootstrap
+from certifia_grading.config import Settings
+from certifia_grading.engine import CriterionVerdict, GradingOutcome, UnknownPack
+from certifia_grading.service_layer.jobs import GradingWorker, on_grading_requested, recover_interrupted_jobs
+from certifia_shared import event_types as ev
+from certifia_shared.envelope import CloudEvent
+from certifia_shared.service import ServiceContext
+from certifia_shared.testing import TEST_SECRET
+from sqlalchemy import select
+
+DIGEST = "a" * 64
+
+
+@pytest.fixture
+def ctx(tmp_path: Path) -> Iterator[ServiceContext]:
+    settings = Settings(
+        database_url=f"sqlite:///{tmp_path / 'grading.db'}",
+        CERTIFIA_AUTH_SECRET=TEST_SECRET.get_secret_value(),
+        run_background_workers=False,
+    )
+    context, _engine = bootstrap(settings)
+    yield context
+    context.engine.dispose()
+
+
+def request(submission_id: str = "sub-1", pack_id: str = "b2_data_cleaning") -> CloudEvent:
+    return CloudEvent(
+        type=ev.GRADING_REQUESTED,
+        source="/certifia/assessment",
+        subject="cand-1",
+        data={
+            "submission_id": submission_id,
+            "candidate_id": "cand-1",
+            "evaluation_id": "2.EV1",
+            "pack_id": pack_id,
+            "criteria": ["2.A1.C1.E1"],
+            "artifact": {"url": "http://127.0.0.1:1/x", "sha256": DIGEST, "size_bytes": 3},
+            "requested_at": "2026-11-25T08:00:00+00:00",
+        },
+    )
+
+
+def queue(ctx: ServiceContext, event: CloudEvent) -> None:
+    with ctx.uow() as uow:
+        on_grading_requested(event, uow)
+        uow.commit()
+
+
+def outcome(failed: str | None = None) -> GradingOutcome:
+    verdicts = (
+        ()
+        if failed
+        else (CriterionVerdict("2.A1.C1.E1", "validated", "mae", 0.01, 0.1, "<=", "erreur faible"),)
+    )
+    return GradingOutcome("b2_data_cleaning", "1.0.0", 7, DIGEST, verdicts, {"mae": 0.01}, 1.5, failed)
+
+
+def emitted(ctx: ServiceContext) -> list[tuple[str, dict[str, Any]]]:
+    with ctx.uow() as uow:
+        rows = uow.session.execute(select(messaging.outbox.c.type, messaging.outbox.c.payload)).all()
+    return [(t, json.loads(p)) for t, p in rows]
+
+
+def worker(ctx: ServiceContext, grade: Any, fetch: Any = lambda artifact: b"zip") -> GradingWorker:
+    return GradingWorker(uow_factory=ctx.uow, fetch=fetch, grade=grade, max_attempts=2, idle_seconds=0)
+
+
+def test_a_requested_job_is_graded_once_and_completed_with_its_verdicts(ctx: ServiceContext) -> None:
+    queue(ctx, request())
+    queue(ctx, request())  # the same request again (another event id): still one job
+    calls = []
+    w = worker(ctx, lambda pack, archive: calls.append((pack, archive)) or outcome())
+    assert w.run_once() is True
+    assert w.run_once() is False
+    assert calls == [("b2_data_cleaning", b"zip")]
+    [(event_type, payload)] = emitted(ctx)
+    assert event_type == ev.GRADING_COMPLETED
+    assert payload["criteria"][0]["verdict"] == "validated"
+    assert (payload["pack_version"], payload["dataset_seed"], payload["submission_digest"]) == (
+        "1.0.0",
+        7,
+        DIGEST,
+    )
+
+
+def test_a_submission_that_cannot_be_graded_ends_in_grading_failed_with_the_reason(
+    ctx: ServiceContext,
+) -> None:
+    queue(ctx, request())
+    worker(ctx, lambda pack, archive: outcome(failed="wall-clock limit of 60 s exceeded")).run_once()
+    [(event_type, payload)] = emitted(ctx)
+    assert event_type == ev.GRADING_FAILED
+    assert payload["reason"] == "wall-clock limit of 60 s exceeded"
+
+
+def test_an_unknown_pack_fails_without_retry(ctx: ServiceContext) -> None:
+    queue(ctx, request(pack_id="no-such-pack"))
+
+    def grade(pack: str, archive: bytes) -> GradingOutcome:
+        raise UnknownPack(pack)
+
+    worker(ctx, grade).run_once()
+    [(event_type, payload)] = emitted(ctx)
+    assert event_type == ev.GRADING_FAILED and "no-such-pack" in payload["reason"]
+
+
+def test_an_unreachable_artifact_is_retried_then_fails(ctx: ServiceContext) -> None:
+    queue(ctx, request())
+
+    def fetch(artifact: dict[str, Any]) -> bytes:
+        raise ArtifactUnavailable("connection refused")
+
+    w = worker(ctx, lambda pack, archive: outcome(), fetch=fetch)
+    w.run_once()
+    assert emitted(ctx) == []  # requeued after the first attempt
+    w.run_once()
+    [(event_type, payload)] = emitted(ctx)
+    assert event_type == ev.GRADING_FAILED and "gave up after 2 attempts" in payload["reason"]
+
+
+def test_a_job_interrupted_by_a_crash_is_queued_again(ctx: ServiceContext) -> None:
+    queue(ctx, request())
+    with ctx.uow() as uow:
+        JobRepository(uow.session).claim_next(__import__("datetime").datetime.now())
+        uow.commit()
+    assert recover_interrupted_jobs(ctx.uow()) == 1
+    assert worker(ctx, lambda pack, archive: outcome()).run_once() is True
+    assert [t for t, _ in emitted(ctx)] == [ev.GRADING_COMPLETED]
