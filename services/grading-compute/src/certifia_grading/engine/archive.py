@@ -30,8 +30,8 @@ def _safe_name(name: str) -> PurePosixPath:
 
 
 def _is_link(info: zipfile.ZipInfo) -> bool:
-    mode = info.external_attr >> 16
-    return info.create_system == 3 and mode != 0 and not (stat.S_ISREG(mode) or stat.S_ISDIR(mode))
+    kind = stat.S_IFMT(info.external_attr >> 16)
+    return info.create_system == 3 and kind not in (0, stat.S_IFREG, stat.S_IFDIR)
 
 
 def read_members(archive: bytes) -> dict[str, bytes]:

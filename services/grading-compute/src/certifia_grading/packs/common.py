@@ -72,3 +72,22 @@ def equalized_odds_difference(y_true: np.ndarray, y_pred: np.ndarray, groups: np
         tprs.append(float(np.mean(yp[yt == 1])) if np.any(yt == 1) else 0.0)
         fprs.append(float(np.mean(yp[yt == 0])) if np.any(yt == 0) else 0.0)
     return float(max(max(tprs) - min(tprs), max(fprs) - min(fprs)))
+
+
+def run_classifier(ctx: Any, model: bytes, inputs: dict[str, np.ndarray], n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Run a candidate ONNX classifier through the trusted backend: (labels (n,), probabilities (n, k))."""
+    try:
+        outputs = ctx.inference.predict(model, inputs)
+    except SubmissionError:
+        raise
+    except Exception as exc:  # the model's failure to run is the submission's
+        raise SubmissionError(f"the model could not be run: {type(exc).__name__}: {exc}"[:400]) from None
+    label = outputs.get("label")
+    proba = outputs.get("probabilities")
+    if label is None or proba is None:
+        raise SubmissionError(f"the model must output 'label' and 'probabilities', got {sorted(outputs)}")
+    label = as_vector(label, n, "label", dtype=np.int64)
+    proba = np.asarray(proba, dtype=float)
+    if proba.ndim != 2 or proba.shape[0] != n or not np.all(np.isfinite(proba)):
+        raise SubmissionError(f"'probabilities' must be a finite ({n}, k) array, got {proba.shape}")
+    return label, proba
