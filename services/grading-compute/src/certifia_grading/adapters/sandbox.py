@@ -18,6 +18,7 @@ the limit is set to the user's current process count plus the allowance.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 import resource
@@ -160,10 +161,8 @@ def _run_capped(
     flooded = threading.Event()
 
     def kill() -> None:
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
 
     def on_flood() -> None:
         flooded.set()
@@ -325,6 +324,4 @@ class UnsandboxedRunner:
         full_env = {"PATH": _DEFAULT_PATH, "HOME": "/tmp", "LANG": "C.UTF-8", **(env or {})}
         full_env = {k: host(v) if v.startswith(SANDBOX_ROOT) else v for k, v in full_env.items()}
         nproc = limits.max_processes + _count_processes(os.getuid()) + 2
-        return _run_capped(
-            [host(a) for a in argv], limits=limits, env=full_env, nproc=nproc, cwd=host(chdir)
-        )
+        return _run_capped([host(a) for a in argv], limits=limits, env=full_env, nproc=nproc, cwd=host(chdir))

@@ -50,7 +50,9 @@ def read_members(archive: bytes) -> dict[str, bytes]:
     for info in infos:
         path = _safe_name(info.filename)
         if _is_link(info):
-            raise SubmissionError(f"archive member {info.filename!r} is a symbolic link or special file: refused")
+            raise SubmissionError(
+                f"archive member {info.filename!r} is a symbolic link or special file: refused"
+            )
         if info.is_dir():
             continue
         if info.flag_bits & 0x1:
@@ -58,7 +60,11 @@ def read_members(archive: bytes) -> dict[str, bytes]:
         total += info.file_size
         if total > MAX_UNPACKED_BYTES:
             raise SubmissionError(f"archive unpacks to more than {MAX_UNPACKED_BYTES} bytes")
-        if info.compress_size and info.file_size / info.compress_size > MAX_RATIO and info.file_size > 1 << 20:
+        if (
+            info.compress_size
+            and info.file_size / info.compress_size > MAX_RATIO
+            and info.file_size > 1 << 20
+        ):
             raise SubmissionError(f"archive member {info.filename!r} looks like a zip bomb")
         try:
             with zf.open(info) as fh:

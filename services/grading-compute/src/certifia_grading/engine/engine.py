@@ -118,13 +118,13 @@ class GradingEngine:
 
     def _execute(self, spec: PackSpec, dataset: Dataset, archive_bytes: bytes) -> tuple[Submission, str]:
         if spec.interface.kind == "onnx":
-            files = archive.read_members(archive_bytes)
-            model = files.get(spec.interface.model_file)
+            members = archive.read_members(archive_bytes)
+            model = members.get(spec.interface.model_file)
             if model is None:
                 raise SubmissionError(f"the archive has no {spec.interface.model_file} at its root")
             check_onnx_model(model, spec.interface.model_inputs)
-            return Submission(model_bytes=model, files=tuple(sorted(files))), ""
+            return Submission(model_bytes=model, files=tuple(sorted(members))), ""
         runner: BwrapSandbox | UnsandboxedRunner = BwrapSandbox() if self.sandbox else UnsandboxedRunner()
         runner.check()
-        outputs, result, files = execution.run_python(spec, dataset, archive_bytes, runner)
-        return Submission(outputs=outputs, files=files), result.stderr[-4000:]
+        outputs, result, names = execution.run_python(spec, dataset, archive_bytes, runner)
+        return Submission(outputs=outputs, files=names), result.stderr[-4000:]

@@ -85,7 +85,9 @@ def explain_failure(result: SandboxResult, spec: PackSpec) -> str | None:
     if result.returncode == 13:
         return f"{spec.interface.function}() returned an unusable value: {last}"
     if result.signal is not None:
-        name = signal.Signals(result.signal).name if result.signal in signal.valid_signals() else result.signal
+        name = (
+            signal.Signals(result.signal).name if result.signal in signal.valid_signals() else result.signal
+        )
         return f"the code was killed by signal {name}"
     return f"the code ended abnormally (exit status {result.returncode}): {last}"
 
@@ -103,17 +105,24 @@ def run_python(
             path.mkdir(mode=0o755)
         files = tuple(archive.extract(archive_bytes, folders["submission"]))
         if f"{itf.module}.py" not in files:
-            raise SubmissionError(f"the archive has no {itf.module}.py at its root (found: {list(files)[:10]})")
+            raise SubmissionError(
+                f"the archive has no {itf.module}.py at its root (found: {list(files)[:10]})"
+            )
         for item in itf.inputs:
             _write_input(folders["inputs"], item.name, item.format, dataset.inputs[item.name])
+        sandboxed = isinstance(runner, BwrapSandbox)
+
+        def seen(key: str) -> str:  # a folder as the candidate's process sees it
+            return f"{SANDBOX_ROOT}/{key}" if sandboxed else str(folders[key])
+
         job = {
             "module": itf.module,
             "function": itf.function,
             "inputs": [{"name": i.name, "format": i.format} for i in itf.inputs],
             "outputs": [{"name": o.name, "format": o.format} for o in itf.outputs],
-            "inputs_dir": f"{SANDBOX_ROOT}/inputs",
-            "submission_dir": f"{SANDBOX_ROOT}/submission",
-            "output_dir": f"{SANDBOX_ROOT}/output",
+            "inputs_dir": seen("inputs"),
+            "submission_dir": seen("submission"),
+            "output_dir": seen("output"),
         }
         (folders["job"] / "job.json").write_text(json.dumps(job), encoding="utf-8")
         shutil.copyfile(HARNESS, folders["job"] / "harness.py")

@@ -44,9 +44,7 @@ class GradingOutcome:
             data.pop(key)
         data["metrics"] = {k: v for k, v in self.metrics.items() if k not in self.volatile_metrics}
         volatile = set(self.volatile_metrics)
-        data["criteria"] = [
-            {**c, "value": None} if c["metric"] in volatile else c for c in data["criteria"]
-        ]
+        data["criteria"] = [{**c, "value": None} if c["metric"] in volatile else c for c in data["criteria"]]
         return data
 
     def to_dict(self) -> dict[str, Any]:

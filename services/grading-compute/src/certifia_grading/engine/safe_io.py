@@ -68,5 +68,7 @@ def parse(name: str, data: bytes, fmt: str) -> Any:
         if fmt == "json":
             return json.loads(data.decode("utf-8"))
     except Exception as exc:  # malformed candidate output of any kind
-        raise SubmissionError(f"output {name!r} is not valid {fmt}: {type(exc).__name__}: {exc}"[:500]) from None
+        raise SubmissionError(
+            f"output {name!r} is not valid {fmt}: {type(exc).__name__}: {exc}"[:500]
+        ) from None
     raise ValueError(f"unknown format {fmt!r}")

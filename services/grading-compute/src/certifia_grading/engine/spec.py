@@ -126,7 +126,9 @@ class ScoreContext:
 
 class PackModule(Protocol):
     def build(self, seed: int) -> Dataset: ...
-    def score(self, submission: Submission, dataset: Dataset, ctx: ScoreContext) -> dict[str, float | None]: ...
+    def score(
+        self, submission: Submission, dataset: Dataset, ctx: ScoreContext
+    ) -> dict[str, float | None]: ...
 
 
 def _files(items: Any, what: str) -> tuple[FileSpec, ...]:

@@ -37,7 +37,9 @@ def as_matrix(value: Any, n: int, name: str) -> np.ndarray:
     return array
 
 
-def binary_classification(y_true: np.ndarray, y_pred: np.ndarray, score: np.ndarray | None) -> dict[str, float]:
+def binary_classification(
+    y_true: np.ndarray, y_pred: np.ndarray, score: np.ndarray | None
+) -> dict[str, float]:
     tn, fp, fn, tp = skm.confusion_matrix(y_true, y_pred, labels=[0, 1]).ravel()
     out = {
         "accuracy": skm.accuracy_score(y_true, y_pred),
@@ -74,7 +76,9 @@ def equalized_odds_difference(y_true: np.ndarray, y_pred: np.ndarray, groups: np
     return float(max(max(tprs) - min(tprs), max(fprs) - min(fprs)))
 
 
-def run_classifier(ctx: Any, model: bytes, inputs: dict[str, np.ndarray], n: int) -> tuple[np.ndarray, np.ndarray]:
+def run_classifier(
+    ctx: Any, model: bytes, inputs: dict[str, np.ndarray], n: int
+) -> tuple[np.ndarray, np.ndarray]:
     """Run a candidate ONNX classifier through the trusted backend: (labels (n,), probabilities (n, k))."""
     try:
         outputs = ctx.inference.predict(model, inputs)

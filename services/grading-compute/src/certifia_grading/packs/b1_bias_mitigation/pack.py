@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from sklearn.linear_model import LogisticRegression
-
 from certifia_grading.engine.spec import Dataset, ScoreContext, Submission
 from certifia_grading.packs.common import (
     as_vector,
     demographic_parity_difference,
     equalized_odds_difference,
 )
+from sklearn.linear_model import LogisticRegression
 
 FEATURES = ["income", "debt_ratio", "savings", "seniority", "district_score"]
 
@@ -43,7 +42,11 @@ def build(seed: int) -> Dataset:
     naive_pred = naive.predict(test[["group", *FEATURES]])
     return Dataset(
         inputs={"train": train, "test": test},
-        hidden={"y": y_test, "group": test["group"].to_numpy(), "naive_accuracy": float(np.mean(naive_pred == y_test))},
+        hidden={
+            "y": y_test,
+            "group": test["group"].to_numpy(),
+            "naive_accuracy": float(np.mean(naive_pred == y_test)),
+        },
     )
 
 

@@ -11,11 +11,10 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy.stats import spearmanr
-
 from certifia_grading.engine.model import SubmissionError
 from certifia_grading.engine.spec import Dataset, ScoreContext, Submission
 from certifia_grading.packs.common import as_matrix, as_vector
+from scipy.stats import spearmanr
 
 NUMERIC = ["revenue", "net_profit", "total_assets", "employees"]
 USELESS = ["company_id", "currency", "total_assets_keur"]
@@ -23,7 +22,20 @@ INFORMATIVE = [*NUMERIC, "sector", "country"]
 PERSONAL = ["ceo_name", "ceo_email"]
 SECTORS = ["industrie", "commerce", "services", "banque", "energie"]
 COUNTRIES = ["FR", "BE", "CH", "LU"]
-FIRST = ["Camille", "Louis", "Inès", "Hugo", "Léa", "Jules", "Chloé", "Adam", "Manon", "Noah", "Sarah", "Paul"]
+FIRST = [
+    "Camille",
+    "Louis",
+    "Inès",
+    "Hugo",
+    "Léa",
+    "Jules",
+    "Chloé",
+    "Adam",
+    "Manon",
+    "Noah",
+    "Sarah",
+    "Paul",
+]
 LAST = ["Martin", "Bernard", "Dubois", "Thomas", "Robert", "Petit", "Durand", "Leroy", "Moreau", "Simon"]
 N_ROWS = 400
 
@@ -91,7 +103,10 @@ def _cleaning(cleaned: pd.DataFrame, h: dict[str, Any]) -> dict[str, float | Non
         want = truth[col].to_numpy()[mask]
         rmse = float(np.sqrt(np.nanmean((got - want) ** 2))) if np.all(np.isfinite(got)) else np.inf
         errors.append(rmse / float(truth[col][ok].std()))
-    return {"imputation_nrmse": float(np.mean(errors)), "missing_values_left": float(cleaned.isna().sum().sum())}
+    return {
+        "imputation_nrmse": float(np.mean(errors)),
+        "missing_values_left": float(cleaned.isna().sum().sum()),
+    }
 
 
 def _privacy_and_columns(cleaned: pd.DataFrame, h: dict[str, Any]) -> dict[str, float | None]:
@@ -123,7 +138,9 @@ def _scaling(std: Any, norm: Any, h: dict[str, Any]) -> dict[str, float | None]:
     n = len(h["truth"])
     z, m = as_matrix(std, n, "standardized"), as_matrix(norm, n, "normalized")
     if z.shape[1] != len(NUMERIC) or m.shape[1] != len(NUMERIC):
-        raise SubmissionError(f"'standardized' and 'normalized' must have the {len(NUMERIC)} columns {NUMERIC}")
+        raise SubmissionError(
+            f"'standardized' and 'normalized' must have the {len(NUMERIC)} columns {NUMERIC}"
+        )
     return {
         "standardized_max_abs_mean": float(np.max(np.abs(z.mean(axis=0)))),
         "standardized_max_std_error": float(np.max(np.abs(z.std(axis=0) - 1.0))),

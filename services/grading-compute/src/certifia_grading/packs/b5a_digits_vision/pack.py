@@ -3,24 +3,25 @@
 from __future__ import annotations
 
 import numpy as np
+from certifia_grading.engine.spec import Dataset, ScoreContext, Submission
+from certifia_grading.packs.common import run_classifier
 from sklearn.datasets import load_digits
 from sklearn.metrics import accuracy_score, f1_score
 from sklearn.model_selection import train_test_split
-
-from certifia_grading.engine.spec import Dataset, ScoreContext, Submission
-from certifia_grading.packs.common import run_classifier
 
 
 def build(seed: int) -> Dataset:
     data = load_digits()
     x, y = data.data.astype(np.float32), data.target.astype(np.int64)
     x_train, x_test, y_train, y_test = train_test_split(x, y, test_size=0.3, stratify=y, random_state=seed)
-    return Dataset(inputs={"X": x_test}, hidden={"y": y_test}, public={"X_train": x_train, "y_train": y_train})
+    return Dataset(
+        inputs={"X": x_test}, hidden={"y": y_test}, public={"X_train": x_train, "y_train": y_train}
+    )
 
 
 def score(submission: Submission, dataset: Dataset, ctx: ScoreContext) -> dict[str, float | None]:
     y = dataset.hidden["y"]
-    label, proba = run_classifier(ctx, submission.model_bytes, {"X": dataset.inputs["X"]}, len(y))
+    label, _proba = run_classifier(ctx, submission.model_bytes, {"X": dataset.inputs["X"]}, len(y))
     per_class = f1_score(y, label, average=None, labels=list(range(10)), zero_division=0)
     return {
         "accuracy": float(accuracy_score(y, label)),

@@ -1,0 +1,43 @@
+"""Helpers for tests and the benchmark: zip a folder, build a pack's reference / weak submission."""
+
+from __future__ import annotations
+
+import importlib.util
+import io
+import zipfile
+from pathlib import Path
+
+from certifia_grading.engine.engine import GradingEngine
+
+
+def zip_files(files: dict[str, bytes | str]) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        for name, data in sorted(files.items()):
+            info = zipfile.ZipInfo(name, date_time=(2024, 1, 1, 0, 0, 0))
+            info.external_attr = 0o100644 << 16
+            info.create_system = 3
+            zf.writestr(info, data.encode() if isinstance(data, str) else data)
+    return buf.getvalue()
+
+
+def zip_folder(folder: Path) -> bytes:
+    files: dict[str, bytes | str] = {}
+    for path in sorted(folder.rglob("*")):
+        if path.is_file() and "__pycache__" not in path.parts and path.name != "make_model.py":
+            files[str(path.relative_to(folder))] = path.read_bytes()
+    return zip_files(files)
+
+
+def sample_submission(engine: GradingEngine, pack_id: str, which: str = "reference") -> bytes:
+    """The archive of a pack's ``reference/`` or ``weak/`` submission (models built from ``make_model.py``)."""
+    folder = engine.spec(pack_id).folder / which
+    maker = folder / "make_model.py"
+    if not maker.is_file():
+        return zip_folder(folder)
+    spec = importlib.util.spec_from_file_location(f"certifia_make_{pack_id}_{which}", maker)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    files: dict[str, bytes | str] = dict(module.build(engine.dataset(pack_id).public))
+    return zip_files(files)

@@ -1,0 +1,162 @@
+"""Every pack is valid (criteria exist in the referential); scorers agree with scikit-learn; ONNX packs
+grade their reference (all validated) and weak (rejected, explained) submissions, reproducibly."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+import pytest
+from certifia_grading.engine import GradingEngine
+from certifia_grading.engine.spec import parse_spec
+from certifia_grading.engine.testing import sample_submission
+from certifia_grading.packs import common
+from certifia_shared.referential import load_referential
+from sklearn import metrics as skm
+
+ENGINE = GradingEngine()
+ONNX_PACKS = [p.id for p in ENGINE.list_packs() if p.interface == "onnx"]
+REPO = Path(__file__).resolve().parents[3]
+
+
+def test_required_packs_exist_with_referential_criteria() -> None:
+    packs = {p.id: p for p in ENGINE.list_packs()}
+    assert {"b2_data_cleaning", "b2_supervised_onnx", "b1_bias_mitigation", "b5a_digits_vision"} <= set(packs)
+    ref = load_referential()
+    for pack in packs.values():
+        assert pack.criteria, pack.id
+        for criterion_id in pack.criteria:
+            assert ref.criterion(criterion_id).id == criterion_id
+        if pack.evaluation_id:
+            ref.evaluation(pack.evaluation_id)
+    assert set(packs["b2_data_cleaning"].criteria) == {
+        "2.A1.C1.E1", "2.A1.C1.E2", "2.A1.C2.E3", "2.A1.C4.E5", "2.A1.C5.E6", "2.A1.C5.E7",
+    }  # fmt: skip
+    assert packs["b1_bias_mitigation"].criteria == ("1.A4.C7.E4",)
+
+
+def test_every_threshold_has_a_reason_and_limits() -> None:
+    for pack in ENGINE.list_packs():
+        spec = parse_spec(ENGINE.spec(pack.id).folder)
+        assert spec.interface.signature
+        assert spec.limits.cpu_seconds > 0 and spec.limits.wall_seconds > 0
+        for crit in spec.criteria:
+            assert all(check.reason for check in crit.checks)
+        assert (spec.folder / "reference").is_dir() and (spec.folder / "weak").is_dir()
+
+
+def test_datasets_are_deterministic() -> None:
+    for pack in ENGINE.list_packs():
+        module = __import__("certifia_grading.engine.spec", fromlist=["load_module"]).load_module(
+            ENGINE.spec(pack.id)
+        )
+        a, b = module.build(pack.dataset_seed), module.build(pack.dataset_seed)
+        for key in a.inputs:
+            left, right = a.inputs[key], b.inputs[key]
+            if hasattr(left, "equals"):
+                assert left.equals(right), (pack.id, key)
+            else:
+                np.testing.assert_array_equal(left, right)
+
+
+def test_binary_metrics_match_sklearn() -> None:
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 2, 300)
+    score = np.clip(y * 0.4 + rng.random(300) * 0.7, 0, 1)
+    pred = (score > 0.5).astype(int)
+    got = common.binary_classification(y, pred, score)
+    assert got["accuracy"] == pytest.approx(skm.accuracy_score(y, pred))
+    assert got["precision"] == pytest.approx(skm.precision_score(y, pred))
+    assert got["recall"] == pytest.approx(skm.recall_score(y, pred))
+    assert got["f1"] == pytest.approx(skm.f1_score(y, pred))
+    assert got["roc_auc"] == pytest.approx(skm.roc_auc_score(y, score))
+    assert [got[k] for k in ("tn", "fp", "fn", "tp")] == skm.confusion_matrix(y, pred).ravel().tolist()
+
+
+def test_fairness_metrics_match_sklearn_per_group_rates() -> None:
+    rng = np.random.default_rng(1)
+    y, group = rng.integers(0, 2, 500), rng.integers(0, 2, 500)
+    pred = ((rng.random(500) + 0.3 * group) > 0.6).astype(int)
+    rates = [np.mean(pred[group == g]) for g in (0, 1)]
+    assert common.demographic_parity_difference(pred, group) == pytest.approx(abs(rates[0] - rates[1]))
+    tpr = [skm.recall_score(y[group == g], pred[group == g]) for g in (0, 1)]
+    fpr = []
+    for g in (0, 1):
+        tn, fp, _fn, _tp = skm.confusion_matrix(y[group == g], pred[group == g]).ravel()
+        fpr.append(fp / (fp + tn))
+    expected = max(abs(tpr[0] - tpr[1]), abs(fpr[0] - fpr[1]))
+    assert common.equalized_odds_difference(y, pred, group) == pytest.approx(expected)
+
+
+@pytest.mark.parametrize("pack_id", ONNX_PACKS)
+def test_onnx_pack_reference_validates_everything(pack_id: str) -> None:
+    archive = sample_submission(ENGINE, pack_id, "reference")
+    outcome = ENGINE.grade(pack_id, archive)
+    assert outcome.failed_reason is None
+    assert [c.verdict for c in outcome.criteria] == ["validated"] * len(outcome.criteria)
+    again = GradingEngine().grade(pack_id, archive)
+    assert again.reproducible_view() == outcome.reproducible_view()
+
+
+@pytest.mark.parametrize("pack_id", ONNX_PACKS)
+def test_onnx_pack_weak_is_rejected_with_explanations(pack_id: str) -> None:
+    outcome = ENGINE.grade(pack_id, sample_submission(ENGINE, pack_id, "weak"))
+    assert outcome.failed_reason is None
+    rejected = [c for c in outcome.criteria if c.verdict == "rejected"]
+    assert rejected
+    for verdict in rejected:
+        assert "Rejeté" in verdict.explanation and "non atteint" in verdict.explanation
+        assert verdict.metric in outcome.metrics
+
+
+def test_supervised_scores_agree_with_sklearn_on_the_same_predictions() -> None:
+    archive = sample_submission(ENGINE, "b2_supervised_onnx", "reference")
+    outcome = ENGINE.grade("b2_supervised_onnx", archive)
+    import io
+    import zipfile
+
+    model = zipfile.ZipFile(io.BytesIO(archive)).read("model.onnx")
+    data = ENGINE.dataset("b2_supervised_onnx")
+    label, proba = ort.InferenceSession(model).run(["label", "probabilities"], {"X": data.inputs["X"]})
+    y = data.hidden["y"]
+    assert outcome.metrics["f1"] == pytest.approx(skm.f1_score(y, label), abs=1e-6)
+    assert outcome.metrics["roc_auc"] == pytest.approx(skm.roc_auc_score(y, proba[:, 1]), abs=1e-6)
+    assert outcome.metrics["precision"] == pytest.approx(skm.precision_score(y, label), abs=1e-6)
+
+
+def test_onnx_model_with_custom_domain_is_refused() -> None:
+    import onnx
+    from certifia_grading.engine.testing import zip_files
+    from onnx import helper
+
+    node = helper.make_node("Evil", ["X"], ["label"], domain="com.evil")
+    graph = helper.make_graph(
+        [node],
+        "g",
+        [helper.make_tensor_value_info("X", onnx.TensorProto.FLOAT, [None, 30])],
+        [helper.make_tensor_value_info("label", onnx.TensorProto.INT64, [None])],
+    )
+    model = helper.make_model(
+        graph, opset_imports=[helper.make_opsetid("", 17), helper.make_opsetid("com.evil", 1)]
+    )
+    outcome = ENGINE.grade("b2_supervised_onnx", zip_files({"model.onnx": model.SerializeToString()}))
+    assert outcome.failed_reason and (
+        "domain" in outcome.failed_reason or "valid ONNX" in outcome.failed_reason
+    )
+
+
+def test_make_packs_prints_json() -> None:
+    out = subprocess.run(
+        [sys.executable, str(REPO / "scripts" / "packs.py")], capture_output=True, text=True, check=True
+    ).stdout
+    rows = json.loads(out)
+    assert {r["id"] for r in rows} == {p.id for p in ENGINE.list_packs()}
+    for row in rows:
+        assert set(row) >= {"id", "version", "interface", "criteria"} and row["interface"] in (
+            "python",
+            "onnx",
+        )
