@@ -18,6 +18,8 @@ PYTHON_PACKS = [p.id for p in ENGINE.list_packs() if p.interface == "python"]
 WEAK_REJECTS = {
     "b2_data_cleaning": {"2.A1.C1.E1", "2.A1.C1.E2", "2.A1.C2.E3", "2.A1.C4.E5", "2.A1.C5.E6"},
     "b1_bias_mitigation": {"1.A4.C7.E4"},
+    "b2_dimension_reduction": {"2.A2.C2.E2"},
+    "b2_timeseries_gaps": {"2.A1.C2.E4"},
 }
 
 
