@@ -1,0 +1,41 @@
+"""The one place that wires the thesis service's real adapters."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from certifia_shared.service import ServiceContext, build_context
+from certifia_shared.web import create_app
+from fastapi import FastAPI
+
+from certifia_thesis.adapters.orm import messaging
+from certifia_thesis.config import Settings
+from certifia_thesis.entrypoints.api import router
+from certifia_thesis.service_layer.events import HANDLERS, TOPICS
+
+MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
+
+
+def bootstrap(settings: Settings | None = None) -> ServiceContext:
+    settings = settings or Settings()
+    return build_context(
+        settings,
+        database_name="thesis",
+        tables=messaging,
+        migrations_dir=MIGRATIONS,
+        handlers=lambda: dict(HANDLERS),
+        topics=TOPICS,
+    )
+
+
+def create_application(settings: Settings | None = None) -> FastAPI:
+    ctx = bootstrap(settings)
+    return create_app(
+        settings=ctx.settings,
+        title="certifia thesis",
+        routers=[router],
+        readiness=ctx.runtime.readiness,
+        on_start=ctx.runtime.start,
+        on_stop=ctx.runtime.stop,
+        state={"ctx": ctx},
+    )

@@ -1,0 +1,114 @@
+"""Thesis rules: known candidates, company missions, defences and the thesis status. No I/O."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Literal
+
+Outcome = Literal["passed", "failed"]
+Status = Literal["no_mission", "mission_registered", "defended_passed", "defended_failed"]
+
+CLOCK_SKEW = timedelta(minutes=5)
+MISSION_DETAILS = ("title", "tutor", "fte")
+
+
+@dataclass(frozen=True)
+class KnownCandidate:
+    """What the thesis service keeps of a candidate enrolled elsewhere (from candidate.enrolled)."""
+
+    id: str
+    lms_client: str
+    path: str
+    given_name: str
+    family_name: str
+
+
+@dataclass(frozen=True)
+class Mission:
+    id: str
+    candidate_id: str
+    company: str
+    title: str | None
+    tutor: str | None
+    start_date: date
+    end_date: date
+    fte: float
+    months_fte: float
+    registered_at: datetime
+
+
+@dataclass(frozen=True)
+class Defence:
+    id: str
+    candidate_id: str
+    mission_id: str
+    outcome: Outcome
+    grade: float | None
+    jury: tuple[str, ...]
+    defended_at: datetime
+    recorded_at: datetime
+    recorded_by: str
+
+
+class MissionConflict(Exception):
+    """The same mission (company and dates) was registered before with other details."""
+
+    def __init__(self, fields: list[str]) -> None:
+        super().__init__(f"differs from the registered mission in: {', '.join(fields)}")
+        self.fields = fields
+
+
+class ThesisAlreadyPassed(Exception):
+    """The candidate already passed the defence: the outcome is final."""
+
+
+class DefenceRefused(ValueError):
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
+def check_same_mission(existing: Mission, requested: dict[str, object]) -> None:
+    """A mission repeated with the same company and dates is the same one only if its details match."""
+    differing = [f for f in MISSION_DETAILS if getattr(existing, f) != requested.get(f)]
+    if differing:
+        raise MissionConflict(differing)
+
+
+def same_defence(previous: Sequence[Defence], requested: Defence) -> Defence | None:
+    """A defence already recorded with the same mission, outcome, grade, jury and date (a retry)."""
+    for d in previous:
+        if (d.mission_id, d.outcome, d.grade, d.jury, d.defended_at) == (
+            requested.mission_id,
+            requested.outcome,
+            requested.grade,
+            requested.jury,
+            requested.defended_at,
+        ):
+            return d
+    return None
+
+
+def check_defence_allowed(previous: Sequence[Defence], defended_at: datetime, now: datetime) -> None:
+    """A passed defence is final; a failed one may be followed by a resit. No defence in the future."""
+    if any(d.outcome == "passed" for d in previous):
+        raise ThesisAlreadyPassed()
+    if defended_at > now + CLOCK_SKEW:
+        raise DefenceRefused(
+            "defended_at", f"defended_at {defended_at.isoformat()} is in the future; record a held defence."
+        )
+
+
+def ordered(defences: Sequence[Defence]) -> list[Defence]:
+    return sorted(defences, key=lambda d: (d.defended_at, d.recorded_at))
+
+
+def thesis_status(missions: Sequence[Mission], defences: Sequence[Defence]) -> Status:
+    if any(d.outcome == "passed" for d in defences):
+        return "defended_passed"
+    if defences:
+        return "defended_failed"
+    return "mission_registered" if missions else "no_mission"
