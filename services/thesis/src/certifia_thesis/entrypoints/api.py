@@ -32,9 +32,12 @@ def _check_visible(request: Request, principal: Principal, candidate_id: str) ->
     candidate = views.known_candidate(candidate_id, uow=_ctx(request).uow())
     if candidate is None:
         raise not_found("Candidate", candidate_id, "candidate_id")
-    if principal.has("lms") and not principal.has("admin", "officer", "jury"):
-        if candidate.lms_client != (principal.client_id or principal.subject):
-            raise not_found("Candidate", candidate_id, "candidate_id")
+    if (
+        principal.has("lms")
+        and not principal.has("admin", "officer", "jury")
+        and candidate.lms_client != (principal.client_id or principal.subject)
+    ):
+        raise not_found("Candidate", candidate_id, "candidate_id")
 
 
 @router.post("/candidates/{candidate_id}/missions", status_code=201, response_model=MissionOut)
