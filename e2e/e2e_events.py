@@ -69,7 +69,7 @@ def wait_group_caught_up(bootstrap: str, group: str, topics: list[str], timeout:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             end = consumer.end_offsets(partitions)
-            committed = admin.list_consumer_group_offsets(group)
+            committed = admin.list_group_offsets({group: None}).get(group, {})
             if all(tp in committed and committed[tp].offset >= end[tp] for tp in partitions if end[tp] > 0):
                 return
             time.sleep(0.5)

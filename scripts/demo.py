@@ -105,6 +105,7 @@ class Demo:
         for code in blocs:
             bloc = self.referential.bloc(code)
             todo = [c for c in bloc.criteria if c.id not in automated]
+            live = sys.stdout.isatty() and self.out is sys.stdout
             for i, criterion in enumerate(todo, 1):
                 self.call(
                     "POST",
@@ -113,8 +114,9 @@ class Demo:
                     headers=jury,
                     json={"criterion_id": criterion.id, "outcome": "validated", "comment": "démonstration"},
                 )
-                bar = "#" * (20 * i // len(todo))
-                self.say(f"\r      bloc {code:2} [{bar:20}] {i}/{len(todo)} criteria", end="")
+                if live or i == len(todo):  # a redrawn bar on a terminal, one line per bloc in a log
+                    bar = "#" * (20 * i // len(todo))
+                    self.say(f"\r      bloc {code:2} [{bar:20}] {i}/{len(todo)} criteria validated", end="")
             self.say("")
         self.say("      waiting for certification to see blocs 1-4 and the option passed ...")
         self.wait(
