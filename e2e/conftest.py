@@ -1,13 +1,16 @@
-"""The e2e harness: the real system as processes (Kafka KRaft broker, PostgreSQL, the five services).
+"""The e2e harness: the real system (Kafka KRaft broker, PostgreSQL, the five services).
 
-Where a Docker engine answers and testcontainers is installed, Kafka and PostgreSQL come from
-containers instead (``CERTIFIA_E2E_CONTAINERS=1`` forces it, ``=0`` forbids it); the services always
+Where a Docker engine answers, Kafka and PostgreSQL come from testcontainers; where none does (the
+development machines), from local processes: ``scripts/kafka.sh`` and the PostgreSQL that
+``scripts/postgres.sh`` started. ``CERTIFIA_E2E_CONTAINERS=0`` forbids containers. The services always
 run as local processes of this checkout, exactly as ``make run`` starts them (``scripts/stack.py``).
 """
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
+import os
 import shutil
 import subprocess
 import sys
@@ -54,22 +57,58 @@ def docker_answers() -> bool:
         return False
 
 
+@contextlib.contextmanager
+def containers() -> Iterator[tuple[str, dict[str, str]]]:
+    """Kafka and PostgreSQL from testcontainers: (bootstrap, {service: database url})."""
+    import psycopg
+    from testcontainers.kafka import KafkaContainer
+    from testcontainers.postgres import PostgresContainer
+
+    with (
+        KafkaContainer("confluentinc/cp-kafka:7.9.0").with_kraft() as kafka,
+        PostgresContainer("postgres:17", username="certifia", password="certifia", dbname="postgres") as pg,
+    ):
+        host, port = pg.get_container_host_ip(), pg.get_exposed_port(5432)
+        with psycopg.connect(
+            f"postgresql://certifia:certifia@{host}:{port}/postgres", autocommit=True
+        ) as conn:
+            for db in DATABASES.values():
+                conn.execute(f"CREATE DATABASE certifia_{db}")
+        urls = {
+            s: f"postgresql+psycopg://certifia:certifia@{host}:{port}/certifia_{db}"
+            for s, db in DATABASES.items()
+        }
+        yield kafka.get_bootstrap_server(), urls
+
+
+def use_containers() -> bool:
+    if os.environ.get("CERTIFIA_E2E_CONTAINERS") == "0" or not docker_answers():
+        return False
+    return importlib.util.find_spec("testcontainers") is not None
+
+
 @pytest.fixture(scope="session")
 def stack() -> Iterator[Any]:
     base = ROOT / "var" / "e2e"
     shutil.rmtree(base, ignore_errors=True)
-    urls = {service: fresh_pg_url(db) for service, db in DATABASES.items()}
-    s = stack_module.Stack(
-        state_dir=base / "stack",
-        kafka_dir=base / "kafka",
-        port_offset=100,  # leaves 8001-8005 to a `make run` stack on the same machine
-        database_urls=urls,
-    )
-    try:
-        s.up()
-        yield s
-    finally:
-        s.down()
+    with contextlib.ExitStack() as resources:
+        bootstrap: str | None = None
+        if use_containers():
+            bootstrap, urls = resources.enter_context(containers())
+        else:
+            urls = {service: fresh_pg_url(db) for service, db in DATABASES.items()}
+        s = stack_module.Stack(
+            state_dir=base / "stack",
+            kafka_dir=base / "kafka",
+            port_offset=100,  # leaves 8001-8005 to a `make run` stack on the same machine
+            database_urls=urls,
+            external_bootstrap=bootstrap,
+        )
+        try:
+            s.up()
+            yield s
+        finally:
+            s.down()
 
 
 @pytest.fixture(scope="session")

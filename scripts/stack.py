@@ -56,6 +56,7 @@ class Stack:
     database_urls: dict[str, str] = field(default_factory=dict)
     extra_env: dict[str, str] = field(default_factory=dict)
     python: str = sys.executable
+    external_bootstrap: str | None = None  # a broker started elsewhere (a container): not ours to start
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -75,15 +76,17 @@ class Stack:
         return done.stdout.strip()
 
     def start_kafka(self) -> str:
-        self._kafka("start")
+        if not self.external_bootstrap:
+            self._kafka("start")
         return self.bootstrap
 
     def stop_kafka(self) -> None:
-        self._kafka("stop")
+        if not self.external_bootstrap:
+            self._kafka("stop")
 
     @property
     def bootstrap(self) -> str:
-        return self._kafka("bootstrap")
+        return self.external_bootstrap or self._kafka("bootstrap")
 
     # -- services --------------------------------------------------------------------------------------
     @property
