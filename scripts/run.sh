@@ -15,6 +15,8 @@ scripts/prerequisites.sh
 if [[ "${CERTIFIA_DATABASE:-sqlite}" == "postgres" ]]; then
   scripts/postgres.sh ensure && scripts/postgres.sh createdbs
 fi
+# grading jobs run as Ray tasks (a local Ray, started by grading-compute); USE_RAY=false grades in process
+export USE_RAY="${USE_RAY:-true}"
 started=$(date +%s)
 "$PY" scripts/stack.py down >/dev/null 2>&1 || true   # a clean start: no stale processes from a previous run
 "$PY" scripts/stack.py up
