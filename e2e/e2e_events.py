@@ -6,6 +6,7 @@ import time
 from dataclasses import dataclass
 
 from certifia_shared.envelope import headers_dict
+from certifia_shared.testing import read_topic
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 
 
@@ -31,20 +32,7 @@ class Record:
 
 def read_all(bootstrap: str, topic: str) -> list[Record]:
     """Every record of the topic, from the beginning to the current end."""
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, group_id=None)
-    try:
-        partitions = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or [])]
-        consumer.assign(partitions)
-        consumer.seek_to_beginning(*partitions)
-        end = consumer.end_offsets(partitions)
-        out: list[Record] = []
-        deadline = time.monotonic() + 30
-        while any(consumer.position(tp) < end[tp] for tp in partitions) and time.monotonic() < deadline:
-            for batch in consumer.poll(timeout_ms=500).values():
-                out += [Record(r.topic, r.key, r.value, list(r.headers or [])) for r in batch]
-        return out
-    finally:
-        consumer.close()
+    return [Record(r.topic, r.key, r.value, list(r.headers or [])) for r in read_topic(bootstrap, topic)]
 
 
 def of_candidate(records: list[Record], candidate_id: str, type_suffix: str) -> list[Record]:

@@ -14,9 +14,9 @@ from certifia_shared import event_types as ev
 from certifia_shared.envelope import CloudEvent, headers_dict
 from certifia_shared.kafka import ensure_topics
 from certifia_shared.referential import load_referential
-from certifia_shared.testing import TEST_SECRET, auth, fresh_pg_url, kafka_bootstrap, wait_for
+from certifia_shared.testing import TEST_SECRET, auth, fresh_pg_url, kafka_bootstrap, read_topic, wait_for
 from fastapi.testclient import TestClient
-from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+from kafka import KafkaProducer
 
 pytestmark = pytest.mark.integration
 REF = load_referential()
@@ -66,25 +66,12 @@ def publish_enrolled(candidate_id: str) -> CloudEvent:
 
 
 def assessment_events(candidate_id: str) -> list[tuple[str, dict[str, object]]]:
-    consumer = KafkaConsumer(bootstrap_servers=kafka_bootstrap(), group_id=None, enable_auto_commit=False)
-    try:
-        partitions = [
-            TopicPartition(ev.TOPIC_ASSESSMENT, p)
-            for p in consumer.partitions_for_topic(ev.TOPIC_ASSESSMENT) or []
-        ]
-        consumer.assign(partitions)
-        consumer.seek_to_beginning(*partitions)
-        end = consumer.end_offsets(partitions)
-        out = []
-        while any(consumer.position(tp) < end[tp] for tp in partitions):
-            for batch in consumer.poll(timeout_ms=500).values():
-                for r in batch:
-                    h = headers_dict(r.headers)
-                    if h.get("ce_subject") == candidate_id:
-                        out.append((h["ce_type"], json.loads(r.value)))
-        return out
-    finally:
-        consumer.close()
+    out = []
+    for r in read_topic(kafka_bootstrap(), ev.TOPIC_ASSESSMENT):
+        h = headers_dict(r.headers)
+        if h.get("ce_subject") == candidate_id:
+            out.append((h["ce_type"], json.loads(r.value)))
+    return out
 
 
 def test_enrolment_event_then_decisions_pass_a_bloc_on_the_topic(client: TestClient) -> None:

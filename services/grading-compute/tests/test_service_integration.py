@@ -21,9 +21,9 @@ from certifia_grading.config import Settings
 from certifia_shared import event_types as ev
 from certifia_shared.envelope import CloudEvent, headers_dict
 from certifia_shared.kafka import ensure_topics
-from certifia_shared.testing import TEST_SECRET, auth, fresh_pg_url, kafka_bootstrap, wait_for
+from certifia_shared.testing import TEST_SECRET, auth, fresh_pg_url, kafka_bootstrap, read_topic, wait_for
 from fastapi.testclient import TestClient
-from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+from kafka import KafkaProducer
 
 pytestmark = pytest.mark.integration
 PACK = "b2_data_cleaning"
@@ -117,24 +117,12 @@ def publish(event: CloudEvent) -> None:
 
 
 def results(submission_id: str) -> list[tuple[str, dict[str, Any]]]:
-    consumer = KafkaConsumer(bootstrap_servers=kafka_bootstrap(), group_id=None, enable_auto_commit=False)
-    try:
-        partitions = [
-            TopicPartition(ev.TOPIC_GRADING, p) for p in consumer.partitions_for_topic(ev.TOPIC_GRADING) or []
-        ]
-        consumer.assign(partitions)
-        consumer.seek_to_beginning(*partitions)
-        end = consumer.end_offsets(partitions)
-        out = []
-        while any(consumer.position(tp) < end[tp] for tp in partitions):
-            for batch in consumer.poll(timeout_ms=500).values():
-                for r in batch:
-                    data = json.loads(r.value)
-                    if data.get("submission_id") == submission_id:
-                        out.append((headers_dict(r.headers)["ce_type"], data))
-        return out
-    finally:
-        consumer.close()
+    out = []
+    for r in read_topic(kafka_bootstrap(), ev.TOPIC_GRADING):
+        data = json.loads(r.value)
+        if data.get("submission_id") == submission_id:
+            out.append((headers_dict(r.headers)["ce_type"], data))
+    return out
 
 
 def test_reference_submission_is_validated_and_a_redelivery_grades_nothing_twice(
