@@ -1,0 +1,185 @@
+"""The thesis service on the real PostgreSQL and the real Kafka broker.
+
+* concurrent twin requests: one mission and one event; one passed defence, the others 409;
+* the whole loop: candidate.enrolled published on certifia.enrolment is applied by the service's
+  consumer, and the mission.registered it then emits comes out of the outbox relay on certifia.thesis.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from datetime import date
+from typing import Any
+
+import pytest
+from certifia_shared import event_types as ev
+from certifia_shared.envelope import CloudEvent, from_kafka
+from certifia_shared.kafka import make_producer
+from certifia_shared.testing import TEST_SECRET, auth, fresh_pg_url, kafka_bootstrap, read_topic, wait_for
+from certifia_thesis.adapters.orm import defences, missions
+from certifia_thesis.bootstrap import bootstrap, create_application
+from certifia_thesis.config import Settings
+from certifia_thesis.domain.model import ThesisAlreadyPassed
+from certifia_thesis.service_layer import handlers
+from certifia_thesis.service_layer.events import candidate_enrolled
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+
+pytestmark = pytest.mark.integration
+
+
+def _settings(**overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "database_url": fresh_pg_url("thesis"),
+        "run_background_workers": False,
+        "CERTIFIA_AUTH_SECRET": TEST_SECRET.get_secret_value(),
+        **overrides,
+    }
+    return Settings(**values)
+
+
+def _enrolled(candidate_id: str) -> CloudEvent:
+    return CloudEvent(
+        type=ev.CANDIDATE_ENROLLED,
+        source="/certifia/enrolment",
+        subject=candidate_id,
+        data={
+            "candidate_id": candidate_id,
+            "external_id": f"ext-{candidate_id}",
+            "lms_client": "moodle",
+            "given_name": "Ada",
+            "family_name": "Lovelace",
+            "email": "ada@example.org",
+            "path": "formation",
+            "cohort": None,
+            "enrolled_at": "2026-09-01T08:00:00+00:00",
+        },
+    )
+
+
+def _count(ctx: Any, table: Any, *where: Any) -> int:
+    with ctx.sessions() as s:
+        return int(s.execute(select(func.count()).select_from(table).where(*where)).scalar_one())
+
+
+@pytest.fixture
+def ctx() -> Iterator[Any]:
+    context = bootstrap(_settings())
+    with context.uow() as uow:
+        candidate_enrolled(_enrolled("cand-1"), uow)
+        uow.commit()
+    yield context
+    context.engine.dispose()
+
+
+def test_concurrent_twin_missions_give_one_mission_and_one_event(ctx: Any) -> None:
+    cmd = handlers.RegisterMission(
+        candidate_id="cand-1",
+        company="Acme",
+        title=None,
+        tutor=None,
+        start_date=date(2026, 1, 1),
+        end_date=date(2026, 6, 30),
+        fte=1.0,
+    )
+
+    def register(_: int) -> tuple[str, bool]:
+        mission, created = handlers.register_mission(cmd, uow=ctx.uow())
+        return mission.id, created
+
+    with ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(register, range(8)))
+    assert len({mid for mid, _ in results}) == 1
+    assert sum(created for _, created in results) == 1
+    assert _count(ctx, missions) == 1 and _count(ctx, ctx.tables.outbox) == 1
+
+
+def test_concurrent_passed_defences_give_one_pass(ctx: Any) -> None:
+    mission, _ = handlers.register_mission(
+        handlers.RegisterMission("cand-1", "Acme", None, None, date(2026, 1, 1), date(2026, 6, 30), 1.0),
+        uow=ctx.uow(),
+    )
+
+    def defend(i: int) -> str:
+        cmd = handlers.RecordDefence(
+            candidate_id="cand-1",
+            mission_id=mission.id,
+            outcome="passed",
+            grade=12.0 + i,  # all different: none is a retry of another
+            jury=("Dr A",),
+            defended_at=None,
+            recorded_by="jury-1",
+        )
+        try:
+            handlers.record_defence(cmd, uow=ctx.uow())
+        except ThesisAlreadyPassed:
+            return "409"
+        return "201"
+
+    with ThreadPoolExecutor(8) as pool:
+        outcomes = sorted(pool.map(defend, range(8)))
+    assert outcomes == ["201"] + ["409"] * 7
+    assert _count(ctx, defences) == 1
+    assert _count(ctx, ctx.tables.outbox, ctx.tables.outbox.c.type == ev.THESIS_DEFENDED) == 1
+
+
+@pytest.fixture
+def running_service() -> Iterator[tuple[TestClient, Any]]:
+    app = create_application(
+        _settings(
+            run_background_workers=True, kafka_bootstrap_servers=kafka_bootstrap(), relay_poll_seconds=0.1
+        )
+    )
+    with TestClient(app) as client:
+        yield client, app.state.ctx
+    app.state.ctx.engine.dispose()
+
+
+def test_enrolled_in_from_kafka_mission_registered_out_to_kafka(
+    running_service: tuple[TestClient, Any],
+) -> None:
+    client, ctx = running_service
+    candidate_id = f"cand-{uuid.uuid4()}"
+    enrolled = _enrolled(candidate_id)
+    producer = make_producer(kafka_bootstrap(), "thesis-test")
+    try:
+        producer.send(
+            ev.TOPIC_ENROLMENT,
+            key=candidate_id.encode(),
+            value=enrolled.kafka_value(),
+            headers=enrolled.kafka_headers(),
+        ).get(timeout=30)
+    finally:
+        producer.close(timeout=5)
+
+    officer = auth("officer")
+    thesis_url = f"/candidates/{candidate_id}/thesis"
+    wait_for(
+        lambda: client.get(thesis_url, headers=officer).status_code == 200,
+        timeout=60,
+        what="the thesis consumer to record the enrolled candidate",
+    )
+    assert _count(ctx, ctx.tables.inbox, ctx.tables.inbox.c.event_id == enrolled.id) == 1
+
+    response = client.post(
+        f"/candidates/{candidate_id}/missions",
+        headers=officer,
+        json={"company": "Acme", "start_date": "2026-01-05", "end_date": "2026-07-04", "fte": 0.8},
+    )
+    assert response.status_code == 201, response.text
+    mission_id = response.json()["id"]
+
+    def published() -> list[tuple[Any, CloudEvent]]:
+        found = []
+        for rec in read_topic(kafka_bootstrap(), ev.TOPIC_THESIS, timeout=10):
+            event = from_kafka(rec.headers, rec.value)
+            if event.subject == candidate_id:
+                found.append((rec, event))
+        return found
+
+    [(record, event)] = wait_for(published, timeout=30, what="mission.registered on certifia.thesis")
+    assert event.type == ev.MISSION_REGISTERED and record.key == candidate_id.encode()
+    assert event.data["mission_id"] == mission_id and event.data["months_fte"] == 4.8
+    assert event.source == "/certifia/thesis"
