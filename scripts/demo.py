@@ -149,20 +149,8 @@ class Demo:
             },
         )
         self.say("[6/7] professional thesis defended: passed (16.5/20)")
-        diploma = self.wait(
-            "the diploma",
-            lambda: (
-                self.http.get(
-                    self.stack.url("certification") + f"/candidates/{cid}/diploma", headers=me
-                ).json()
-                if self.http.get(
-                    self.stack.url("certification") + f"/candidates/{cid}/diploma", headers=me
-                ).status_code
-                == 200
-                else None
-            ),
-        )
-        diploma_id = diploma.get("diploma_id") or diploma.get("id")
+        diploma = self.wait("the diploma", lambda: self.diploma(cid, me))
+        diploma_id = diploma["diploma_id"]
         verification = self.call("GET", "certification", f"/diplomas/{diploma_id}/verification")
         self.say(f"[7/7] diploma {diploma_id} issued; public verification says: {verification.get('valid')}")
         took = time.monotonic() - t0
@@ -179,6 +167,12 @@ class Demo:
             f"  traces        {self.stack.state_dir / 'spans'}/*.jsonl ; logs in {self.stack.state_dir / 'logs'}"
         )
         return {"candidate_id": cid, "diploma_id": diploma_id, "verification": verification, "seconds": took}
+
+    def diploma(self, cid: str, headers: dict[str, str]) -> dict[str, Any] | None:
+        response = self.http.get(
+            self.stack.url("certification") + f"/candidates/{cid}/diploma", headers=headers
+        )
+        return response.json() if response.status_code == 200 else None
 
     def progress(self, cid: str, headers: dict[str, str]) -> dict[str, Any]:
         response = self.http.get(

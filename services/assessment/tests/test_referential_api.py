@@ -53,3 +53,10 @@ def test_items_by_global_id(client: TestClient) -> None:
 
 def test_reading_the_referential_needs_a_token(client: TestClient) -> None:
     assert client.get("/referential").status_code == 401
+
+
+def test_an_unknown_activity_is_named_in_the_problem(client: TestClient) -> None:
+    missing = client.get("/referential/activities/1.A99", headers=READER)
+    assert missing.status_code == 404
+    assert missing.json()["title"] == "Unknown activity"
+    assert client.get("/referential/activities/1.A1", headers=READER).json()["code"] == "A1"

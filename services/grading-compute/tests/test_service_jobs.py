@@ -142,3 +142,23 @@ def test_a_job_interrupted_by_a_crash_is_queued_again(ctx: ServiceContext) -> No
     assert recover_interrupted_jobs(ctx.uow()) == 1
     assert worker(ctx, lambda pack, archive: outcome()).run_once() is True
     assert [t for t, _ in emitted(ctx)] == [ev.GRADING_COMPLETED]
+
+
+def test_an_engine_error_is_an_infrastructure_failure_retried_not_an_unknown_pack(
+    ctx: ServiceContext,
+) -> None:
+    queue(ctx, request())
+
+    def grade(pack: str, archive: bytes) -> GradingOutcome:
+        raise KeyError("some internal key")
+
+    w = worker(ctx, grade)
+    w.run_once()
+    assert emitted(ctx) == []  # requeued: the candidate is not blamed for our error
+    w.run_once()
+    [(event_type, payload)] = emitted(ctx)
+    assert event_type == ev.GRADING_FAILED
+    assert (
+        "grading infrastructure error" in payload["reason"]
+        and "unknown grading pack" not in payload["reason"]
+    )

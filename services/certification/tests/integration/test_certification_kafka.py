@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -11,13 +10,12 @@ import pytest
 from certifia_certification.adapters.orm import bloc_certificates, diplomas
 from certifia_certification.bootstrap import Wiring, bootstrap, create_application
 from certifia_shared import event_types as ev
+from certifia_shared import testing
 from certifia_shared.contracts import contract
 from certifia_shared.envelope import CloudEvent, from_kafka
 from certifia_shared.kafka import ensure_topics, make_producer
 from certifia_shared.testing import auth, fresh_pg_url, kafka_bootstrap, wait_for
 from fastapi.testclient import TestClient
-from kafka import KafkaConsumer
-from kafka.structs import TopicPartition
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 
@@ -39,22 +37,8 @@ def publish(bootstrap_servers: str, events: list[CloudEvent]) -> None:
 
 
 def read_topic(bootstrap_servers: str, topic: str) -> list[CloudEvent]:
-    """Everything on ``topic`` now, from the beginning (no consumer group)."""
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap_servers, enable_auto_commit=False, group_id=None)
-    try:
-        partitions = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or [])]
-        consumer.assign(partitions)
-        consumer.seek_to_beginning(*partitions)
-        ends = consumer.end_offsets(partitions)
-        out: list[CloudEvent] = []
-        deadline = time.monotonic() + 30
-        while any(consumer.position(tp) < ends[tp] for tp in partitions):
-            assert time.monotonic() < deadline, f"could not read {topic} to its end"
-            for records in consumer.poll(timeout_ms=500).values():
-                out += [from_kafka(r.headers, r.value) for r in records]
-        return out
-    finally:
-        consumer.close()
+    """Everything on ``topic`` now, from the beginning, as CloudEvents."""
+    return [from_kafka(r.headers, r.value) for r in testing.read_topic(bootstrap_servers, topic)]
 
 
 def of(events: list[CloudEvent], type: str, candidate_id: str) -> list[CloudEvent]:

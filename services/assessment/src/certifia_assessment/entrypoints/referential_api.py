@@ -101,17 +101,18 @@ def one_item(
     """A competency, criterion, evaluation or activity by its global id (e.g. `5B.A3.C1.E2`)."""
     referential = _referential(request)
     lookups = {
-        "competencies": referential.competency,
-        "criteria": referential.criterion,
-        "evaluations": referential.evaluation,
-        "activities": referential.activity,
+        "competencies": ("competency", referential.competency),
+        "criteria": ("criterion", referential.criterion),
+        "evaluations": ("evaluation", referential.evaluation),
+        "activities": ("activity", referential.activity),
     }
     if kind not in lookups:
         raise Problem(404, "Not found", f"No such collection {kind!r}: use one of {', '.join(lookups)}.")
+    what, lookup = lookups[kind]
     try:
-        item = lookups[kind](global_id)
+        item = lookup(global_id)
     except ReferentialLookupError:
-        raise _unknown(kind.rstrip("s").replace("criteria", "criterion"), global_id, "global_id") from None
+        raise _unknown(what, global_id, "global_id") from None
     return _cached(request, referential, _dump(item))
 
 

@@ -33,7 +33,9 @@ class RayGrader:
 
     def __call__(self, pack_id: str, archive: bytes) -> GradingOutcome:
         info = self.engine.pack(pack_id)
-        num_gpus = 1 if getattr(info, "wants_gpu", False) and self.executor.gpus > 0 else 0
+        num_gpus = info.limits.get(
+            "gpus", 0
+        )  # a pack asks for GPUs in its limits; Ray gets them when present
         outcome: GradingOutcome = self.executor.run(
             grade_in_worker, self.packs_dir, self.sandbox, pack_id, archive, num_gpus=num_gpus
         )

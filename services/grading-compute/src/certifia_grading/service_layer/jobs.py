@@ -22,7 +22,7 @@ from opentelemetry import trace
 
 from certifia_grading.adapters.artifacts import ArtifactUnavailable
 from certifia_grading.adapters.repository import JobRepository
-from certifia_grading.engine import GradingOutcome
+from certifia_grading.engine import GradingOutcome, UnknownPack
 
 log = logging.getLogger(__name__)
 
@@ -127,8 +127,8 @@ class GradingWorker:
             return
         try:
             outcome = self._grade(job["pack_id"], archive)
-        except KeyError as exc:
-            self._finish(job, failed_payload(job, f"unknown grading pack {job['pack_id']!r} ({exc})"))
+        except UnknownPack:
+            self._finish(job, failed_payload(job, f"unknown grading pack {job['pack_id']!r}"))
             return
         except Exception as exc:  # infrastructure (Ray, Triton) failed, not the candidate
             log.exception(
