@@ -15,8 +15,10 @@ scripts/prerequisites.sh
 if [[ "${CERTIFIA_DATABASE:-sqlite}" == "postgres" ]]; then
   scripts/postgres.sh ensure && scripts/postgres.sh createdbs
 fi
-# grading jobs run as Ray tasks (a local Ray, started by grading-compute); USE_RAY=false grades in process
-export USE_RAY="${USE_RAY:-true}"
+# grading-compute starts a local Ray (code packs: one Ray task per job, candidate code sandboxed inside) and
+# Triton (model packs: ONNX scored by PyTriton's tritonserver on 127.0.0.1, dynamic batching).
+# USE_RAY=false grades in process; USE_TRITON=false scores ONNX with onnxruntime in the grading process.
+export USE_RAY="${USE_RAY:-true}" USE_TRITON="${USE_TRITON:-true}"
 started=$(date +%s)
 "$PY" scripts/stack.py down >/dev/null 2>&1 || true   # a clean start: no stale processes from a previous run
 "$PY" scripts/stack.py up

@@ -47,7 +47,23 @@ def make_grader(settings: Settings, engine: GradingEngine) -> Grade:
     from certifia_grading.adapters.ray_executor import RayGradingExecutor
 
     executor = RayGradingExecutor(address=settings.ray_address or None)
-    return RayGrader(engine, executor, settings.packs_dir or None, settings.sandbox)
+    return RayGrader(
+        engine, executor, settings.packs_dir or None, settings.sandbox, model_packs_here=settings.use_triton
+    )
+
+
+def start_inference(engine: GradingEngine) -> None:
+    """Start Triton with the service (not at the first model job), so a broken server shows at start-up."""
+    start = getattr(engine.inference, "start", None)
+    if callable(start):
+        start()
+
+
+def inference_readiness(engine: GradingEngine) -> dict[str, str]:
+    running = getattr(engine.inference, "running", None)
+    if running is None:
+        return {}
+    return {"triton": "ok" if running else "not running"}
 
 
 def bootstrap(settings: Settings | None = None) -> tuple[ServiceContext, GradingEngine]:
@@ -56,6 +72,7 @@ def bootstrap(settings: Settings | None = None) -> tuple[ServiceContext, Grading
 
     def workers(ctx: ServiceContext) -> list[Callable[[threading.Event], None]]:
         recover_interrupted_jobs(ctx.uow())
+        start_inference(engine)
         grader = make_grader(settings, engine)
         fetch = ArtifactFetcher(
             secret=settings.auth_secret,
@@ -84,12 +101,19 @@ def bootstrap(settings: Settings | None = None) -> tuple[ServiceContext, Grading
 def create_application(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     ctx, engine = bootstrap(settings)
+
+    def stop() -> None:
+        ctx.runtime.stop()
+        close = getattr(engine.inference, "close", None)
+        if callable(close):
+            close()
+
     return create_app(
         settings=settings,
         title="certifia grading-compute",
         routers=[router],
-        readiness=ctx.runtime.readiness,
+        readiness=lambda: {**ctx.runtime.readiness(), **inference_readiness(engine)},
         on_start=ctx.runtime.start,
-        on_stop=ctx.runtime.stop,
+        on_stop=stop,
         state={"ctx": ctx, "engine": engine},
     )

@@ -1,5 +1,9 @@
 """Where a grading job runs: in this process (the engine still runs candidate code in its sandbox), or
-as a Ray task in a fresh worker process (local Ray, or a cluster when an address is configured)."""
+as a Ray task in a fresh worker process (local Ray, or a cluster when an address is configured).
+
+With Triton, model packs stay in this process: an ONNX submission carries no candidate code, only a
+model that trusted code scores, and the service's Triton server batches every model job's rows; a
+Ray worker would load its own onnxruntime session beside it and defeat the batching."""
 
 from __future__ import annotations
 
@@ -25,14 +29,25 @@ class LocalGrader:
 
 
 class RayGrader:
-    def __init__(self, engine: GradingEngine, executor: Any, packs_dir: str | None, sandbox: bool) -> None:
+    def __init__(
+        self,
+        engine: GradingEngine,
+        executor: Any,
+        packs_dir: str | None,
+        sandbox: bool,
+        *,
+        model_packs_here: bool = False,
+    ) -> None:
         self.engine = engine
         self.executor = executor
         self.packs_dir = packs_dir
         self.sandbox = sandbox
+        self.model_packs_here = model_packs_here  # True when this process's engine scores through Triton
 
     def __call__(self, pack_id: str, archive: bytes) -> GradingOutcome:
         info = self.engine.pack(pack_id)
+        if self.model_packs_here and info.interface == "onnx":
+            return self.engine.grade(pack_id, archive)
         num_gpus = info.limits.get(
             "gpus", 0
         )  # a pack asks for GPUs in its limits; Ray gets them when present

@@ -216,6 +216,14 @@ class TritonInference:
     # -- server lifecycle --------------------------------------------------------------------
 
     @property
+    def running(self) -> bool:
+        return self._triton is not None
+
+    @property
+    def url(self) -> str:
+        return self._url
+
+    @property
     def log_file(self) -> Path | None:
         return Path(self._workdir.name) / "tritonserver.log" if self._workdir else None
 
