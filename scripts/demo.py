@@ -7,11 +7,9 @@ look at.
 
 from __future__ import annotations
 
-import io
 import sys
 import time
 import uuid
-import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +21,9 @@ from certifia_shared.referential import load_referential
 from pydantic import SecretStr
 from stack import Stack
 
-DEMO_PACK = "b2_data_cleaning"
+# one code pack (candidate code in the sandbox, as a Ray task) and one model pack (ONNX scored by Triton)
+DEMO_PACKS = ("b2_data_cleaning", "b2_supervised_onnx")
+HOW_GRADED = {"python": "code, sandboxed", "onnx": "ONNX model"}
 
 
 class Demo:
@@ -181,57 +181,56 @@ class Demo:
         return response.json() if response.status_code == 200 else {}
 
     def graded_submission(self, cid: str, me: dict[str, str], jury: dict[str, str]) -> set[str]:
-        """Hand in the pack's reference solution; grading-compute validates its criteria."""
-        packs = self.call("GET", "grading-compute", "/packs", headers=jury)
-        pack = next((p for p in packs if p["id"] == DEMO_PACK), None)
-        if pack is None or not pack.get("evaluation_id"):
-            self.say(f"[3/7] no grading pack {DEMO_PACK!r}: skipping automated grading")
+        """Hand in each demo pack's reference submission at once; grading-compute validates their criteria."""
+        listed = {p["id"]: p for p in self.call("GET", "grading-compute", "/packs", headers=jury)}
+        packs = [listed[p] for p in DEMO_PACKS if p in listed and listed[p].get("evaluation_id")]
+        if not packs:
+            self.say(f"[3/7] none of the grading packs {DEMO_PACKS} is served: skipping automated grading")
             return set()
-        archive = reference_archive(DEMO_PACK)
-        submission = self.call(
-            "POST",
-            "assessment",
-            f"/candidates/{cid}/submissions",
-            headers=me,
-            data={"evaluation_id": pack["evaluation_id"], "pack_id": DEMO_PACK},
-            files={"file": ("solution.zip", archive, "application/zip")},
-        )
-        self.say(
-            f"[3/7] submitted code for {pack['evaluation_id']} (pack {DEMO_PACK}); grading in the sandbox ..."
-        )
-        done = self.wait(
-            "the grading verdict",
-            lambda: (
-                (s := self.call("GET", "assessment", f"/submissions/{submission['id']}", headers=me))[
-                    "status"
-                ]
-                in {"graded", "failed"}
-                and s
-            ),
-            timeout=300,
-        )
-        if done["status"] == "failed":
-            self.say(f"      grading failed: {done['failure_reason']}")
-            return set()
-        validated = {c["criterion_id"] for c in done["report"]["criteria"] if c["verdict"] == "validated"}
-        for c in done["report"]["criteria"]:
-            self.say(
-                f"      {c['criterion_id']:14} {c['verdict']:9} {c['metric']}={c['value']} ({c['comparator']} {c['threshold']})"
+        submitted = []
+        for pack in packs:
+            submission = self.call(
+                "POST",
+                "assessment",
+                f"/candidates/{cid}/submissions",
+                headers=me,
+                data={"evaluation_id": pack["evaluation_id"], "pack_id": pack["id"]},
+                files={"file": ("submission.zip", reference_archive(pack["id"]), "application/zip")},
             )
+            submitted.append((pack, submission["id"]))
+        what = ", ".join(f"{p['id']} ({HOW_GRADED[p['interface']]})" for p, _ in submitted)
+        self.say(f"[3/7] handed in {len(submitted)} submissions for automated grading: {what}")
+        validated: set[str] = set()
+        for pack, sid in submitted:
+            done = self.wait(
+                f"the verdict on {pack['id']}",
+                lambda sid=sid: (
+                    (s := self.call("GET", "assessment", f"/submissions/{sid}", headers=me))["status"]
+                    in {"graded", "failed"}
+                    and s
+                ),
+                timeout=300,
+            )
+            if done["status"] == "failed":
+                self.say(f"      {pack['id']}: grading failed: {done['failure_reason']}")
+                continue
+            self.say(f"      {pack['id']} v{done['report']['pack_version']}:")
+            for c in done["report"]["criteria"]:
+                if c["verdict"] == "validated":
+                    validated.add(c["criterion_id"])
+                self.say(
+                    f"        {c['criterion_id']:14} {c['verdict']:9} {c['metric']}={c['value']}"
+                    f" ({c['comparator']} {c['threshold']})"
+                )
         return validated
 
 
 def reference_archive(pack_id: str) -> bytes:
-    """Zip the pack's reference submission (shipped with the pack for tests and the demo)."""
-    import certifia_grading
+    """The pack's reference submission (shipped with the pack; ONNX packs build their model here)."""
+    from certifia_grading.engine import GradingEngine
+    from certifia_grading.engine.testing import sample_submission
 
-    folder = Path(certifia_grading.__file__).parent / "packs" / pack_id / "reference"
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
-        for path in sorted(folder.rglob("*")):
-            if path.is_file() and "__pycache__" not in path.parts:
-                z.write(path, path.relative_to(folder).as_posix())
-    return buf.getvalue()
+    return sample_submission(GradingEngine(), pack_id, "reference")
 
 
 def main() -> int:

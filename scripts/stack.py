@@ -22,6 +22,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -138,7 +139,8 @@ class Stack:
         self.processes[service] = process
         (self.state_dir / f"{spec.name}.pid").write_text(str(process.pid))
 
-    def wait_ready(self, service: str, timeout: float = 120.0) -> None:
+    def wait_ready(self, service: str, timeout: float = 120.0) -> dict[str, Any]:
+        """The service's readiness checks once /readyz answers 200."""
         deadline = time.monotonic() + timeout
         last = "no answer"
         while time.monotonic() < deadline:
@@ -150,7 +152,8 @@ class Stack:
             try:
                 response = httpx.get(self.url(service) + "/readyz", timeout=2)
                 if response.status_code == 200:
-                    return
+                    checks: dict[str, Any] = response.json().get("checks", {})
+                    return checks
                 last = response.text[:300]
             except httpx.HTTPError as exc:
                 last = type(exc).__name__
@@ -184,9 +187,9 @@ class Stack:
                 print(f"== starting {name} on {self.url(name)}", flush=True)
             self.start_service(name)
         for name in names:
-            self.wait_ready(name)
+            checks = self.wait_ready(name)
             if echo:
-                print(f"   {name} ready", flush=True)
+                print(f"   {name} ready ({', '.join(checks)})", flush=True)
 
     def down(self) -> None:
         for spec in reversed(SERVICES):

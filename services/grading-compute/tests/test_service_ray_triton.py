@@ -41,9 +41,9 @@ def client() -> Iterator[TestClient]:
         ray.shutdown()
 
 
-def test_triton_is_started_with_the_service_and_in_readiness(client: TestClient) -> None:
+def test_triton_and_ray_are_started_with_the_service_and_in_readiness(client: TestClient) -> None:
     ready = client.get("/readyz").json()
-    assert ready["checks"]["triton"] == "ok", ready
+    assert ready["checks"]["triton"] == "ok" and ready["checks"]["ray"] == "ok", ready
     engine = client.app.state.engine  # type: ignore[attr-defined]
     assert engine.inference.running and engine.inference.url.startswith("http://127.0.0.1:")
 

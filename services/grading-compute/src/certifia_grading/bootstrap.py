@@ -59,11 +59,17 @@ def start_inference(engine: GradingEngine) -> None:
         start()
 
 
-def inference_readiness(engine: GradingEngine) -> dict[str, str]:
+def grading_readiness(settings: Settings, engine: GradingEngine) -> dict[str, str]:
+    """Triton and Ray, when this service was configured to use them."""
+    checks = {}
     running = getattr(engine.inference, "running", None)
-    if running is None:
-        return {}
-    return {"triton": "ok" if running else "not running"}
+    if running is not None:
+        checks["triton"] = "ok" if running else "not running"
+    if settings.use_ray and settings.run_background_workers:
+        import ray
+
+        checks["ray"] = "ok" if ray.is_initialized() else "not running"
+    return checks
 
 
 def bootstrap(settings: Settings | None = None) -> tuple[ServiceContext, GradingEngine]:
@@ -112,7 +118,7 @@ def create_application(settings: Settings | None = None) -> FastAPI:
         settings=settings,
         title="certifia grading-compute",
         routers=[router],
-        readiness=lambda: {**ctx.runtime.readiness(), **inference_readiness(engine)},
+        readiness=lambda: {**ctx.runtime.readiness(), **grading_readiness(settings, engine)},
         on_start=ctx.runtime.start,
         on_stop=stop,
         state={"ctx": ctx, "engine": engine},
