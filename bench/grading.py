@@ -1,18 +1,24 @@
 """Grading benchmark (`make bench-grading`): results merged into bench/results/grading.json.
 
 Each section writes its own top-level key, so sections can be run and re-run independently:
-``python bench/grading.py [section ...]`` (default: every section).
+``python bench/grading.py [section ...]`` (default: every section). bench/README.md says what each
+figure means.
 
+- ``throughput``: distinct submissions of two code packs (sandboxed) and a model pack (ONNX) graded
+  one at a time in this process (p50/p95 time to verdict), the model pack also through Triton, then
+  as Ray tasks on a local Ray with 2 CPUs, one and two jobs in flight (submissions per minute);
+  verdicts checked against the first run.
+- ``sandbox_cost``: the code packs' submissions graded with and without bubblewrap; ratio of p50s.
 - ``triton``: one ONNX classifier served by PyTriton's tritonserver on 127.0.0.1; the same rows
   scored one request per row in sequence, as single-row requests sent concurrently and merged by
   the dynamic batcher, and as client-side batches; throughput ratios and p50/p95 latency.
+
+Progress goes to stderr, a summary table to stdout.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import platform
 import sys
 import time
 from collections.abc import Callable
@@ -20,22 +26,20 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from benchlib import (
+    machine,
+    merge_section,
+    metered,
+    problems,
+    progress,
+    read_results,
+    rounded,
+    table,
+    timed,
+)
+from grading_packs import IN_FLIGHT, bench_sandbox_cost, bench_throughput
 
 RESULTS = Path(__file__).resolve().parent / "results" / "grading.json"
-
-
-def progress(message: str) -> None:
-    print(f"[bench-grading] {message}", file=sys.stderr, flush=True)
-
-
-def _timed(fn: Callable[[], Any]) -> tuple[Any, float]:
-    started = time.perf_counter()
-    out = fn()
-    return out, time.perf_counter() - started
-
-
-def _rounded(values: dict[str, Any]) -> dict[str, Any]:
-    return {k: round(v, 3) if isinstance(v, float) else v for k, v in values.items()}
 
 
 def bench_triton(rows: int = 2000, features: int = 20, seed: int = 0) -> dict[str, Any]:
@@ -51,21 +55,21 @@ def bench_triton(rows: int = 2000, features: int = 20, seed: int = 0) -> dict[st
     backend = TritonInference(max_batch_size=256, max_queue_delay_us=500, concurrency=8)
     try:
         progress("triton: starting tritonserver and loading the model")
-        _, start_s = _timed(backend.start)
-        _, load_s = _timed(lambda: backend.predict(model, {"X": x[:8]}))
+        _, start_s = timed(backend.start)
+        _, load_s = timed(lambda: backend.predict(model, {"X": x[:8]}))
         progress(f"triton: {rows} rows, one request per row")
-        one, one_s = _timed(lambda: backend.predict_one_by_one(model, inputs))
+        one, one_s = timed(lambda: backend.predict_one_by_one(model, inputs))
         progress(f"triton: {rows} single-row requests, {backend.concurrency} in flight, dynamic batching")
-        merged, merged_s = _timed(lambda: backend.predict(model, inputs, request_rows=1))
+        merged, merged_s = timed(lambda: backend.predict(model, inputs, request_rows=1))
         progress(f"triton: {rows} rows in requests of {backend.max_batch_size} rows")
-        batched, batched_s = _timed(lambda: backend.predict(model, inputs))
+        batched, batched_s = timed(lambda: backend.predict(model, inputs))
         agree = bool(
             np.array_equal(one["label"], batched["label"])
             and np.array_equal(merged["label"], batched["label"])
         )
         progress("triton: latency (sequential requests)")
         latency = {
-            f"batch_{bs}": _rounded(
+            f"batch_{bs}": rounded(
                 backend.measure_latency(model, inputs, warmup=20, requests=200, batch_size=bs).as_dict()
             )
             for bs in (1, 64)
@@ -97,7 +101,90 @@ def bench_triton(rows: int = 2000, features: int = 20, seed: int = 0) -> dict[st
     }
 
 
-SECTIONS: dict[str, Callable[[], dict[str, Any]]] = {"triton": bench_triton}
+def rows_throughput(data: dict[str, Any]) -> list[tuple[str, str, str]]:
+    start = f"{data['ray_start_s']:.1f} s / {data['ray_first_job_s']:.1f} s"
+    rows = [("throughput", "Ray start-up / first job (not in the rates)", start)]
+    for pack_id, entry in data["packs"].items():
+        seq = entry["sequential"]["time_to_verdict_s"]
+        value = f"p50 {seq['p50_s']:.3f} s, p95 {seq['p95_s']:.3f} s, mean {seq['mean_s']:.3f} s"
+        rows.append(("throughput", f"{pack_id} in process, one at a time", value))
+        if "in_process_triton" in entry:
+            tri = entry["in_process_triton"]["time_to_verdict_s"]
+            value = f"p50 {tri['p50_s']:.3f} s, p95 {tri['p95_s']:.3f} s (a new Triton model each)"
+            rows.append(("throughput", f"{pack_id} in process through Triton", value))
+        for k in IN_FLIGHT:
+            if f"ray_{k}_in_flight" in entry:
+                rows.append(
+                    (
+                        "throughput",
+                        f"{pack_id} on Ray, {k} in flight",
+                        _ray_value(entry[f"ray_{k}_in_flight"]),
+                    )
+                )
+        if "verdicts_identical" in entry:
+            rows.append(("throughput", f"{pack_id} verdicts all identical", str(entry["verdicts_identical"])))
+    return rows
+
+
+def _ray_value(run: dict[str, Any]) -> str:
+    ttv, cpu = run["time_to_verdict_s"], run["cpu"]
+    return (
+        f"{run['submissions_per_min']:.1f}/min (CPU-bound {run['rate_if_cpu_bound_per_min']:.0f}/min), "
+        f"verdict p50 {ttv['p50_s']:.2f} s, p95 {ttv['p95_s']:.2f} s, "
+        f"{cpu['own_cpu_s_per_submission']:.2f} CPU-s/job, others took {cpu['other_processes_cpu_share']:.0%}"
+    )
+
+
+def rows_sandbox_cost(data: dict[str, Any]) -> list[tuple[str, str, str]]:
+    return [
+        (
+            "sandbox_cost",
+            f"{pack_id} p50 sandboxed / unsandboxed",
+            f"{e['sandboxed']['p50_s']:.3f} s / {e['unsandboxed']['p50_s']:.3f} s = "
+            f"x{e['ratio_p50_sandboxed_vs_unsandboxed']}, verdicts identical: {e['verdicts_identical']}, "
+            f"others took {e['other_processes_cpu_share']:.0%}",
+        )
+        for pack_id, e in data["packs"].items()
+    ]
+
+
+def rows_triton(data: dict[str, Any]) -> list[tuple[str, str, str]]:
+    rate = data["rows_per_s"]
+    return [
+        ("triton", "rows/s one request per row", f"{rate['one_request_per_row']:.0f}"),
+        (
+            "triton",
+            "dynamic batching vs one per row",
+            f"x{data['ratio_dynamic_batching_vs_one_request_per_row']}",
+        ),
+        ("triton", "client batches vs one per row", f"x{data['ratio_batched_vs_one_request_per_row']}"),
+    ]
+
+
+Section = tuple[Callable[[], dict[str, Any]], Callable[[dict[str, Any]], list[tuple[str, str, str]]]]
+SECTIONS: dict[str, Section] = {
+    "throughput": (bench_throughput, rows_throughput),
+    "sandbox_cost": (bench_sandbox_cost, rows_sandbox_cost),
+    "triton": (bench_triton, rows_triton),
+}
+
+
+def run_section(name: str) -> dict[str, Any] | None:
+    """Run one section and merge it into the results file; None (nothing written) when its checks fail."""
+    progress(f"{name}: starting")
+    data, took, cpu = metered(SECTIONS[name][0])
+    data["section_wall_s"] = round(took, 1)
+    data["section_cpu"] = cpu
+    wrong = problems(data)
+    if wrong:  # gradings that failed or disagree must not replace good figures
+        progress(f"{name}: NOT written, its checks failed: {wrong}")
+        return None
+    measured_at = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+    results = merge_section(read_results(RESULTS), name, data, machine=machine(), measured_at=measured_at)
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n")
+    progress(f"{name}: {took:.0f} s, written to {RESULTS}")
+    return data
 
 
 def main(argv: list[str]) -> int:
@@ -106,14 +193,14 @@ def main(argv: list[str]) -> int:
     if unknown:
         progress(f"unknown section(s) {unknown}; known: {list(SECTIONS)}")
         return 2
-    results: dict[str, Any] = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+    started, rows = time.perf_counter(), []
     for name in chosen:
-        results[name] = SECTIONS[name]() | {"machine": f"{platform.machine()}, {os.cpu_count()} CPUs"}
-        results[name]["measured_at"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
-        RESULTS.parent.mkdir(parents=True, exist_ok=True)
-        RESULTS.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n")
-        progress(f"{name}: written to {RESULTS}")
-    print(json.dumps({name: results[name] for name in chosen}, indent=2))
+        data = run_section(name)
+        if data is None:
+            return 1
+        rows += SECTIONS[name][1](data)
+    print(table(rows))
+    progress(f"done in {time.perf_counter() - started:.0f} s")
     return 0
 
 
