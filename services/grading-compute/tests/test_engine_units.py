@@ -138,3 +138,21 @@ def test_reproducible_view_ignores_volatile_metrics() -> None:
         )
 
     assert make(2.0).reproducible_view() == make(3.0).reproducible_view()
+
+
+def test_reproducible_view_masks_volatile_values_quoted_in_explanations() -> None:
+    from certifia_grading.engine import GradingOutcome
+    from certifia_grading.engine.spec import Check, CriterionSpec
+    from certifia_grading.engine.verdicts import judge
+
+    checks = (Check("acc", ">=", 0.5, "r"), Check("speedup", ">=", 1.5, "r"))
+    criterion = CriterionSpec("5B.A4.C1.E1", checks, "s")
+
+    def make(speedup: float) -> GradingOutcome:
+        metrics: dict[str, float | None] = {"acc": 0.9, "speedup": speedup}
+        verdict = judge(criterion, metrics)
+        return GradingOutcome("p", "1", 1, "d", (verdict,), metrics, 0.1, volatile_metrics=("speedup",))
+
+    assert make(2.0).criteria[0].explanation != make(3.0).criteria[0].explanation
+    assert make(2.0).reproducible_view() == make(3.0).reproducible_view()
+    assert "acc = 0.9 " in make(2.0).reproducible_view()["criteria"][0]["explanation"]

@@ -133,7 +133,14 @@ def run_python(
         if uid is not None:
             os.chown(folders["output"], uid, uid)
         binds = {f"{SANDBOX_ROOT}/{k}": (str(p), k == "output") for k, p in folders.items()}
-        argv = [sys.executable, "-I", "-B", f"{SANDBOX_ROOT}/job/harness.py", f"{SANDBOX_ROOT}/job/job.json"]
+        # normalised: a path with ".." (python started as ../.venv/bin/python) does not exist in the sandbox
+        argv = [
+            os.path.normpath(sys.executable),
+            "-I",
+            "-B",
+            f"{SANDBOX_ROOT}/job/harness.py",
+            f"{SANDBOX_ROOT}/job/job.json",
+        ]
         result = runner.run(
             argv, binds=binds, limits=spec.limits, chdir=f"{SANDBOX_ROOT}/output", uid=uid, env=SANDBOX_ENV
         )

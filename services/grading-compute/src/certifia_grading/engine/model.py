@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
@@ -44,7 +45,16 @@ class GradingOutcome:
             data.pop(key)
         data["metrics"] = {k: v for k, v in self.metrics.items() if k not in self.volatile_metrics}
         volatile = set(self.volatile_metrics)
-        data["criteria"] = [{**c, "value": None} if c["metric"] in volatile else c for c in data["criteria"]]
+        # an explanation quotes every checked value ("latency_ratio = 0.0453 (attendu ..."): mask the volatile ones
+        quoted = re.compile(rf"\b({'|'.join(map(re.escape, sorted(volatile)))}) = \S+") if volatile else None
+        criteria = []
+        for c in data["criteria"]:
+            if c["metric"] in volatile:
+                c = {**c, "value": None}
+            if quoted:
+                c = {**c, "explanation": quoted.sub(r"\1 = …", c["explanation"])}
+            criteria.append(c)
+        data["criteria"] = criteria
         return data
 
     def to_dict(self) -> dict[str, Any]:
