@@ -108,3 +108,21 @@ def test_python_libdir_goes_first_in_ld_library_path() -> None:
     libdir = sysconfig.get_config_var("LIBDIR")
     env = python_libdir_env({"LD_LIBRARY_PATH": f"/opt/x:{libdir}"})
     assert env["LD_LIBRARY_PATH"] == f"{libdir}:/opt/x"
+
+
+def test_least_recent_models_are_unloaded_beyond_the_limit_and_reload_on_demand(data) -> None:
+    x, y = data
+    models = [
+        to_onnx(LogisticRegression(C=c).fit(x, y), x[:1], options={"zipmap": False}).SerializeToString()
+        for c in (0.01, 0.1, 1.0)
+    ]
+    with TritonInference(max_batch_size=64, max_models=2) as backend:
+        first = backend.predict(models[0], {"X": x})
+        for model in models[1:]:
+            backend.predict(model, {"X": x})
+        assert backend.loaded_models == sorted(backend.model_name(m) for m in models[1:])
+        bound = {name for name, _version in backend._triton._model_manager._models}  # type: ignore[union-attr]
+        assert len(bound) == 2 and not any(n.startswith(backend.model_name(models[0])) for n in bound)
+        again = backend.predict(models[0], {"X": x})  # reloaded under the same name
+        np.testing.assert_array_equal(again["label"], first["label"])
+        assert backend.loaded_models == sorted(backend.model_name(m) for m in models[::2])

@@ -1,6 +1,7 @@
 """Triton inference for ONNX models: PyTriton's embedded tritonserver, bound to 127.0.0.1.
 
-Each model (one Triton model name per SHA-256 digest of its bytes, loaded once) is served by a
+Each model (keyed by the SHA-256 digest of its bytes, loaded once; the least recently used ones are
+unloaded beyond ``max_models``, since every candidate hands in a new model) is served by a
 trusted Python callable that runs it with onnxruntime (CUDA when available, else CPU); candidate
 Python never runs here. Dynamic batching is on. Clients are ``pytriton.client`` clients on localhost.
 
@@ -22,6 +23,7 @@ import tempfile
 import threading
 import time
 import warnings
+from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -177,6 +179,7 @@ class _Served:
     signature: OnnxSignature
     client: ModelClient
     lock: threading.Lock
+    in_use: int = 0  # predictions running on it: an idle model only is unloaded
 
 
 class TritonInference:
@@ -191,6 +194,7 @@ class TritonInference:
         concurrency: int = 4,
         ort_threads: int = 1,
         timeout_s: float = 60.0,
+        max_models: int = 16,
     ) -> None:
         available = ort.get_available_providers()
         has_cuda = "CUDAExecutionProvider" in available
@@ -207,10 +211,13 @@ class TritonInference:
         self.concurrency = concurrency
         self.ort_threads = ort_threads
         self.timeout_s = timeout_s
+        self.max_models = max_models  # every candidate model is distinct: unload the least recent ones
         self._triton: Triton | None = None
+        self._access_token: str | None = None
+        self._binds = 0
         self._url = ""
         self._workdir: tempfile.TemporaryDirectory[str] | None = None
-        self._models: dict[str, _Served] = {}
+        self._models: OrderedDict[str, _Served] = OrderedDict()
         self._lock = threading.Lock()
 
     # -- server lifecycle --------------------------------------------------------------------
@@ -246,6 +253,8 @@ class TritonInference:
                 exit_timeout_secs=5,
             )
             triton = Triton(config=config, workspace=Path(self._workdir.name) / "workspace")
+            # PyTriton generates a token that model control (unload) needs; it exposes it only privately
+            self._access_token = getattr(triton, "_access_token", None)
             with _python_libdir_in_environ():
                 triton.run()
             self._triton, self._url = triton, f"http://127.0.0.1:{http_port}"
@@ -278,18 +287,55 @@ class TritonInference:
             return sorted(self._models)
 
     def model_name(self, model_bytes: bytes) -> str:
+        """The key a model is listed under in ``loaded_models`` (Triton's own name adds a bind counter)."""
         return "onnx_" + hashlib.sha256(model_bytes).hexdigest()[:32]
 
-    def _served(self, model_bytes: bytes) -> _Served:
+    @contextlib.contextmanager
+    def _served(self, model_bytes: bytes) -> Iterator[_Served]:
+        """The model, loaded if need be and kept loaded while the caller uses it."""
         self.start()
         name = self.model_name(model_bytes)
         with self._lock:
-            if name not in self._models:
-                self._models[name] = self._load(name, model_bytes)
-            return self._models[name]
+            served = self._models.get(name)
+            if served is None:
+                served = self._models[name] = self._load(name, model_bytes)
+            self._models.move_to_end(name)
+            served.in_use += 1
+            self._unload_idle_beyond_limit()
+        try:
+            yield served
+        finally:
+            with self._lock:
+                served.in_use -= 1
 
-    def _load(self, name: str, model_bytes: bytes) -> _Served:
+    def _unload_idle_beyond_limit(self) -> None:
+        for name in [n for n, m in self._models.items() if m.in_use == 0]:
+            if len(self._models) <= self.max_models:
+                return
+            self._unload(self._models.pop(name))
+
+    def _unload(self, served: _Served) -> None:
+        """Unload from tritonserver and stop PyTriton's side of the model (its proxy threads and sockets).
+
+        PyTriton 0.7 has no public unbind: this does what its ModelManager.clean does for each model.
+        """
         assert self._triton is not None
+        manager = self._triton._model_manager
+        model = manager._models.pop((served.name.lower(), 1), None)
+        try:
+            served.client.unload_model()  # the server's stub first, then PyTriton's end of the sockets
+            if model is not None:
+                model.clean()
+        except Exception as exc:  # the server keeps it loaded: memory, not correctness
+            warnings.warn(f"could not unload {served.name} from Triton: {exc}", stacklevel=2)
+        finally:
+            served.client.close()
+
+    def _load(self, key: str, model_bytes: bytes) -> _Served:
+        assert self._triton is not None
+        # a fresh Triton name on every bind: PyTriton cannot bind a name again once it was unloaded
+        self._binds += 1
+        name = f"{key}_{self._binds}"
         options = ort.SessionOptions()
         options.intra_op_num_threads = self.ort_threads
         options.inter_op_num_threads = 1
@@ -308,7 +354,11 @@ class TritonInference:
             strict=True,
         )
         client = ModelClient(
-            self._url, name, init_timeout_s=self.timeout_s, inference_timeout_s=self.timeout_s
+            self._url,
+            name,
+            init_timeout_s=self.timeout_s,
+            inference_timeout_s=self.timeout_s,
+            access_token=self._access_token,
         )
         return _Served(name, signature, client, threading.Lock())
 
@@ -321,7 +371,12 @@ class TritonInference:
 
         Smaller requests are merged server-side by the dynamic batcher, up to ``max_batch_size`` rows.
         """
-        served = self._served(model_bytes)
+        with self._served(model_bytes) as served:
+            return self._predict(served, inputs, request_rows)
+
+    def _predict(
+        self, served: _Served, inputs: dict[str, np.ndarray], request_rows: int | None
+    ) -> dict[str, np.ndarray]:
         wire, rows = served.signature.to_wire(inputs)
         step = min(request_rows or self.max_batch_size, self.max_batch_size)
         chunks = [{k: v[i : i + step] for k, v in wire.items()} for i in range(0, rows, step)]
@@ -341,9 +396,8 @@ class TritonInference:
 
     def predict_one_by_one(self, model_bytes: bytes, inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         """One request per row, in sequence (the baseline that dynamic batching is compared with)."""
-        served = self._served(model_bytes)
-        wire, rows = served.signature.to_wire(inputs)
-        with served.lock, _quiet():
+        with self._served(model_bytes) as served, served.lock, _quiet():
+            wire, rows = served.signature.to_wire(inputs)
             parts = [
                 served.client.infer_batch(**{k: v[i : i + 1] for k, v in wire.items()}) for i in range(rows)
             ]
@@ -361,10 +415,9 @@ class TritonInference:
         """Latency of ``requests`` sequential requests of ``batch_size`` rows each, after ``warmup`` ones."""
         if requests < 1 or batch_size < 1 or batch_size > self.max_batch_size:
             raise ValueError("requests >= 1 and 1 <= batch_size <= max_batch_size are required")
-        served = self._served(model_bytes)
-        wire, rows = served.signature.to_wire(inputs)
         timings: list[float] = []
-        with served.lock, _quiet():
+        with self._served(model_bytes) as served, served.lock, _quiet():
+            wire, rows = served.signature.to_wire(inputs)
             for i in range(warmup + requests):
                 index = np.arange(i * batch_size, (i + 1) * batch_size) % rows
                 request = {k: np.ascontiguousarray(v[index]) for k, v in wire.items()}
