@@ -21,8 +21,11 @@ from certifia_shared.referential import load_referential
 from pydantic import SecretStr
 from stack import Stack
 
-# one code pack (candidate code in the sandbox, as a Ray task) and one model pack (ONNX scored by Triton)
-DEMO_PACKS = ("b2_data_cleaning", "b2_supervised_onnx")
+# code packs (candidate code in the sandbox, as Ray tasks) and model packs (ONNX scored by Triton), by option
+DEMO_PACKS = {
+    "5A": ("b2_data_cleaning", "b2_supervised_onnx", "b5a_digits_vision"),
+    "5B": ("b2_data_cleaning", "b2_supervised_onnx", "b5b_model_compression"),
+}
 HOW_GRADED = {"python": "code, sandboxed", "onnx": "ONNX model"}
 
 
@@ -99,7 +102,7 @@ class Demo:
         )
         automated: set[str] = set()
         if grade_submission:
-            automated = self.graded_submission(cid, me, jury)
+            automated = self.graded_submission(cid, me, jury, DEMO_PACKS[option])
         blocs = ["1", "2", "3", "4", option]
         self.say(f"[4/7] jury decisions on every remaining criterion of blocs {', '.join(blocs)}")
         for code in blocs:
@@ -180,12 +183,14 @@ class Demo:
         )
         return response.json() if response.status_code == 200 else {}
 
-    def graded_submission(self, cid: str, me: dict[str, str], jury: dict[str, str]) -> set[str]:
+    def graded_submission(
+        self, cid: str, me: dict[str, str], jury: dict[str, str], pack_ids: tuple[str, ...]
+    ) -> set[str]:
         """Hand in each demo pack's reference submission at once; grading-compute validates their criteria."""
         listed = {p["id"]: p for p in self.call("GET", "grading-compute", "/packs", headers=jury)}
-        packs = [listed[p] for p in DEMO_PACKS if p in listed and listed[p].get("evaluation_id")]
+        packs = [listed[p] for p in pack_ids if p in listed and listed[p].get("evaluation_id")]
         if not packs:
-            self.say(f"[3/7] none of the grading packs {DEMO_PACKS} is served: skipping automated grading")
+            self.say(f"[3/7] none of the grading packs {pack_ids} is served: skipping automated grading")
             return set()
         submitted = []
         for pack in packs:
