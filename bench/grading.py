@@ -43,9 +43,10 @@ RESULTS = Path(__file__).resolve().parent / "results" / "grading.json"
 
 
 def bench_triton(rows: int = 2000, features: int = 20, seed: int = 0) -> dict[str, Any]:
-    from certifia_grading.adapters.triton import TritonInference
     from skl2onnx import to_onnx
     from sklearn.linear_model import LogisticRegression
+
+    from certifia_grading.adapters.triton import TritonInference
 
     rng = np.random.default_rng(seed)
     x = rng.normal(size=(rows, features)).astype(np.float32)

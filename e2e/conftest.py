@@ -20,6 +20,7 @@ from types import ModuleType
 from typing import Any
 
 import pytest
+
 from certifia_shared.testing import fresh_pg_url
 
 ROOT = Path(__file__).resolve().parents[1]

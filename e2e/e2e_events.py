@@ -5,9 +5,10 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
+from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
+
 from certifia_shared.envelope import headers_dict
 from certifia_shared.testing import read_topic
-from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ from typing import Any
 import e2e_events as events
 import httpx
 import pytest
+
 from certifia_shared import event_types as ev
 
 pytestmark = pytest.mark.e2e

@@ -16,10 +16,11 @@ from typing import Any
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from certifia_shared.auth import mint_token
-from certifia_shared.referential import load_referential
 from pydantic import SecretStr
 from stack import Stack
+
+from certifia_shared.auth import mint_token
+from certifia_shared.referential import load_referential
 
 # code packs (candidate code in the sandbox, as Ray tasks) and model packs (ONNX scored by Triton), by option
 DEMO_PACKS = {

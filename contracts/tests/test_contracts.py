@@ -10,10 +10,11 @@ from typing import Any
 
 import pytest
 import yaml
+from jsonschema import Draft202012Validator
+
 from certifia_shared import event_types
 from certifia_shared.contracts import ContractError, catalogue, contract, events_dir, topics
 from certifia_shared.kafka import dlq_topic
-from jsonschema import Draft202012Validator
 
 CONTRACTS = Path(__file__).resolve().parents[1]
 EVENTS = CONTRACTS / "events"

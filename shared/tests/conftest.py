@@ -7,10 +7,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from certifia_shared.db import UnitOfWork, make_engine, session_factory
-from certifia_shared.messaging import MessagingTables, messaging_tables
 from sqlalchemy import Column, Engine, Integer, MetaData, String, Table
 from sqlalchemy.orm import Session, sessionmaker
+
+from certifia_shared.db import UnitOfWork, make_engine, session_factory
+from certifia_shared.messaging import MessagingTables, messaging_tables
 
 
 @dataclass

@@ -7,6 +7,10 @@ from typing import Annotated
 
 import jwt
 import pytest
+from fastapi import Depends, FastAPI
+from fastapi.testclient import TestClient
+from pydantic import SecretStr
+
 from certifia_shared.auth import (
     Principal,
     decode_token,
@@ -16,9 +20,6 @@ from certifia_shared.auth import (
 )
 from certifia_shared.problems import Problem, install_problem_handlers
 from certifia_shared.testing import TEST_SECRET, auth, token
-from fastapi import Depends, FastAPI
-from fastapi.testclient import TestClient
-from pydantic import SecretStr
 
 
 def test_token_carries_roles_and_ids() -> None:

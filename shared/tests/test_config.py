@@ -5,9 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
+
 from certifia_shared.config import DEV_SECRET_MIN_LENGTH, ServiceSettings, repo_root
 from certifia_shared.testing import TEST_SECRET
-from pydantic import ValidationError
 
 
 def test_missing_secret_is_refused_saying_how_to_generate_one(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -9,14 +9,15 @@ import json
 from typing import Any
 
 import pytest
-from certifia_shared import event_types as ev
-from certifia_shared.consumer import EventConsumer
-from certifia_shared.envelope import CloudEvent, headers_dict
-from certifia_shared.relay import OutboxRelay
 from kafka.consumer.fetcher import ConsumerRecord
 from opentelemetry.sdk.trace import TracerProvider
 from sqlalchemy import func, insert, select
 from sqlalchemy.exc import OperationalError
+
+from certifia_shared import event_types as ev
+from certifia_shared.consumer import EventConsumer
+from certifia_shared.envelope import CloudEvent, headers_dict
+from certifia_shared.relay import OutboxRelay
 
 TOPIC = "certifia.enrolment"
 

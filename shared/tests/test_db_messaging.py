@@ -9,11 +9,12 @@ import json
 from typing import Any
 
 import pytest
+from opentelemetry.sdk.trace import TracerProvider
+from sqlalchemy import func, insert, select
+
 from certifia_shared import event_types as ev
 from certifia_shared.contracts import ContractError
 from certifia_shared.messaging import already_processed, mark_processed
-from opentelemetry.sdk.trace import TracerProvider
-from sqlalchemy import func, insert, select
 
 OPTION = {"candidate_id": "c-1", "option": "5A", "chosen_at": "2025-03-04T10:15:00+00:00"}
 

@@ -7,6 +7,7 @@ import uuid
 from datetime import datetime
 
 import pytest
+
 from certifia_shared.envelope import CloudEvent, EnvelopeError, from_kafka, headers_dict
 
 

@@ -14,18 +14,19 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-from certifia_shared import event_types as ev
-from certifia_shared.consumer import EventConsumer
-from certifia_shared.envelope import CloudEvent, from_kafka, headers_dict
-from certifia_shared.kafka import dlq_topic, make_consumer, make_producer
-from certifia_shared.relay import OutboxRelay
-from certifia_shared.testing import kafka_bootstrap, wait_for
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
 from kafka.admin import NewTopic
 from kafka.errors import CoordinatorNotAvailableError
 from kafka.structs import OffsetAndMetadata, TopicPartition
 from opentelemetry.sdk.trace import TracerProvider
 from sqlalchemy import create_engine, func, insert, select, text
+
+from certifia_shared import event_types as ev
+from certifia_shared.consumer import EventConsumer
+from certifia_shared.envelope import CloudEvent, from_kafka, headers_dict
+from certifia_shared.kafka import dlq_topic, make_consumer, make_producer
+from certifia_shared.relay import OutboxRelay
+from certifia_shared.testing import kafka_bootstrap, wait_for
 
 pytestmark = pytest.mark.integration
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from certifia_shared.problems import MEDIA_TYPE, Problem, install_problem_handlers, not_found
 from fastapi import FastAPI, HTTPException
 from fastapi.testclient import TestClient
 from pydantic import BaseModel, Field
+
+from certifia_shared.problems import MEDIA_TYPE, Problem, install_problem_handlers, not_found
 
 
 class Body(BaseModel):

@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 import yaml
+
 from certifia_shared.config import repo_root
 from certifia_shared.referential import (
     Referential,

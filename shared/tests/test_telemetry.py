@@ -5,6 +5,9 @@ from __future__ import annotations
 import json
 import logging
 
+from opentelemetry import trace
+from opentelemetry.sdk.trace import TracerProvider
+
 from certifia_shared.envelope import CloudEvent, from_kafka, headers_dict
 from certifia_shared.telemetry import (
     JsonLogFormatter,
@@ -12,8 +15,6 @@ from certifia_shared.telemetry import (
     inject_trace_headers,
     log_fields,
 )
-from opentelemetry import trace
-from opentelemetry.sdk.trace import TracerProvider
 
 TRACER = TracerProvider().get_tracer(__name__)
 

@@ -4,6 +4,9 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
 from certifia_assessment.adapters.orm import messaging
 from certifia_assessment.bootstrap import create_application
 from certifia_assessment.config import Settings
@@ -12,8 +15,6 @@ from certifia_shared import event_types as ev
 from certifia_shared.envelope import CloudEvent
 from certifia_shared.service import ServiceContext
 from certifia_shared.testing import TEST_SECRET
-from fastapi.testclient import TestClient
-from sqlalchemy import select
 
 
 def make_settings(database_url: str, tmp_path: Path) -> Settings:

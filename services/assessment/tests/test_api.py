@@ -6,10 +6,11 @@ import io
 import zipfile
 from collections.abc import Callable
 
+from fastapi.testclient import TestClient
+
 from certifia_shared import event_types as ev
 from certifia_shared.referential import load_referential
 from certifia_shared.testing import auth
-from fastapi.testclient import TestClient
 
 JURY = auth("jury", subject="jury-1")
 REF = load_referential()

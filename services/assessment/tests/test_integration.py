@@ -8,6 +8,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
+from kafka import KafkaProducer
+
 from certifia_assessment.bootstrap import create_application
 from certifia_assessment.config import Settings
 from certifia_shared import event_types as ev
@@ -15,8 +18,6 @@ from certifia_shared.envelope import CloudEvent, headers_dict
 from certifia_shared.kafka import ensure_topics
 from certifia_shared.referential import load_referential
 from certifia_shared.testing import TEST_SECRET, auth, fresh_pg_url, kafka_bootstrap, read_topic, wait_for
-from fastapi.testclient import TestClient
-from kafka import KafkaProducer
 
 pytestmark = pytest.mark.integration
 REF = load_referential()

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from fastapi.testclient import TestClient
+
 from certifia_shared.referential import load_referential
 from certifia_shared.testing import auth
-from fastapi.testclient import TestClient
 
 READER = auth("lms")
 REF = load_referential()

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from certifia_certification.bootstrap import Wiring, bootstrap
 from certifia_certification.config import Settings
 from certifia_shared import event_types as ev

@@ -13,12 +13,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
 from certifia_enrolment.bootstrap import create_application
 from certifia_enrolment.config import Settings
 from certifia_shared.envelope import CloudEvent
 from certifia_shared.testing import TEST_SECRET, fresh_pg_url
-from fastapi.testclient import TestClient
-from sqlalchemy import select
 
 
 @dataclass

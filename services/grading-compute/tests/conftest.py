@@ -11,10 +11,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
+from kafka import KafkaProducer
+
 from certifia_shared import event_types as ev
 from certifia_shared.envelope import CloudEvent, headers_dict
 from certifia_shared.testing import kafka_bootstrap, read_topic
-from kafka import KafkaProducer
 
 
 class GradingBus:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
 from certifia_grading.adapters import sandbox as sandbox_mod
 from certifia_grading.engine import GradingEngine, SubmissionError, UnknownPack, archive, safe_io
 from certifia_grading.engine.spec import Check, CriterionSpec

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
 from certifia_grading.engine import GradingEngine, GradingOutcome
 from certifia_grading.engine.testing import zip_files
 

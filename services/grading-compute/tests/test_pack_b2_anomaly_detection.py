@@ -11,6 +11,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn import metrics as skm
+
 from certifia_grading.adapters.sandbox import UnsandboxedRunner
 from certifia_grading.engine import GradingEngine
 from certifia_grading.engine.execution import run_python
@@ -18,7 +20,6 @@ from certifia_grading.engine.model import SubmissionError
 from certifia_grading.engine.spec import Submission, load_module
 from certifia_grading.engine.testing import sample_submission
 from certifia_grading.engine.verdicts import judge
-from sklearn import metrics as skm
 
 PACK = "b2_anomaly_detection"
 ENGINE = GradingEngine()

@@ -12,13 +12,14 @@ from typing import Any
 
 import numpy as np
 import pytest
+from sklearn import metrics as skm
+
 from certifia_grading.engine import GradingEngine, SubmissionError
 from certifia_grading.engine.spec import ScoreContext, Submission, load_module
 from certifia_grading.engine.testing import sample_submission, zip_files
 from certifia_grading.engine.verdicts import judge
 from certifia_grading.packs.b2_text_preparation import lexicon, measures
 from certifia_grading.packs.b2_text_preparation.text import fold, related
-from sklearn import metrics as skm
 
 PACK = "b2_text_preparation"
 E3, E4 = "2.A2.C3.E3", "2.A2.C3.E4"

@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+
 from certifia_grading.engine import GradingEngine, SubmissionError
 from certifia_grading.engine.model import CriterionVerdict
 from certifia_grading.engine.spec import Dataset, ScoreContext, Submission, load_module

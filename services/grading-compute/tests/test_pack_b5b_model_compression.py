@@ -15,14 +15,15 @@ import numpy as np
 import onnx
 import onnxruntime as ort
 import pytest
+from onnx import TensorProto, helper, numpy_helper
+from sklearn.metrics import accuracy_score
+
 from certifia_grading.engine import GradingEngine
 from certifia_grading.engine.model import GradingOutcome, SubmissionError
 from certifia_grading.engine.spec import Dataset, load_module
 from certifia_grading.engine.testing import sample_submission, zip_files
 from certifia_grading.packs.b5b_model_compression import latency
 from certifia_grading.packs.b5b_model_compression.model_stats import weight_stats
-from onnx import TensorProto, helper, numpy_helper
-from sklearn.metrics import accuracy_score
 
 ENGINE = GradingEngine()
 PACK = "b5b_model_compression"

@@ -6,6 +6,7 @@ from __future__ import annotations
 import shutil
 
 import pytest
+
 from certifia_grading.engine import GradingEngine
 from certifia_grading.engine.testing import sample_submission
 

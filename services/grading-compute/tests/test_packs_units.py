@@ -11,12 +11,13 @@ from pathlib import Path
 import numpy as np
 import onnxruntime as ort
 import pytest
+from sklearn import metrics as skm
+
 from certifia_grading.engine import GradingEngine
 from certifia_grading.engine.spec import parse_spec
 from certifia_grading.engine.testing import sample_submission
 from certifia_grading.packs import common
 from certifia_shared.referential import load_referential
-from sklearn import metrics as skm
 
 ENGINE = GradingEngine()
 ONNX_PACKS = [p.id for p in ENGINE.list_packs() if p.interface == "onnx"]
@@ -139,8 +140,9 @@ def test_supervised_scores_agree_with_sklearn_on_the_same_predictions() -> None:
 
 def test_onnx_model_with_custom_domain_is_refused() -> None:
     import onnx
-    from certifia_grading.engine.testing import zip_files
     from onnx import helper
+
+    from certifia_grading.engine.testing import zip_files
 
     node = helper.make_node("Evil", ["X"], ["label"], domain="com.evil")
     graph = helper.make_graph(

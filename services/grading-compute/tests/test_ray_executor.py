@@ -7,6 +7,7 @@ import time
 from collections.abc import Iterator
 
 import pytest
+
 from certifia_grading.adapters.ray_executor import GradingTaskError, RayGradingExecutor
 
 pytestmark = pytest.mark.integration

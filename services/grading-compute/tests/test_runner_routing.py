@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+
 from certifia_grading.adapters.runner import RayGrader
 from certifia_grading.engine import GradingEngine
 from certifia_grading.engine.model import UnknownPack

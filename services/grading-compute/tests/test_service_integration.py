@@ -9,14 +9,15 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import certifia_grading
 import pytest
+from fastapi.testclient import TestClient
+
+import certifia_grading
 from certifia_grading.bootstrap import create_application
 from certifia_grading.config import Settings
 from certifia_shared import event_types as ev
 from certifia_shared.kafka import ensure_topics
 from certifia_shared.testing import TEST_SECRET, auth, fresh_pg_url, kafka_bootstrap, wait_for
-from fastapi.testclient import TestClient
 
 pytestmark = pytest.mark.integration
 PACK = "b2_data_cleaning"

@@ -11,6 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import select
+
 from certifia_grading.adapters.artifacts import ArtifactUnavailable
 from certifia_grading.adapters.orm import messaging
 from certifia_grading.adapters.repository import JobRepository
@@ -22,7 +24,6 @@ from certifia_shared import event_types as ev
 from certifia_shared.envelope import CloudEvent
 from certifia_shared.service import ServiceContext
 from certifia_shared.testing import TEST_SECRET
-from sqlalchemy import select
 
 DIGEST = "a" * 64
 

@@ -10,13 +10,14 @@ from typing import Any
 
 import pytest
 import ray
+from fastapi.testclient import TestClient
+
 from certifia_grading.bootstrap import create_application
 from certifia_grading.config import Settings
 from certifia_grading.engine.testing import sample_submission
 from certifia_shared import event_types as ev
 from certifia_shared.kafka import ensure_topics
 from certifia_shared.testing import TEST_SECRET, auth, fresh_pg_url, kafka_bootstrap, wait_for
-from fastapi.testclient import TestClient
 
 pytestmark = pytest.mark.integration
 

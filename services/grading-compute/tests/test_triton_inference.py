@@ -8,9 +8,10 @@ from collections.abc import Iterator
 import numpy as np
 import onnxruntime as ort
 import pytest
-from certifia_grading.adapters.triton import TritonInference, python_libdir_env
 from skl2onnx import to_onnx
 from sklearn.linear_model import LogisticRegression
+
+from certifia_grading.adapters.triton import TritonInference, python_libdir_env
 
 pytestmark = pytest.mark.integration
 

@@ -14,14 +14,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Table, func, select
+
 from certifia_shared import event_types as ev
 from certifia_shared.envelope import CloudEvent
 from certifia_shared.testing import TEST_SECRET, auth, fresh_pg_url
 from certifia_thesis.bootstrap import create_application
 from certifia_thesis.config import Settings
 from certifia_thesis.service_layer.events import candidate_enrolled
-from fastapi.testclient import TestClient
-from sqlalchemy import Table, func, select
 
 OFFICER = auth("officer", subject="officer-1")
 JURY = auth("jury", subject="jury-1")

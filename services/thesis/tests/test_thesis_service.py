@@ -9,6 +9,9 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
 from certifia_shared import event_types as ev
 from certifia_shared.envelope import CloudEvent
 from certifia_shared.service import ServiceContext
@@ -18,8 +21,6 @@ from certifia_thesis.bootstrap import create_application
 from certifia_thesis.config import Settings
 from certifia_thesis.domain.duration import calendar_months
 from certifia_thesis.service_layer.events import candidate_enrolled
-from fastapi.testclient import TestClient
-from sqlalchemy import select
 
 OFFICER = auth("officer", subject="officer-1")
 JURY = auth("jury", subject="jury-1")

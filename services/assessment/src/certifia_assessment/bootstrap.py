@@ -4,10 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from certifia_shared import event_types as ev
-from certifia_shared.referential import load_referential
-from certifia_shared.service import ServiceContext, build_context
-from certifia_shared.web import create_app
 from fastapi import FastAPI
 
 from certifia_assessment.adapters.artifacts import ArtifactStore
@@ -16,6 +12,10 @@ from certifia_assessment.config import Settings
 from certifia_assessment.entrypoints.api import router
 from certifia_assessment.entrypoints.referential_api import router as referential_router
 from certifia_assessment.service_layer.handlers import event_handlers
+from certifia_shared import event_types as ev
+from certifia_shared.referential import load_referential
+from certifia_shared.service import ServiceContext, build_context
+from certifia_shared.web import create_app
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 TOPICS = [ev.TOPIC_ENROLMENT, ev.TOPIC_GRADING]

@@ -5,9 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from certifia_shared.referential import Referential, load_referential
-from certifia_shared.service import ServiceContext, build_context
-from certifia_shared.web import create_app
 from fastapi import FastAPI
 
 from certifia_certification.adapters.keystore import KeyRing
@@ -16,6 +13,9 @@ from certifia_certification.config import Settings
 from certifia_certification.entrypoints.api import router
 from certifia_certification.entrypoints.verification import router as verification_router
 from certifia_certification.service_layer.handlers import TOPICS, Issuer, event_handlers
+from certifia_shared.referential import Referential, load_referential
+from certifia_shared.service import ServiceContext, build_context
+from certifia_shared.web import create_app
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 

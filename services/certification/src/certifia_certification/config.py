@@ -3,8 +3,9 @@ from __future__ import annotations
 import base64
 import binascii
 
-from certifia_shared.config import ServiceSettings
 from pydantic import Field, SecretStr, field_validator
+
+from certifia_shared.config import ServiceSettings
 
 ED25519_KEY_BYTES = 32
 

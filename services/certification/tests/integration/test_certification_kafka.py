@@ -7,6 +7,10 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError, OperationalError
+
 from certifia_certification.adapters.orm import bloc_certificates, diplomas
 from certifia_certification.bootstrap import Wiring, bootstrap, create_application
 from certifia_shared import event_types as ev
@@ -15,9 +19,6 @@ from certifia_shared.contracts import contract
 from certifia_shared.envelope import CloudEvent, from_kafka
 from certifia_shared.kafka import ensure_topics, make_producer
 from certifia_shared.testing import auth, fresh_pg_url, kafka_bootstrap, wait_for
-from fastapi.testclient import TestClient
-from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError, OperationalError
 
 pytestmark = pytest.mark.integration
 

@@ -7,11 +7,12 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import update
+
 from certifia_certification.adapters.orm import diplomas
 from certifia_certification.bootstrap import Wiring, create_application
 from certifia_shared.testing import auth
-from fastapi.testclient import TestClient
-from sqlalchemy import update
 
 OFFICER = auth("officer")
 

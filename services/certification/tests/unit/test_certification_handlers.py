@@ -7,6 +7,9 @@ import json
 from typing import Any
 
 import pytest
+from sqlalchemy import func, insert, select
+from sqlalchemy.exc import IntegrityError
+
 from certifia_certification.adapters.orm import bloc_certificates, diplomas
 from certifia_certification.adapters.repository import ProgressRepository
 from certifia_certification.bootstrap import Wiring, bootstrap
@@ -14,8 +17,6 @@ from certifia_certification.domain.credential import verify
 from certifia_certification.domain.signing import SigningKey
 from certifia_shared import event_types as ev
 from certifia_shared.envelope import utcnow
-from sqlalchemy import func, insert, select
-from sqlalchemy.exc import IntegrityError
 
 
 def count(wiring: Wiring, table: Any, candidate_id: str) -> int:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+
 from certifia_certification.domain.model import BlocPass, CandidateProgress, Defence, Enrolment
 from certifia_certification.domain.rule import evaluate, thesis_required
 from certifia_shared.referential import CertificationRule, load_referential

@@ -8,6 +8,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from pydantic import ValidationError
+
 from certifia_certification.config import Settings
 from certifia_certification.domain.credential import (
     DiplomaFacts,
@@ -19,7 +21,6 @@ from certifia_certification.domain.credential import (
 )
 from certifia_certification.domain.signing import SigningKey, b64url_decode, jwk, thumbprint
 from certifia_shared.testing import TEST_SECRET
-from pydantic import ValidationError
 
 ISSUED = datetime(2026, 7, 1, 12, 0, tzinfo=UTC)
 BASE = "https://certifia.example"

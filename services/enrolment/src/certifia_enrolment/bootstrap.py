@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from certifia_shared.service import ServiceContext, build_context
-from certifia_shared.web import create_app
 from fastapi import FastAPI
 
 from certifia_enrolment.adapters.orm import messaging
 from certifia_enrolment.config import Settings
 from certifia_enrolment.entrypoints.api import router
+from certifia_shared.service import ServiceContext, build_context
+from certifia_shared.web import create_app
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 

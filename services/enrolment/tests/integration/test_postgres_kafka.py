@@ -14,6 +14,10 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
+from kafka import KafkaConsumer
+from sqlalchemy import func, select
+
 from certifia_enrolment.adapters.orm import candidates
 from certifia_enrolment.bootstrap import bootstrap, create_application
 from certifia_enrolment.config import Settings
@@ -21,9 +25,6 @@ from certifia_enrolment.service_layer import handlers
 from certifia_shared import event_types as ev
 from certifia_shared.envelope import from_kafka
 from certifia_shared.testing import TEST_SECRET, auth, fresh_pg_url, kafka_bootstrap, wait_for
-from fastapi.testclient import TestClient
-from kafka import KafkaConsumer
-from sqlalchemy import func, select
 
 pytestmark = pytest.mark.integration
 

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from certifia_enrolment.adapters.orm import messaging, metadata
 from certifia_enrolment.domain.model import OPTIONS, Candidate, EnrolmentConflict, check_same_enrolment
 from certifia_enrolment.service_layer import handlers

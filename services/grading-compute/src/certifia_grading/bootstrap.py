@@ -7,9 +7,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from certifia_shared import event_types as ev
-from certifia_shared.service import ServiceContext, build_context
-from certifia_shared.web import create_app
 from fastapi import FastAPI
 
 from certifia_grading.adapters.artifacts import ArtifactFetcher
@@ -24,6 +21,9 @@ from certifia_grading.service_layer.jobs import (
     on_grading_requested,
     recover_interrupted_jobs,
 )
+from certifia_shared import event_types as ev
+from certifia_shared.service import ServiceContext, build_context
+from certifia_shared.web import create_app
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from certifia_shared.service import ServiceContext, build_context
-from certifia_shared.web import create_app
 from fastapi import FastAPI
 
+from certifia_shared.service import ServiceContext, build_context
+from certifia_shared.web import create_app
 from certifia_thesis.adapters.orm import messaging
 from certifia_thesis.config import Settings
 from certifia_thesis.entrypoints.api import router

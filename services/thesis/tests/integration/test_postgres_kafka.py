@@ -14,6 +14,9 @@ from datetime import date
 from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+
 from certifia_shared import event_types as ev
 from certifia_shared.envelope import CloudEvent, from_kafka
 from certifia_shared.kafka import make_producer
@@ -24,8 +27,6 @@ from certifia_thesis.config import Settings
 from certifia_thesis.domain.model import ThesisAlreadyPassed
 from certifia_thesis.service_layer import handlers
 from certifia_thesis.service_layer.events import candidate_enrolled
-from fastapi.testclient import TestClient
-from sqlalchemy import func, select
 
 pytestmark = pytest.mark.integration
 

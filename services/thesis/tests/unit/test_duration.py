@@ -6,6 +6,7 @@ from datetime import date
 from fractions import Fraction
 
 import pytest
+
 from certifia_thesis.domain.duration import (
     MIN_MONTHS_FTE,
     MissionRefused,

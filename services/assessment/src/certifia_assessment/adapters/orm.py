@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from certifia_shared.messaging import messaging_tables
 from sqlalchemy import (
     JSON,
     BigInteger,
@@ -13,6 +12,8 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
+
+from certifia_shared.messaging import messaging_tables
 
 metadata = MetaData()
 messaging = messaging_tables(metadata)

@@ -7,10 +7,6 @@ from dataclasses import asdict
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from certifia_shared.auth import Principal, ensure_candidate_access, require
-from certifia_shared.problems import Problem, not_found
-from certifia_shared.referential import Referential, ReferentialLookupError
-from certifia_shared.service import ServiceContext
 from fastapi import APIRouter, Depends, File, Form, Header, Request, Response, UploadFile
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -25,6 +21,10 @@ from certifia_assessment.domain.model import (
     bloc_progress,
 )
 from certifia_assessment.service_layer import handlers
+from certifia_shared.auth import Principal, ensure_candidate_access, require
+from certifia_shared.problems import Problem, not_found
+from certifia_shared.referential import Referential, ReferentialLookupError
+from certifia_shared.service import ServiceContext
 
 router = APIRouter(tags=["assessment"])
 

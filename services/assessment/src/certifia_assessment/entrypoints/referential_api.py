@@ -7,10 +7,11 @@ import hashlib
 import json
 from typing import Annotated, Any
 
+from fastapi import APIRouter, Depends, Query, Request, Response
+
 from certifia_shared.auth import Principal, require
 from certifia_shared.problems import Problem
 from certifia_shared.referential import Referential, ReferentialLookupError
-from fastapi import APIRouter, Depends, Query, Request, Response
 
 router = APIRouter(prefix="/referential", tags=["referential"])
 READERS = require("lms", "candidate", "jury", "officer", "service")

@@ -8,10 +8,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from certifia_shared import event_types as ev
-from certifia_shared.db import UnitOfWork
-from certifia_shared.envelope import CloudEvent, utcnow
-from certifia_shared.referential import Referential, ReferentialLookupError
 from sqlalchemy.exc import IntegrityError
 
 from certifia_assessment.adapters.repository import AssessmentRepository
@@ -25,6 +21,10 @@ from certifia_assessment.domain.model import (
     check_decision_allowed,
     competencies_now_validated,
 )
+from certifia_shared import event_types as ev
+from certifia_shared.db import UnitOfWork
+from certifia_shared.envelope import CloudEvent, utcnow
+from certifia_shared.referential import Referential, ReferentialLookupError
 
 log = logging.getLogger(__name__)
 

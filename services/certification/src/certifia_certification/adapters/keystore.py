@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from certifia_shared.envelope import utcnow
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
@@ -25,6 +24,7 @@ from certifia_certification.domain.signing import (
     public_bytes,
     public_key_from_x,
 )
+from certifia_shared.envelope import utcnow
 
 GENERATED_SLOT = "generated"
 

@@ -21,9 +21,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from certifia_shared.referential import CertificationRule
-
 from certifia_certification.domain.model import CandidateProgress
+from certifia_shared.referential import CertificationRule
 
 
 @dataclass(frozen=True)

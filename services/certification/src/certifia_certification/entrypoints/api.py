@@ -5,8 +5,6 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from certifia_shared.auth import Principal, ensure_candidate_access, require
-from certifia_shared.problems import Problem, not_found
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel
 
@@ -14,6 +12,8 @@ from certifia_certification.adapters.repository import ProgressRepository
 from certifia_certification.domain.model import CandidateProgress, Diploma
 from certifia_certification.domain.rule import bloc_order, evaluate
 from certifia_certification.service_layer.handlers import Issuer
+from certifia_shared.auth import Principal, ensure_candidate_access, require
+from certifia_shared.problems import Problem, not_found
 
 router = APIRouter(tags=["certification"])
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from certifia_shared.problems import not_found
 from fastapi import APIRouter, Body, Request
 from pydantic import BaseModel
 
@@ -12,6 +11,7 @@ from certifia_certification.adapters.keystore import public_keys
 from certifia_certification.adapters.repository import ProgressRepository
 from certifia_certification.domain.credential import holder_name, verify
 from certifia_certification.domain.signing import jwk
+from certifia_shared.problems import not_found
 
 router = APIRouter(tags=["verification"])
 

@@ -13,12 +13,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
 
-from certifia_shared import event_types as ev
-from certifia_shared.consumer import Handler
-from certifia_shared.db import UnitOfWork
-from certifia_shared.envelope import CloudEvent, utcnow
-from certifia_shared.referential import Referential
-
 from certifia_certification.adapters.keystore import KeyRing
 from certifia_certification.adapters.repository import ProgressRepository
 from certifia_certification.domain.credential import DiplomaFacts, diploma_credential, iso, sign
@@ -31,6 +25,11 @@ from certifia_certification.domain.model import (
     Enrolment,
 )
 from certifia_certification.domain.rule import bloc_order, evaluate
+from certifia_shared import event_types as ev
+from certifia_shared.consumer import Handler
+from certifia_shared.db import UnitOfWork
+from certifia_shared.envelope import CloudEvent, utcnow
+from certifia_shared.referential import Referential
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,8 @@
 from __future__ import annotations
 
-from certifia_shared.messaging import messaging_tables
 from sqlalchemy import Column, DateTime, MetaData, String, Table, UniqueConstraint
+
+from certifia_shared.messaging import messaging_tables
 
 metadata = MetaData()
 messaging = messaging_tables(metadata)

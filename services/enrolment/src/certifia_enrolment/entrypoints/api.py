@@ -5,14 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from certifia_shared.auth import Principal, ensure_candidate_access, require
-from certifia_shared.problems import Problem, not_found
 from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from certifia_enrolment.adapters.repository import CandidateRepository
 from certifia_enrolment.domain.model import Candidate, EnrolmentConflict
 from certifia_enrolment.service_layer import handlers
+from certifia_shared.auth import Principal, ensure_candidate_access, require
+from certifia_shared.problems import Problem, not_found
 
 router = APIRouter(tags=["candidates"])
 EMAIL = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"

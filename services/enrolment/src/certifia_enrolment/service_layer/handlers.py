@@ -5,13 +5,13 @@ from __future__ import annotations
 import uuid
 from dataclasses import asdict, dataclass
 
-from certifia_shared import event_types as ev
-from certifia_shared.db import UnitOfWork
-from certifia_shared.envelope import utcnow
 from sqlalchemy.exc import IntegrityError
 
 from certifia_enrolment.adapters.repository import CandidateRepository
 from certifia_enrolment.domain.model import Candidate, Option, Path, check_same_enrolment
+from certifia_shared import event_types as ev
+from certifia_shared.db import UnitOfWork
+from certifia_shared.envelope import utcnow
 
 
 @dataclass(frozen=True)

@@ -7,8 +7,9 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
-from certifia_shared.auth import mint_token
 from pydantic import SecretStr
+
+from certifia_shared.auth import mint_token
 
 
 class ArtifactUnavailable(Exception):

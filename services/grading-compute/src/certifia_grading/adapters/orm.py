@@ -1,7 +1,8 @@
 from __future__ import annotations
 
-from certifia_shared.messaging import messaging_tables
 from sqlalchemy import JSON, Column, DateTime, Integer, MetaData, String, Table, Text
+
+from certifia_shared.messaging import messaging_tables
 
 metadata = MetaData()
 messaging = messaging_tables(metadata)

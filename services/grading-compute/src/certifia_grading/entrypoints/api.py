@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from certifia_shared.auth import Principal, ensure_candidate_access, require
-from certifia_shared.problems import not_found
-from certifia_shared.service import ServiceContext
 from fastapi import APIRouter, Depends, Request
 
 from certifia_grading.adapters.repository import JobRepository
 from certifia_grading.engine import GradingEngine
+from certifia_shared.auth import Principal, ensure_candidate_access, require
+from certifia_shared.problems import not_found
+from certifia_shared.service import ServiceContext
 
 router = APIRouter(tags=["grading"])
 READERS = require("lms", "candidate", "jury", "officer", "service")

@@ -14,15 +14,15 @@ from collections.abc import Callable
 from dataclasses import asdict
 from typing import Any, Protocol
 
-from certifia_shared import event_types as ev
-from certifia_shared.db import UnitOfWork
-from certifia_shared.envelope import CloudEvent, utcnow
-from certifia_shared.telemetry import extract_trace_context, inject_trace_headers, log_fields, tracer
 from opentelemetry import trace
 
 from certifia_grading.adapters.artifacts import ArtifactUnavailable
 from certifia_grading.adapters.repository import JobRepository
 from certifia_grading.engine import GradingOutcome, UnknownPack
+from certifia_shared import event_types as ev
+from certifia_shared.db import UnitOfWork
+from certifia_shared.envelope import CloudEvent, utcnow
+from certifia_shared.telemetry import extract_trace_context, inject_trace_headers, log_fields, tracer
 
 log = logging.getLogger(__name__)
 

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from certifia_shared.messaging import messaging_tables
 from sqlalchemy import (
     JSON,
     Column,
@@ -15,6 +14,8 @@ from sqlalchemy import (
     UniqueConstraint,
     text,
 )
+
+from certifia_shared.messaging import messaging_tables
 
 metadata = MetaData()
 messaging = messaging_tables(metadata)

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from certifia_shared.auth import Principal, ensure_candidate_access, require
-from certifia_shared.problems import Problem, not_found
 from fastapi import APIRouter, Depends, Request, Response
 
+from certifia_shared.auth import Principal, ensure_candidate_access, require
+from certifia_shared.problems import Problem, not_found
 from certifia_thesis.domain.duration import MIN_MONTHS_FTE, MissionRefused
 from certifia_thesis.domain.model import DefenceRefused, MissionConflict, ThesisAlreadyPassed
 from certifia_thesis.entrypoints.schemas import (

@@ -8,7 +8,6 @@ from certifia_shared import event_types as ev
 from certifia_shared.consumer import Handler
 from certifia_shared.db import UnitOfWork
 from certifia_shared.envelope import CloudEvent
-
 from certifia_thesis.adapters.repository import ThesisRepository
 from certifia_thesis.domain.model import KnownCandidate
 

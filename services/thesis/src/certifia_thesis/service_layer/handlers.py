@@ -7,11 +7,11 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime
 
+from sqlalchemy.exc import IntegrityError
+
 from certifia_shared import event_types as ev
 from certifia_shared.db import UnitOfWork
 from certifia_shared.envelope import utcnow
-from sqlalchemy.exc import IntegrityError
-
 from certifia_thesis.adapters.repository import ThesisRepository
 from certifia_thesis.domain.duration import assess_mission
 from certifia_thesis.domain.model import (

@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from certifia_shared.db import UnitOfWork
-
 from certifia_thesis.adapters.repository import ThesisRepository
 from certifia_thesis.domain.model import Defence, KnownCandidate, Mission, Status, thesis_status
 

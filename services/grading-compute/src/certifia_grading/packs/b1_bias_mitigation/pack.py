@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from sklearn.linear_model import LogisticRegression
+
 from certifia_grading.engine.spec import Dataset, ScoreContext, Submission
 from certifia_grading.packs.common import (
     as_vector,
     demographic_parity_difference,
     equalized_odds_difference,
 )
-from sklearn.linear_model import LogisticRegression
 
 FEATURES = ["income", "debt_ratio", "savings", "seniority", "district_score"]
 

@@ -16,10 +16,11 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from sklearn import metrics as skm
+
 from certifia_grading.engine.model import SubmissionError
 from certifia_grading.engine.spec import Dataset, ScoreContext, Submission
 from certifia_grading.packs.common import as_vector
-from sklearn import metrics as skm
 
 START, N_BATCHES = "2024-03-01", 30
 # category: (median unit price in EUR, log-sd of the price, median unit weight in kg)

@@ -11,10 +11,11 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy.stats import spearmanr
+
 from certifia_grading.engine.model import SubmissionError
 from certifia_grading.engine.spec import Dataset, ScoreContext, Submission
 from certifia_grading.packs.common import as_matrix, as_vector
-from scipy.stats import spearmanr
 
 NUMERIC = ["revenue", "net_profit", "total_assets", "employees"]
 USELESS = ["company_id", "currency", "total_assets_keur"]

@@ -7,6 +7,7 @@ share explained by the best linear reconstruction of the data from the component
 from __future__ import annotations
 
 import numpy as np
+
 from certifia_grading.engine.spec import Dataset, ScoreContext, Submission
 from certifia_grading.packs.common import as_matrix
 

@@ -7,12 +7,13 @@ the trusted scorer runs it on the hidden split and compares it with a Gaussian n
 from __future__ import annotations
 
 import numpy as np
-from certifia_grading.engine.spec import Dataset, ScoreContext, Submission
-from certifia_grading.packs.common import binary_classification, run_classifier
 from sklearn.datasets import load_breast_cancer
 from sklearn.metrics import f1_score
 from sklearn.model_selection import train_test_split
 from sklearn.naive_bayes import GaussianNB
+
+from certifia_grading.engine.spec import Dataset, ScoreContext, Submission
+from certifia_grading.packs.common import binary_classification, run_classifier
 
 
 def build(seed: int) -> Dataset:

@@ -7,6 +7,7 @@ import unicodedata
 from typing import Any
 
 import numpy as np
+
 from certifia_grading.packs.b2_text_preparation import lexicon as lx
 from certifia_grading.packs.b2_text_preparation.reviews import TEMPLATES, Word, clause, concepts_of
 from certifia_grading.packs.b2_text_preparation.text import fold, pieces

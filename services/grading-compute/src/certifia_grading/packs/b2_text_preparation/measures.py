@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+
 from certifia_grading.engine.model import SubmissionError
 from certifia_grading.packs.b2_text_preparation.text import fold, letter_pieces, pieces, related
 

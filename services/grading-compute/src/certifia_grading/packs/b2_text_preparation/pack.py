@@ -9,6 +9,7 @@ candidate gets the reviews, a stop-word list and a synonym table; the ground tru
 from __future__ import annotations
 
 import numpy as np
+
 from certifia_grading.engine.spec import Dataset, ScoreContext, Submission
 from certifia_grading.packs.b2_text_preparation import corpus, lexicon
 from certifia_grading.packs.b2_text_preparation.measures import folded_stopwords, measure, parse_tokens

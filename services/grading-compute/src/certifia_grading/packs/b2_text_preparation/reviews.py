@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 
 import numpy as np
+
 from certifia_grading.packs.b2_text_preparation import lexicon as lx
 from certifia_grading.packs.b2_text_preparation.text import fold
 

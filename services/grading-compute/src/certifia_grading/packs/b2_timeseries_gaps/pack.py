@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+
 from certifia_grading.engine.spec import Dataset, ScoreContext, Submission
 from certifia_grading.packs.common import as_vector
 

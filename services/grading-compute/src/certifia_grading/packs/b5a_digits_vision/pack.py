@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import numpy as np
-from certifia_grading.engine.spec import Dataset, ScoreContext, Submission
-from certifia_grading.packs.common import run_classifier
 from sklearn.datasets import load_digits
 from sklearn.metrics import accuracy_score, f1_score
 from sklearn.model_selection import train_test_split
+
+from certifia_grading.engine.spec import Dataset, ScoreContext, Submission
+from certifia_grading.packs.common import run_classifier
 
 
 def build(seed: int) -> Dataset:

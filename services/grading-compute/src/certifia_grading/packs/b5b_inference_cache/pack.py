@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+
 from certifia_grading.engine.model import SubmissionError
 from certifia_grading.engine.spec import Dataset, ScoreContext, Submission
 from certifia_grading.packs.b5b_inference_cache.baselines import belady_hits, lru_hits

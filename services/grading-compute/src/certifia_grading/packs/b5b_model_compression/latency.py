@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+
 from certifia_grading.engine.model import SubmissionError
 
 MIN_RUNS = 3

@@ -16,16 +16,17 @@ from pathlib import Path
 import numpy as np
 import onnx
 import yaml
+from onnx import TensorProto, helper, numpy_helper
+from sklearn.datasets import load_digits
+from sklearn.metrics import accuracy_score
+from sklearn.model_selection import train_test_split
+
 from certifia_grading.engine.inference import OnnxRuntimeBackend
 from certifia_grading.engine.model import SubmissionError
 from certifia_grading.engine.spec import Dataset, ScoreContext, Submission
 from certifia_grading.packs.b5b_model_compression import latency
 from certifia_grading.packs.b5b_model_compression.model_stats import weight_stats
 from certifia_grading.packs.common import run_classifier
-from onnx import TensorProto, helper, numpy_helper
-from sklearn.datasets import load_digits
-from sklearn.metrics import accuracy_score
-from sklearn.model_selection import train_test_split
 
 CLASSES = 10
 HIDDEN_UNITS = 4096  # wide enough that a small student is many times faster, still ~1.2 MB
