@@ -1,4 +1,4 @@
-"""Fixtures for the service-level integration tests: an artifact store on loopback and the grading bus."""
+"""Fixtures for the service-level integration tests: settings, an artifact store on loopback, the grading bus."""
 
 from __future__ import annotations
 
@@ -6,16 +6,18 @@ import hashlib
 import json
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
 from kafka import KafkaProducer
 
+from certifia_grading.config import Settings
 from certifia_shared import event_types as ev
 from certifia_shared.envelope import CloudEvent, headers_dict
-from certifia_shared.testing import kafka_bootstrap, read_topic
+from certifia_shared.kafka import ensure_topics
+from certifia_shared.testing import TEST_SECRET, fresh_pg_url, kafka_bootstrap, read_topic
 
 
 class GradingBus:
@@ -95,3 +97,21 @@ def bus() -> Iterator[GradingBus]:
     threading.Thread(target=server.serve_forever, daemon=True).start()
     yield GradingBus(f"http://127.0.0.1:{server.server_address[1]}", store)
     server.shutdown()
+
+
+@pytest.fixture(scope="session")
+def service_settings() -> Callable[..., Settings]:
+    """Settings of a grading-compute wired to the test broker and a fresh PostgreSQL database."""
+
+    def make(**overrides: Any) -> Settings:
+        ensure_topics(kafka_bootstrap())
+        return Settings(
+            database_url=fresh_pg_url("grading"),
+            kafka_bootstrap_servers=kafka_bootstrap(),
+            CERTIFIA_AUTH_SECRET=TEST_SECRET.get_secret_value(),
+            relay_poll_seconds=0.05,
+            artifact_hosts="127.0.0.1",
+            **overrides,
+        )
+
+    return make

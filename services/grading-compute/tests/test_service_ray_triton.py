@@ -13,28 +13,16 @@ import ray
 from fastapi.testclient import TestClient
 
 from certifia_grading.bootstrap import create_application
-from certifia_grading.config import Settings
 from certifia_grading.engine.testing import sample_submission
 from certifia_shared import event_types as ev
-from certifia_shared.kafka import ensure_topics
-from certifia_shared.testing import TEST_SECRET, auth, fresh_pg_url, kafka_bootstrap, wait_for
+from certifia_shared.testing import auth, wait_for
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture(scope="module")
-def client() -> Iterator[TestClient]:
-    ensure_topics(kafka_bootstrap())
-    settings = Settings(
-        database_url=fresh_pg_url("grading"),
-        kafka_bootstrap_servers=kafka_bootstrap(),
-        CERTIFIA_AUTH_SECRET=TEST_SECRET.get_secret_value(),
-        relay_poll_seconds=0.05,
-        artifact_hosts="127.0.0.1",
-        use_ray=True,
-        use_triton=True,
-        grading_workers=2,
-    )
+def client(service_settings: Any) -> Iterator[TestClient]:
+    settings = service_settings(use_ray=True, use_triton=True, grading_workers=2)
     try:
         with TestClient(create_application(settings)) as c:
             yield c
