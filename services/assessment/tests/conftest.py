@@ -11,10 +11,8 @@ from certifia_assessment.adapters.orm import messaging
 from certifia_assessment.bootstrap import create_application
 from certifia_assessment.config import Settings
 from certifia_assessment.service_layer.handlers import on_candidate_enrolled
-from certifia_shared import event_types as ev
-from certifia_shared.envelope import CloudEvent
 from certifia_shared.service import ServiceContext
-from certifia_shared.testing import TEST_SECRET
+from certifia_shared.testing import TEST_SECRET, enrolled_event
 
 
 def make_settings(database_url: str, tmp_path: Path) -> Settings:
@@ -41,22 +39,7 @@ def ctx_of(client: TestClient) -> ServiceContext:
 
 def enrol_candidate(client: TestClient, candidate_id: str, path: str = "formation") -> None:
     """Apply a candidate.enrolled event the way the consumer does (one unit of work)."""
-    event = CloudEvent(
-        type=ev.CANDIDATE_ENROLLED,
-        source="/certifia/enrolment",
-        subject=candidate_id,
-        data={
-            "candidate_id": candidate_id,
-            "external_id": f"ext-{candidate_id}",
-            "lms_client": "lms-test",
-            "given_name": "Ada",
-            "family_name": "Lovelace",
-            "email": "ada@example.org",
-            "path": path,
-            "cohort": None,
-            "enrolled_at": "2026-09-01T08:00:00+00:00",
-        },
-    )
+    event = enrolled_event(candidate_id, path=path)
     with ctx_of(client).uow() as uow:
         on_candidate_enrolled(event, uow)
         uow.commit()

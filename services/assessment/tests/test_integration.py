@@ -17,7 +17,15 @@ from certifia_shared import event_types as ev
 from certifia_shared.envelope import CloudEvent, headers_dict
 from certifia_shared.kafka import ensure_topics
 from certifia_shared.referential import load_referential
-from certifia_shared.testing import TEST_SECRET, auth, fresh_pg_url, kafka_bootstrap, read_topic, wait_for
+from certifia_shared.testing import (
+    TEST_SECRET,
+    auth,
+    enrolled_event,
+    fresh_pg_url,
+    kafka_bootstrap,
+    read_topic,
+    wait_for,
+)
 
 pytestmark = pytest.mark.integration
 REF = load_referential()
@@ -38,22 +46,7 @@ def client(tmp_path: Path) -> Iterator[TestClient]:
 
 
 def publish_enrolled(candidate_id: str) -> CloudEvent:
-    event = CloudEvent(
-        type=ev.CANDIDATE_ENROLLED,
-        source="/certifia/enrolment",
-        subject=candidate_id,
-        data={
-            "candidate_id": candidate_id,
-            "external_id": f"ext-{candidate_id}",
-            "lms_client": "lms-int",
-            "given_name": "Grace",
-            "family_name": "Hopper",
-            "email": "grace@example.org",
-            "path": "formation",
-            "cohort": None,
-            "enrolled_at": "2026-09-01T08:00:00+00:00",
-        },
-    )
+    event = enrolled_event(candidate_id)
     producer = KafkaProducer(bootstrap_servers=kafka_bootstrap(), acks="all")
     producer.send(
         ev.TOPIC_ENROLMENT,

@@ -6,7 +6,6 @@ marked ``integration`` and runs with ``-m integration`` (``make test-integration
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,12 +13,11 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select
 
 from certifia_enrolment.bootstrap import create_application
 from certifia_enrolment.config import Settings
 from certifia_shared.envelope import CloudEvent
-from certifia_shared.testing import TEST_SECRET, fresh_pg_url
+from certifia_shared.testing import TEST_SECRET, fresh_pg_url, outbox_events
 
 
 @dataclass
@@ -28,19 +26,7 @@ class Enrolment:
     ctx: Any  # certifia_shared.service.ServiceContext
 
     def outbox(self, type: str | None = None) -> list[CloudEvent]:
-        """Events written to the outbox (committed), oldest first."""
-        t = self.ctx.tables.outbox
-        query = select(t).order_by(t.c.seq)
-        if type:
-            query = query.where(t.c.type == type)
-        with self.ctx.sessions() as session:
-            rows = session.execute(query).all()
-        return [
-            CloudEvent(
-                type=r.type, source=r.source, subject=r.subject, data=json.loads(r.payload), id=r.event_id
-            )
-            for r in rows
-        ]
+        return outbox_events(self.ctx, type)
 
 
 def settings_for(url: str) -> Settings:

@@ -7,7 +7,6 @@ handler the Kafka consumer calls for candidate.enrolled.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,34 +16,14 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Table, func, select
 
-from certifia_shared import event_types as ev
 from certifia_shared.envelope import CloudEvent
-from certifia_shared.testing import TEST_SECRET, auth, fresh_pg_url
+from certifia_shared.testing import TEST_SECRET, auth, enrolled_event, fresh_pg_url, outbox_events
 from certifia_thesis.bootstrap import create_application
 from certifia_thesis.config import Settings
 from certifia_thesis.service_layer.events import candidate_enrolled
 
 OFFICER = auth("officer", subject="officer-1")
 JURY = auth("jury", subject="jury-1")
-
-
-def enrolled_event(candidate_id: str, *, lms_client: str = "moodle", path: str = "formation") -> CloudEvent:
-    return CloudEvent(
-        type=ev.CANDIDATE_ENROLLED,
-        source="/certifia/enrolment",
-        subject=candidate_id,
-        data={
-            "candidate_id": candidate_id,
-            "external_id": f"ext-{candidate_id}",
-            "lms_client": lms_client,
-            "given_name": "Ada",
-            "family_name": "Lovelace",
-            "email": "ada@example.org",
-            "path": path,
-            "cohort": "2026",
-            "enrolled_at": "2026-09-01T10:00:00+02:00",
-        },
-    )
 
 
 @dataclass
@@ -70,19 +49,7 @@ class Thesis:
         return self.client.get(f"/candidates/{candidate_id}/thesis", headers=headers)
 
     def outbox(self, type: str | None = None) -> list[CloudEvent]:
-        """Events written to the outbox (committed), oldest first."""
-        t = self.ctx.tables.outbox
-        query = select(t).order_by(t.c.seq)
-        if type:
-            query = query.where(t.c.type == type)
-        with self.ctx.sessions() as session:
-            rows = session.execute(query).all()
-        return [
-            CloudEvent(
-                type=r.type, source=r.source, subject=r.subject, data=json.loads(r.payload), id=r.event_id
-            )
-            for r in rows
-        ]
+        return outbox_events(self.ctx, type)
 
     def count(self, table: Table) -> int:
         with self.ctx.sessions() as session:

@@ -13,9 +13,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from certifia_shared import event_types as ev
-from certifia_shared.envelope import CloudEvent
 from certifia_shared.service import ServiceContext
-from certifia_shared.testing import TEST_SECRET, auth, fresh_pg_url
+from certifia_shared.testing import TEST_SECRET, auth, enrolled_event, fresh_pg_url
 from certifia_thesis.adapters.orm import messaging
 from certifia_thesis.bootstrap import create_application
 from certifia_thesis.config import Settings
@@ -44,22 +43,7 @@ def client(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[TestClien
 
 def enrol(client: TestClient, candidate_id: str = "cand-1") -> None:
     ctx: ServiceContext = client.app.state.ctx  # type: ignore[attr-defined]
-    event = CloudEvent(
-        type=ev.CANDIDATE_ENROLLED,
-        source="/certifia/enrolment",
-        subject=candidate_id,
-        data={
-            "candidate_id": candidate_id,
-            "external_id": "ext",
-            "lms_client": "lms-1",
-            "given_name": "Alan",
-            "family_name": "Turing",
-            "email": "alan@example.org",
-            "path": "formation",
-            "cohort": None,
-            "enrolled_at": "2026-09-01T08:00:00+00:00",
-        },
-    )
+    event = enrolled_event(candidate_id)
     with ctx.uow() as uow:
         candidate_enrolled(event, uow)
         uow.commit()

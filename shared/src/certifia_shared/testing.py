@@ -7,15 +7,18 @@ Integration tests read ``CERTIFIA_TEST_KAFKA`` (bootstrap of a broker started by
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 from pydantic import SecretStr
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, select, text
 
+from certifia_shared import event_types as ev
 from certifia_shared.auth import mint_token
+from certifia_shared.envelope import CloudEvent
 
 TEST_SECRET = SecretStr("test-secret-for-certifia-suites-only-0123456789")
 T = TypeVar("T")
@@ -96,3 +99,38 @@ def read_topic(bootstrap: str, topic: str, *, timeout: float = 30.0) -> list[Any
         return records
     finally:
         consumer.close()
+
+
+def enrolled_event(candidate_id: str, **data: Any) -> CloudEvent:
+    """A valid candidate.enrolled as enrolment publishes it; ``data`` overrides payload fields (e.g. path)."""
+    return CloudEvent(
+        type=ev.CANDIDATE_ENROLLED,
+        source="/certifia/enrolment",
+        subject=candidate_id,
+        data={
+            "candidate_id": candidate_id,
+            "external_id": f"ext-{candidate_id}",
+            "lms_client": "moodle",
+            "given_name": "Ada",
+            "family_name": "Lovelace",
+            "email": "ada@example.org",
+            "path": "formation",
+            "cohort": None,
+            "enrolled_at": "2026-09-01T08:00:00+00:00",
+            **data,
+        },
+    )
+
+
+def outbox_events(ctx: Any, type: str | None = None) -> list[CloudEvent]:
+    """The events a service wrote to its outbox (committed), oldest first; ``ctx`` is its ServiceContext."""
+    t = ctx.tables.outbox
+    query = select(t).order_by(t.c.seq)
+    if type:
+        query = query.where(t.c.type == type)
+    with ctx.sessions() as session:
+        rows = session.execute(query).all()
+    return [
+        CloudEvent(type=r.type, source=r.source, subject=r.subject, data=json.loads(r.payload), id=r.event_id)
+        for r in rows
+    ]

@@ -20,7 +20,15 @@ from sqlalchemy import func, select
 from certifia_shared import event_types as ev
 from certifia_shared.envelope import CloudEvent, from_kafka
 from certifia_shared.kafka import make_producer
-from certifia_shared.testing import TEST_SECRET, auth, fresh_pg_url, kafka_bootstrap, read_topic, wait_for
+from certifia_shared.testing import (
+    TEST_SECRET,
+    auth,
+    enrolled_event,
+    fresh_pg_url,
+    kafka_bootstrap,
+    read_topic,
+    wait_for,
+)
 from certifia_thesis.adapters.orm import defences, missions
 from certifia_thesis.bootstrap import bootstrap, create_application
 from certifia_thesis.config import Settings
@@ -41,25 +49,6 @@ def _settings(**overrides: Any) -> Settings:
     return Settings(**values)
 
 
-def _enrolled(candidate_id: str) -> CloudEvent:
-    return CloudEvent(
-        type=ev.CANDIDATE_ENROLLED,
-        source="/certifia/enrolment",
-        subject=candidate_id,
-        data={
-            "candidate_id": candidate_id,
-            "external_id": f"ext-{candidate_id}",
-            "lms_client": "moodle",
-            "given_name": "Ada",
-            "family_name": "Lovelace",
-            "email": "ada@example.org",
-            "path": "formation",
-            "cohort": None,
-            "enrolled_at": "2026-09-01T08:00:00+00:00",
-        },
-    )
-
-
 def _count(ctx: Any, table: Any, *where: Any) -> int:
     with ctx.sessions() as s:
         return int(s.execute(select(func.count()).select_from(table).where(*where)).scalar_one())
@@ -69,7 +58,7 @@ def _count(ctx: Any, table: Any, *where: Any) -> int:
 def ctx() -> Iterator[Any]:
     context = bootstrap(_settings())
     with context.uow() as uow:
-        candidate_enrolled(_enrolled("cand-1"), uow)
+        candidate_enrolled(enrolled_event("cand-1"), uow)
         uow.commit()
     yield context
     context.engine.dispose()
@@ -143,7 +132,7 @@ def test_enrolled_in_from_kafka_mission_registered_out_to_kafka(
 ) -> None:
     client, ctx = running_service
     candidate_id = f"cand-{uuid.uuid4()}"
-    enrolled = _enrolled(candidate_id)
+    enrolled = enrolled_event(candidate_id)
     producer = make_producer(kafka_bootstrap(), "thesis-test")
     try:
         producer.send(
