@@ -1,5 +1,10 @@
 """Triton inference for ONNX models: PyTriton's embedded tritonserver, bound to 127.0.0.1.
 
+:class:`TritonInferenceBase` holds what every Triton adapter shares: the served models (least
+recently used ones unloaded beyond ``max_models``), predictions through ``pytriton.client`` clients
+(which work against any tritonserver) and latency measurement. :class:`TritonInference` below is the
+embedded server; ``triton_repository.TritonRepositoryInference`` drives an external one.
+
 Each model (keyed by the SHA-256 digest of its bytes, loaded once; the least recently used ones are
 unloaded beyond ``max_models``, since every candidate hands in a new model) is served by a
 trusted Python callable that runs it with onnxruntime (CUDA when available, else CPU); candidate
@@ -14,6 +19,7 @@ need do nothing unless they start tritonserver some other way.
 
 from __future__ import annotations
 
+import abc
 import contextlib
 import hashlib
 import os
@@ -25,9 +31,9 @@ import time
 import warnings
 from collections import OrderedDict
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Self
 
 import numpy as np
 import onnxruntime as ort
@@ -175,15 +181,188 @@ class LatencyReport:
 
 @dataclass
 class _Served:
-    name: str
+    name: str  # the model's name on the server
     signature: OnnxSignature
     client: ModelClient
-    lock: threading.Lock
+    device: str  # where the server runs it: "cpu" or "gpu"
+    lock: threading.Lock = field(default_factory=threading.Lock)
     in_use: int = 0  # predictions running on it: an idle model only is unloaded
 
 
-class TritonInference:
-    """An ``InferenceBackend`` that scores ONNX models through Triton Inference Server."""
+class TritonInferenceBase(abc.ABC):
+    """What the Triton adapters share: served models keyed by digest, LRU unloading, predictions.
+
+    A subclass starts and stops (or reaches) its server and loads and unloads one model on it.
+    """
+
+    def __init__(
+        self,
+        *,
+        max_batch_size: int,
+        max_queue_delay_us: int,
+        concurrency: int,
+        ort_threads: int,
+        timeout_s: float,
+        max_models: int,
+    ) -> None:
+        self.max_batch_size = max_batch_size
+        self.max_queue_delay_us = max_queue_delay_us
+        self.concurrency = concurrency
+        self.ort_threads = ort_threads
+        self.timeout_s = timeout_s
+        self.max_models = max_models  # every candidate model is distinct: unload the least recent ones
+        self._models: OrderedDict[str, _Served] = OrderedDict()
+        self._lock = threading.Lock()
+
+    # -- what a subclass supplies ------------------------------------------------------------
+
+    @property
+    @abc.abstractmethod
+    def running(self) -> bool: ...
+
+    @property
+    @abc.abstractmethod
+    def url(self) -> str: ...
+
+    @abc.abstractmethod
+    def start(self) -> None:
+        """Start or reach the server (done lazily by the first prediction); cheap once done."""
+
+    @abc.abstractmethod
+    def close(self) -> None:
+        """Drop every loaded model and stop (or leave) the server."""
+
+    @abc.abstractmethod
+    def _load(self, key: str, model_bytes: bytes) -> _Served:
+        """Load one model on the server (called under ``self._lock``)."""
+
+    @abc.abstractmethod
+    def _unload(self, served: _Served) -> None:
+        """Unload one model from the server (called under ``self._lock``); failures only warn."""
+
+    def __enter__(self) -> Self:
+        self.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    # -- models ------------------------------------------------------------------------------
+
+    @property
+    def loaded_models(self) -> list[str]:
+        with self._lock:
+            return sorted(self._models)
+
+    def model_name(self, model_bytes: bytes) -> str:
+        """The key a model is listed under in ``loaded_models``."""
+        return "onnx_" + hashlib.sha256(model_bytes).hexdigest()[:32]
+
+    @contextlib.contextmanager
+    def _served(self, model_bytes: bytes) -> Iterator[_Served]:
+        """The model, loaded if need be and kept loaded while the caller uses it."""
+        self.start()
+        name = self.model_name(model_bytes)
+        with self._lock:
+            served = self._models.get(name)
+            if served is None:
+                served = self._models[name] = self._load(name, model_bytes)
+            self._models.move_to_end(name)
+            served.in_use += 1
+            self._unload_idle_beyond_limit()
+        try:
+            yield served
+        finally:
+            with self._lock:
+                served.in_use -= 1
+
+    def _unload_idle_beyond_limit(self) -> None:
+        for name in [n for n, m in self._models.items() if m.in_use == 0]:
+            if len(self._models) <= self.max_models:
+                return
+            self._unload(self._models.pop(name))
+
+    # -- inference ---------------------------------------------------------------------------
+
+    def predict(
+        self, model_bytes: bytes, inputs: dict[str, np.ndarray], *, request_rows: int | None = None
+    ) -> dict[str, np.ndarray]:
+        """All rows, as concurrent requests of ``request_rows`` rows (default ``max_batch_size``).
+
+        Smaller requests are merged server-side by the dynamic batcher, up to ``max_batch_size`` rows.
+        """
+        with self._served(model_bytes) as served:
+            return self._predict(served, inputs, request_rows)
+
+    def _predict(
+        self, served: _Served, inputs: dict[str, np.ndarray], request_rows: int | None
+    ) -> dict[str, np.ndarray]:
+        wire, rows = served.signature.to_wire(inputs)
+        step = min(request_rows or self.max_batch_size, self.max_batch_size)
+        chunks = [{k: v[i : i + step] for k, v in wire.items()} for i in range(0, rows, step)]
+        with (
+            _quiet(),
+            FuturesModelClient(
+                self.url,
+                served.name,
+                max_workers=self.concurrency,
+                init_timeout_s=self.timeout_s,
+                inference_timeout_s=self.timeout_s,
+            ) as client,
+        ):
+            futures = [client.infer_batch(**chunk) for chunk in chunks]
+            parts = [f.result() for f in futures]
+        return served.signature.from_wire(parts)
+
+    def predict_one_by_one(self, model_bytes: bytes, inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """One request per row, in sequence (the baseline that dynamic batching is compared with)."""
+        with self._served(model_bytes) as served, served.lock, _quiet():
+            wire, rows = served.signature.to_wire(inputs)
+            parts = [
+                served.client.infer_batch(**{k: v[i : i + 1] for k, v in wire.items()}) for i in range(rows)
+            ]
+        return served.signature.from_wire(parts)
+
+    def measure_latency(
+        self,
+        model_bytes: bytes,
+        inputs: dict[str, np.ndarray],
+        *,
+        warmup: int = 10,
+        requests: int = 100,
+        batch_size: int = 1,
+    ) -> LatencyReport:
+        """Latency of ``requests`` sequential requests of ``batch_size`` rows each, after ``warmup`` ones."""
+        if requests < 1 or batch_size < 1 or batch_size > self.max_batch_size:
+            raise ValueError("requests >= 1 and 1 <= batch_size <= max_batch_size are required")
+        timings: list[float] = []
+        with self._served(model_bytes) as served, served.lock, _quiet():
+            wire, rows = served.signature.to_wire(inputs)
+            for i in range(warmup + requests):
+                index = np.arange(i * batch_size, (i + 1) * batch_size) % rows
+                request = {k: np.ascontiguousarray(v[index]) for k, v in wire.items()}
+                started = time.perf_counter()
+                served.client.infer_batch(**request)
+                if i >= warmup:
+                    timings.append((time.perf_counter() - started) * 1000)
+        ms = np.asarray(timings)
+        return LatencyReport(
+            p50_ms=float(np.percentile(ms, 50)),
+            p95_ms=float(np.percentile(ms, 95)),
+            mean_ms=float(ms.mean()),
+            requests=requests,
+            warmup=warmup,
+            batch_size=batch_size,
+            device=served.device,
+            protocol="http",
+            max_batch_size=self.max_batch_size,
+            max_queue_delay_us=self.max_queue_delay_us,
+            ort_threads=self.ort_threads,
+        )
+
+
+class TritonInference(TritonInferenceBase):
+    """An ``InferenceBackend`` that scores ONNX models through PyTriton's embedded Triton Inference Server."""
 
     def __init__(
         self,
@@ -196,6 +375,14 @@ class TritonInference:
         timeout_s: float = 60.0,
         max_models: int = 16,
     ) -> None:
+        super().__init__(
+            max_batch_size=max_batch_size,
+            max_queue_delay_us=max_queue_delay_us,
+            concurrency=concurrency,
+            ort_threads=ort_threads,
+            timeout_s=timeout_s,
+            max_models=max_models,
+        )
         available = ort.get_available_providers()
         has_cuda = "CUDAExecutionProvider" in available
         if device == "gpu" and not has_cuda:
@@ -206,19 +393,11 @@ class TritonInference:
             if self.device_kind == "gpu"
             else ["CPUExecutionProvider"]
         )
-        self.max_batch_size = max_batch_size
-        self.max_queue_delay_us = max_queue_delay_us
-        self.concurrency = concurrency
-        self.ort_threads = ort_threads
-        self.timeout_s = timeout_s
-        self.max_models = max_models  # every candidate model is distinct: unload the least recent ones
         self._triton: Triton | None = None
         self._access_token: str | None = None
         self._binds = 0
         self._url = ""
         self._workdir: tempfile.TemporaryDirectory[str] | None = None
-        self._models: OrderedDict[str, _Served] = OrderedDict()
-        self._lock = threading.Lock()
 
     # -- server lifecycle --------------------------------------------------------------------
 
@@ -272,48 +451,6 @@ class TritonInference:
                 self._workdir.cleanup()
                 self._workdir = None
 
-    def __enter__(self) -> TritonInference:
-        self.start()
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self.close()
-
-    # -- models ------------------------------------------------------------------------------
-
-    @property
-    def loaded_models(self) -> list[str]:
-        with self._lock:
-            return sorted(self._models)
-
-    def model_name(self, model_bytes: bytes) -> str:
-        """The key a model is listed under in ``loaded_models`` (Triton's own name adds a bind counter)."""
-        return "onnx_" + hashlib.sha256(model_bytes).hexdigest()[:32]
-
-    @contextlib.contextmanager
-    def _served(self, model_bytes: bytes) -> Iterator[_Served]:
-        """The model, loaded if need be and kept loaded while the caller uses it."""
-        self.start()
-        name = self.model_name(model_bytes)
-        with self._lock:
-            served = self._models.get(name)
-            if served is None:
-                served = self._models[name] = self._load(name, model_bytes)
-            self._models.move_to_end(name)
-            served.in_use += 1
-            self._unload_idle_beyond_limit()
-        try:
-            yield served
-        finally:
-            with self._lock:
-                served.in_use -= 1
-
-    def _unload_idle_beyond_limit(self) -> None:
-        for name in [n for n, m in self._models.items() if m.in_use == 0]:
-            if len(self._models) <= self.max_models:
-                return
-            self._unload(self._models.pop(name))
-
     def _unload(self, served: _Served) -> None:
         """Unload from tritonserver and stop PyTriton's side of the model (its proxy threads and sockets).
 
@@ -360,85 +497,7 @@ class TritonInference:
             inference_timeout_s=self.timeout_s,
             access_token=self._access_token,
         )
-        return _Served(name, signature, client, threading.Lock())
-
-    # -- inference ---------------------------------------------------------------------------
-
-    def predict(
-        self, model_bytes: bytes, inputs: dict[str, np.ndarray], *, request_rows: int | None = None
-    ) -> dict[str, np.ndarray]:
-        """All rows, as concurrent requests of ``request_rows`` rows (default ``max_batch_size``).
-
-        Smaller requests are merged server-side by the dynamic batcher, up to ``max_batch_size`` rows.
-        """
-        with self._served(model_bytes) as served:
-            return self._predict(served, inputs, request_rows)
-
-    def _predict(
-        self, served: _Served, inputs: dict[str, np.ndarray], request_rows: int | None
-    ) -> dict[str, np.ndarray]:
-        wire, rows = served.signature.to_wire(inputs)
-        step = min(request_rows or self.max_batch_size, self.max_batch_size)
-        chunks = [{k: v[i : i + step] for k, v in wire.items()} for i in range(0, rows, step)]
-        with (
-            _quiet(),
-            FuturesModelClient(
-                self._url,
-                served.name,
-                max_workers=self.concurrency,
-                init_timeout_s=self.timeout_s,
-                inference_timeout_s=self.timeout_s,
-            ) as client,
-        ):
-            futures = [client.infer_batch(**chunk) for chunk in chunks]
-            parts = [f.result() for f in futures]
-        return served.signature.from_wire(parts)
-
-    def predict_one_by_one(self, model_bytes: bytes, inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        """One request per row, in sequence (the baseline that dynamic batching is compared with)."""
-        with self._served(model_bytes) as served, served.lock, _quiet():
-            wire, rows = served.signature.to_wire(inputs)
-            parts = [
-                served.client.infer_batch(**{k: v[i : i + 1] for k, v in wire.items()}) for i in range(rows)
-            ]
-        return served.signature.from_wire(parts)
-
-    def measure_latency(
-        self,
-        model_bytes: bytes,
-        inputs: dict[str, np.ndarray],
-        *,
-        warmup: int = 10,
-        requests: int = 100,
-        batch_size: int = 1,
-    ) -> LatencyReport:
-        """Latency of ``requests`` sequential requests of ``batch_size`` rows each, after ``warmup`` ones."""
-        if requests < 1 or batch_size < 1 or batch_size > self.max_batch_size:
-            raise ValueError("requests >= 1 and 1 <= batch_size <= max_batch_size are required")
-        timings: list[float] = []
-        with self._served(model_bytes) as served, served.lock, _quiet():
-            wire, rows = served.signature.to_wire(inputs)
-            for i in range(warmup + requests):
-                index = np.arange(i * batch_size, (i + 1) * batch_size) % rows
-                request = {k: np.ascontiguousarray(v[index]) for k, v in wire.items()}
-                started = time.perf_counter()
-                served.client.infer_batch(**request)
-                if i >= warmup:
-                    timings.append((time.perf_counter() - started) * 1000)
-        ms = np.asarray(timings)
-        return LatencyReport(
-            p50_ms=float(np.percentile(ms, 50)),
-            p95_ms=float(np.percentile(ms, 95)),
-            mean_ms=float(ms.mean()),
-            requests=requests,
-            warmup=warmup,
-            batch_size=batch_size,
-            device=self.device_kind,
-            protocol="http",
-            max_batch_size=self.max_batch_size,
-            max_queue_delay_us=self.max_queue_delay_us,
-            ort_threads=self.ort_threads,
-        )
+        return _Served(name, signature, client, self.device_kind)
 
 
 def _make_infer(session: ort.InferenceSession, signature: OnnxSignature) -> Any:
