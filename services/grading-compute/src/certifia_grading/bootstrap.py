@@ -30,7 +30,15 @@ MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 
 def make_engine(settings: Settings) -> GradingEngine:
     inference: Any = None
-    if settings.use_triton:
+    if settings.use_triton and settings.triton_url:
+        from certifia_grading.adapters.triton_repository import TritonRepositoryInference
+
+        inference = TritonRepositoryInference(
+            url=settings.triton_url,
+            model_repository=Path(settings.triton_model_repository),
+            backend=settings.triton_backend,
+        )
+    elif settings.use_triton:
         from certifia_grading.adapters.triton import TritonInference
 
         inference = TritonInference()
@@ -53,7 +61,7 @@ def make_grader(settings: Settings, engine: GradingEngine) -> Grade:
 
 
 def start_inference(engine: GradingEngine) -> None:
-    """Start Triton with the service (not at the first model job), so a broken server shows at start-up."""
+    """Start (or reach) Triton with the service, not at the first model job: a broken server shows at start-up."""
     start = getattr(engine.inference, "start", None)
     if callable(start):
         start()

@@ -1,5 +1,9 @@
 from __future__ import annotations
 
+from typing import Literal
+
+from pydantic import model_validator
+
 from certifia_shared.config import ServiceSettings
 
 
@@ -12,6 +16,21 @@ class Settings(ServiceSettings):
     use_ray: bool = False
     ray_address: str = ""  # empty: a local Ray started by the service
     use_triton: bool = False
+    # Triton, with use_triton: empty triton_url runs PyTriton's embedded tritonserver on 127.0.0.1;
+    # set, an external tritonserver in explicit model-control mode reading triton_model_repository,
+    # a folder this service writes the models into (the same volume on both sides in compose)
+    triton_url: str = ""
+    triton_model_repository: str = ""
+    triton_backend: Literal["onnxruntime", "python"] = "onnxruntime"
     artifact_hosts: str = "127.0.0.1,localhost,assessment"  # where artifacts may be fetched from
     artifact_max_bytes: int = 50 * 1024 * 1024
     job_max_attempts: int = 3  # fetch failures are retried; a candidate's failure is a verdict, not retried
+
+    @model_validator(mode="after")
+    def _external_triton_has_a_repository(self) -> Settings:
+        if self.triton_url and not self.triton_model_repository:
+            raise ValueError(
+                "TRITON_URL is set but TRITON_MODEL_REPOSITORY is not: an external tritonserver loads the "
+                "models grading-compute writes into the model repository they share"
+            )
+        return self
