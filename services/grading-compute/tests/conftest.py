@@ -1,4 +1,5 @@
-"""Fixtures for the service-level integration tests: settings, an artifact store on loopback, the grading bus."""
+"""Fixtures for the service-level integration tests (settings, an artifact store on loopback, the grading
+bus) and for the Triton adapters' tests (an ONNX classifier and what it must predict)."""
 
 from __future__ import annotations
 
@@ -8,8 +9,9 @@ import threading
 import uuid
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pytest
 from kafka import KafkaProducer
 
@@ -18,6 +20,10 @@ from certifia_shared import event_types as ev
 from certifia_shared.envelope import CloudEvent, headers_dict
 from certifia_shared.kafka import ensure_topics
 from certifia_shared.testing import TEST_SECRET, fresh_pg_url, kafka_bootstrap, read_topic
+
+if TYPE_CHECKING:
+    from onnx import GraphProto
+    from sklearn.linear_model import LogisticRegression
 
 
 class GradingBus:
@@ -115,3 +121,78 @@ def service_settings() -> Callable[..., Settings]:
         )
 
     return make
+
+
+# -- an ONNX classifier for the Triton adapters (sklearn, skl2onnx, onnxruntime imported when used) --
+
+
+@pytest.fixture(scope="module")
+def classifier_data() -> tuple[np.ndarray, np.ndarray]:
+    """300 rows of 4 float32 features and a noisy linear binary label."""
+    rng = np.random.default_rng(7)
+    x = rng.normal(size=(300, 4)).astype(np.float32)
+    y = (x[:, 0] - 0.5 * x[:, 2] + rng.normal(scale=0.3, size=300) > 0).astype(np.int64)
+    return x, y
+
+
+@pytest.fixture(scope="module")
+def classifier_onnx(classifier_data: tuple[np.ndarray, np.ndarray]) -> Callable[..., bytes]:
+    """``make(C=1.0, zipmap=False)``: a LogisticRegression fitted on classifier_data, as ONNX bytes
+    (zipmap=True gives a list of dicts as output, which Triton cannot serve)."""
+    from skl2onnx import to_onnx
+    from sklearn.linear_model import LogisticRegression
+
+    x, y = classifier_data
+
+    def make(*, C: float = 1.0, zipmap: bool = False) -> bytes:
+        clf = LogisticRegression(C=C).fit(x, y)
+        return to_onnx(clf, x[:1], options={"zipmap": zipmap}).SerializeToString()
+
+    return make
+
+
+@pytest.fixture(scope="module")
+def classifier(classifier_data: tuple[np.ndarray, np.ndarray]) -> tuple[LogisticRegression, bytes]:
+    from skl2onnx import to_onnx
+    from sklearn.linear_model import LogisticRegression
+
+    x, y = classifier_data
+    clf = LogisticRegression().fit(x, y)
+    return clf, to_onnx(clf, x[:1], options={"zipmap": False}).SerializeToString()
+
+
+@pytest.fixture(scope="module")
+def check_classifier_outputs(
+    classifier: tuple[LogisticRegression, bytes], classifier_data: tuple[np.ndarray, np.ndarray]
+) -> Callable[[dict[str, np.ndarray]], None]:
+    """Asserts that a server's predictions on all classifier_data rows equal onnxruntime's and sklearn's."""
+    import onnxruntime as ort
+
+    clf, onnx_bytes = classifier
+    x, _ = classifier_data
+    session = ort.InferenceSession(onnx_bytes, providers=["CPUExecutionProvider"])
+    label, proba = session.run(["label", "probabilities"], {"X": x})
+
+    def check(served: dict[str, np.ndarray]) -> None:
+        np.testing.assert_array_equal(served["label"], label)
+        np.testing.assert_array_equal(served["label"], clf.predict(x))
+        np.testing.assert_allclose(served["probabilities"], proba, rtol=0, atol=1e-6)
+        np.testing.assert_allclose(served["probabilities"], clf.predict_proba(x), rtol=0, atol=1e-5)
+        assert served["label"].shape == (len(x),) and served["probabilities"].shape == (len(x), 2)
+
+    return check
+
+
+@pytest.fixture(scope="session")
+def onnx_model_bytes() -> Callable[[GraphProto], bytes]:
+    """Serialises a hand-built graph as a checked ONNX model (opset 17, IR version 8)."""
+    import onnx
+    from onnx import helper
+
+    def serialise(graph: GraphProto) -> bytes:
+        model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+        model.ir_version = 8
+        onnx.checker.check_model(model)
+        return model.SerializeToString()
+
+    return serialise

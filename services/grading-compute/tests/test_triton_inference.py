@@ -6,29 +6,15 @@ import sysconfig
 from collections.abc import Iterator
 
 import numpy as np
-import onnxruntime as ort
 import pytest
-from skl2onnx import to_onnx
-from sklearn.linear_model import LogisticRegression
 
 from certifia_grading.adapters.triton import TritonInference, python_libdir_env
 
 pytestmark = pytest.mark.integration
 
 
-@pytest.fixture(scope="module")
-def data() -> tuple[np.ndarray, np.ndarray]:
-    rng = np.random.default_rng(7)
-    x = rng.normal(size=(300, 4)).astype(np.float32)
-    y = (x[:, 0] - 0.5 * x[:, 2] + rng.normal(scale=0.3, size=300) > 0).astype(np.int64)
-    return x, y
-
-
-@pytest.fixture(scope="module")
-def model(data: tuple[np.ndarray, np.ndarray]) -> tuple[LogisticRegression, bytes]:
-    x, y = data
-    clf = LogisticRegression().fit(x, y)
-    return clf, to_onnx(clf, x[:1], options={"zipmap": False}).SerializeToString()
+# the classifier fixtures (classifier, classifier_data, ...) are in conftest.py, shared with
+# test_triton_repository.py
 
 
 @pytest.fixture(scope="module")
@@ -37,23 +23,19 @@ def triton() -> Iterator[TritonInference]:
         yield backend
 
 
-def test_predictions_equal_onnxruntime_and_sklearn(triton: TritonInference, model, data) -> None:
-    clf, onnx_bytes = model
-    x, _ = data
-    served = triton.predict(onnx_bytes, {"X": x})
-
-    session = ort.InferenceSession(onnx_bytes, providers=["CPUExecutionProvider"])
-    label, proba = session.run(["label", "probabilities"], {"X": x})
-    np.testing.assert_array_equal(served["label"], label)
-    np.testing.assert_array_equal(served["label"], clf.predict(x))
-    np.testing.assert_allclose(served["probabilities"], proba, rtol=0, atol=1e-6)
-    np.testing.assert_allclose(served["probabilities"], clf.predict_proba(x), rtol=0, atol=1e-5)
-    assert served["label"].shape == (300,) and served["probabilities"].shape == (300, 2)
+def test_predictions_equal_onnxruntime_and_sklearn(
+    triton: TritonInference, classifier, classifier_data, check_classifier_outputs
+) -> None:
+    _, onnx_bytes = classifier
+    x, _ = classifier_data
+    check_classifier_outputs(triton.predict(onnx_bytes, {"X": x}))
 
 
-def test_dynamic_batching_and_one_request_per_row_agree(triton: TritonInference, model, data) -> None:
-    _, onnx_bytes = model
-    x = data[0][:80]
+def test_dynamic_batching_and_one_request_per_row_agree(
+    triton: TritonInference, classifier, classifier_data
+) -> None:
+    _, onnx_bytes = classifier
+    x = classifier_data[0][:80]
     batched = triton.predict(onnx_bytes, {"X": x})
     merged = triton.predict(onnx_bytes, {"X": x}, request_rows=1)  # single rows, merged by the batcher
     one_by_one = triton.predict_one_by_one(onnx_bytes, {"X": x})
@@ -66,16 +48,20 @@ def test_dynamic_batching_and_one_request_per_row_agree(triton: TritonInference,
     )
 
 
-def test_one_triton_model_per_digest(triton: TritonInference, model, data) -> None:
-    _, onnx_bytes = model
-    triton.predict(onnx_bytes, {"X": data[0][:3]})
-    triton.predict(bytes(onnx_bytes), {"X": data[0][:5]})
+def test_one_triton_model_per_digest(triton: TritonInference, classifier, classifier_data) -> None:
+    _, onnx_bytes = classifier
+    triton.predict(onnx_bytes, {"X": classifier_data[0][:3]})
+    triton.predict(bytes(onnx_bytes), {"X": classifier_data[0][:5]})
     assert triton.loaded_models.count(triton.model_name(onnx_bytes)) == 1
 
 
-def test_latency_is_measured_with_a_stated_configuration(triton: TritonInference, model, data) -> None:
-    _, onnx_bytes = model
-    report = triton.measure_latency(onnx_bytes, {"X": data[0]}, warmup=3, requests=30, batch_size=8)
+def test_latency_is_measured_with_a_stated_configuration(
+    triton: TritonInference, classifier, classifier_data
+) -> None:
+    _, onnx_bytes = classifier
+    report = triton.measure_latency(
+        onnx_bytes, {"X": classifier_data[0]}, warmup=3, requests=30, batch_size=8
+    )
     assert 0 < report.p50_ms <= report.p95_ms < 2000
     assert report.as_dict() | {"p50_ms": 0, "p95_ms": 0, "mean_ms": 0} == {
         "p50_ms": 0,
@@ -92,17 +78,19 @@ def test_latency_is_measured_with_a_stated_configuration(triton: TritonInference
     }
 
 
-def test_inputs_that_do_not_fit_the_model_are_refused(triton: TritonInference, model, data) -> None:
-    _, onnx_bytes = model
+def test_inputs_that_do_not_fit_the_model_are_refused(
+    triton: TritonInference, classifier, classifier_data
+) -> None:
+    _, onnx_bytes = classifier
     with pytest.raises(ValueError, match="takes inputs"):
-        triton.predict(onnx_bytes, {"features": data[0]})
+        triton.predict(onnx_bytes, {"features": classifier_data[0]})
 
 
-def test_a_model_with_non_tensor_outputs_is_refused(triton: TritonInference, data) -> None:
-    x, y = data
-    zipmap = to_onnx(LogisticRegression().fit(x, y), x[:1]).SerializeToString()  # outputs a list of dicts
+def test_a_model_with_non_tensor_outputs_is_refused(
+    triton: TritonInference, classifier_onnx, classifier_data
+) -> None:
     with pytest.raises(ValueError, match="zipmap=False"):
-        triton.predict(zipmap, {"X": x})
+        triton.predict(classifier_onnx(zipmap=True), {"X": classifier_data[0]})
 
 
 def test_python_libdir_goes_first_in_ld_library_path() -> None:
@@ -111,12 +99,11 @@ def test_python_libdir_goes_first_in_ld_library_path() -> None:
     assert env["LD_LIBRARY_PATH"] == f"{libdir}:/opt/x"
 
 
-def test_least_recent_models_are_unloaded_beyond_the_limit_and_reload_on_demand(data) -> None:
-    x, y = data
-    models = [
-        to_onnx(LogisticRegression(C=c).fit(x, y), x[:1], options={"zipmap": False}).SerializeToString()
-        for c in (0.01, 0.1, 1.0)
-    ]
+def test_least_recent_models_are_unloaded_beyond_the_limit_and_reload_on_demand(
+    classifier_onnx, classifier_data
+) -> None:
+    x, _ = classifier_data
+    models = [classifier_onnx(C=c) for c in (0.01, 0.1, 1.0)]
     with TritonInference(max_batch_size=64, max_models=2) as backend:
         first = backend.predict(models[0], {"X": x})
         for model in models[1:]:

@@ -10,12 +10,8 @@ from pathlib import Path
 
 import httpx
 import numpy as np
-import onnx
-import onnxruntime as ort
 import pytest
 from onnx import TensorProto, helper
-from skl2onnx import to_onnx
-from sklearn.linear_model import LogisticRegression
 
 from certifia_grading.adapters.triton_local import LocalTritonServer
 from certifia_grading.adapters.triton_repository import PYTHON_MODEL_FILE, TritonRepositoryInference
@@ -26,19 +22,7 @@ from certifia_shared.testing import TEST_SECRET
 pytestmark = pytest.mark.integration
 
 
-@pytest.fixture(scope="module")
-def data() -> tuple[np.ndarray, np.ndarray]:
-    rng = np.random.default_rng(7)
-    x = rng.normal(size=(300, 4)).astype(np.float32)
-    y = (x[:, 0] - 0.5 * x[:, 2] + rng.normal(scale=0.3, size=300) > 0).astype(np.int64)
-    return x, y
-
-
-@pytest.fixture(scope="module")
-def model(data: tuple[np.ndarray, np.ndarray]) -> tuple[LogisticRegression, bytes]:
-    x, y = data
-    clf = LogisticRegression().fit(x, y)
-    return clf, to_onnx(clf, x[:1], options={"zipmap": False}).SerializeToString()
+# the classifier fixtures (classifier, classifier_data, ...) are in conftest.py
 
 
 @pytest.fixture(scope="module")
@@ -95,19 +79,15 @@ def test_server_listens_on_loopback_only_and_readiness_follows_it(
 
 
 def test_predictions_equal_onnxruntime_and_sklearn(
-    triton: TritonRepositoryInference, server: LocalTritonServer, repository: Path, model, data
+    triton: TritonRepositoryInference,
+    server: LocalTritonServer,
+    repository: Path,
+    classifier,
+    classifier_data,
+    check_classifier_outputs,
 ) -> None:
-    clf, onnx_bytes = model
-    x, _ = data
-    served = triton.predict(onnx_bytes, {"X": x})
-
-    session = ort.InferenceSession(onnx_bytes, providers=["CPUExecutionProvider"])
-    label, proba = session.run(["label", "probabilities"], {"X": x})
-    np.testing.assert_array_equal(served["label"], label)
-    np.testing.assert_array_equal(served["label"], clf.predict(x))
-    np.testing.assert_allclose(served["probabilities"], proba, rtol=0, atol=1e-6)
-    np.testing.assert_allclose(served["probabilities"], clf.predict_proba(x), rtol=0, atol=1e-5)
-    assert served["label"].shape == (300,) and served["probabilities"].shape == (300, 2)
+    _, onnx_bytes = classifier
+    check_classifier_outputs(triton.predict(onnx_bytes, {"X": classifier_data[0]}))
 
     # what the server was given: the model folder, whole, and the config it parsed
     name = triton.model_name(onnx_bytes)
@@ -125,10 +105,10 @@ def test_predictions_equal_onnxruntime_and_sklearn(
 
 
 def test_dynamic_batching_merges_single_rows_and_agrees_with_one_big_request(
-    triton: TritonRepositoryInference, server: LocalTritonServer, model, data
+    triton: TritonRepositoryInference, server: LocalTritonServer, classifier, classifier_data
 ) -> None:
-    _, onnx_bytes = model
-    x = data[0][:80]
+    _, onnx_bytes = classifier
+    x = classifier_data[0][:80]
     batched = triton.predict(onnx_bytes, {"X": x})
     name = triton.model_name(onnx_bytes)
     rows_before, executions_before = stats(server, name)
@@ -142,7 +122,8 @@ def test_dynamic_batching_merges_single_rows_and_agrees_with_one_big_request(
         np.testing.assert_allclose(other["probabilities"], batched["probabilities"], rtol=0, atol=1e-6)
 
 
-def rank_one_model() -> bytes:
+@pytest.fixture(scope="module")
+def rank_one_model(onnx_model_bytes) -> bytes:
     """y = 2x + 1 on x of shape [N]; s passes strings of shape [N] through."""
     graph = helper.make_graph(
         [
@@ -164,29 +145,24 @@ def rank_one_model() -> bytes:
             helper.make_tensor("one", TensorProto.FLOAT, [], [1.0]),
         ],
     )
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
-    model.ir_version = 8
-    onnx.checker.check_model(model)
-    return model.SerializeToString()
+    return onnx_model_bytes(graph)
 
 
-def test_a_model_with_rank_one_inputs_and_outputs(triton: TritonRepositoryInference) -> None:
+def test_a_model_with_rank_one_inputs_and_outputs(triton: TritonRepositoryInference, rank_one_model) -> None:
     x = np.arange(50, dtype=np.float32) / 7
     s = np.array([f"ligne-{i}-é" for i in range(50)], dtype=object)
     for request_rows in (None, 1, 7):
-        out = triton.predict(rank_one_model(), {"x": x, "s": s}, request_rows=request_rows)
+        out = triton.predict(rank_one_model, {"x": x, "s": s}, request_rows=request_rows)
         np.testing.assert_array_equal(out["y"], 2 * x + 1)
         assert out["y"].shape == (50,) and out["s_out"].tolist() == s.tolist()
 
 
 def test_least_recent_models_are_unloaded_beyond_the_limit_and_reload_on_demand(
-    server: LocalTritonServer, repository: Path, data
+    server: LocalTritonServer, repository: Path, classifier_onnx, classifier_data
 ) -> None:
-    x, y = data
-    models = [
-        to_onnx(LogisticRegression(C=c).fit(x, y), x[:1], options={"zipmap": False}).SerializeToString()
-        for c in (0.01, 0.1, 0.3)  # not 1.0: the module's model is that one, loaded by the other adapter
-    ]
+    x, _ = classifier_data
+    # not C=1.0: that is the classifier fixture, loaded on the same server by the module's adapter
+    models = [classifier_onnx(C=c) for c in (0.01, 0.1, 0.3)]
     with TritonRepositoryInference(
         url=server.url, model_repository=repository, backend="python", max_models=2
     ) as backend:
@@ -210,37 +186,35 @@ def test_least_recent_models_are_unloaded_beyond_the_limit_and_reload_on_demand(
 
 
 def test_a_model_with_non_tensor_outputs_is_refused_before_anything_is_written(
-    triton: TritonRepositoryInference, repository: Path, data
+    triton: TritonRepositoryInference, repository: Path, classifier_onnx, classifier_data
 ) -> None:
-    x, y = data
-    zipmap = to_onnx(LogisticRegression().fit(x, y), x[:1]).SerializeToString()  # outputs a list of dicts
     folders, loaded = model_folders(repository), triton.loaded_models
     with pytest.raises(ValueError, match="zipmap=False"):
-        triton.predict(zipmap, {"X": x})
+        triton.predict(classifier_onnx(zipmap=True), {"X": classifier_data[0]})
     assert model_folders(repository) == folders and triton.loaded_models == loaded
 
 
 def test_latency_is_reported_with_where_the_server_ran_the_model(
-    triton: TritonRepositoryInference, model, data
+    triton: TritonRepositoryInference, classifier, classifier_data
 ) -> None:
-    _, onnx_bytes = model
-    report = triton.measure_latency(onnx_bytes, {"X": data[0]}, warmup=2, requests=20, batch_size=4)
+    _, onnx_bytes = classifier
+    report = triton.measure_latency(
+        onnx_bytes, {"X": classifier_data[0]}, warmup=2, requests=20, batch_size=4
+    )
     assert 0 < report.p50_ms <= report.p95_ms < 2000
     assert (report.device, report.ort_threads, report.batch_size, report.max_batch_size) == ("cpu", 1, 4, 64)
 
 
 def test_the_server_parses_the_onnxruntime_config_and_lacks_only_the_backend(
-    server: LocalTritonServer, repository: Path, data
+    server: LocalTritonServer, repository: Path, classifier_onnx, classifier_data
 ) -> None:
     """The wheel has no onnxruntime backend: loading gets as far as looking for it, past the config."""
-    x, y = data
+    x, _ = classifier_data
     # a model of its own: one digest is one folder and one server name, whichever adapter loads it
-    onnx_bytes = to_onnx(
-        LogisticRegression(C=0.5).fit(x, y), x[:1], options={"zipmap": False}
-    ).SerializeToString()
+    onnx_bytes = classifier_onnx(C=0.5)
     with TritonRepositoryInference(url=server.url, model_repository=repository) as backend:
         with pytest.raises(RuntimeError) as refused:
-            backend.predict(onnx_bytes, {"X": data[0]})
+            backend.predict(onnx_bytes, {"X": x})
         assert "unable to find backend library for backend 'onnxruntime'" in str(refused.value)
         assert backend.loaded_models == [] and backend.model_name(onnx_bytes) not in model_folders(repository)
 

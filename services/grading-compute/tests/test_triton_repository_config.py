@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import numpy as np
-import onnx
+from collections.abc import Callable
+
 import pytest
 from onnx import TensorProto, helper
-from skl2onnx import to_onnx
-from sklearn.linear_model import LogisticRegression
 
 from certifia_grading.adapters.triton import TritonInference
 from certifia_grading.adapters.triton_repository import (
@@ -20,14 +18,7 @@ from certifia_grading.config import Settings
 from certifia_shared.testing import TEST_SECRET
 
 
-def logistic_regression() -> bytes:
-    rng = np.random.default_rng(7)
-    x = rng.normal(size=(40, 4)).astype(np.float32)
-    clf = LogisticRegression().fit(x, (x[:, 0] > 0).astype(np.int64))
-    return to_onnx(clf, x[:1], options={"zipmap": False}).SerializeToString()
-
-
-def identities(types: dict[str, int], shape: list[str | int]) -> bytes:
+def identities(serialise: Callable[..., bytes], types: dict[str, int], shape: list[str | int]) -> bytes:
     """One Identity per element type: inputs ``in_<t>`` and outputs ``out_<t>`` of the given shape."""
     graph = helper.make_graph(
         [helper.make_node("Identity", [f"in_{t}"], [f"out_{t}"]) for t in types],
@@ -35,10 +26,7 @@ def identities(types: dict[str, int], shape: list[str | int]) -> bytes:
         [helper.make_tensor_value_info(f"in_{t}", v, shape) for t, v in types.items()],
         [helper.make_tensor_value_info(f"out_{t}", v, shape) for t, v in types.items()],
     )
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
-    model.ir_version = 8
-    onnx.checker.check_model(model)
-    return model.SerializeToString()
+    return serialise(graph)
 
 
 def render(model: bytes, **kwargs: object) -> str:
@@ -51,8 +39,8 @@ def render(model: bytes, **kwargs: object) -> str:
     return render_model_config("onnx_m", signature_of(model), **(options | kwargs))  # type: ignore[arg-type]
 
 
-def test_onnxruntime_config_of_a_classifier() -> None:
-    assert render(logistic_regression()) == (
+def test_onnxruntime_config_of_a_classifier(classifier) -> None:
+    assert render(classifier[1]) == (
         'name: "onnx_m"\n'
         'backend: "onnxruntime"\n'
         "max_batch_size: 64\n"
@@ -82,8 +70,8 @@ def test_onnxruntime_config_of_a_classifier() -> None:
     )
 
 
-def test_device_decides_the_instance_group() -> None:
-    model = logistic_regression()
+def test_device_decides_the_instance_group(classifier) -> None:
+    model = classifier[1]
     assert render(model, device="gpu").endswith("}\ninstance_group [ { kind: KIND_GPU } ]\n")
     assert render(model, device="cpu").endswith("}\ninstance_group [ { kind: KIND_CPU } ]\n")
     assert "instance_group" not in render(model, device="auto")  # Triton takes the GPU when it has one
@@ -91,16 +79,16 @@ def test_device_decides_the_instance_group() -> None:
         render(model, device="tpu")
 
 
-def test_backend_batch_size_and_queue_delay_are_rendered() -> None:
-    text = render(logistic_regression(), backend="python", max_batch_size=8, max_queue_delay_us=250)
+def test_backend_batch_size_and_queue_delay_are_rendered(classifier) -> None:
+    text = render(classifier[1], backend="python", max_batch_size=8, max_queue_delay_us=250)
     lines = text.splitlines()
     assert 'backend: "python"' in lines and "max_batch_size: 8" in lines
     assert "  max_queue_delay_microseconds: 250" in lines
     with pytest.raises(ValueError, match="backend"):
-        render(logistic_regression(), backend="tensorrt")
+        render(classifier[1], backend="tensorrt")
 
 
-def test_every_onnx_element_type_maps_to_its_triton_type_with_per_row_dims() -> None:
+def test_every_onnx_element_type_maps_to_its_triton_type_with_per_row_dims(onnx_model_bytes) -> None:
     types = {
         "f32": TensorProto.FLOAT,
         "f64": TensorProto.DOUBLE,
@@ -125,7 +113,7 @@ def test_every_onnx_element_type_maps_to_its_triton_type_with_per_row_dims() -> 
         "bool": "TYPE_BOOL",
         "str": "TYPE_STRING",
     }
-    text = render(identities(types, ["N", 3, "W"]))
+    text = render(identities(onnx_model_bytes, types, ["N", 3, "W"]))
     for t, triton_type in expected.items():
         for prefix in ("in", "out"):
             block = f'    name: "{prefix}_{t}"\n    data_type: {triton_type}\n    dims: [ 3, -1 ]\n  }}'
@@ -133,8 +121,8 @@ def test_every_onnx_element_type_maps_to_its_triton_type_with_per_row_dims() -> 
     assert "reshape" not in text  # rank 3: no reshape
 
 
-def test_a_rank_one_tensor_is_one_value_per_row_reshaped_for_the_model() -> None:
-    text = render(identities({"x": TensorProto.FLOAT}, ["N"]))
+def test_a_rank_one_tensor_is_one_value_per_row_reshaped_for_the_model(onnx_model_bytes) -> None:
+    text = render(identities(onnx_model_bytes, {"x": TensorProto.FLOAT}, ["N"]))
     for prefix in ("in", "out"):
         assert (
             f'name: "{prefix}_x"\n    data_type: TYPE_FP32\n    dims: [ 1 ]\n    reshape: {{ shape: [ ] }}'
@@ -142,15 +130,14 @@ def test_a_rank_one_tensor_is_one_value_per_row_reshaped_for_the_model() -> None
         )
 
 
-def test_names_are_quoted_for_the_text_format() -> None:
+def test_names_are_quoted_for_the_text_format(onnx_model_bytes) -> None:
     graph = helper.make_graph(
         [helper.make_node("Identity", ['we"ird\\name'], ["é"])],
         "g",
         [helper.make_tensor_value_info('we"ird\\name', TensorProto.FLOAT, ["N", 2])],
         [helper.make_tensor_value_info("é", TensorProto.FLOAT, ["N", 2])],
     )
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
-    text = render(model.SerializeToString())
+    text = render(onnx_model_bytes(graph))
     assert '    name: "we\\"ird\\\\name"\n' in text and '    name: "é"\n' in text
 
 
