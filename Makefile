@@ -13,13 +13,14 @@ space := $(empty) $(empty)
 PYTEST := $(BIN)/python -m pytest -p no:cacheprovider --import-mode=importlib
 
 .PHONY: help venv prerequisites kafka kafka-stop postgres run stop demo test lint typecheck test-unit \
-        test-integration test-e2e referential packs bench-grading clean
+        test-integration test-e2e test-gpu referential packs bench-grading bench-gpu clean
 
 help:
 	@echo "make run    install what is missing, start Kafka + the five services (+ Ray, Triton), walk a demo candidate to a diploma"
 	@echo "make test   ruff, mypy, unit, integration (real Kafka + PostgreSQL) and end-to-end tests"
 	@echo "make stop   stop the services and Kafka started by make run"
 	@echo "make -s referential | make -s packs | make bench-grading"
+	@echo "make test-gpu | make bench-gpu   on a machine with an NVIDIA GPU (driver >= 580): the GPU path of grading"
 
 prerequisites:
 	@scripts/prerequisites.sh
@@ -60,7 +61,7 @@ typecheck: venv
 	MYPYPATH=$(subst $(space),:,$(SRC_DIRS)) $(BIN)/mypy $(SRC_DIRS)
 
 test-unit: venv
-	$(PYTEST) -q -m "not integration and not e2e" shared/tests $(foreach s,$(SERVICES),services/$(s)/tests) contracts/tests
+	$(PYTEST) -q -m "not integration and not e2e and not gpu" shared/tests $(foreach s,$(SERVICES),services/$(s)/tests) contracts/tests
 
 test-integration: venv postgres
 	scripts/with-test-kafka.sh $(PYTEST) -q -m integration shared/tests $(foreach s,$(SERVICES),services/$(s)/tests)
@@ -78,6 +79,26 @@ packs: venv
 
 bench-grading: venv
 	$(BIN)/python bench/grading.py
+
+# The GPU path of grading-compute, in a venv of its own: onnxruntime-gpu (CUDA 13) instead of onnxruntime.
+GPU_VENV := .venv-gpu
+GPU_STAMP := $(GPU_VENV)/.installed
+$(GPU_STAMP): $(REQS) $(PYPROJECTS) requirements/grading-gpu.txt
+	@scripts/prerequisites.sh python
+	@test -x $(GPU_VENV)/bin/python || $(PY) -m venv $(GPU_VENV)
+	@echo "== installing the GPU variant into $(GPU_VENV): onnxruntime-gpu instead of onnxruntime"
+	@$(GPU_VENV)/bin/pip install -q --upgrade pip==24.3.1
+	@$(GPU_VENV)/bin/pip install -q $(foreach r,$(REQS),-r $(r))
+	@$(GPU_VENV)/bin/pip uninstall -y -q onnxruntime
+	@$(GPU_VENV)/bin/pip install -q -r requirements/grading-gpu.txt
+	@$(GPU_VENV)/bin/pip install -q --no-deps -e shared $(foreach s,$(SERVICES),-e services/$(s))
+	@touch $(GPU_STAMP)
+
+test-gpu: $(GPU_STAMP)
+	$(GPU_VENV)/bin/python -m pytest -p no:cacheprovider --import-mode=importlib -q -m gpu services/grading-compute/tests
+
+bench-gpu: $(GPU_STAMP)
+	$(GPU_VENV)/bin/python bench/grading.py triton_gpu
 
 clean:
 	rm -rf var .pytest_cache .mypy_cache .ruff_cache

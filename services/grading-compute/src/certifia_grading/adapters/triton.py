@@ -22,6 +22,7 @@ from __future__ import annotations
 import abc
 import contextlib
 import hashlib
+import io
 import os
 import socket
 import sysconfig
@@ -65,6 +66,43 @@ def _python_libdir_in_environ() -> Iterator[None]:
             os.environ.pop("LD_LIBRARY_PATH", None)
         else:
             os.environ["LD_LIBRARY_PATH"] = before
+
+
+def cuda_available() -> bool:
+    """Whether onnxruntime here can use an NVIDIA GPU (onnxruntime-gpu, its CUDA libraries preloaded)."""
+    if "CUDAExecutionProvider" not in ort.get_available_providers():
+        return False
+    preload = getattr(ort, "preload_dlls", None)  # onnxruntime-gpu >= 1.21: CUDA/cuDNN from pip packages
+    if callable(preload):
+        with contextlib.redirect_stdout(io.StringIO()):  # it prints every library it did not find
+            preload()
+    return True
+
+
+# Full float32 on the GPU: onnxruntime's CUDA default (TF32 matrix products, ~1e-3 relative error on
+# Hopper/Ampere) moved probabilities by up to 3.6e-4 from the CPU's on an H100; a verdict must not
+# depend on where the model ran. Heuristic (not exhaustive) cuDNN algorithm choice, the same every run.
+CUDA_PROVIDER = ("CUDAExecutionProvider", {"use_tf32": "0", "cudnn_conv_algo_search": "HEURISTIC"})
+
+
+def check_gpu_session(providers: list[Any]) -> None:
+    """Fail at start-up, not model by model, when onnxruntime cannot really use the GPU.
+
+    onnxruntime falls back to the CPU silently when the CUDA or cuDNN libraries cannot be loaded: a
+    latency labelled "gpu" must not have been measured on the CPU.
+    """
+    from onnx import TensorProto, helper
+
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, ["n"])
+    graph = helper.make_graph([helper.make_node("Add", ["x", "x"], ["y"])], "gpu_probe", [x], [])
+    graph.output.append(helper.make_tensor_value_info("y", TensorProto.FLOAT, ["n"]))
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=9)
+    session = ort.InferenceSession(model.SerializeToString(), providers=providers)
+    if "CUDAExecutionProvider" not in session.get_providers():
+        raise RuntimeError(
+            "onnxruntime-gpu cannot use the GPU here (CUDA 13 / cuDNN 9 libraries not found?): install "
+            "them (the nvidia-*-cu13 pip packages) or run Triton with device='cpu'"
+        )
 
 
 def _free_port() -> int:
@@ -383,15 +421,15 @@ class TritonInference(TritonInferenceBase):
             timeout_s=timeout_s,
             max_models=max_models,
         )
-        available = ort.get_available_providers()
-        has_cuda = "CUDAExecutionProvider" in available
+        has_cuda = device != "cpu" and cuda_available()
         if device == "gpu" and not has_cuda:
-            raise ValueError("device='gpu' but onnxruntime has no CUDAExecutionProvider here")
-        self.device_kind: Literal["cpu", "gpu"] = "gpu" if has_cuda and device != "cpu" else "cpu"
-        self._providers = (
-            ["CUDAExecutionProvider", "CPUExecutionProvider"]
-            if self.device_kind == "gpu"
-            else ["CPUExecutionProvider"]
+            raise ValueError(
+                "device='gpu' but onnxruntime has no CUDAExecutionProvider here: install "
+                "requirements/grading-gpu.txt (onnxruntime-gpu) on a machine with an NVIDIA driver"
+            )
+        self.device_kind: Literal["cpu", "gpu"] = "gpu" if has_cuda else "cpu"
+        self._providers: list[Any] = (
+            [CUDA_PROVIDER, "CPUExecutionProvider"] if has_cuda else ["CPUExecutionProvider"]
         )
         self._triton: Triton | None = None
         self._access_token: str | None = None
@@ -418,6 +456,8 @@ class TritonInference(TritonInferenceBase):
         with self._lock:
             if self._triton is not None:
                 return
+            if self.device_kind == "gpu":
+                check_gpu_session(self._providers)
             self._workdir = tempfile.TemporaryDirectory(prefix="certifia-triton-")
             http_port = _free_port()
             config = TritonConfig(
