@@ -12,12 +12,15 @@ figure means.
 - ``triton``: one ONNX classifier served by PyTriton's tritonserver on 127.0.0.1; the same rows
   scored one request per row in sequence, as single-row requests sent concurrently and merged by
   the dynamic batcher, and as client-side batches; throughput ratios and p50/p95 latency.
+- ``triton_gpu`` (not run by default; ``make bench-gpu`` on a machine with an NVIDIA GPU): the pack's
+  teacher model and a wider network served by Triton on the CPU and on the GPU of the same machine.
 
 Progress goes to stderr, a summary table to stdout.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import sys
 import time
@@ -102,6 +105,106 @@ def bench_triton(rows: int = 2000, features: int = 20, seed: int = 0) -> dict[st
     }
 
 
+def _wide_mlp(inputs: int, hidden: int, classes: int, seed: int) -> bytes:
+    """A random two-hidden-layer ReLU network (float32) as ONNX: big enough for a GPU to matter."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    rng = np.random.default_rng(seed)
+    shapes = {"W1": (inputs, hidden), "W2": (hidden, hidden), "W3": (hidden, classes)}
+    weights = [
+        numpy_helper.from_array((rng.normal(size=s) / np.sqrt(s[0])).astype(np.float32), n)
+        for n, s in shapes.items()
+    ]
+    nodes = [
+        helper.make_node("MatMul", ["X", "W1"], ["a1"]),
+        helper.make_node("Relu", ["a1"], ["h1"]),
+        helper.make_node("MatMul", ["h1", "W2"], ["a2"]),
+        helper.make_node("Relu", ["a2"], ["h2"]),
+        helper.make_node("MatMul", ["h2", "W3"], ["logits"]),
+        helper.make_node("Softmax", ["logits"], ["probabilities"], axis=1),
+        helper.make_node("ArgMax", ["logits"], ["label"], axis=1, keepdims=0),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "wide_mlp",
+        [helper.make_tensor_value_info("X", TensorProto.FLOAT, [None, inputs])],
+        [
+            helper.make_tensor_value_info("label", TensorProto.INT64, [None]),
+            helper.make_tensor_value_info("probabilities", TensorProto.FLOAT, [None, classes]),
+        ],
+        weights,
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=9)
+    onnx.checker.check_model(model)
+    return model.SerializeToString()
+
+
+def bench_triton_gpu(rows: int = 20_000, seed: int = 0) -> dict[str, Any]:
+    """The same ONNX models served by Triton on this machine's CPU and on its GPU (`make bench-gpu`)."""
+    from certifia_grading.adapters.triton import TritonInference, cuda_available
+    from certifia_grading.engine import GradingEngine
+
+    if not cuda_available():
+        raise SystemExit("triton_gpu: onnxruntime-gpu sees no NVIDIA GPU here (run it with make bench-gpu)")
+    teacher = GradingEngine().dataset("b5b_model_compression").hidden["teacher_model"]
+    models = {
+        "b5b_teacher (64-4096-10 MLP, 307k parameters)": (teacher, 64),
+        "wide_mlp (784-2048-2048-10, 5.8M parameters)": (_wide_mlp(784, 2048, 10, seed), 784),
+    }
+    rng = np.random.default_rng(seed)
+    report: dict[str, Any] = {"gpu": _gpu_name(), "rows": rows, "models": {}}
+    for name, (model, features) in models.items():
+        x = rng.normal(size=(rows, features)).astype(np.float32) * 4
+        entry: dict[str, Any] = {}
+        labels = {}
+        for device in ("cpu", "gpu"):
+            backend = TritonInference(device=device, max_batch_size=256, concurrency=8, ort_threads=4)
+            try:
+                progress(f"triton_gpu: {name} on the {device}")
+                backend.start()
+                backend.predict(model, {"X": x[:256]})  # load and warm up
+                out, took = timed(functools.partial(backend.predict, model, {"X": x}))
+                labels[device] = out["label"]
+                entry[device] = {
+                    "rows_per_s": round(rows / took, 1),
+                    "latency_ms": {
+                        f"batch_{bs}": rounded(
+                            backend.measure_latency(
+                                model, {"X": x}, warmup=20, requests=200, batch_size=bs
+                            ).as_dict()
+                        )
+                        for bs in (1, 256)
+                    },
+                }
+            finally:
+                backend.close()
+        entry["ratio_gpu_vs_cpu_rows_per_s"] = round(
+            entry["gpu"]["rows_per_s"] / entry["cpu"]["rows_per_s"], 2
+        )
+        entry["labels_agree_share"] = float(np.mean(labels["gpu"] == labels["cpu"]))
+        report["models"][name] = entry
+    report["configuration"] = {
+        "max_batch_size": 256,
+        "max_queue_delay_us": 500,
+        "client_concurrency": 8,
+        "ort_threads_cpu": 4,
+        "protocol": "http",
+        "requests": "rows in requests of 256 rows, 8 in flight",
+    }
+    return report
+
+
+def _gpu_name() -> str:
+    import subprocess
+
+    try:
+        query = ["nvidia-smi", "--query-gpu=name,driver_version,memory.total", "--format=csv,noheader"]
+        return subprocess.run(query, capture_output=True, text=True, timeout=30).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
 def rows_throughput(data: dict[str, Any]) -> list[tuple[str, str, str]]:
     start = f"{data['ray_start_s']:.1f} s / {data['ray_first_job_s']:.1f} s"
     rows = [("throughput", "Ray start-up / first job (not in the rates)", start)]
@@ -162,12 +265,26 @@ def rows_triton(data: dict[str, Any]) -> list[tuple[str, str, str]]:
     ]
 
 
+def rows_triton_gpu(data: dict[str, Any]) -> list[tuple[str, str, str]]:
+    rows = [("triton_gpu", "GPU", data["gpu"])]
+    for name, entry in data["models"].items():
+        short = name.split(" ", 1)[0]
+        for device in ("cpu", "gpu"):
+            lat = entry[device]["latency_ms"]["batch_1"]
+            value = f"{entry[device]['rows_per_s']:.0f} rows/s, p50 {lat['p50_ms']:.2f} ms per 1-row request"
+            rows.append(("triton_gpu", f"{short} on the {device}", value))
+        rows.append(("triton_gpu", f"{short} gpu vs cpu rows/s", f"x{entry['ratio_gpu_vs_cpu_rows_per_s']}"))
+    return rows
+
+
 Section = tuple[Callable[[], dict[str, Any]], Callable[[dict[str, Any]], list[tuple[str, str, str]]]]
 SECTIONS: dict[str, Section] = {
     "throughput": (bench_throughput, rows_throughput),
     "sandbox_cost": (bench_sandbox_cost, rows_sandbox_cost),
     "triton": (bench_triton, rows_triton),
+    "triton_gpu": (bench_triton_gpu, rows_triton_gpu),  # on a GPU machine only: make bench-gpu
 }
+DEFAULT_SECTIONS = ("throughput", "sandbox_cost", "triton")
 
 
 def run_section(name: str) -> dict[str, Any] | None:
@@ -189,7 +306,7 @@ def run_section(name: str) -> dict[str, Any] | None:
 
 
 def main(argv: list[str]) -> int:
-    chosen = argv or list(SECTIONS)
+    chosen = argv or list(DEFAULT_SECTIONS)
     unknown = [name for name in chosen if name not in SECTIONS]
     if unknown:
         progress(f"unknown section(s) {unknown}; known: {list(SECTIONS)}")
