@@ -67,7 +67,21 @@ def test_onnxruntime_config_of_a_classifier(classifier) -> None:
         "dynamic_batching {\n"
         "  max_queue_delay_microseconds: 500\n"
         "}\n"
+        "optimization { execution_accelerators {\n"  # where the server has a GPU: full float32 there
+        "  gpu_execution_accelerator: [ {\n"
+        '    name: "cuda"\n'
+        '    parameters { key: "use_tf32" value: "0" }\n'
+        '    parameters { key: "cudnn_conv_algo_search" value: "HEURISTIC" }\n'
+        "  } ]\n"
+        "} }\n"
     )
+
+
+def test_cuda_options_only_where_the_onnxruntime_backend_may_use_a_gpu(classifier) -> None:
+    model = classifier[1]
+    assert 'key: "use_tf32" value: "0"' in render(model, device="gpu")
+    assert "optimization" not in render(model, device="cpu")
+    assert "optimization" not in render(model, backend="python")  # the python model runs on the CPU
 
 
 def test_device_decides_the_instance_group(classifier) -> None:

@@ -38,6 +38,7 @@ import onnxruntime as ort
 from pytriton.client import ModelClient
 
 from certifia_grading.adapters.triton import (
+    CUDA_PROVIDER,
     Device,
     OnnxSignature,
     TritonInferenceBase,
@@ -109,9 +110,23 @@ def render_model_config(
         "output [\n" + ",\n".join(_tensor(s) for s in signature.outputs) + "\n]",
         f"dynamic_batching {{\n  max_queue_delay_microseconds: {max_queue_delay_us}\n}}",
     ]
+    if backend == "onnxruntime" and device != "cpu":
+        parts.append(_cuda_options())
     if device in _INSTANCE_KINDS:
         parts.append(f"instance_group [ {{ kind: {_INSTANCE_KINDS[device]} }} ]")
     return "\n".join(parts) + "\n"
+
+
+def _cuda_options() -> str:
+    """The CUDA execution provider's options, as the embedded adapter sets them (full float32, no TF32)."""
+    params = "".join(
+        f"\n    parameters {{ key: {_quoted(k)} value: {_quoted(v)} }}" for k, v in CUDA_PROVIDER[1].items()
+    )
+    return (
+        "optimization { execution_accelerators {\n"
+        f'  gpu_execution_accelerator: [ {{\n    name: "cuda"{params}\n  }} ]\n'
+        "} }"
+    )
 
 
 def signature_of(model_bytes: bytes) -> OnnxSignature:
