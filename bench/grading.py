@@ -142,8 +142,9 @@ def _wide_mlp(inputs: int, hidden: int, classes: int, seed: int) -> bytes:
 
 def bench_triton_gpu(rows: int = 20_000, seed: int = 0) -> dict[str, Any]:
     """The same ONNX models served by Triton on this machine's CPU and on its GPU (`make bench-gpu`)."""
-    from certifia_grading.adapters.triton import TritonInference, cuda_available
+    from certifia_grading.adapters.triton import TritonInference
     from certifia_grading.engine import GradingEngine
+    from certifia_grading.engine.inference import cuda_available
 
     if not cuda_available():
         raise SystemExit("triton_gpu: onnxruntime-gpu sees no NVIDIA GPU here (run it with make bench-gpu)")

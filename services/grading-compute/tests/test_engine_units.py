@@ -157,3 +157,44 @@ def test_reproducible_view_masks_volatile_values_quoted_in_explanations() -> Non
     assert make(2.0).criteria[0].explanation != make(3.0).criteria[0].explanation
     assert make(2.0).reproducible_view() == make(3.0).reproducible_view()
     assert "acc = 0.9 " in make(2.0).reproducible_view()["criteria"][0]["explanation"]
+
+
+def test_limits_accept_gpus_and_refuse_unknown_or_negative_values() -> None:
+    assert sandbox_mod.Limits.from_mapping({"gpus": 1, "memory_mb": 512}).gpus == 1
+    assert sandbox_mod.Limits().gpus == 0
+    with pytest.raises(ValueError, match="gpus must be >= 0"):
+        sandbox_mod.Limits.from_mapping({"gpus": -1})
+    with pytest.raises(ValueError, match="unknown limits"):
+        sandbox_mod.Limits.from_mapping({"gpu": 1})
+
+
+def test_gpu_device_nodes_only_for_a_run_that_asks_on_a_machine_that_has_them(tmp_path: Path) -> None:
+    for name in (
+        "nvidiactl",
+        "nvidia0",
+        "nvidia1",
+        "nvidia-uvm",
+        "nvidia-uvm-tools",
+        "nvidia-modeset",
+        "null",
+    ):
+        (tmp_path / name).touch()
+    asks = sandbox_mod.Limits(gpus=1)
+    expected = [
+        str(tmp_path / n) for n in ("nvidia-uvm", "nvidia-uvm-tools", "nvidia0", "nvidia1", "nvidiactl")
+    ]
+    assert sandbox_mod.gpu_devices(asks, str(tmp_path)) == expected
+    assert sandbox_mod.gpu_devices(sandbox_mod.Limits(), str(tmp_path)) == []  # the pack asked for none
+    (tmp_path / "nvidiactl").unlink()
+    assert sandbox_mod.gpu_devices(asks, str(tmp_path)) == []  # no NVIDIA driver on this machine
+
+
+def test_gpu_device_nodes_are_bound_into_the_sandbox() -> None:
+    box = sandbox_mod.BwrapSandbox(bwrap="/usr/bin/bwrap", setpriv="/usr/bin/setpriv")
+    argv = box.build_argv(
+        ["python3"], binds={}, chdir="/sandbox", uid=None, env={}, devices=["/dev/nvidiactl", "/dev/nvidia0"]
+    )
+    dev = argv.index("/dev")  # --dev /dev first, then the device nodes over it
+    assert argv[dev + 1 :].count("--dev-bind") == 2
+    assert argv[argv.index("/dev/nvidia0") - 1 :][:3] == ["--dev-bind", "/dev/nvidia0", "/dev/nvidia0"]
+    assert "--dev-bind" not in box.build_argv(["python3"], binds={}, chdir="/sandbox", uid=None, env={})

@@ -6,13 +6,17 @@ elsewhere they are skipped with the reason. What they prove:
   its outputs agree with the CPU's;
 - a model pack graded through Triton on the GPU gives the same verdicts and metrics as the same
   submission graded in process on the CPU: where a model ran does not change a candidate's result;
-- Ray sees the GPU and hands it to a job that asks for one, and only to that job.
+- Ray sees the GPU and hands it to a job that asks for one, and only to that job; such a job scores
+  models on it, and its candidate code, in bubblewrap, sees the GPU (a job that did not ask does not).
 """
 
 from __future__ import annotations
 
 import os
+import shutil
+import textwrap
 from collections.abc import Iterator
+from pathlib import Path
 
 import numpy as np
 import onnxruntime as ort
@@ -21,14 +25,10 @@ from skl2onnx import to_onnx
 from sklearn.linear_model import LogisticRegression
 from sklearn.neural_network import MLPClassifier
 
-from certifia_grading.adapters.triton import (
-    CUDA_PROVIDER,
-    TritonInference,
-    check_gpu_session,
-    cuda_available,
-)
+from certifia_grading.adapters.triton import TritonInference
 from certifia_grading.engine import GradingEngine, OnnxRuntimeBackend
-from certifia_grading.engine.testing import sample_submission
+from certifia_grading.engine.inference import CUDA_PROVIDER, check_gpu_session, cuda_available
+from certifia_grading.engine.testing import sample_submission, zip_files
 
 pytestmark = [
     pytest.mark.gpu,
@@ -109,3 +109,79 @@ def test_ray_gives_the_gpu_to_a_job_that_asks_and_only_to_it() -> None:
         assert len(gpu_ids) == 1 and visible == str(gpu_ids[0])
         cpu_ids, cpu_visible = executor.run(job, timeout=120)
         assert cpu_ids == [] and not cpu_visible, "a job that asked for no GPU must not see one"
+
+
+def test_a_ray_job_given_a_gpu_scores_models_on_it() -> None:
+    from certifia_grading.adapters.ray_executor import RayGradingExecutor
+    from certifia_grading.adapters.runner import worker_inference
+
+    def job() -> bool:
+        return worker_inference().gpu
+
+    with RayGradingExecutor(num_cpus=2) as executor:
+        assert executor.run(job, num_gpus=1, timeout=120) is True
+        assert executor.run(job, timeout=120) is False
+
+
+PROBE_YAML = """
+id: {id}
+version: "0.0.1"
+title: "GPU probe"
+interface:
+  kind: python
+  function: solve
+  signature: "solve(numbers: numpy.ndarray) -> numpy.ndarray"
+  inputs: [{{name: numbers, format: npy}}]
+  outputs: [{{name: doubled, format: npy}}]
+dataset: {{seed: 1}}
+limits: {{gpus: {gpus}, cpu_seconds: 20, memory_mb: 2048, wall_seconds: 40}}
+criteria:
+  - id: "2.A1.C1.E1"
+    summary: "probe"
+    checks: [{{metric: exact, comparator: "==", threshold: 1, reason: "every value doubled"}}]
+"""
+PROBE_PY = """
+import numpy as np
+from certifia_grading.engine.spec import Dataset
+
+def build(seed):
+    return Dataset(inputs={"numbers": np.arange(10)}, hidden={"y": 2 * np.arange(10)})
+
+def score(submission, dataset, ctx):
+    return {"exact": float((np.asarray(submission.outputs["doubled"]) == dataset.hidden["y"]).all())}
+"""
+CUDA_CANDIDATE = """
+import ctypes, glob
+
+def solve(numbers):
+    found = ["libcuda.so.1", *glob.glob("/usr/lib*/libcuda.so.1"), *glob.glob("/usr/lib*/*/libcuda.so.1")]
+    found += glob.glob("/usr/local/nvidia/lib*/libcuda.so.1")
+    for path in found:
+        try:
+            cuda = ctypes.CDLL(path)
+            break
+        except OSError:
+            continue
+    else:
+        raise RuntimeError("no libcuda.so.1 in the sandbox")
+    count = ctypes.c_int(0)
+    status = cuda.cuInit(0)
+    if status != 0 or cuda.cuDeviceGetCount(ctypes.byref(count)) != 0 or count.value < 1:
+        raise RuntimeError(f"no GPU here: cuInit={status}, devices={count.value}")
+    return numbers * 2
+"""
+
+
+@pytest.mark.skipif(shutil.which("bwrap") is None, reason="needs bubblewrap")
+def test_candidate_code_sees_the_gpu_only_when_its_pack_asks(tmp_path: Path) -> None:
+    for pack_id, gpus in (("gpu_probe", 1), ("cpu_probe", 0)):
+        (tmp_path / pack_id).mkdir()
+        (tmp_path / pack_id / "pack.yaml").write_text(PROBE_YAML.format(id=pack_id, gpus=gpus))
+        (tmp_path / pack_id / "pack.py").write_text(PROBE_PY)
+    engine = GradingEngine(tmp_path)
+    archive = zip_files({"solution.py": textwrap.dedent(CUDA_CANDIDATE)})
+    on_gpu = engine.grade("gpu_probe", archive)
+    assert on_gpu.failed_reason is None, (on_gpu.failed_reason, on_gpu.logs)
+    assert [c.verdict for c in on_gpu.criteria] == ["validated"]
+    on_cpu = engine.grade("cpu_probe", archive)
+    assert on_cpu.failed_reason and "no GPU here" in on_cpu.logs + on_cpu.failed_reason, on_cpu

@@ -63,6 +63,14 @@ def probe() -> Iterator[tuple[GradingEngine, Path]]:
     (pack / "pack.yaml").write_text(PACK_YAML)
     (pack / "pack.py").write_text(PACK_PY)
     (pack / "labels.npy").write_text("the hidden labels")
+    gpu_pack = root / "packs" / "hostile_probe_gpu"  # the same probe asking for a GPU: other memory rlimit
+    gpu_pack.mkdir()
+    (gpu_pack / "pack.yaml").write_text(
+        PACK_YAML.replace("id: hostile_probe", "id: hostile_probe_gpu").replace(
+            "limits: {", "limits: {gpus: 1, "
+        )
+    )
+    (gpu_pack / "pack.py").write_text(PACK_PY)
     other = root / "other-submission"
     other.mkdir()
     (other / "solution.py").write_text("SECRET = 'another candidate'\n")
@@ -178,6 +186,18 @@ def test_memory_bomb_hits_the_memory_limit(probe: tuple[GradingEngine, Path]) ->
     outcome = grade(engine, "def solve(numbers):\n    return bytearray(8 * 1024**3)\n")
     assert outcome.failed_reason and "memory limit" in outcome.failed_reason
     assert_still_grades(engine)
+
+
+def test_memory_bomb_hits_the_memory_limit_in_a_run_that_asks_for_a_gpu(
+    probe: tuple[GradingEngine, Path],
+) -> None:
+    """A GPU run is bounded by its data segment (CUDA reserves address space it never uses)."""
+    engine, _ = probe
+    bomb = "def solve(numbers):\n    return bytearray(8 * 1024**3)\n"
+    outcome = engine.grade("hostile_probe_gpu", zip_files({"solution.py": bomb}))
+    assert outcome.failed_reason and "memory limit" in outcome.failed_reason
+    good = engine.grade("hostile_probe_gpu", zip_files({"solution.py": GOOD}))
+    assert good.failed_reason is None and [c.verdict for c in good.criteria] == ["validated"]
 
 
 def test_infinite_loop_hits_the_cpu_or_wall_limit(probe: tuple[GradingEngine, Path]) -> None:

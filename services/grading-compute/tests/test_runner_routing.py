@@ -52,3 +52,20 @@ def test_an_unknown_pack_is_refused_before_any_job() -> None:
     with pytest.raises(UnknownPack):
         RayGrader(ENGINE, executor, None, True, model_packs_here=True)("nope", b"")
     assert executor.jobs == []
+
+
+def test_a_pack_that_asks_for_a_gpu_asks_ray_for_one(tmp_path) -> None:
+    import shutil
+
+    pack = next(p for p in ENGINE.list_packs() if p.interface == "python")
+    folder = tmp_path / pack.id
+    shutil.copytree(ENGINE.spec(pack.id).folder, folder)
+    yaml_text = (folder / "pack.yaml").read_text()
+    assert "\nlimits: {" in yaml_text  # the packs state their limits inline
+    (folder / "pack.yaml").write_text(yaml_text.replace("\nlimits: {", "\nlimits: {gpus: 1, ", 1))
+    engine = GradingEngine(tmp_path)
+    assert engine.pack(pack.id).limits["gpus"] == 1.0
+    executor = RecordingExecutor()
+    RayGrader(engine, executor, str(tmp_path), True)(pack.id, b"not a zip")
+    assert executor.jobs == [(pack.id, 1.0)]
+    assert ENGINE.pack(pack.id).limits["gpus"] == 0.0  # the shipped pack asks for none

@@ -7,16 +7,32 @@ Ray worker would load its own onnxruntime session beside it and defeat the batch
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
-from certifia_grading.engine import GradingEngine, GradingOutcome
+from certifia_grading.engine import GradingEngine, GradingOutcome, OnnxRuntimeBackend
+from certifia_grading.engine.inference import cuda_available
+
+log = logging.getLogger(__name__)
 
 
 def grade_in_worker(packs_dir: str | None, sandbox: bool, pack_id: str, archive: bytes) -> GradingOutcome:
     """Runs inside a Ray worker: builds its own engine (nothing shared with other jobs)."""
-    engine = GradingEngine(Path(packs_dir) if packs_dir else None, sandbox=sandbox)
+    engine = GradingEngine(
+        Path(packs_dir) if packs_dir else None, sandbox=sandbox, inference=worker_inference()
+    )
     return engine.grade(pack_id, archive)
+
+
+def worker_inference() -> OnnxRuntimeBackend:
+    """onnxruntime on the GPU Ray granted this job (a pack that asks ``limits: gpus``), else on the CPU."""
+    import ray
+
+    granted = ray.is_initialized() and bool(ray.get_gpu_ids())
+    if granted and not cuda_available():
+        log.warning("this job was given a GPU but onnxruntime has no CUDA here: models run on the CPU")
+    return OnnxRuntimeBackend(gpu=granted and cuda_available())
 
 
 class LocalGrader:
@@ -50,7 +66,7 @@ class RayGrader:
             return self.engine.grade(pack_id, archive)
         num_gpus = info.limits.get(
             "gpus", 0
-        )  # a pack asks for GPUs in its limits; Ray gets them when present
+        )  # a pack asks for GPUs in its limits; Ray grants them if present
         outcome: GradingOutcome = self.executor.run(
             grade_in_worker, self.packs_dir, self.sandbox, pack_id, archive, num_gpus=num_gpus
         )

@@ -21,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import os
 import random
+import re
 import resource
 import shutil
 import signal
@@ -59,6 +60,8 @@ class Limits:
     max_output_mb: int = 16
     max_open_files: int = 256
     max_log_kb: int = 64  # stdout + stderr kept (each); writing more than 16x this kills the run
+    # GPUs the job asks Ray for; where the run has NVIDIA devices, the sandbox exposes them (see gpu_devices)
+    gpus: float = 0
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, object]) -> Limits:
@@ -66,7 +69,10 @@ class Limits:
         unknown = set(data) - known
         if unknown:
             raise ValueError(f"unknown limits: {sorted(unknown)}")
-        return cls(**data)  # type: ignore[arg-type]
+        limits = cls(**data)  # type: ignore[arg-type]
+        if limits.gpus < 0:
+            raise ValueError(f"limits.gpus must be >= 0, got {limits.gpus}")
+        return limits
 
 
 @dataclass(frozen=True)
@@ -101,13 +107,28 @@ def _count_processes(uid: int) -> int:
     return count
 
 
+def gpu_devices(limits: Limits, dev: str = "/dev") -> list[str]:
+    """The NVIDIA device nodes a run exposes: none unless its pack asks for GPUs and the machine has them.
+
+    Which GPU a job may use is CUDA_VISIBLE_DEVICES (set by Ray for the GPUs it granted, passed into the
+    sandbox); the nodes of all GPUs are bound because CUDA's numbering need not follow the nodes' minors.
+    """
+    if limits.gpus <= 0 or not os.path.exists(f"{dev}/nvidiactl"):
+        return []
+    names = sorted(os.listdir(dev))
+    return [f"{dev}/{n}" for n in names if re.fullmatch(r"nvidia(ctl|-uvm|-uvm-tools|\d+)", n)]
+
+
 def _limits_preexec(limits: Limits, nproc: int) -> None:
     """Runs in the child between fork and exec: new session, then the rlimits."""
     os.setsid()
     os.umask(0o022)
     mem = limits.memory_mb * 1024 * 1024
     resource.setrlimit(resource.RLIMIT_CPU, (limits.cpu_seconds, limits.cpu_seconds + 1))
-    resource.setrlimit(resource.RLIMIT_AS, (mem, mem))
+    # CUDA reserves tens of GiB of address space it never touches: a GPU run is bounded by its data
+    # segment (heap and private writable mappings) instead of its whole address space
+    memory_limit = resource.RLIMIT_DATA if limits.gpus > 0 else resource.RLIMIT_AS
+    resource.setrlimit(memory_limit, (mem, mem))
     resource.setrlimit(resource.RLIMIT_NPROC, (nproc, nproc))
     fsize = limits.max_output_mb * 1024 * 1024
     resource.setrlimit(resource.RLIMIT_FSIZE, (fsize, fsize))
@@ -235,6 +256,7 @@ class BwrapSandbox:
         uid: int | None,
         env: Mapping[str, str],
         tmp_mb: int = 64,
+        devices: Sequence[str] = (),
     ) -> list[str]:
         assert self.bwrap
         cmd = [self.bwrap, "--die-with-parent", "--new-session", "--clearenv"]
@@ -250,6 +272,8 @@ class BwrapSandbox:
             elif os.path.isdir(f"/{link}"):
                 cmd += ["--ro-bind", f"/{link}", f"/{link}"]
         cmd += ["--proc", "/proc", "--dev", "/dev", "--size", str(tmp_mb * 1024 * 1024), "--tmpfs", "/tmp"]
+        for node in devices:
+            cmd += ["--dev-bind", node, node]
         cmd += ["--dir", SANDBOX_ROOT]
         mounts = [(root, root, False) for root in _python_roots()]
         mounts += [(dest, src, rw) for dest, (src, rw) in sorted(binds.items())]
@@ -284,8 +308,17 @@ class BwrapSandbox:
         if self.as_root and uid is None:
             uid = self.sandbox_uid()
         full_env = {"PATH": _DEFAULT_PATH, "HOME": "/tmp", "LANG": "C.UTF-8", **(env or {})}
+        devices = gpu_devices(limits)
+        if devices and "CUDA_VISIBLE_DEVICES" in os.environ:  # the GPUs Ray granted this job, no others
+            full_env["CUDA_VISIBLE_DEVICES"] = os.environ["CUDA_VISIBLE_DEVICES"]
         cmd = self.build_argv(
-            argv, binds=binds, chdir=chdir, uid=uid, env=full_env, tmp_mb=limits.max_output_mb
+            argv,
+            binds=binds,
+            chdir=chdir,
+            uid=uid,
+            env=full_env,
+            tmp_mb=limits.max_output_mb,
+            devices=devices,
         )
         nproc = limits.max_processes + 2  # + bwrap's two processes
         if uid is None:

@@ -22,7 +22,6 @@ from __future__ import annotations
 import abc
 import contextlib
 import hashlib
-import io
 import os
 import socket
 import sysconfig
@@ -42,6 +41,8 @@ from pytriton.client import FuturesModelClient, ModelClient
 from pytriton.decorators import batch
 from pytriton.model_config import DynamicBatcher, ModelConfig, Tensor
 from pytriton.triton import Triton, TritonConfig
+
+from certifia_grading.engine.inference import CUDA_PROVIDER, check_gpu_session, cuda_available
 
 Device = Literal["auto", "cpu", "gpu"]
 
@@ -66,43 +67,6 @@ def _python_libdir_in_environ() -> Iterator[None]:
             os.environ.pop("LD_LIBRARY_PATH", None)
         else:
             os.environ["LD_LIBRARY_PATH"] = before
-
-
-def cuda_available() -> bool:
-    """Whether onnxruntime here can use an NVIDIA GPU (onnxruntime-gpu, its CUDA libraries preloaded)."""
-    if "CUDAExecutionProvider" not in ort.get_available_providers():
-        return False
-    preload = getattr(ort, "preload_dlls", None)  # onnxruntime-gpu >= 1.21: CUDA/cuDNN from pip packages
-    if callable(preload):
-        with contextlib.redirect_stdout(io.StringIO()):  # it prints every library it did not find
-            preload()
-    return True
-
-
-# Full float32 on the GPU: onnxruntime's CUDA default (TF32 matrix products, ~1e-3 relative error on
-# Hopper/Ampere) moved probabilities by up to 3.6e-4 from the CPU's on an H100; a verdict must not
-# depend on where the model ran. Heuristic (not exhaustive) cuDNN algorithm choice, the same every run.
-CUDA_PROVIDER = ("CUDAExecutionProvider", {"use_tf32": "0", "cudnn_conv_algo_search": "HEURISTIC"})
-
-
-def check_gpu_session(providers: list[Any]) -> None:
-    """Fail at start-up, not model by model, when onnxruntime cannot really use the GPU.
-
-    onnxruntime falls back to the CPU silently when the CUDA or cuDNN libraries cannot be loaded: a
-    latency labelled "gpu" must not have been measured on the CPU.
-    """
-    from onnx import TensorProto, helper
-
-    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, ["n"])
-    graph = helper.make_graph([helper.make_node("Add", ["x", "x"], ["y"])], "gpu_probe", [x], [])
-    graph.output.append(helper.make_tensor_value_info("y", TensorProto.FLOAT, ["n"]))
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=9)
-    session = ort.InferenceSession(model.SerializeToString(), providers=providers)
-    if "CUDAExecutionProvider" not in session.get_providers():
-        raise RuntimeError(
-            "onnxruntime-gpu cannot use the GPU here (CUDA 13 / cuDNN 9 libraries not found?): install "
-            "them (the nvidia-*-cu13 pip packages) or run Triton with device='cpu'"
-        )
 
 
 def _free_port() -> int:

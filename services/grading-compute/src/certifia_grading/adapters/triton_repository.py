@@ -38,7 +38,6 @@ import onnxruntime as ort
 from pytriton.client import ModelClient
 
 from certifia_grading.adapters.triton import (
-    CUDA_PROVIDER,
     Device,
     OnnxSignature,
     TritonInferenceBase,
@@ -46,6 +45,7 @@ from certifia_grading.adapters.triton import (
     _Spec,
     read_signature,
 )
+from certifia_grading.engine.inference import CUDA_PROVIDER
 
 Backend = Literal["onnxruntime", "python"]
 
