@@ -63,10 +63,10 @@ typecheck: venv
 test-unit: venv
 	$(PYTEST) -q -m "not integration and not e2e and not gpu" shared/tests $(foreach s,$(SERVICES),services/$(s)/tests) contracts/tests
 
-test-integration: venv postgres
+test-integration: venv prerequisites postgres
 	scripts/with-test-kafka.sh $(PYTEST) -q -m integration shared/tests $(foreach s,$(SERVICES),services/$(s)/tests)
 
-test-e2e: venv postgres
+test-e2e: venv prerequisites postgres
 	$(PYTEST) -q -m e2e e2e
 
 test: lint typecheck test-unit test-integration test-e2e

@@ -6,6 +6,7 @@ import time
 from dataclasses import dataclass
 
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
+from kafka.errors import KafkaError
 
 from certifia_shared.envelope import headers_dict
 from certifia_shared.testing import read_topic
@@ -58,7 +59,12 @@ def wait_group_caught_up(bootstrap: str, group: str, topics: list[str], timeout:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             end = consumer.end_offsets(partitions)
-            committed = admin.list_group_offsets({group: None}).get(group, {})
+            try:
+                committed = admin.list_group_offsets({group: None}).get(group, {})
+            except KafkaError as exc:  # a fresh broker: the group coordinator is still loading
+                if not exc.retriable:
+                    raise
+                committed = {}
             if all(tp in committed and committed[tp].offset >= end[tp] for tp in partitions if end[tp] > 0):
                 return
             time.sleep(0.5)

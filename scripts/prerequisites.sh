@@ -3,7 +3,7 @@
 #
 # Usage: scripts/prerequisites.sh [python]
 #
-#   (no argument)  Python 3.11 (with venv), Java 17+ and Maven (mvn)
+#   (no argument)  Python 3.11 (with venv), Java 17+, Maven (mvn) and bubblewrap (bwrap)
 #   python         only Python 3.11 (what `make venv` needs)
 #
 # For each missing item, prints what is wrong and exactly how to install it (Debian/Ubuntu packages,
@@ -86,12 +86,26 @@ check_maven() {
   fi
 }
 
+check_bubblewrap() {
+  # grading-compute runs candidate code only inside bubblewrap; without it every code submission fails
+  # and the hostile-submission suite cannot run.
+  if ! command -v bwrap >/dev/null 2>&1; then
+    problem "bubblewrap (the sandbox for candidate code): 'bwrap' is not on PATH" \
+      "Debian 12 / Ubuntu: sudo apt-get install -y bubblewrap"
+  elif ! bwrap --unshare-all --ro-bind / / --dev /dev --proc /proc true >/dev/null 2>&1; then
+    problem "bubblewrap cannot create namespaces here ('bwrap --unshare-all ... true' fails)" \
+      "run as root, or allow unprivileged user namespaces: sudo sysctl -w kernel.unprivileged_userns_clone=1" \
+      "(in a container: it needs CAP_SYS_ADMIN or an unconfined seccomp/AppArmor profile)"
+  fi
+}
+
 case "${1:-all}" in
   python) check_python ;;
   all)
     check_python
     check_java
     check_maven
+    check_bubblewrap
     ;;
   -h | --help)
     sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
 from kafka.admin import NewTopic
-from kafka.errors import CoordinatorNotAvailableError
+from kafka.errors import KafkaError
 from kafka.structs import OffsetAndMetadata, TopicPartition
 from opentelemetry.sdk.trace import TracerProvider
 from sqlalchemy import create_engine, func, insert, select, text
@@ -132,7 +132,9 @@ def committed(admin: KafkaAdminClient, group: str, topic: str) -> int | None:
     """The group's committed offset on partition 0 of ``topic`` (None: nothing committed yet)."""
     try:
         offsets = admin.list_group_offsets({group: None}).get(group, {})
-    except CoordinatorNotAvailableError:  # a fresh broker still creating __consumer_offsets
+    except KafkaError as exc:  # a fresh broker: the group coordinator is still loading __consumer_offsets
+        if not exc.retriable:
+            raise
         return None
     meta = offsets.get(TopicPartition(topic, 0))
     return None if meta is None or meta.offset < 0 else int(meta.offset)
