@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import time
+from collections import Counter
 from typing import Any
 
 import e2e_events as events
 import httpx
 import pytest
+from standardwebhooks import Webhook
 
+from certifia_enrolment.domain.webhooks import WEBHOOK_EVENTS
 from certifia_shared import event_types as ev
+from certifia_shared.testing import WebhookReceiver, wait_for
 
 pytestmark = pytest.mark.e2e
 DIPLOMA = ev.DIPLOMA_ISSUED
@@ -22,7 +27,8 @@ def certification_records(stack: Any) -> list[events.Record]:
 def test_full_lifecycle_gives_exactly_one_diploma_even_when_every_event_is_replayed(
     stack: Any, demo: Any
 ) -> None:
-    result = demo.run(option="5B")
+    lms = WebhookReceiver()
+    result = demo.run(option="5B", lms_endpoint=lms)
     cid = result["candidate_id"]
     assert result["verification"]["valid"] is True
 
@@ -36,8 +42,9 @@ def test_full_lifecycle_gives_exactly_one_diploma_even_when_every_event_is_repla
     replayed = [r for topic in upstream for r in events.read_all(stack.bootstrap, topic) if r.subject == cid]
     assert len(replayed) > 100  # enrolment, ~150 criterion decisions, competencies, blocs, thesis
     events.replay(stack.bootstrap, replayed)
-    for service in ("assessment", "grading-compute", "thesis", "certification"):
+    for service in ("enrolment", "assessment", "grading-compute", "thesis", "certification"):
         topics = {
+            "enrolment": [*upstream, ev.TOPIC_CERTIFICATION],
             "assessment": [ev.TOPIC_ENROLMENT, ev.TOPIC_GRADING],
             "grading-compute": [ev.TOPIC_ASSESSMENT],
             "thesis": [ev.TOPIC_ENROLMENT],
@@ -51,6 +58,30 @@ def test_full_lifecycle_gives_exactly_one_diploma_even_when_every_event_is_repla
     assessment = events.read_all(stack.bootstrap, ev.TOPIC_ASSESSMENT)
     passed = events.of_candidate(assessment, cid, "bloc.passed.v1")
     assert len(passed) == 2 * 5  # the original five and their replayed copies, nothing new
+
+    # the LMS heard of each of the candidate's events exactly once, signed, replays included
+    originals = {
+        r.id: r.type
+        for t in [*upstream, ev.TOPIC_CERTIFICATION]
+        for r in events.read_all(stack.bootstrap, t)
+        if r.subject == cid
+    }
+    expected = Counter(WEBHOOK_EVENTS[t] for t in originals.values() if t in WEBHOOK_EVENTS)
+    assert expected["diploma.issued"] == 1 and expected["criterion.validated"] > 100
+    wait_for(
+        lambda: webhooks_of(lms, result["webhook_secret"], cid) == expected,
+        timeout=60,
+        what="the LMS's webhooks",
+    )
+    time.sleep(1.0)  # anything late would be a duplicate
+    assert webhooks_of(lms, result["webhook_secret"], cid) == expected
+    lms.close()
+
+
+def webhooks_of(lms: WebhookReceiver, secret: str, cid: str) -> Counter[str]:
+    """The event names the LMS received for the candidate; every signature must verify."""
+    messages = [Webhook(secret).verify(body, headers) for headers, body in list(lms.received)]
+    return Counter(m["type"] for m in messages if m["candidate"]["id"] == cid)
 
 
 def test_a_service_killed_mid_lifecycle_loses_nothing(stack: Any, demo: Any) -> None:

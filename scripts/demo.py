@@ -10,6 +10,7 @@ from __future__ import annotations
 import sys
 import time
 import uuid
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -18,9 +19,12 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from pydantic import SecretStr
 from stack import Stack
+from standardwebhooks import Webhook
+from standardwebhooks.webhooks import WebhookVerificationError
 
 from certifia_shared.auth import mint_token
 from certifia_shared.referential import load_referential
+from certifia_shared.testing import WebhookReceiver
 
 # code packs (candidate code in the sandbox, as Ray tasks) and model packs (ONNX scored by Triton), by option
 DEMO_PACKS = {
@@ -66,12 +70,52 @@ class Demo:
         raise RuntimeError(f"timed out after {timeout:.0f}s waiting for {what}")
 
     # -- the lifecycle ---------------------------------------------------------------------------------
-    def run(self, *, option: str = "5B", grade_submission: bool = True) -> dict[str, Any]:
+    def run(
+        self,
+        *,
+        option: str = "5B",
+        grade_submission: bool = True,
+        lms_endpoint: WebhookReceiver | None = None,
+    ) -> dict[str, Any]:
+        """The lifecycle. The LMS's webhook endpoint is ``lms_endpoint`` if given (it stays subscribed: the
+        e2e suite goes on watching it), else one made and removed here."""
         t0 = time.monotonic()
         lms = self.headers("lms", subject="demo-lms")
         jury = self.headers("jury", subject="jury-demo")
         officer = self.headers("officer", subject="officer-demo")
         external_id = f"demo-{uuid.uuid4().hex[:8]}"
+        endpoint = lms_endpoint or WebhookReceiver("/demo-lms/webhooks")  # signed events come back here
+        subscription = self.call("POST", "enrolment", "/webhooks", headers=lms, json={"url": endpoint.url})
+        try:
+            result = self._lifecycle(
+                t0,
+                lms,
+                jury,
+                officer,
+                external_id,
+                option,
+                grade_submission,
+                (endpoint, subscription["secret"]),
+            )
+            return {**result, "webhook_secret": subscription["secret"]}
+        finally:
+            if lms_endpoint is None:
+                self.call(
+                    "DELETE", "enrolment", f"/webhooks/{subscription['id']}", headers=lms, expect=(204,)
+                )
+                endpoint.close()
+
+    def _lifecycle(
+        self,
+        t0: float,
+        lms: dict[str, str],
+        jury: dict[str, str],
+        officer: dict[str, str],
+        external_id: str,
+        option: str,
+        grade_submission: bool,
+        webhooks: tuple[WebhookReceiver, str],
+    ) -> dict[str, Any]:
         candidate = self.call(
             "POST",
             "enrolment",
@@ -157,6 +201,17 @@ class Demo:
         diploma_id = diploma["diploma_id"]
         verification = self.call("GET", "certification", f"/diplomas/{diploma_id}/verification")
         self.say(f"[7/7] diploma {diploma_id} issued; public verification says: {verification.get('valid')}")
+        received = self.wait(
+            "the LMS's diploma.issued webhook", lambda: self.webhooks(*webhooks, cid, "diploma.issued")
+        )
+        for _ in range(30):  # deliveries run in parallel: give the stragglers a moment to land
+            time.sleep(0.5)
+            latest = self.webhooks(*webhooks, cid, "diploma.issued") or []
+            if len(latest) == len(received):
+                break
+            received = latest
+        summary = ", ".join(f"{n} {name}" for name, n in Counter(received).items())
+        self.say(f"      the LMS received {len(received)} signed webhooks, signatures verified: {summary}")
         took = time.monotonic() - t0
         self.say(f"\nDone in {took:.1f}s. Look at:")
         self.say(
@@ -170,7 +225,26 @@ class Demo:
         self.say(
             f"  traces        {self.stack.state_dir / 'spans'}/*.jsonl ; logs in {self.stack.state_dir / 'logs'}"
         )
-        return {"candidate_id": cid, "diploma_id": diploma_id, "verification": verification, "seconds": took}
+        return {
+            "candidate_id": cid,
+            "diploma_id": diploma_id,
+            "verification": verification,
+            "webhooks": received,
+            "seconds": took,
+        }
+
+    @staticmethod
+    def webhooks(endpoint: WebhookReceiver, secret: str, cid: str, last: str) -> list[str] | None:
+        """The event names the LMS got for the candidate, once ``last`` is among them; signatures checked."""
+        names = []
+        for headers, body in list(endpoint.received):
+            try:
+                message = Webhook(secret).verify(body, headers)
+            except WebhookVerificationError as exc:
+                raise RuntimeError(f"a webhook failed signature verification: {exc}") from exc
+            if message["candidate"]["id"] == cid:
+                names.append(message["type"])
+        return names if last in names else None
 
     def diploma(self, cid: str, headers: dict[str, str]) -> dict[str, Any] | None:
         response = self.http.get(

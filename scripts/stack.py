@@ -115,6 +115,9 @@ class Stack:
             "PUBLIC_BASE_URL": f"http://127.0.0.1:{spec.port + self.port_offset}",
             "CERTIFIA_SPANS_FILE": str(self.state_dir / "spans" / f"{spec.name}.jsonl"),
             "ARTIFACT_HOSTS": "127.0.0.1,localhost",
+            # a local stack sends LMS webhooks to a receiver on this machine (deployments: https, public hosts)
+            "WEBHOOK_ALLOW_HTTP": os.environ.get("WEBHOOK_ALLOW_HTTP", "true"),
+            "WEBHOOK_ALLOW_PRIVATE_ADDRESSES": os.environ.get("WEBHOOK_ALLOW_PRIVATE_ADDRESSES", "true"),
             "PYTHONUNBUFFERED": "1",
             **self.extra_env,
         }

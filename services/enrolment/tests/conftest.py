@@ -17,7 +17,7 @@ from fastapi.testclient import TestClient
 from certifia_enrolment.bootstrap import create_application
 from certifia_enrolment.config import Settings
 from certifia_shared.envelope import CloudEvent
-from certifia_shared.testing import TEST_SECRET, fresh_pg_url, outbox_events
+from certifia_shared.testing import TEST_SECRET, WebhookReceiver, fresh_pg_url, outbox_events
 
 
 @dataclass
@@ -49,3 +49,11 @@ def app(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Enrolment]:
     with TestClient(application) as client:
         yield Enrolment(client, application.state.ctx)
     application.state.ctx.engine.dispose()
+
+
+@pytest.fixture
+def receiver() -> Iterator[WebhookReceiver]:
+    """An LMS webhook endpoint on 127.0.0.1 (``.statuses``: the answers to script, then 204)."""
+    r = WebhookReceiver()
+    yield r
+    r.close()

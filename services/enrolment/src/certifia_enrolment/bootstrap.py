@@ -2,22 +2,58 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
 from pathlib import Path
 
 from fastapi import FastAPI
 
 from certifia_enrolment.adapters.orm import messaging
+from certifia_enrolment.adapters.webhook_http import HttpWebhookSender
 from certifia_enrolment.config import Settings
 from certifia_enrolment.entrypoints.api import router
+from certifia_enrolment.entrypoints.webhooks_api import router as webhooks_router
+from certifia_enrolment.service_layer.webhooks import DeliveryWorker, event_handlers
+from certifia_shared import event_types as ev
 from certifia_shared.service import ServiceContext, build_context
 from certifia_shared.web import create_app
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
+# Every topic whose events an LMS can follow by webhook (enrolment's own included).
+TOPICS = [ev.TOPIC_ENROLMENT, ev.TOPIC_ASSESSMENT, ev.TOPIC_GRADING, ev.TOPIC_THESIS, ev.TOPIC_CERTIFICATION]
+
+
+def delivery_worker(ctx: ServiceContext) -> DeliveryWorker:
+    settings = ctx.settings
+    assert isinstance(settings, Settings)
+    policy = settings.webhook_policy()
+    sender = HttpWebhookSender(
+        timeout_seconds=settings.webhook_timeout_seconds, allow_private=policy.allow_private
+    )
+    return DeliveryWorker(
+        sessions=ctx.sessions,
+        sender=sender,
+        policy=policy,
+        poll_seconds=settings.webhook_poll_seconds,
+        concurrency=settings.webhook_concurrency,
+    )
+
+
+def _workers(ctx: ServiceContext) -> list[Callable[[threading.Event], None]]:
+    return [delivery_worker(ctx).run]
 
 
 def bootstrap(settings: Settings | None = None) -> ServiceContext:
     settings = settings or Settings()
-    return build_context(settings, database_name="enrolment", tables=messaging, migrations_dir=MIGRATIONS)
+    return build_context(
+        settings,
+        database_name="enrolment",
+        tables=messaging,
+        migrations_dir=MIGRATIONS,
+        handlers=event_handlers,
+        topics=TOPICS,
+        extra_workers=_workers,
+    )
 
 
 def create_application(settings: Settings | None = None) -> FastAPI:
@@ -25,7 +61,7 @@ def create_application(settings: Settings | None = None) -> FastAPI:
     return create_app(
         settings=ctx.settings,
         title="certifia enrolment",
-        routers=[router],
+        routers=[router, webhooks_router],
         readiness=ctx.runtime.readiness,
         on_start=ctx.runtime.start,
         on_stop=ctx.runtime.stop,

@@ -1,6 +1,18 @@
 from __future__ import annotations
 
-from sqlalchemy import Column, DateTime, MetaData, String, Table, UniqueConstraint
+from sqlalchemy import (
+    Boolean,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
 
 from certifia_shared.messaging import messaging_tables
 
@@ -21,4 +33,46 @@ candidates = Table(
     Column("option", String(2), nullable=True),
     Column("enrolled_at", DateTime(timezone=True), nullable=False),
     UniqueConstraint("lms_client", "external_id", name="uq_candidates_lms_external"),
+)
+
+# An LMS's webhook endpoints. The secret must be readable to sign with: it never leaves the API except
+# once, in the answer that creates or rotates it.
+webhook_subscriptions = Table(
+    "webhook_subscriptions",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("lms_client", String(100), nullable=False, index=True),
+    Column("url", String(2000), nullable=False),
+    Column("events", Text, nullable=False),  # JSON list of public event names, or ["*"]
+    Column("description", String(500), nullable=True),
+    Column("secret", String(100), nullable=False),
+    Column("previous_secret", String(100), nullable=True),
+    Column("previous_secret_until", DateTime(timezone=True), nullable=True),
+    Column("active", Boolean, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+# One row per (subscription, event): written in the consumer's transaction (with its inbox row), so a
+# redelivered event never makes a second delivery; sent by the delivery worker until a 2xx or the end of
+# the retry schedule. lease_until keeps two workers (or a restarted one) from sending it at once.
+webhook_deliveries = Table(
+    "webhook_deliveries",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("subscription_id", String(36), ForeignKey("webhook_subscriptions.id"), nullable=False),
+    Column("event_id", String(64), nullable=False),
+    Column("event_name", String(100), nullable=False),
+    Column("candidate_id", String(36), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("trace_headers", Text, nullable=False, default="{}"),
+    Column("status", String(20), nullable=False),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", DateTime(timezone=True), nullable=True),
+    Column("lease_until", DateTime(timezone=True), nullable=True),
+    Column("last_attempt_at", DateTime(timezone=True), nullable=True),
+    Column("last_outcome", String(500), nullable=True),
+    Column("delivered_at", DateTime(timezone=True), nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("subscription_id", "event_id", name="uq_webhook_deliveries_subscription_event"),
+    Index("ix_webhook_deliveries_due", "status", "next_attempt_at"),
 )
