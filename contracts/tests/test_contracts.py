@@ -170,6 +170,14 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "issued_at": NOW,
         "verification_url": "http://127.0.0.1:8005/verify/dip-1",
     },
+    event_types.DIPLOMA_REVOKED: {
+        "diploma_id": "dip-1",
+        "candidate_id": "c-1",
+        "reason": "Thèse plagiée (décision du jury du 2025-03-01).",
+        "revoked_at": NOW,
+        "revoked_by": "officer-7",
+        "revoked_by_role": "officer",
+    },
 }
 # Issue 3's minimum catalogue.
 REQUIRED_TYPES = {
@@ -365,6 +373,7 @@ def test_each_missing_required_field_is_rejected_and_named(event_type: str) -> N
         (event_types.CRITERION_VALIDATED, "decided_by_role", "candidate"),
         (event_types.THESIS_DEFENDED, "outcome", "maybe"),
         (event_types.DIPLOMA_ISSUED, "option", "5"),
+        (event_types.DIPLOMA_REVOKED, "revoked_by_role", "candidate"),
     ],
 )
 def test_bad_enum_is_rejected(event_type: str, field: str, value: str) -> None:
@@ -388,6 +397,9 @@ def test_bad_enum_is_rejected(event_type: str, field: str, value: str) -> None:
         (event_types.COMPETENCY_VALIDATED, {"competency_id": "7.A1.C1"}),
         (event_types.THESIS_DEFENDED, {"jury": []}),
         (event_types.THESIS_DEFENDED, {"grade": 21}),
+        (event_types.DIPLOMA_REVOKED, {"reason": ""}),
+        (event_types.DIPLOMA_REVOKED, {"reason": "x" * 501}),
+        (event_types.DIPLOMA_REVOKED, {"revoked_at": "2026-11-29"}),
     ],
 )
 def test_bad_values_are_rejected(event_type: str, change: dict[str, Any]) -> None:

@@ -14,6 +14,7 @@ MISSION_REGISTERED = "fr.certifia.thesis.mission.registered.v1"
 THESIS_DEFENDED = "fr.certifia.thesis.thesis.defended.v1"
 BLOC_CERTIFICATE_ISSUED = "fr.certifia.certification.bloc_certificate.issued.v1"
 DIPLOMA_ISSUED = "fr.certifia.certification.diploma.issued.v1"
+DIPLOMA_REVOKED = "fr.certifia.certification.diploma.revoked.v1"
 
 TOPIC_ENROLMENT = "certifia.enrolment"
 TOPIC_ASSESSMENT = "certifia.assessment"
