@@ -20,6 +20,7 @@ from certifia_certification.domain.credential import (
     verify,
 )
 from certifia_certification.domain.signing import SigningKey, b64url_decode, jwk, thumbprint
+from certifia_certification.domain.status_list import status_entry
 from certifia_shared.testing import TEST_SECRET
 
 ISSUED = datetime(2026, 7, 1, 12, 0, tzinfo=UTC)
@@ -97,6 +98,21 @@ def test_tampered_credential_fails(key: SigningKey, tamper: Any) -> None:
     tamper(cred)
     result = verify(cred, resolver(key))
     assert not result.valid
+
+
+def test_credential_status_is_part_of_the_signed_credential(key: SigningKey) -> None:
+    assert "credentialStatus" not in signed(key)  # as before status lists: nothing added
+    entry = status_entry(f"{BASE}/status-lists/l-1", 4242)
+    method = f"{BASE}/.well-known/jwks.json#{key.kid}"
+    unsigned = diploma_credential(facts(), base_url=BASE, credential_status=entry)
+    cred = sign(unsigned, key, verification_method=method, created=ISSUED)
+    assert cred["credentialStatus"] == entry
+    assert verify(cred, resolver(key)).valid
+    moved = copy.deepcopy(cred)
+    moved["credentialStatus"]["statusListIndex"] = "4243"  # pointing at another, unrevoked entry
+    assert not verify(moved, resolver(key)).valid
+    stripped = {k: v for k, v in cred.items() if k != "credentialStatus"}
+    assert not verify(stripped, resolver(key)).valid
 
 
 def test_other_key_or_unknown_key_fails(key: SigningKey) -> None:

@@ -50,13 +50,19 @@ class DiplomaFacts:
     issued_at: datetime
 
 
-def diploma_credential(facts: DiplomaFacts, *, base_url: str) -> dict[str, Any]:
-    """The unsigned credential."""
-    return {
+def issuer_profile(base_url: str) -> dict[str, Any]:
+    return {"id": base_url, "type": ["Profile"], "name": ISSUER_NAME}
+
+
+def diploma_credential(
+    facts: DiplomaFacts, *, base_url: str, credential_status: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """The unsigned credential (``credential_status``: its revocation status list entry)."""
+    credential: dict[str, Any] = {
         "@context": CONTEXT,
         "id": f"urn:uuid:{facts.diploma_id}",
         "type": ["VerifiableCredential", "OpenBadgeCredential"],
-        "issuer": {"id": base_url, "type": ["Profile"], "name": ISSUER_NAME},
+        "issuer": issuer_profile(base_url),
         "validFrom": iso(facts.issued_at),
         "name": facts.title,
         "credentialSubject": {
@@ -80,6 +86,9 @@ def diploma_credential(facts: DiplomaFacts, *, base_url: str) -> dict[str, Any]:
             },
         },
     }
+    if credential_status is not None:
+        credential["credentialStatus"] = credential_status
+    return credential
 
 
 def sign(

@@ -11,6 +11,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
 
+from certifia_certification.domain.revocation import Revocation
+from certifia_certification.domain.status_list import StatusEntry
+
 Path = Literal["formation", "vae"]
 Outcome = Literal["passed", "failed"]
 
@@ -68,6 +71,9 @@ class Diploma:
     thesis_defence_id: str | None
     issued_at: datetime
     credential: dict[str, Any]
+    status: StatusEntry | None = None
+    """Its entry in a revocation status list; None for diplomas issued before status lists."""
+    revocation: Revocation | None = None
 
 
 @dataclass
