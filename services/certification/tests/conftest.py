@@ -2,23 +2,34 @@
 
 from __future__ import annotations
 
+import base64
+import json
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
+from alembic import command
+from alembic.config import Config
+from fastapi.testclient import TestClient
+from sqlalchemy import insert
 
-from certifia_certification.bootstrap import Wiring, bootstrap
+from certifia_certification.adapters.orm import candidates, diplomas
+from certifia_certification.bootstrap import MIGRATIONS, Wiring, bootstrap, create_application
 from certifia_certification.config import Settings
+from certifia_certification.domain.credential import DiplomaFacts, diploma_credential, sign
+from certifia_certification.domain.signing import SigningKey
 from certifia_shared import event_types as ev
 from certifia_shared.contracts import contract
-from certifia_shared.db import UnitOfWork
+from certifia_shared.db import UnitOfWork, make_engine
 from certifia_shared.envelope import CloudEvent
 from certifia_shared.testing import TEST_SECRET
 
 NOW = "2026-06-30T10:00:00+00:00"
 REFERENTIAL_VERSION = "1.0.0"
+BASE_URL = "https://certifia.example"
 
 
 def make_settings(database_url: str, **extra: Any) -> Settings:
@@ -26,7 +37,7 @@ def make_settings(database_url: str, **extra: Any) -> Settings:
         "CERTIFIA_AUTH_SECRET": TEST_SECRET.get_secret_value(),
         "database_url": database_url,
         "run_background_workers": False,
-        "public_base_url": "https://certifia.example",
+        "public_base_url": BASE_URL,
     }
     values.update(extra)
     return Settings(**values)
@@ -105,6 +116,67 @@ def apply(wiring: Wiring, *events: CloudEvent) -> list[CloudEvent]:
     return emitted
 
 
+def signing_key_setting(key: SigningKey) -> str:
+    """``CERTIFIA_SIGNING_KEY`` for ``key``."""
+    return base64.b64encode(key.private_key.private_bytes_raw()).decode()
+
+
+def legacy_diploma(database_url: str, key: SigningKey) -> dict[str, Any]:
+    """Bring an empty database to revision 0001 only (before revocation and status lists) and store one
+    diploma there, signed with ``key`` as the service signed them then (no credentialStatus); returns the
+    credential (its id is ``urn:uuid:<diploma id>``, its holder Ada Lovelace)."""
+    issued = datetime(2026, 7, 1, 12, 0, tzinfo=UTC)
+    candidate_id, diploma_id = str(uuid.uuid4()), str(uuid.uuid4())
+    facts = DiplomaFacts(
+        diploma_id=diploma_id,
+        candidate_id=candidate_id,
+        given_name="Ada",
+        family_name="Lovelace",
+        title="Ingénieur en Intelligence Artificielle (MS)",
+        criteria="blocs 1 à 4, une option, la thèse",
+        referential_version=REFERENTIAL_VERSION,
+        blocs=("1", "2", "3", "4", "5B"),
+        issued_at=issued,
+    )
+    method = f"{BASE_URL}/.well-known/jwks.json#{key.kid}"
+    credential = sign(
+        diploma_credential(facts, base_url=BASE_URL), key, verification_method=method, created=issued
+    )
+    engine = make_engine(database_url)
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    cfg.set_main_option("path_separator", "os")
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0001")
+        conn.execute(
+            insert(candidates).values(
+                candidate_id=candidate_id,
+                given_name="Ada",
+                family_name="Lovelace",
+                email="ada@example.org",
+                path="formation",
+                enrolled_at=issued,
+                first_seen_at=issued,
+                updated_at=issued,
+            )
+        )
+        conn.execute(  # the columns of revision 0001 only
+            insert(diplomas).values(
+                diploma_id=diploma_id,
+                candidate_id=candidate_id,
+                path="formation",
+                option="5B",
+                blocs=json.dumps(list(facts.blocs)),
+                thesis_defence_id="def-1",
+                issued_at=issued,
+                credential=json.dumps(credential, ensure_ascii=False),
+            )
+        )
+    engine.dispose()
+    return credential
+
+
 @pytest.fixture
 def sqlite_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'certification.db'}"
@@ -115,6 +187,20 @@ def wiring(sqlite_url: str) -> Iterator[Wiring]:
     w = bootstrap(make_settings(sqlite_url))
     yield w
     w.ctx.engine.dispose()
+
+
+@pytest.fixture
+def client(sqlite_url: str) -> Iterator[TestClient]:
+    """The REST API on SQLite, background workers off (events applied with ``apply_events``)."""
+    with TestClient(create_application(make_settings(sqlite_url))) as c:
+        yield c
+
+
+@pytest.fixture
+def app_wiring(client: TestClient) -> Wiring:
+    """The wiring behind ``client`` (its database, its issuer)."""
+    app: Any = client.app
+    return Wiring(app.state.ctx, app.state.issuer)
 
 
 @pytest.fixture
@@ -135,3 +221,13 @@ def apply_events() -> Any:
 @pytest.fixture
 def settings_for() -> Any:
     return make_settings
+
+
+@pytest.fixture
+def make_legacy_diploma() -> Any:
+    return legacy_diploma
+
+
+@pytest.fixture
+def key_setting() -> Any:
+    return signing_key_setting

@@ -115,6 +115,18 @@ def test_full_candidate_through_kafka_gets_exactly_one_diploma(
         assert check["valid"] is True and check["holder"] == "Ada Lovelace"
         assert check["title"] == "Ingénieur en Intelligence Artificielle (MS)"
 
+        # an officer revokes it: diploma.revoked reaches the topic once, verification says so
+        url = f"/diplomas/{diploma['diploma_id']}/revocation"
+        officer = auth("officer", subject="officer-1")
+        for _ in range(2):  # the second call changes nothing
+            assert client.post(url, json={"reason": "fraude"}, headers=officer).status_code == 200
+        wait_for(lambda: unpublished(wiring) == 0, what="the revocation relayed")
+        revoked = of(read_topic(servers, ev.TOPIC_CERTIFICATION), ev.DIPLOMA_REVOKED, cid)
+        assert len(revoked) == 1 and revoked[0].data["diploma_id"] == diploma["diploma_id"]
+        contract(ev.DIPLOMA_REVOKED).validate(revoked[0].data)
+        check = client.get(f"/diplomas/{diploma['diploma_id']}/verification").json()
+        assert check["valid"] is False and check["reason"].endswith(": fraude")
+
 
 def test_concurrent_handlers_on_postgresql_issue_one_diploma(
     make_events: Any, settings_for: Callable[..., Any]

@@ -3,33 +3,22 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import update
 
 from certifia_certification.adapters.orm import diplomas
-from certifia_certification.bootstrap import Wiring, create_application
+from certifia_certification.bootstrap import Wiring
 from certifia_shared.testing import auth
 
 OFFICER = auth("officer")
 
 
-@pytest.fixture
-def client(sqlite_url: str, settings_for: Any) -> Iterator[TestClient]:
-    with TestClient(create_application(settings_for(sqlite_url))) as c:
-        yield c
-
-
-def wiring_of(client: TestClient) -> Wiring:
-    app: Any = client.app
-    return Wiring(app.state.ctx, app.state.issuer)
-
-
-def test_progress_of_a_candidate_on_the_way(client: TestClient, events: Any, apply_events: Any) -> None:
-    apply_events(wiring_of(client), events.enrolled(), events.bloc_passed("1"), events.bloc_passed("5A"))
+def test_progress_of_a_candidate_on_the_way(
+    client: TestClient, app_wiring: Wiring, events: Any, apply_events: Any
+) -> None:
+    apply_events(app_wiring, events.enrolled(), events.bloc_passed("1"), events.bloc_passed("5A"))
     own = auth("candidate", candidate_id=events.candidate_id)
     r = client.get(f"/candidates/{events.candidate_id}/progress", headers=own)
     assert r.status_code == 200, r.text
@@ -50,8 +39,10 @@ def test_progress_of_a_candidate_on_the_way(client: TestClient, events: Any, app
     assert r.status_code == 404 and r.headers["content-type"] == "application/problem+json"
 
 
-def test_who_may_read_progress(client: TestClient, events: Any, apply_events: Any) -> None:
-    apply_events(wiring_of(client), events.bloc_passed("1"))
+def test_who_may_read_progress(
+    client: TestClient, app_wiring: Wiring, events: Any, apply_events: Any
+) -> None:
+    apply_events(app_wiring, events.bloc_passed("1"))
     url = f"/candidates/{events.candidate_id}/progress"
     for roles in (("lms",), ("jury",), ("officer",), ("admin",)):
         assert client.get(url, headers=auth(*roles)).status_code == 200
@@ -68,9 +59,9 @@ def test_unknown_candidate_is_a_problem_naming_candidate_id(client: TestClient) 
 
 
 def test_diploma_credential_and_public_verification(
-    client: TestClient, events: Any, apply_events: Any
+    client: TestClient, app_wiring: Wiring, events: Any, apply_events: Any
 ) -> None:
-    apply_events(wiring_of(client), *events.full_candidate())
+    apply_events(app_wiring, *events.full_candidate())
     progress = client.get(f"/candidates/{events.candidate_id}/progress", headers=OFFICER).json()
     assert progress["missing"] == [] and progress["diploma_id"]
     diploma_id = progress["diploma_id"]
@@ -98,6 +89,7 @@ def test_diploma_credential_and_public_verification(
         "issued_at": credential["validFrom"],
         "issuer": "certifia",
         "key_id": None,
+        "revocation": None,
     }
     keys = client.get("/.well-known/jwks.json").json()["keys"]
     assert [k["kid"] for k in keys] == [check.json()["key_id"]]
@@ -110,12 +102,11 @@ def test_diploma_credential_and_public_verification(
 
 
 def test_tampered_stored_diploma_is_reported_invalid(
-    client: TestClient, events: Any, apply_events: Any
+    client: TestClient, app_wiring: Wiring, events: Any, apply_events: Any
 ) -> None:
-    emitted = apply_events(wiring_of(client), *events.full_candidate())
+    emitted = apply_events(app_wiring, *events.full_candidate())
     diploma_id = emitted[-1].data["diploma_id"]
-    wiring = wiring_of(client)
-    with wiring.ctx.uow() as uow:
+    with app_wiring.ctx.uow() as uow:
         raw = json.loads(uow.session.execute(diplomas.select()).first().credential)  # type: ignore[union-attr]
         raw["validFrom"] = "2001-01-01T00:00:00Z"
         uow.session.execute(update(diplomas).values(credential=json.dumps(raw)))

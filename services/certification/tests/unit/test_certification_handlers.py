@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import json
 from typing import Any
 
@@ -10,11 +9,12 @@ import pytest
 from sqlalchemy import func, insert, select
 from sqlalchemy.exc import IntegrityError
 
-from certifia_certification.adapters.orm import bloc_certificates, diplomas
+from certifia_certification.adapters.orm import bloc_certificates, diplomas, status_lists
 from certifia_certification.adapters.repository import ProgressRepository
 from certifia_certification.bootstrap import Wiring, bootstrap
 from certifia_certification.domain.credential import verify
 from certifia_certification.domain.signing import SigningKey
+from certifia_certification.domain.status_list import LIST_SIZE
 from certifia_shared import event_types as ev
 from certifia_shared.envelope import utcnow
 
@@ -125,14 +125,48 @@ def test_stored_credential_verifies_with_the_stored_key(
     assert json.loads(json.dumps(credential)) == credential
 
 
+def test_new_diplomas_carry_distinct_shuffled_status_list_entries(
+    wiring: Wiring, make_events: Any, apply_events: Any
+) -> None:
+    diplomas_issued = []
+    for _ in range(5):
+        candidate = make_events()
+        apply_events(wiring, *candidate.full_candidate())
+        with wiring.ctx.uow() as uow:
+            progress = ProgressRepository(uow.session).get(candidate.candidate_id)
+        assert progress is not None and progress.diploma is not None
+        diplomas_issued.append(progress.diploma)
+    entries = [d.status for d in diplomas_issued]
+    assert all(e is not None for e in entries)
+    assert len({e.list_id for e in entries if e}) == 1, "one list until it is full"
+    indexes = [e.index for e in entries if e]
+    assert len(set(indexes)) == 5 and all(0 <= i < LIST_SIZE for i in indexes)
+    assert indexes != list(range(indexes[0], indexes[0] + 5)), "not handed out in sequence"
+    for d in diplomas_issued:
+        assert d.status is not None
+        status = d.credential["credentialStatus"]
+        url = f"https://certifia.example/status-lists/{d.status.list_id}"
+        assert status == {
+            "id": f"{url}#{d.status.index}",
+            "type": "BitstringStatusListEntry",
+            "statusPurpose": "revocation",
+            "statusListIndex": str(d.status.index),
+            "statusListCredential": url,
+        }
+    key = wiring.issuer.keys.active()
+    assert verify(diplomas_issued[0].credential, {key.kid: key.public_key}.get).valid
+    with wiring.ctx.uow() as uow:
+        allocated = uow.session.execute(select(status_lists.c.allocated, status_lists.c.size)).all()
+    assert [tuple(r) for r in allocated] == [(5, LIST_SIZE)]
+
+
 def test_generated_key_survives_a_restart(sqlite_url: str, settings_for: Any) -> None:
     first = bootstrap(settings_for(sqlite_url)).issuer.keys.active().kid
     second = bootstrap(settings_for(sqlite_url)).issuer.keys.active().kid
     assert first == second
 
 
-def test_configured_key_is_used_and_recorded(sqlite_url: str, settings_for: Any) -> None:
+def test_configured_key_is_used_and_recorded(sqlite_url: str, settings_for: Any, key_setting: Any) -> None:
     raw = SigningKey.generate()
-    encoded = base64.b64encode(raw.private_key.private_bytes_raw()).decode()
-    wiring = bootstrap(settings_for(sqlite_url, CERTIFIA_SIGNING_KEY=encoded))
+    wiring = bootstrap(settings_for(sqlite_url, CERTIFIA_SIGNING_KEY=key_setting(raw)))
     assert wiring.issuer.keys.active().kid == raw.kid

@@ -4,6 +4,7 @@ from sqlalchemy import (
     Column,
     DateTime,
     ForeignKey,
+    Integer,
     MetaData,
     PrimaryKeyConstraint,
     String,
@@ -59,7 +60,22 @@ bloc_certificates = Table(
     UniqueConstraint("candidate_id", "bloc", name="uq_bloc_certificates_candidate_bloc"),
 )
 
+# Revocation status lists (W3C Bitstring Status List): ``allocated`` entries handed out so far, in the
+# order ``index_key`` shuffles (domain/status_list.shuffled_index). The bits themselves are not stored: a
+# bit is set when the diploma holding that entry is revoked.
+status_lists = Table(
+    "status_lists",
+    metadata,
+    Column("list_id", String(36), primary_key=True),
+    Column("purpose", String(20), nullable=False),
+    Column("size", Integer, nullable=False),
+    Column("allocated", Integer, nullable=False),
+    Column("index_key", String(64), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
 # At most one diploma per candidate: the unique constraint makes a race or a redelivery fail, not duplicate.
+# One diploma per status list entry (uq_diplomas_status_entry); none for diplomas issued before the lists.
 diplomas = Table(
     "diplomas",
     metadata,
@@ -71,7 +87,19 @@ diplomas = Table(
     Column("thesis_defence_id", String(64), nullable=True),
     Column("issued_at", DateTime(timezone=True), nullable=False),
     Column("credential", Text, nullable=False),
+    Column(
+        "status_list_id",
+        String(36),
+        ForeignKey("status_lists.list_id", name="fk_diplomas_status_list"),
+        nullable=True,
+    ),
+    Column("status_list_index", Integer, nullable=True),
+    Column("revoked_at", DateTime(timezone=True), nullable=True),
+    Column("revocation_reason", String(500), nullable=True),
+    Column("revoked_by", String(200), nullable=True),
+    Column("revoked_by_role", String(20), nullable=True),
     UniqueConstraint("candidate_id", name="uq_diplomas_candidate"),
+    UniqueConstraint("status_list_id", "status_list_index", name="uq_diplomas_status_entry"),
 )
 
 # Public keys that signed credentials (kept so old diplomas stay verifiable); the private key only for the

@@ -3,14 +3,22 @@
 from __future__ import annotations
 
 import json
+import secrets
+import uuid
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Table, insert, select, update
+from sqlalchemy import CursorResult, Table, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from certifia_certification.adapters.orm import bloc_certificates, bloc_passes, candidates, diplomas
+from certifia_certification.adapters.orm import (
+    bloc_certificates,
+    bloc_passes,
+    candidates,
+    diplomas,
+    status_lists,
+)
 from certifia_certification.domain.model import (
     BlocCertificate,
     BlocPass,
@@ -20,6 +28,9 @@ from certifia_certification.domain.model import (
     Enrolment,
     as_utc,
 )
+from certifia_certification.domain.revocation import Revocation
+from certifia_certification.domain.signing import b64url, b64url_decode
+from certifia_certification.domain.status_list import LIST_SIZE, PURPOSE, StatusEntry, shuffled_index
 
 
 def insert_ignoring_conflict(session: Session, table: Table, values: dict[str, Any]) -> None:
@@ -157,15 +168,103 @@ class ProgressRepository:
                 thesis_defence_id=d.thesis_defence_id,
                 issued_at=d.issued_at,
                 credential=json.dumps(d.credential, ensure_ascii=False),
+                status_list_id=d.status.list_id if d.status else None,
+                status_list_index=d.status.index if d.status else None,
             )
         )
 
-    def diploma(self, diploma_id: str) -> Diploma | None:
-        row = self.session.execute(select(diplomas).where(diplomas.c.diploma_id == diploma_id)).first()
+    def diploma(self, diploma_id: str, *, lock: bool = False) -> Diploma | None:
+        """The diploma; ``lock``: its row stays locked until the transaction ends (PostgreSQL)."""
+        query = select(diplomas).where(diplomas.c.diploma_id == diploma_id)
+        row = self.session.execute(query.with_for_update() if lock else query).first()
         return _diploma(row._mapping) if row else None
+
+    def record_revocation(self, diploma_id: str, r: Revocation) -> bool:
+        """Mark the diploma revoked unless it already is; False when another transaction revoked it first."""
+        result = self.session.execute(
+            update(diplomas)
+            .where(diplomas.c.diploma_id == diploma_id, diplomas.c.revoked_at.is_(None))
+            .values(
+                revoked_at=r.revoked_at,
+                revocation_reason=r.reason,
+                revoked_by=r.revoked_by,
+                revoked_by_role=r.revoked_by_role,
+            )
+        )
+        return cast(CursorResult[Any], result).rowcount == 1
+
+
+class StatusListRepository:
+    """Revocation status lists: entries handed to new diplomas, and the revoked entries of a list."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def allocate(self, *, now: datetime) -> StatusEntry:
+        """The next entry of the oldest list with room (a new list when none has), in the caller's
+        transaction: the list row stays locked until it ends, so two diplomas never get one entry
+        (``uq_diplomas_status_entry`` is the last line). Two first-ever allocations at once may each open
+        a list; both lists are then filled in turn."""
+        row = self.session.execute(
+            select(status_lists)
+            .where(status_lists.c.purpose == PURPOSE, status_lists.c.allocated < status_lists.c.size)
+            .order_by(status_lists.c.created_at, status_lists.c.list_id)
+            .limit(1)
+            .with_for_update()
+        ).first()
+        if row is None:
+            list_id, key, size, position = str(uuid.uuid4()), secrets.token_bytes(16), LIST_SIZE, 0
+            self.session.execute(
+                insert(status_lists).values(
+                    list_id=list_id,
+                    purpose=PURPOSE,
+                    size=size,
+                    allocated=1,
+                    index_key=b64url(key),
+                    created_at=now,
+                )
+            )
+        else:
+            list_id, key, size, position = (
+                row.list_id,
+                b64url_decode(row.index_key),
+                row.size,
+                row.allocated,
+            )
+            self.session.execute(
+                update(status_lists).where(status_lists.c.list_id == list_id).values(allocated=position + 1)
+            )
+        return StatusEntry(list_id, shuffled_index(position, key=key, size=size))
+
+    def size(self, list_id: str) -> int | None:
+        """The list's number of entries; None when this service has no such list."""
+        return self.session.execute(
+            select(status_lists.c.size).where(status_lists.c.list_id == list_id)
+        ).scalar_one_or_none()
+
+    def revoked_indexes(self, list_id: str) -> list[int]:
+        return list(
+            self.session.execute(
+                select(diplomas.c.status_list_index).where(
+                    diplomas.c.status_list_id == list_id, diplomas.c.revoked_at.is_not(None)
+                )
+            ).scalars()
+        )
+
+
+def _revocation(m: Any) -> Revocation | None:
+    if m["revoked_at"] is None:
+        return None
+    return Revocation(
+        revoked_at=as_utc(m["revoked_at"]),
+        reason=m["revocation_reason"],
+        revoked_by=m["revoked_by"],
+        revoked_by_role=m["revoked_by_role"],
+    )
 
 
 def _diploma(m: Any) -> Diploma:
+    listed = m["status_list_id"] is not None
     return Diploma(
         diploma_id=m["diploma_id"],
         candidate_id=m["candidate_id"],
@@ -175,4 +274,6 @@ def _diploma(m: Any) -> Diploma:
         thesis_defence_id=m["thesis_defence_id"],
         issued_at=as_utc(m["issued_at"]),
         credential=json.loads(m["credential"]),
+        status=StatusEntry(m["status_list_id"], m["status_list_index"]) if listed else None,
+        revocation=_revocation(m),
     )

@@ -10,6 +10,7 @@ from pydantic import BaseModel
 
 from certifia_certification.adapters.repository import ProgressRepository
 from certifia_certification.domain.model import CandidateProgress, Diploma
+from certifia_certification.domain.revocation import Revocation
 from certifia_certification.domain.rule import bloc_order, evaluate
 from certifia_certification.service_layer.handlers import Issuer
 from certifia_shared.auth import Principal, ensure_candidate_access, require
@@ -58,6 +59,23 @@ class ProgressOut(BaseModel):
     diploma_id: str | None
 
 
+class RevocationOut(BaseModel):
+    revoked_at: datetime
+    reason: str
+    revoked_by: str | None
+    """The subject of the officer's token: shown to officers and admins only."""
+    revoked_by_role: str
+
+    @classmethod
+    def of(cls, r: Revocation, *, staff: bool) -> RevocationOut:
+        return cls(
+            revoked_at=r.revoked_at,
+            reason=r.reason,
+            revoked_by=r.revoked_by if staff else None,
+            revoked_by_role=r.revoked_by_role,
+        )
+
+
 class DiplomaOut(BaseModel):
     diploma_id: str
     candidate_id: str
@@ -68,6 +86,8 @@ class DiplomaOut(BaseModel):
     issued_at: datetime
     verification_url: str
     credential: dict[str, Any]
+    revoked: bool
+    revocation: RevocationOut | None
 
 
 def _issuer(request: Request) -> Issuer:
@@ -113,7 +133,8 @@ def progress_out(progress: CandidateProgress, issuer: Issuer) -> ProgressOut:
     )
 
 
-def diploma_out(diploma: Diploma, issuer: Issuer) -> DiplomaOut:
+def diploma_out(diploma: Diploma, issuer: Issuer, principal: Principal) -> DiplomaOut:
+    r = diploma.revocation
     return DiplomaOut(
         diploma_id=diploma.diploma_id,
         candidate_id=diploma.candidate_id,
@@ -124,6 +145,8 @@ def diploma_out(diploma: Diploma, issuer: Issuer) -> DiplomaOut:
         issued_at=diploma.issued_at,
         verification_url=issuer.verification_url(diploma.diploma_id),
         credential=diploma.credential,
+        revoked=r is not None,
+        revocation=RevocationOut.of(r, staff=principal.has("admin", "officer")) if r else None,
     )
 
 
@@ -152,7 +175,7 @@ def get_candidate_diploma(
             type="not-found",
             field="candidate_id",
         )
-    return diploma_out(progress.diploma, _issuer(request))
+    return diploma_out(progress.diploma, _issuer(request), principal)
 
 
 @router.get("/diplomas/{diploma_id}", response_model=DiplomaOut)
@@ -167,4 +190,4 @@ def get_diploma(
         principal.has("admin", "officer") or principal.candidate_id == diploma.candidate_id
     ):
         raise not_found("Diploma", diploma_id, "diploma_id")  # another candidate's: not disclosed
-    return diploma_out(diploma, _issuer(request))
+    return diploma_out(diploma, _issuer(request), principal)

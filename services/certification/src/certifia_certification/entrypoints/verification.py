@@ -1,7 +1,9 @@
-"""Public endpoints (no token): the issuer's keys, and checking a diploma, as an employer does."""
+"""Public endpoints (no token): the issuer's keys, its revocation status lists, and checking a diploma, as
+an employer does."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Body, Request
@@ -9,22 +11,37 @@ from pydantic import BaseModel
 
 from certifia_certification.adapters.keystore import public_keys
 from certifia_certification.adapters.repository import ProgressRepository
-from certifia_certification.domain.credential import holder_name, verify
+from certifia_certification.domain.credential import holder_name
 from certifia_certification.domain.signing import jwk
+from certifia_certification.service_layer.handlers import STATUS_LISTS_PATH, Issuer
+from certifia_certification.service_layer.verification import check_credential, published_status_list
+from certifia_shared.envelope import utcnow
 from certifia_shared.problems import not_found
 
 router = APIRouter(tags=["verification"])
 
 
+class PublicRevocationOut(BaseModel):
+    revoked_at: datetime
+    reason: str
+
+
 class VerificationOut(BaseModel):
     valid: bool
     reason: str
+    """Why not valid (bad signature, unknown key, ``revoked on <date>: <reason>``), or that it is."""
     diploma_id: str | None
     holder: str | None
     title: str | None
     issued_at: str | None
     issuer: str | None
     key_id: str | None
+    revocation: PublicRevocationOut | None
+
+
+def _issuer(request: Request) -> Issuer:
+    issuer: Issuer = request.app.state.issuer
+    return issuer
 
 
 @router.get("/.well-known/jwks.json")
@@ -34,13 +51,27 @@ def jwks(request: Request) -> dict[str, list[dict[str, str]]]:
     return {"keys": [jwk(k) for k in keys.values()]}
 
 
-def _check(request: Request, credential: dict[str, Any], diploma_id: str | None) -> VerificationOut:
+@router.get(f"/{STATUS_LISTS_PATH}/{{list_id}}")
+def status_list(list_id: str, request: Request) -> dict[str, Any]:
+    """Public: the signed ``BitstringStatusListCredential`` (revocation) that diplomas' ``credentialStatus``
+    points at, as of now."""
     with request.app.state.ctx.uow() as uow:
-        keys = public_keys(uow.session)
-    result = verify(credential, keys.get)
+        credential = published_status_list(
+            list_id, session=uow.session, issuer=_issuer(request), now=utcnow()
+        )
+    if credential is None:
+        raise not_found("Status list", list_id, "list_id")
+    return credential
+
+
+def _check(request: Request, credential: dict[str, Any], diploma_id: str | None) -> VerificationOut:
+    result = check_credential(
+        credential, uow=request.app.state.ctx.uow(), issuer=_issuer(request), diploma_id=diploma_id
+    )
     subject = credential.get("credentialSubject") or {}
     achievement = subject.get("achievement") or {} if isinstance(subject, dict) else {}
     issuer = credential.get("issuer")
+    revocation = result.revocation
     return VerificationOut(
         valid=result.valid,
         reason=result.reason,
@@ -50,12 +81,15 @@ def _check(request: Request, credential: dict[str, Any], diploma_id: str | None)
         issued_at=credential.get("validFrom"),
         issuer=issuer.get("name") if isinstance(issuer, dict) else None,
         key_id=result.kid,
+        revocation=PublicRevocationOut(revoked_at=revocation.revoked_at, reason=revocation.reason)
+        if revocation
+        else None,
     )
 
 
 @router.get("/diplomas/{diploma_id}/verification", response_model=VerificationOut)
 def verify_diploma(diploma_id: str, request: Request) -> VerificationOut:
-    """Public: is the diploma this service issued intact and signed by it? Who holds it, since when?"""
+    """Public: is the diploma this service issued intact, signed by it and not revoked? Who holds it?"""
     with request.app.state.ctx.uow() as uow:
         diploma = ProgressRepository(uow.session).diploma(diploma_id)
     if diploma is None:
@@ -65,6 +99,7 @@ def verify_diploma(diploma_id: str, request: Request) -> VerificationOut:
 
 @router.post("/verifications", response_model=VerificationOut)
 def verify_presented(request: Request, credential: dict[str, Any] = Body(...)) -> VerificationOut:
-    """Public: check a credential as presented by its holder (the JSON of ``GET /diplomas/{id}``)."""
+    """Public: check a credential as presented by its holder (the JSON of ``GET /diplomas/{id}``): its
+    signature, then whether it was revoked (this service's records and the status list it names)."""
     cred_id = str(credential.get("id", ""))
     return _check(request, credential, cred_id.removeprefix("urn:uuid:") or None)

@@ -14,7 +14,7 @@ from datetime import datetime
 from functools import partial
 
 from certifia_certification.adapters.keystore import KeyRing
-from certifia_certification.adapters.repository import ProgressRepository
+from certifia_certification.adapters.repository import ProgressRepository, StatusListRepository
 from certifia_certification.domain.credential import DiplomaFacts, diploma_credential, iso, sign
 from certifia_certification.domain.model import (
     BlocCertificate,
@@ -25,11 +25,15 @@ from certifia_certification.domain.model import (
     Enrolment,
 )
 from certifia_certification.domain.rule import bloc_order, evaluate
+from certifia_certification.domain.status_list import status_entry
 from certifia_shared import event_types as ev
 from certifia_shared.consumer import Handler
 from certifia_shared.db import UnitOfWork
 from certifia_shared.envelope import CloudEvent, utcnow
 from certifia_shared.referential import Referential
+
+
+STATUS_LISTS_PATH = "status-lists"
 
 
 @dataclass(frozen=True)
@@ -45,6 +49,15 @@ class Issuer:
 
     def verification_method(self) -> str:
         return f"{self.base_url}/.well-known/jwks.json#{self.keys.active().kid}"
+
+    def status_list_url(self, list_id: str) -> str:
+        return f"{self.base_url}/{STATUS_LISTS_PATH}/{list_id}"
+
+    def status_list_id(self, url: str) -> str | None:
+        """The list id in a status list URL this service wrote (under whichever base URL it had then: a
+        credential whose signature verifies was written by this issuer)."""
+        _, found, list_id = url.partition(f"/{STATUS_LISTS_PATH}/")
+        return list_id if found and list_id and "/" not in list_id else None
 
 
 def _at(value: str) -> datetime:
@@ -123,7 +136,8 @@ def settle(
 def issue_diploma(
     progress: CandidateProgress, *, repo: ProgressRepository, uow: UnitOfWork, issuer: Issuer, now: datetime
 ) -> Diploma:
-    """Sign and record the diploma (the unique constraint on candidate_id makes a second one fail)."""
+    """Sign and record the diploma (the unique constraint on candidate_id makes a second one fail), with its
+    revocation status list entry allocated in the same transaction."""
     enrolment = progress.enrolment
     assert enrolment is not None, "the rule requires the enrolment"
     ref = issuer.referential
@@ -140,8 +154,10 @@ def issue_diploma(
         blocs=result.blocs,
         issued_at=now,
     )
+    entry = StatusListRepository(repo.session).allocate(now=now)
+    credential_status = status_entry(issuer.status_list_url(entry.list_id), entry.index)
     credential = sign(
-        diploma_credential(facts, base_url=issuer.base_url),
+        diploma_credential(facts, base_url=issuer.base_url, credential_status=credential_status),
         issuer.keys.active(),
         verification_method=issuer.verification_method(),
         created=now,
@@ -156,6 +172,7 @@ def issue_diploma(
         thesis_defence_id=thesis_id,
         issued_at=now,
         credential=credential,
+        status=entry,
     )
     repo.add_diploma(diploma)
     progress.diploma = diploma

@@ -1,0 +1,140 @@
+"""Status list entries and revocations under concurrency, and the 0002 migration, on the real PostgreSQL test
+database (no Kafka: handlers and use cases are called directly, as the consumer and the API call them)."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from functools import partial
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError, OperationalError
+
+from certifia_certification.adapters.orm import diplomas, status_lists
+from certifia_certification.adapters.repository import ProgressRepository
+from certifia_certification.bootstrap import Wiring, bootstrap
+from certifia_certification.domain.signing import SigningKey
+from certifia_certification.service_layer.revocation import RevokeDiploma, revoke_diploma
+from certifia_certification.service_layer.verification import check_credential
+from certifia_shared import event_types as ev
+from certifia_shared.envelope import CloudEvent
+from certifia_shared.testing import fresh_pg_url, outbox_events
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def pg_wiring(settings_for: Callable[..., Any]) -> Iterator[Wiring]:
+    wiring = bootstrap(settings_for(fresh_pg_url("certification")))
+    yield wiring
+    wiring.ctx.engine.dispose()
+
+
+def apply_with_retries(wiring: Wiring, events: list[CloudEvent], errors: list[BaseException]) -> None:
+    assert wiring.ctx.runtime.consumer is not None
+    handlers = wiring.ctx.runtime.consumer.handlers
+    for event in events:
+        for _attempt in range(5):  # as the consumer retries a failed record
+            try:
+                with wiring.ctx.uow() as uow:
+                    handlers[event.type](event, uow)
+                    uow.commit()
+                break
+            except (IntegrityError, OperationalError) as exc:
+                errors.append(exc)
+        else:
+            raise AssertionError(f"{event.type} never applied")
+
+
+def warm_pool(wiring: Wiring, n: int) -> None:
+    """Open ``n`` pooled connections beforehand, so that jobs started at once do not queue on connecting."""
+    connections = [wiring.ctx.engine.connect() for _ in range(n)]
+    for c in connections:
+        c.close()
+
+
+def run_at_once(jobs: list[Callable[[], None]]) -> None:
+    start = threading.Barrier(len(jobs))
+    failures: list[BaseException] = []
+
+    def run(job: Callable[[], None]) -> None:
+        start.wait()
+        try:
+            job()
+        except BaseException as exc:  # reported below, in the test's thread
+            failures.append(exc)
+
+    threads = [threading.Thread(target=run, args=(job,)) for job in jobs]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert not failures, failures
+
+
+def test_diplomas_issued_at_once_get_distinct_entries(pg_wiring: Wiring, make_events: Any) -> None:
+    errors: list[BaseException] = []
+    apply_with_retries(pg_wiring, make_events().full_candidate(), errors)  # opens the list
+    candidates = [make_events() for _ in range(8)]
+    warm_pool(pg_wiring, 5)
+    run_at_once([partial(apply_with_retries, pg_wiring, c.full_candidate(), errors) for c in candidates])
+    with pg_wiring.ctx.uow() as uow:
+        entries = uow.session.execute(select(diplomas.c.status_list_id, diplomas.c.status_list_index)).all()
+        lists = uow.session.execute(select(status_lists.c.list_id, status_lists.c.allocated)).all()
+    assert len(entries) == 9 and len(set(entries)) == 9
+    assert [tuple(r) for r in lists] == [(entries[0][0], 9)], "one list, every position handed out once"
+
+
+def test_officers_revoking_at_once_record_one_revocation(pg_wiring: Wiring, make_events: Any) -> None:
+    apply_with_retries(pg_wiring, make_events().full_candidate(), [])
+    [issued] = outbox_events(pg_wiring.ctx, ev.DIPLOMA_ISSUED)
+    diploma_id = issued.data["diploma_id"]
+    results: list[tuple[str, bool]] = []
+
+    def officer(n: int) -> Callable[[], None]:
+        def job() -> None:
+            cmd = RevokeDiploma(
+                diploma_id, f"reason {n}", revoked_by=f"officer-{n}", revoked_by_role="officer"
+            )
+            diploma, new = revoke_diploma(cmd, uow=pg_wiring.ctx.uow())
+            assert diploma.revocation is not None
+            results.append((diploma.revocation.reason, new))
+
+        return job
+
+    warm_pool(pg_wiring, 5)
+    run_at_once([officer(n) for n in range(5)])
+    assert sum(new for _, new in results) == 1
+    assert len({reason for reason, _ in results}) == 1, "every caller sees the revocation in force"
+    [event] = outbox_events(pg_wiring.ctx, ev.DIPLOMA_REVOKED)
+    assert (event.data["reason"], True) in results
+
+
+def test_migration_keeps_diplomas_issued_before_status_lists(
+    settings_for: Callable[..., Any], make_legacy_diploma: Any, key_setting: Any
+) -> None:
+    url = fresh_pg_url("certification")
+    key = SigningKey.generate()
+    credential = make_legacy_diploma(url, key)  # revision 0001
+    diploma_id = credential["id"].removeprefix("urn:uuid:")
+    wiring = bootstrap(settings_for(url, CERTIFIA_SIGNING_KEY=key_setting(key)))  # upgrades to head
+    try:
+        with wiring.ctx.uow() as uow:
+            diploma = ProgressRepository(uow.session).diploma(diploma_id)
+        assert diploma is not None and diploma.credential == credential
+        assert diploma.status is None and diploma.revocation is None
+
+        def check() -> Any:
+            return check_credential(
+                credential, uow=wiring.ctx.uow(), issuer=wiring.issuer, diploma_id=diploma_id
+            )
+
+        assert check().valid
+        cmd = RevokeDiploma(diploma_id, "fraude", revoked_by="officer-1", revoked_by_role="officer")
+        assert revoke_diploma(cmd, uow=wiring.ctx.uow())[1]
+        result = check()
+        assert not result.valid and result.reason.endswith(": fraude")
+    finally:
+        wiring.ctx.engine.dispose()
