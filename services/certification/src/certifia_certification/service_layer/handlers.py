@@ -32,7 +32,6 @@ from certifia_shared.db import UnitOfWork
 from certifia_shared.envelope import CloudEvent, utcnow
 from certifia_shared.referential import Referential
 
-
 STATUS_LISTS_PATH = "status-lists"
 
 
