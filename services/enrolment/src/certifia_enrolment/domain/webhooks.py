@@ -40,6 +40,7 @@ WEBHOOK_EVENTS: dict[str, str] = {
     ev.THESIS_DEFENDED: "thesis.defended",
     ev.BLOC_CERTIFICATE_ISSUED: "bloc_certificate.issued",
     ev.DIPLOMA_ISSUED: "diploma.issued",
+    ev.DIPLOMA_REVOKED: "diploma.revoked",
 }
 EVENT_NAMES: tuple[str, ...] = tuple(WEBHOOK_EVENTS.values())
 ALL_EVENTS = "*"
