@@ -39,12 +39,18 @@ def delivery_worker(ctx: ServiceContext) -> DeliveryWorker:
     )
 
 
-def _workers(ctx: ServiceContext) -> list[Callable[[threading.Event], None]]:
-    return [delivery_worker(ctx).run]
-
-
-def bootstrap(settings: Settings | None = None) -> ServiceContext:
+def bootstrap(
+    settings: Settings | None = None, *, senders: list[DeliveryWorker] | None = None
+) -> ServiceContext:
+    """The wired service; the webhook delivery worker it runs is appended to ``senders`` when given."""
     settings = settings or Settings()
+
+    def workers(ctx: ServiceContext) -> list[Callable[[threading.Event], None]]:
+        worker = delivery_worker(ctx)
+        if senders is not None:
+            senders.append(worker)
+        return [worker.run]
+
     return build_context(
         settings,
         database_name="enrolment",
@@ -52,17 +58,25 @@ def bootstrap(settings: Settings | None = None) -> ServiceContext:
         migrations_dir=MIGRATIONS,
         handlers=event_handlers,
         topics=TOPICS,
-        extra_workers=_workers,
+        extra_workers=workers,
     )
 
 
 def create_application(settings: Settings | None = None) -> FastAPI:
-    ctx = bootstrap(settings)
+    senders: list[DeliveryWorker] = []
+    ctx = bootstrap(settings, senders=senders)
+
+    def readiness() -> dict[str, str]:
+        checks = ctx.runtime.readiness()
+        if ctx.settings.run_background_workers:
+            checks["webhook_sender"] = "ok" if all(w.healthy for w in senders) else "not ready"
+        return checks
+
     return create_app(
         settings=ctx.settings,
         title="certifia enrolment",
         routers=[router, webhooks_router],
-        readiness=ctx.runtime.readiness,
+        readiness=readiness,
         on_start=ctx.runtime.start,
         on_stop=ctx.runtime.stop,
         state={"ctx": ctx},

@@ -55,6 +55,10 @@ def test_lms_webhooks_follow_the_candidate_through_kafka(
     service: tuple[TestClient, Any], receiver: Any
 ) -> None:
     client, _ctx = service
+    ready = wait_for(
+        lambda: client.get("/readyz").status_code == 200 and client.get("/readyz").json(), what="ready"
+    )
+    assert set(ready["checks"]) == {"database", "outbox_relay", "consumer", "webhook_sender"}
     created = client.post("/webhooks", json={"url": receiver.url}, headers=LMS)
     assert created.status_code == 201, created.text
     secret = created.json()["secret"]
