@@ -103,6 +103,32 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "passed_at": NOW,
         "referential_version": "1.0.0",
     },
+    event_types.APPEAL_OPENED: {
+        "appeal_id": "a-1",
+        "candidate_id": "c-1",
+        "decision_id": "d-2",
+        "bloc": "2",
+        "criterion_id": "2.A1.C1.E1",
+        "criterion_code": "A1-C1-E1",
+        "grounds": "Le jeu de test caché contient des doublons que l'énoncé interdisait.",
+        "opened_by": "c-1-account",
+        "opened_by_role": "candidate",
+        "opened_at": NOW,
+    },
+    event_types.APPEAL_RESOLVED: {
+        "appeal_id": "a-1",
+        "candidate_id": "c-1",
+        "decision_id": "d-2",
+        "bloc": "2",
+        "criterion_id": "2.A1.C1.E1",
+        "criterion_code": "A1-C1-E1",
+        "outcome": "upheld",
+        "reasoning": "Les doublons du jeu caché faussaient la mesure ; le critère est validé.",
+        "resolved_by": "officer-7",
+        "resolved_by_role": "officer",
+        "resolved_at": NOW,
+        "resolution_decision_id": "d-3",
+    },
     event_types.GRADING_COMPLETED: {
         "submission_id": "s-1",
         "candidate_id": "c-1",
@@ -374,6 +400,10 @@ def test_each_missing_required_field_is_rejected_and_named(event_type: str) -> N
         (event_types.THESIS_DEFENDED, "outcome", "maybe"),
         (event_types.DIPLOMA_ISSUED, "option", "5"),
         (event_types.DIPLOMA_REVOKED, "revoked_by_role", "candidate"),
+        (event_types.APPEAL_OPENED, "opened_by_role", "jury"),
+        (event_types.APPEAL_OPENED, "bloc", "6"),
+        (event_types.APPEAL_RESOLVED, "outcome", "partially"),
+        (event_types.APPEAL_RESOLVED, "resolved_by_role", "jury"),
     ],
 )
 def test_bad_enum_is_rejected(event_type: str, field: str, value: str) -> None:
@@ -400,11 +430,28 @@ def test_bad_enum_is_rejected(event_type: str, field: str, value: str) -> None:
         (event_types.DIPLOMA_REVOKED, {"reason": ""}),
         (event_types.DIPLOMA_REVOKED, {"reason": "x" * 501}),
         (event_types.DIPLOMA_REVOKED, {"revoked_at": "2026-11-29"}),
+        (event_types.APPEAL_OPENED, {"grounds": "trop court"}),
+        (event_types.APPEAL_OPENED, {"grounds": "x" * 4001}),
+        (event_types.APPEAL_OPENED, {"criterion_id": "7.A1.C1.E1"}),
+        (event_types.APPEAL_OPENED, {"opened_at": "2026-11-29"}),
+        (event_types.APPEAL_RESOLVED, {"reasoning": "non."}),
+        (event_types.APPEAL_RESOLVED, {"reasoning": "x" * 4001}),
+        (event_types.APPEAL_RESOLVED, {"resolution_decision_id": 3}),
+        (event_types.APPEAL_RESOLVED, {"resolved_by": ""}),
     ],
 )
 def test_bad_values_are_rejected(event_type: str, change: dict[str, Any]) -> None:
     with pytest.raises(ContractError):
         contract(event_type).validate({**SAMPLES[event_type], **change})
+
+
+def test_a_dismissed_appeal_names_no_new_decision() -> None:
+    dismissed = {
+        **SAMPLES[event_types.APPEAL_RESOLVED],
+        "outcome": "dismissed",
+        "resolution_decision_id": None,
+    }
+    contract(event_types.APPEAL_RESOLVED).validate(dismissed)
 
 
 def test_nested_errors_name_the_path() -> None:
