@@ -3,7 +3,8 @@
 A criterion is validated or rejected by a decision (a jury member, an officer, or automated grading).
 A competency is validated once every criterion that validates it (``Referential.criteria_validating``)
 is validated; a bloc is passed once all its competencies are. Validations are facts: once a criterion
-is validated, a later decision cannot take it back (an appeal would be its own process).
+is validated, a later decision cannot take it back. A rejection can be contested by an appeal (see
+``appeals``); upheld, it leads to a new decision that validates the criterion.
 """
 
 from __future__ import annotations
