@@ -10,11 +10,15 @@ from fastapi import APIRouter, Body, Request
 from pydantic import BaseModel
 
 from certifia_certification.adapters.keystore import public_keys
-from certifia_certification.adapters.repository import ProgressRepository
-from certifia_certification.domain.credential import holder_name
+from certifia_certification.domain.credential import CredentialCheck, summary
 from certifia_certification.domain.signing import jwk
 from certifia_certification.service_layer.handlers import STATUS_LISTS_PATH, Issuer
-from certifia_certification.service_layer.verification import check_credential, published_status_list
+from certifia_certification.service_layer.verification import (
+    DiplomaCheck,
+    check_credential,
+    check_diploma,
+    published_status_list,
+)
 from certifia_shared.envelope import utcnow
 from certifia_shared.problems import not_found
 
@@ -64,22 +68,19 @@ def status_list(list_id: str, request: Request) -> dict[str, Any]:
     return credential
 
 
-def _check(request: Request, credential: dict[str, Any], diploma_id: str | None) -> VerificationOut:
-    result = check_credential(
-        credential, uow=request.app.state.ctx.uow(), issuer=_issuer(request), diploma_id=diploma_id
-    )
-    subject = credential.get("credentialSubject") or {}
-    achievement = subject.get("achievement") or {} if isinstance(subject, dict) else {}
-    issuer = credential.get("issuer")
+def verification_out(
+    credential: dict[str, Any], result: CredentialCheck, diploma_id: str | None
+) -> VerificationOut:
+    stated = summary(credential)
     revocation = result.revocation
     return VerificationOut(
         valid=result.valid,
         reason=result.reason,
         diploma_id=diploma_id,
-        holder=holder_name(credential),
-        title=achievement.get("name") if isinstance(achievement, dict) else None,
-        issued_at=credential.get("validFrom"),
-        issuer=issuer.get("name") if isinstance(issuer, dict) else None,
+        holder=stated.holder,
+        title=stated.title,
+        issued_at=stated.valid_from,
+        issuer=stated.issuer_name,
         key_id=result.kid,
         revocation=PublicRevocationOut(revoked_at=revocation.revoked_at, reason=revocation.reason)
         if revocation
@@ -87,19 +88,26 @@ def _check(request: Request, credential: dict[str, Any], diploma_id: str | None)
     )
 
 
+def checked_diploma(request: Request, diploma_id: str) -> DiplomaCheck | None:
+    """The stored diploma and its check (None when unknown): what the JSON, the page and the PDF show."""
+    return check_diploma(diploma_id, uow=request.app.state.ctx.uow(), issuer=_issuer(request))
+
+
 @router.get("/diplomas/{diploma_id}/verification", response_model=VerificationOut)
 def verify_diploma(diploma_id: str, request: Request) -> VerificationOut:
     """Public: is the diploma this service issued intact, signed by it and not revoked? Who holds it?"""
-    with request.app.state.ctx.uow() as uow:
-        diploma = ProgressRepository(uow.session).diploma(diploma_id)
-    if diploma is None:
+    checked = checked_diploma(request, diploma_id)
+    if checked is None:
         raise not_found("Diploma", diploma_id, "diploma_id")
-    return _check(request, diploma.credential, diploma_id)
+    return verification_out(checked.diploma.credential, checked.check, diploma_id)
 
 
 @router.post("/verifications", response_model=VerificationOut)
 def verify_presented(request: Request, credential: dict[str, Any] = Body(...)) -> VerificationOut:
     """Public: check a credential as presented by its holder (the JSON of ``GET /diplomas/{id}``): its
     signature, then whether it was revoked (this service's records and the status list it names)."""
-    cred_id = str(credential.get("id", ""))
-    return _check(request, credential, cred_id.removeprefix("urn:uuid:") or None)
+    diploma_id = str(credential.get("id", "")).removeprefix("urn:uuid:") or None
+    result = check_credential(
+        credential, uow=request.app.state.ctx.uow(), issuer=_issuer(request), diploma_id=diploma_id
+    )
+    return verification_out(credential, result, diploma_id)

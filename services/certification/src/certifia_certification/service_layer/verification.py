@@ -11,8 +11,8 @@ from sqlalchemy.orm import Session
 
 from certifia_certification.adapters.keystore import public_keys
 from certifia_certification.adapters.repository import ProgressRepository, StatusListRepository
-from certifia_certification.domain.credential import issuer_profile, sign, verify
-from certifia_certification.domain.revocation import Revocation
+from certifia_certification.domain.credential import CredentialCheck, issuer_profile, sign, verify
+from certifia_certification.domain.model import Diploma
 from certifia_certification.domain.status_list import (
     Bitstring,
     StatusListError,
@@ -26,11 +26,12 @@ from certifia_shared.envelope import utcnow
 
 
 @dataclass(frozen=True)
-class CredentialCheck:
-    valid: bool
-    reason: str
-    kid: str | None
-    revocation: Revocation | None = None
+class DiplomaCheck:
+    """A stored diploma and its check: the one result its JSON verification, its verification page and its
+    PDF all show."""
+
+    diploma: Diploma
+    check: CredentialCheck
 
 
 def published_status_list(
@@ -61,17 +62,31 @@ def check_credential(
     with uow:
         signature = verify(credential, public_keys(uow.session).get)
         if not signature.valid:
-            return CredentialCheck(False, signature.reason, signature.kid)
+            return CredentialCheck(False, signature.reason, signature.kid, failure=signature.failure)
         diploma = ProgressRepository(uow.session).diploma(diploma_id) if diploma_id else None
         if diploma is not None and diploma.revocation is not None:
-            return CredentialCheck(False, diploma.revocation.statement(), signature.kid, diploma.revocation)
+            revocation = diploma.revocation
+            return CredentialCheck(False, revocation.statement(), signature.kid, revocation, "revoked")
         try:
             listed = _revoked_in_status_list(credential, session=uow.session, issuer=issuer)
         except StatusListError as exc:
-            return CredentialCheck(False, f"the revocation status cannot be checked: {exc}", signature.kid)
+            reason = f"the revocation status cannot be checked: {exc}"
+            return CredentialCheck(False, reason, signature.kid, failure="status_unchecked")
         if listed:
-            return CredentialCheck(False, "revoked: its status list entry is set", signature.kid)
+            return CredentialCheck(
+                False, "revoked: its status list entry is set", signature.kid, failure="revoked"
+            )
         return CredentialCheck(True, signature.reason, signature.kid)
+
+
+def check_diploma(diploma_id: str, *, uow: UnitOfWork, issuer: Issuer) -> DiplomaCheck | None:
+    """The stored diploma checked as presented (its signed credential, as stored); None when unknown."""
+    with uow:
+        diploma = ProgressRepository(uow.session).diploma(diploma_id)
+    if diploma is None:
+        return None
+    check = check_credential(diploma.credential, uow=uow, issuer=issuer, diploma_id=diploma_id)
+    return DiplomaCheck(diploma, check)
 
 
 def _revoked_in_status_list(credential: dict[str, Any], *, session: Session, issuer: Issuer) -> bool:
