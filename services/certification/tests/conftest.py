@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import uuid
+import zlib
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -53,13 +55,15 @@ class Events:
         contract(type).validate(data)  # writers are strict: the tests send only what the contract allows
         return CloudEvent(type=type, source=source, subject=self.candidate_id, data=data)
 
-    def enrolled(self, path: str = "formation") -> CloudEvent:
+    def enrolled(
+        self, path: str = "formation", *, given_name: str = "Ada", family_name: str = "Lovelace"
+    ) -> CloudEvent:
         data = {
             "candidate_id": self.candidate_id,
             "external_id": f"ext-{self.candidate_id[:8]}",
             "lms_client": "moodle",
-            "given_name": "Ada",
-            "family_name": "Lovelace",
+            "given_name": given_name,
+            "family_name": family_name,
             "email": "ada@example.org",
             "path": path,
             "cohort": "2026",
@@ -94,9 +98,10 @@ class Events:
         }
         return self._event(ev.THESIS_DEFENDED, "/certifia/thesis", data)
 
-    def full_candidate(self, option: str = "5B") -> list[CloudEvent]:
+    def full_candidate(self, option: str = "5B", **names: str) -> list[CloudEvent]:
+        """Every event that earns the diploma; ``names``: ``given_name``, ``family_name`` of the enrolment."""
         return [
-            self.enrolled(),
+            self.enrolled(**names),
             self.option_chosen(option),
             *(self.bloc_passed(b) for b in ("1", "2", "3", "4", option)),
             self.thesis_defended("passed"),
@@ -177,6 +182,20 @@ def legacy_diploma(database_url: str, key: SigningKey) -> dict[str, Any]:
     return credential
 
 
+def pdf_strings(pdf: bytes) -> list[str]:
+    """The strings a PDF's pages show (``(...) Tj`` in its Flate-compressed content streams, WinAnsi text, as
+    fpdf2 writes them with core fonts): enough to read a page back without a PDF library."""
+    shown: list[str] = []
+    for stream in re.finditer(rb"stream\r?\n(.*?)\r?\nendstream", pdf, re.S):
+        content = zlib.decompress(stream.group(1))
+        for text in re.finditer(rb"\(((?:\\.|[^\\)])*)\)\s*Tj", content, re.S):
+            raw = re.sub(
+                rb"\\(.)", lambda m: {b"n": b"\n", b"r": b"\r"}.get(m.group(1), m.group(1)), text.group(1)
+            )
+            shown.append(raw.decode("cp1252"))
+    return shown
+
+
 @pytest.fixture
 def sqlite_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'certification.db'}"
@@ -231,3 +250,9 @@ def make_legacy_diploma() -> Any:
 @pytest.fixture
 def key_setting() -> Any:
     return signing_key_setting
+
+
+@pytest.fixture
+def pdf_text() -> Any:
+    """The text of a PDF, its shown strings one per line (``pdf_strings``)."""
+    return lambda pdf: "\n".join(pdf_strings(pdf))

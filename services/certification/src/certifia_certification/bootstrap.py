@@ -11,6 +11,7 @@ from certifia_certification.adapters.keystore import KeyRing
 from certifia_certification.adapters.orm import messaging
 from certifia_certification.config import Settings
 from certifia_certification.entrypoints.api import router
+from certifia_certification.entrypoints.documents import router as documents_router
 from certifia_certification.entrypoints.revocation import router as revocation_router
 from certifia_certification.entrypoints.verification import router as verification_router
 from certifia_certification.service_layer.handlers import TOPICS, Issuer, event_handlers
@@ -49,7 +50,7 @@ def create_application(settings: Settings | None = None) -> FastAPI:
     return create_app(
         settings=ctx.settings,
         title="certifia certification",
-        routers=[router, revocation_router, verification_router],
+        routers=[router, revocation_router, verification_router, documents_router],
         readiness=ctx.runtime.readiness,
         on_start=ctx.runtime.start,
         on_stop=ctx.runtime.stop,

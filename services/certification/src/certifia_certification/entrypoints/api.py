@@ -85,6 +85,10 @@ class DiplomaOut(BaseModel):
     thesis_defence_id: str | None
     issued_at: datetime
     verification_url: str
+    verification_page_url: str
+    """The public verification page (HTML, in French) for people, e.g. an employer."""
+    pdf_url: str
+    """The diploma as a PDF (the holder, officers, admins and LMS clients may download it)."""
     credential: dict[str, Any]
     revoked: bool
     revocation: RevocationOut | None
@@ -144,6 +148,8 @@ def diploma_out(diploma: Diploma, issuer: Issuer, principal: Principal) -> Diplo
         thesis_defence_id=diploma.thesis_defence_id,
         issued_at=diploma.issued_at,
         verification_url=issuer.verification_url(diploma.diploma_id),
+        verification_page_url=issuer.verification_page_url(diploma.diploma_id),
+        pdf_url=issuer.pdf_url(diploma.diploma_id),
         credential=diploma.credential,
         revoked=r is not None,
         revocation=RevocationOut.of(r, staff=principal.has("admin", "officer")) if r else None,

@@ -46,6 +46,13 @@ class Issuer:
     def verification_url(self, diploma_id: str) -> str:
         return f"{self.base_url}/diplomas/{diploma_id}/verification"
 
+    def verification_page_url(self, diploma_id: str) -> str:
+        """The public verification page (HTML, for people), printed on the PDF."""
+        return f"{self.base_url}/diplomas/{diploma_id}/verify"
+
+    def pdf_url(self, diploma_id: str) -> str:
+        return f"{self.base_url}/diplomas/{diploma_id}/pdf"
+
     def verification_method(self) -> str:
         return f"{self.base_url}/.well-known/jwks.json#{self.keys.active().kid}"
 

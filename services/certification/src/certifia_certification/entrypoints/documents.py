@@ -1,0 +1,98 @@
+"""A diploma for people: the public verification page (HTML, for employers) and the PDF (for its holder).
+Thin: both show the check the JSON verification computes (``checked_diploma``), through one ``DiplomaView``."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request, Response
+from fastapi.responses import HTMLResponse
+
+from certifia_certification.adapters.diploma_page import (
+    HEADERS,
+    render_not_found_page,
+    render_verification_page,
+)
+from certifia_certification.adapters.diploma_pdf import render_diploma_pdf
+from certifia_certification.domain.credential import ISSUER_NAME, summary
+from certifia_certification.domain.diploma_view import DiplomaView, diploma_view
+from certifia_certification.entrypoints.verification import checked_diploma
+from certifia_certification.service_layer.handlers import Issuer
+from certifia_certification.service_layer.verification import DiplomaCheck
+from certifia_shared.auth import Principal, ensure_candidate_access, require
+from certifia_shared.problems import not_found
+
+router = APIRouter(tags=["verification"])
+
+PDF_READERS = ("candidate", "lms", "officer")
+"""With admin (always): the holder (a candidate token for their own id), LMS clients, officers."""
+
+
+def _issuer(request: Request) -> Issuer:
+    issuer: Issuer = request.app.state.issuer
+    return issuer
+
+
+def _view(checked: DiplomaCheck, issuer: Issuer) -> DiplomaView:
+    diploma = checked.diploma
+    return diploma_view(
+        diploma.diploma_id,
+        summary(diploma.credential),
+        checked.check,
+        verification_url=issuer.verification_page_url(diploma.diploma_id),
+    )
+
+
+def _wants_json(request: Request) -> bool:
+    accept = request.headers.get("accept", "").lower()
+    return "json" in accept and "text/html" not in accept
+
+
+@router.get(
+    "/diplomas/{diploma_id}/verify",
+    response_class=HTMLResponse,
+    responses={404: {"description": "HTML page; problem+json when the client accepts JSON, not HTML"}},
+)
+def verification_page(diploma_id: str, request: Request) -> Response:
+    """Public (no token): the diploma's verification page in French, for an employer: holder, certification,
+    issue date, issuer, key id and the verdict (authentic, revoked on <date>: <reason>, or why not)."""
+    issuer = _issuer(request)
+    checked = checked_diploma(request, diploma_id)
+    if checked is None:
+        if _wants_json(request):
+            raise not_found("Diploma", diploma_id, "diploma_id")
+        page = render_not_found_page(diploma_id, issuer=ISSUER_NAME)
+        return HTMLResponse(page, status_code=404, headers=HEADERS)
+    page = render_verification_page(
+        _view(checked, issuer),
+        json_url=issuer.verification_url(diploma_id),
+        jwks_url=f"{issuer.base_url}/.well-known/jwks.json",
+    )
+    return HTMLResponse(page, headers=HEADERS)
+
+
+@router.get(
+    "/diplomas/{diploma_id}/pdf",
+    response_class=Response,
+    responses={200: {"content": {"application/pdf": {}}, "description": "the diploma, one A4 page"}},
+)
+def diploma_pdf(
+    diploma_id: str,
+    request: Request,
+    principal: Annotated[Principal, Depends(require(*PDF_READERS))],
+) -> Response:
+    """The diploma as a PDF (A4 landscape, French) with its verification page's URL and key id. A revoked
+    diploma's PDF is still served, stamped RÉVOQUÉ with the date and reason (one that fails verification:
+    NON AUTHENTIQUE). The same diploma in the same state gives the same bytes."""
+    checked = checked_diploma(request, diploma_id)
+    if checked is None:
+        raise not_found("Diploma", diploma_id, "diploma_id")
+    diploma = checked.diploma
+    ensure_candidate_access(principal, diploma.candidate_id)  # a candidate: their own diploma only
+    pdf = render_diploma_pdf(_view(checked, _issuer(request)), issued_at=diploma.issued_at)
+    headers = {
+        "Content-Disposition": f'inline; filename="diplome-{diploma.diploma_id}.pdf"',
+        "Cache-Control": "no-store",
+        "X-Content-Type-Options": "nosniff",
+    }
+    return Response(pdf, media_type="application/pdf", headers=headers)
