@@ -220,6 +220,12 @@ class Demo:
         self.say(
             f"  verification  {self.stack.url('certification')}/diplomas/{diploma_id}/verification  (public)"
         )
+        self.say(
+            f"  diploma page  {self.stack.url('certification')}/diplomas/{diploma_id}/verify  (public, HTML)"
+        )
+        self.say(
+            f"  diploma PDF   {self.stack.url('certification')}/diplomas/{diploma_id}/pdf  (bearer token needed)"
+        )
         self.say(f"  referential   {self.stack.url('assessment')}/referential")
         self.say(f"  API docs      {self.stack.url('assessment')}/docs (one per service, ports 8001-8005)")
         self.say(
