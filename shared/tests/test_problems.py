@@ -22,6 +22,17 @@ def _client() -> TestClient:
     def conflict() -> None:
         raise Problem(409, "Enrolment conflict", "It differs.", type="enrolment-conflict", field="email")
 
+    @app.get("/appeal-conflict")
+    def appeal_conflict() -> None:
+        raise Problem(
+            409,
+            "Already appealed",
+            "Decision d-1 is contested by appeal a-1.",
+            type="already-appealed",
+            field="decision_id",
+            extensions={"appeal_id": "a-1", "status": 418},
+        )
+
     @app.get("/missing/{candidate_id}")
     def missing(candidate_id: str) -> None:
         raise not_found("Candidate", candidate_id, "candidate_id")
@@ -96,3 +107,10 @@ def test_problem_without_field_has_no_errors_and_keeps_absolute_types() -> None:
     assert p.type == "https://example.org/p"
     assert "errors" not in p.body("/x")
     assert Problem(400, "Bad", "bad").type == "about:blank"
+
+
+def test_extension_members_are_added_but_never_replace_standard_ones() -> None:
+    body = _is_problem(_client().get("/appeal-conflict"))
+    assert body["appeal_id"] == "a-1"
+    assert body["status"] == 409
+    assert body["errors"] == [{"field": "decision_id", "message": "Decision d-1 is contested by appeal a-1."}]

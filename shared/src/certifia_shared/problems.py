@@ -29,7 +29,10 @@ class Problem(Exception):
         field: str | None = None,
         errors: list[dict[str, str]] | None = None,
         headers: dict[str, str] | None = None,
+        extensions: dict[str, Any] | None = None,
     ) -> None:
+        """``extensions``: RFC 9457 extension members added to the body (e.g. the id of the resource that
+        conflicts); they never replace a standard member."""
         super().__init__(detail)
         self.status = status
         self.title = title
@@ -37,9 +40,11 @@ class Problem(Exception):
         self.type = type if type.startswith(("about:", "http")) else TYPE_BASE + type
         self.errors = errors or ([{"field": field, "message": detail}] if field else [])
         self.headers = headers
+        self.extensions = extensions or {}
 
     def body(self, instance: str) -> dict[str, Any]:
         doc: dict[str, Any] = {
+            **self.extensions,
             "type": self.type,
             "title": self.title,
             "status": self.status,
