@@ -95,3 +95,29 @@ submissions = Table(
     Column("failure_reason", Text, nullable=True),
     UniqueConstraint("candidate_id", "idempotency_key", name="uq_submissions_idempotency"),
 )
+
+# Appeals against a rejection. A decision is contested once (one appeal per decision, open or resolved:
+# a dismissal is final), so decision_id is unique: of two concurrent openings, one commits and the other
+# gets an IntegrityError. status goes from 'open' to 'resolved' once, by a conditional UPDATE.
+appeals = Table(
+    "appeals",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("candidate_id", String(64), nullable=False, index=True),
+    Column("decision_id", String(64), nullable=False),
+    Column("bloc", String(2), nullable=False),
+    Column("criterion_id", String(64), nullable=False),
+    Column("criterion_code", String(64), nullable=False),
+    Column("grounds", Text, nullable=False),
+    Column("opened_by", String(200), nullable=False),
+    Column("opened_by_role", String(10), nullable=False),
+    Column("opened_at", DateTime(timezone=True), nullable=False),
+    Column("status", String(10), nullable=False),
+    Column("outcome", String(10), nullable=True),
+    Column("reasoning", Text, nullable=True),
+    Column("resolved_by", String(200), nullable=True),
+    Column("resolved_by_role", String(10), nullable=True),
+    Column("resolved_at", DateTime(timezone=True), nullable=True),
+    Column("resolution_decision_id", String(64), nullable=True),
+    UniqueConstraint("decision_id", name="uq_appeals_decision"),
+)

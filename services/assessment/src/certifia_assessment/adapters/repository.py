@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import asdict
-from datetime import datetime
-from typing import Any
+from datetime import UTC, datetime
+from typing import Any, cast
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import CursorResult, insert, select, update
 from sqlalchemy.orm import Session
 
 from certifia_assessment.adapters.orm import (
+    appeals,
     bloc_passes,
     candidates,
     competency_validations,
@@ -17,11 +18,23 @@ from certifia_assessment.adapters.orm import (
     decisions,
     submissions,
 )
+from certifia_assessment.domain.appeals import Appeal, Resolution
 from certifia_assessment.domain.model import Decision, Outcome, Submission
 
 
 def _row(row: Any) -> dict[str, Any]:
     return dict(row._mapping)
+
+
+def _aware(value: datetime) -> datetime:
+    """SQLite gives back naive datetimes for DateTime(timezone=True): they were written in UTC."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _decision(row: Any) -> Decision:
+    values = _row(row)
+    values["decided_at"] = _aware(values["decided_at"])
+    return Decision(**values)
 
 
 class AssessmentRepository:
@@ -60,7 +73,17 @@ class AssessmentRepository:
             .order_by(decisions.c.decided_at.desc(), decisions.c.id.desc())
             .limit(1)
         ).first()
-        return Decision(**_row(row)) if row else None
+        return _decision(row) if row else None
+
+    def decision(self, decision_id: str) -> Decision | None:
+        row = self.session.execute(select(decisions).where(decisions.c.id == decision_id)).first()
+        return _decision(row) if row else None
+
+    def decision_in_force(self, candidate_id: str, criterion_id: str) -> Decision | None:
+        """The validation if the criterion is validated (a validation is final), else the latest decision."""
+        return self.validation_decision(candidate_id, criterion_id) or self.latest_decision(
+            candidate_id, criterion_id
+        )
 
     def validation_decision(self, candidate_id: str, criterion_id: str) -> Decision | None:
         row = self.session.execute(
@@ -71,14 +94,14 @@ class AssessmentRepository:
                 criterion_validations.c.criterion_id == criterion_id,
             )
         ).first()
-        return Decision(**_row(row)) if row else None
+        return _decision(row) if row else None
 
     def decisions_of(self, candidate_id: str, bloc: str | None = None) -> list[Decision]:
         query = select(decisions).where(decisions.c.candidate_id == candidate_id)
         if bloc:
             query = query.where(decisions.c.bloc == bloc)
         query = query.order_by(decisions.c.decided_at, decisions.c.id)
-        return [Decision(**_row(r)) for r in self.session.execute(query)]
+        return [_decision(r) for r in self.session.execute(query)]
 
     def latest_outcomes(self, candidate_id: str) -> dict[str, Outcome]:
         """Latest outcome per criterion; a validation is final whatever came after."""
@@ -158,6 +181,79 @@ class AssessmentRepository:
             .where(submissions.c.id == submission_id)
             .values(status=status, report=report, failure_reason=reason)
         )
+
+    # appeals -----------------------------------------------------------------------------------------
+    def add_appeal(self, appeal: Appeal) -> None:
+        """Insert an open appeal; IntegrityError (at once or at commit) if its decision has one already."""
+        values = asdict(appeal)
+        values.pop("resolution")
+        self.session.execute(insert(appeals).values(**values, status="open"))
+
+    def appeal(self, appeal_id: str) -> Appeal | None:
+        row = self.session.execute(select(appeals).where(appeals.c.id == appeal_id)).first()
+        return _appeal(row) if row else None
+
+    def appeal_of_decision(self, decision_id: str) -> Appeal | None:
+        row = self.session.execute(select(appeals).where(appeals.c.decision_id == decision_id)).first()
+        return _appeal(row) if row else None
+
+    def appeals_of(self, candidate_id: str) -> list[Appeal]:
+        rows = self.session.execute(
+            select(appeals)
+            .where(appeals.c.candidate_id == candidate_id)
+            .order_by(appeals.c.opened_at, appeals.c.id)
+        )
+        return [_appeal(r) for r in rows]
+
+    def record_resolution(self, appeal_id: str, r: Resolution) -> bool:
+        """Resolve the appeal if it is still open; False when another transaction resolved it first (on
+        PostgreSQL the conditional UPDATE waits for that transaction's row lock, then matches nothing)."""
+        result = self.session.execute(
+            update(appeals)
+            .where(appeals.c.id == appeal_id, appeals.c.status == "open")
+            .values(
+                status="resolved",
+                outcome=r.outcome,
+                reasoning=r.reasoning,
+                resolved_by=r.resolved_by,
+                resolved_by_role=r.resolved_by_role,
+                resolved_at=r.resolved_at,
+                resolution_decision_id=r.decision_id,
+            )
+        )
+        return cast(CursorResult[Any], result).rowcount == 1
+
+    def set_resolution_decision(self, appeal_id: str, decision_id: str) -> None:
+        self.session.execute(
+            update(appeals).where(appeals.c.id == appeal_id).values(resolution_decision_id=decision_id)
+        )
+
+
+def _appeal(row: Any) -> Appeal:
+    v = _row(row)
+    resolution = None
+    if v["status"] == "resolved":
+        resolution = Resolution(
+            outcome=v["outcome"],
+            reasoning=v["reasoning"],
+            resolved_by=v["resolved_by"],
+            resolved_by_role=v["resolved_by_role"],
+            resolved_at=_aware(v["resolved_at"]),
+            decision_id=v["resolution_decision_id"],
+        )
+    return Appeal(
+        id=v["id"],
+        candidate_id=v["candidate_id"],
+        decision_id=v["decision_id"],
+        bloc=v["bloc"],
+        criterion_id=v["criterion_id"],
+        criterion_code=v["criterion_code"],
+        grounds=v["grounds"],
+        opened_by=v["opened_by"],
+        opened_by_role=v["opened_by_role"],
+        opened_at=_aware(v["opened_at"]),
+        resolution=resolution,
+    )
 
 
 def _submission(row: Any) -> Submission:

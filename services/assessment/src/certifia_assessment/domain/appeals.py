@@ -96,7 +96,9 @@ class AlreadyAppealed(Exception):
     """The decision is contested already (one appeal per decision)."""
 
     def __init__(self, appeal: Appeal) -> None:
-        super().__init__(f"decision {appeal.decision_id} is contested by appeal {appeal.id} ({appeal.status})")
+        super().__init__(
+            f"decision {appeal.decision_id} is contested by appeal {appeal.id} ({appeal.status})"
+        )
         self.appeal = appeal
 
 
