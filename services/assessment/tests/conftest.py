@@ -1,3 +1,10 @@
+"""The assessment service as an in-process app (no Kafka: background workers off), on SQLite or PostgreSQL.
+
+``client`` runs every test that uses it on SQLite; its PostgreSQL variant (``fresh_pg_url("assessment")``)
+is marked ``integration`` and runs with ``-m integration``. Candidates are made known through the same
+handler the Kafka consumer calls for candidate.enrolled.
+"""
+
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
@@ -12,7 +19,7 @@ from certifia_assessment.bootstrap import create_application
 from certifia_assessment.config import Settings
 from certifia_assessment.service_layer.handlers import on_candidate_enrolled
 from certifia_shared.service import ServiceContext
-from certifia_shared.testing import TEST_SECRET, enrolled_event
+from certifia_shared.testing import TEST_SECRET, enrolled_event, fresh_pg_url
 
 
 def make_settings(database_url: str, tmp_path: Path) -> Settings:
@@ -25,11 +32,18 @@ def make_settings(database_url: str, tmp_path: Path) -> Settings:
     )
 
 
-@pytest.fixture
-def client(tmp_path: Path) -> Iterator[TestClient]:
-    app = create_application(make_settings(f"sqlite:///{tmp_path / 'assessment.db'}", tmp_path))
+def _database_url(kind: str, tmp_path: Path) -> str:
+    if kind == "sqlite":
+        return f"sqlite:///{tmp_path / 'assessment.db'}"
+    return fresh_pg_url("assessment")
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.integration)])
+def client(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[TestClient]:
+    app = create_application(make_settings(_database_url(request.param, tmp_path), tmp_path))
     with TestClient(app) as c:
         yield c
+    app.state.ctx.engine.dispose()
 
 
 def ctx_of(client: TestClient) -> ServiceContext:
@@ -58,3 +72,9 @@ def enrol(client: TestClient) -> Callable[..., None]:
 @pytest.fixture
 def outbox(client: TestClient) -> Callable[[], list[str]]:
     return lambda: emitted_types(client)
+
+
+@pytest.fixture
+def ctx(client: TestClient) -> ServiceContext:
+    """The client's service context (engine, units of work, outbox tables)."""
+    return ctx_of(client)

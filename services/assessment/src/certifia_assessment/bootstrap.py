@@ -10,6 +10,7 @@ from certifia_assessment.adapters.artifacts import ArtifactStore
 from certifia_assessment.adapters.orm import messaging
 from certifia_assessment.config import Settings
 from certifia_assessment.entrypoints.api import router
+from certifia_assessment.entrypoints.appeals_api import router as appeals_router
 from certifia_assessment.entrypoints.referential_api import router as referential_router
 from certifia_assessment.service_layer.handlers import event_handlers
 from certifia_shared import event_types as ev
@@ -40,7 +41,7 @@ def create_application(settings: Settings | None = None) -> FastAPI:
     return create_app(
         settings=settings,
         title="certifia assessment",
-        routers=[referential_router, router],
+        routers=[referential_router, router, appeals_router],
         readiness=ctx.runtime.readiness,
         on_start=ctx.runtime.start,
         on_stop=ctx.runtime.stop,

@@ -1,6 +1,9 @@
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
+
+from pydantic import Field
 
 from certifia_shared.config import ServiceSettings, repo_root
 
@@ -10,6 +13,12 @@ class Settings(ServiceSettings):
     port: int = 8002
     artifacts_dir: str = ""
     max_submission_bytes: int = 50 * 1024 * 1024
+    # How long after a rejection the candidate may contest it. 30 days: long enough to read the decision
+    # and its grading report and to write grounds, short enough that the evidence is still at hand and
+    # that a bloc's result (which certification then relies on) does not stay open for months. A body
+    # whose exam regulation sets another delay sets APPEAL_WINDOW_DAYS (e.g. 60, the two months of a
+    # French administrative appeal).
+    appeal_window_days: int = Field(default=30, ge=1, le=366)
 
     def resolved_artifacts_dir(self) -> Path:
         return (
@@ -17,6 +26,9 @@ class Settings(ServiceSettings):
             if self.artifacts_dir
             else repo_root() / "var" / "artifacts" / "assessment"
         )
+
+    def appeal_window(self) -> timedelta:
+        return timedelta(days=self.appeal_window_days)
 
     def base_url(self) -> str:
         return self.public_base_url.rstrip("/") or f"http://127.0.0.1:{self.port}"

@@ -1,4 +1,5 @@
-"""REST API of the assessment service: jury decisions, VAE bloc decisions, submissions, progress."""
+"""REST API of the assessment service: jury decisions, VAE bloc decisions, submissions, progress (appeals:
+``appeals_api``)."""
 
 from __future__ import annotations
 
@@ -175,7 +176,7 @@ def progress(
     request: Request,
     principal: Annotated[Principal, Depends(require("candidate", "jury", "officer", "lms"))],
 ) -> dict[str, Any]:
-    """Per bloc: criteria validated/rejected, competencies validated, bloc passed."""
+    """Per bloc: criteria validated/rejected, competencies validated, bloc passed; and the appeals."""
     ensure_candidate_access(principal, candidate_id)
     candidate = _known_candidate(request, candidate_id)
     referential = _referential(request)
@@ -184,6 +185,7 @@ def progress(
         outcomes = repo.latest_outcomes(candidate_id)
         competencies = repo.validated_competencies(candidate_id)
         passed = repo.passed_blocs(candidate_id)
+        appeals = repo.appeals_of(candidate_id)
     blocs = [
         asdict(bloc_progress(referential, b.code, outcomes, competencies, b.code in passed))
         for b in referential.blocs
@@ -195,6 +197,18 @@ def progress(
         "referential_version": referential.version,
         "blocs_passed": sorted(passed),
         "blocs": blocs,
+        "appeals": [
+            {
+                "id": a.id,
+                "decision_id": a.decision_id,
+                "bloc": a.bloc,
+                "criterion_id": a.criterion_id,
+                "status": a.status,
+                "outcome": a.resolution.outcome if a.resolution else None,
+                "opened_at": a.opened_at.isoformat(),
+            }
+            for a in appeals
+        ],
     }
 
 

@@ -66,12 +66,15 @@ def decide_criterion(
     again records nothing and emits nothing).
     """
     with uow:
-        decision, created = _decide(cmd, uow, referential)
+        decision, created = record_decision(cmd, uow, referential)
         uow.commit()
         return decision, created
 
 
-def _decide(cmd: DecideCriterion, uow: UnitOfWork, referential: Referential) -> tuple[Decision, bool]:
+def record_decision(cmd: DecideCriterion, uow: UnitOfWork, referential: Referential) -> tuple[Decision, bool]:
+    """The decision path inside an open unit of work (the caller commits): record the decision, emit
+    criterion.validated or criterion.rejected and, for a validation, apply the competency and bloc rules
+    (competency.validated, bloc.passed). Every decision goes through here: jury, grading, upheld appeals."""
     repo = AssessmentRepository(uow.session)
     if repo.candidate(cmd.candidate_id) is None:
         raise UnknownCandidate(cmd.candidate_id)
@@ -79,9 +82,7 @@ def _decide(cmd: DecideCriterion, uow: UnitOfWork, referential: Referential) -> 
         criterion = referential.criterion(cmd.criterion_id)
     except ReferentialLookupError:
         raise UnknownCriterion(cmd.criterion_id) from None
-    current = repo.validation_decision(cmd.candidate_id, criterion.id) or repo.latest_decision(
-        cmd.candidate_id, criterion.id
-    )
+    current = repo.decision_in_force(cmd.candidate_id, criterion.id)
     if not check_decision_allowed(current, cmd.outcome):
         assert current is not None
         return current, False
@@ -333,7 +334,7 @@ def grading_handlers(referential: Referential) -> dict[str, Any]:
                 decision_id=str(uuid.uuid5(uuid.NAMESPACE_URL, f"{submission.id}/{criterion.id}")),
             )
             try:
-                _decide(cmd, uow, referential)
+                record_decision(cmd, uow, referential)
             except CriterionAlreadyValidated as exc:  # a validated criterion stays validated
                 log.info("grading verdict on %s not recorded: %s", criterion.id, exc)
         repo.set_submission_result(submission.id, status="graded", report=data, reason=None)
