@@ -122,3 +122,45 @@ def test_a_rejected_decision_is_published_and_the_database_unchanged_on_bad_inpu
     assert [t for t, _ in published] == [ev.CRITERION_REJECTED]
     assert published[0][1]["comment"] == "incomplet"
     assert client.get(f"/candidates/{cid}/decisions", headers=JURY).json()[0]["outcome"] == "rejected"
+
+
+def test_an_upheld_appeal_reaches_the_topic_after_the_validation_it_caused(client: TestClient) -> None:
+    ensure_topics(kafka_bootstrap())
+    cid = f"int-{uuid.uuid4().hex[:8]}"
+    publish_enrolled(cid)
+    wait_for(
+        lambda: client.get(f"/candidates/{cid}/progress", headers=JURY).status_code == 200, what="enrolled"
+    )
+    rejected = client.post(
+        f"/candidates/{cid}/decisions",
+        headers=JURY,
+        json={"criterion_id": "2.A1.C1.E1", "outcome": "rejected", "comment": "seuil non atteint"},
+    )
+    opened = client.post(
+        f"/candidates/{cid}/appeals",
+        headers=auth("candidate", subject=f"account-{cid}", candidate_id=cid),
+        json={
+            "decision_id": rejected.json()["id"],
+            "grounds": "Le jeu caché contenait des doublons interdits.",
+        },
+    )
+    assert opened.status_code == 201, opened.text
+    resolved = client.post(
+        f"/appeals/{opened.json()['id']}/resolution",
+        headers=auth("officer", subject="officer-int"),
+        json={"outcome": "upheld", "reasoning": "Les doublons faussaient la mesure : recours fondé."},
+    )
+    assert resolved.status_code == 200, resolved.text
+    published = wait_for(
+        lambda: (e := assessment_events(cid)) and any(t == ev.APPEAL_RESOLVED for t, _ in e) and e,
+        what="appeal.resolved on certifia.assessment",
+    )
+    assert [t for t, _ in published] == [
+        ev.CRITERION_REJECTED,
+        ev.APPEAL_OPENED,
+        ev.CRITERION_VALIDATED,
+        ev.APPEAL_RESOLVED,
+    ]
+    validated, appeal_resolved = published[2][1], published[3][1]
+    assert appeal_resolved["resolution_decision_id"] == validated["decision_id"]
+    assert validated["decided_by"] == "officer-int"
