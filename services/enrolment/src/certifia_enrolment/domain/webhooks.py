@@ -36,6 +36,8 @@ WEBHOOK_EVENTS: dict[str, str] = {
     ev.CRITERION_REJECTED: "criterion.rejected",
     ev.COMPETENCY_VALIDATED: "competency.validated",
     ev.BLOC_PASSED: "bloc.passed",
+    ev.APPEAL_OPENED: "appeal.opened",
+    ev.APPEAL_RESOLVED: "appeal.resolved",
     ev.MISSION_REGISTERED: "mission.registered",
     ev.THESIS_DEFENDED: "thesis.defended",
     ev.BLOC_CERTIFICATE_ISSUED: "bloc_certificate.issued",
