@@ -37,6 +37,12 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "enrolled_at": NOW,
     },
     event_types.OPTION_CHOSEN: {"candidate_id": "c-1", "option": "5B", "chosen_at": NOW},
+    event_types.CANDIDATE_WITHDRAWN: {
+        "candidate_id": "c-1",
+        "withdrawn_at": NOW,
+        "reason": "Réorientation professionnelle.",
+        "withdrawn_by_role": "candidate",
+    },
     event_types.SUBMISSION_RECEIVED: {
         "submission_id": "s-1",
         "candidate_id": "c-1",
@@ -393,6 +399,8 @@ def test_each_missing_required_field_is_rejected_and_named(event_type: str) -> N
     ("event_type", "field", "value"),
     [
         (event_types.OPTION_CHOSEN, "option", "5C"),
+        (event_types.CANDIDATE_WITHDRAWN, "withdrawn_by_role", "jury"),
+        (event_types.CANDIDATE_WITHDRAWN, "reason", ""),
         (event_types.CANDIDATE_ENROLLED, "path", "apprentissage"),
         (event_types.BLOC_PASSED, "bloc", "6"),
         (event_types.BLOC_PASSED, "via", "magic"),

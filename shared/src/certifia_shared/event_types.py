@@ -2,6 +2,7 @@
 
 CANDIDATE_ENROLLED = "fr.certifia.enrolment.candidate.enrolled.v1"
 OPTION_CHOSEN = "fr.certifia.enrolment.candidate.option_chosen.v1"
+CANDIDATE_WITHDRAWN = "fr.certifia.enrolment.candidate.withdrawn.v1"
 SUBMISSION_RECEIVED = "fr.certifia.assessment.submission.received.v1"
 GRADING_REQUESTED = "fr.certifia.assessment.grading.requested.v1"
 CRITERION_VALIDATED = "fr.certifia.assessment.criterion.validated.v1"
