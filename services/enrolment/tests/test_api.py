@@ -158,3 +158,59 @@ def test_health_and_readiness(app: Any) -> None:
     assert app.client.get("/healthz").json() == {"status": "ok"}
     ready = app.client.get("/readyz")
     assert ready.status_code == 200 and ready.json()["checks"]["database"] == "ok"
+
+
+def test_a_candidate_withdraws_once_and_the_event_says_who_and_why(app: Any) -> None:
+    cid = _enrol(app).json()["id"]
+    me = auth("candidate", candidate_id=cid)
+    response = app.client.post(
+        f"/candidates/{cid}/withdrawal", json={"reason": "  Réorientation  "}, headers=me
+    )
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert (
+        body["status"] == "withdrawn"
+        and body["withdrawal_reason"] == "Réorientation"
+        and body["withdrawn_at"]
+    )
+    [event] = app.outbox(ev.CANDIDATE_WITHDRAWN)
+    contract(ev.CANDIDATE_WITHDRAWN).validate(event.data)
+    assert event.subject == cid and event.data["withdrawn_by_role"] == "candidate"
+    assert event.data["reason"] == "Réorientation"
+    # a repeat (by the LMS this time) returns the first withdrawal and emits nothing
+    again = app.client.post(f"/candidates/{cid}/withdrawal", json={"reason": "autre"}, headers=LMS)
+    assert again.status_code == 200 and again.json()["withdrawn_at"] == body["withdrawn_at"]
+    assert again.json()["withdrawal_reason"] == "Réorientation"
+    assert len(app.outbox(ev.CANDIDATE_WITHDRAWN)) == 1
+    assert app.client.get(f"/candidates/{cid}", headers=LMS).json()["status"] == "withdrawn"
+
+
+def test_a_withdrawn_candidate_can_no_longer_change_option(app: Any) -> None:
+    cid = _enrol(app).json()["id"]
+    assert (
+        app.client.post(f"/candidates/{cid}/withdrawal", json={"reason": "départ"}, headers=OFFICER).json()[
+            "status"
+        ]
+        == "withdrawn"
+    )
+    [event] = app.outbox(ev.CANDIDATE_WITHDRAWN)
+    assert event.data["withdrawn_by_role"] == "officer"
+    problem = _problem(app.client.put(f"/candidates/{cid}/option", json={"option": "5A"}, headers=LMS), 409)
+    assert problem["type"].endswith("candidate-withdrawn") and "withdrew on" in problem["detail"]
+    assert app.outbox(ev.OPTION_CHOSEN) == []
+
+
+def test_withdrawal_checks_who_asks_and_the_reason(app: Any) -> None:
+    cid = _enrol(app).json()["id"]
+    other = auth("candidate", candidate_id="someone-else")
+    _problem(app.client.post(f"/candidates/{cid}/withdrawal", json={"reason": "x"}, headers=other), 403)
+    _problem(app.client.post(f"/candidates/{cid}/withdrawal", json={"reason": "x"}, headers=OTHER_LMS), 404)
+    _problem(
+        app.client.post(f"/candidates/{cid}/withdrawal", json={"reason": "x"}, headers=auth("jury")), 403
+    )
+    blank = _problem(
+        app.client.post(f"/candidates/{cid}/withdrawal", json={"reason": "  "}, headers=LMS), 422
+    )
+    assert _fields(blank) == {"reason"}
+    assert app.outbox(ev.CANDIDATE_WITHDRAWN) == []
+    assert app.client.get(f"/candidates/{cid}", headers=LMS).json()["status"] == "enrolled"

@@ -32,6 +32,9 @@ candidates = Table(
     Column("cohort", String(100), nullable=True),
     Column("option", String(2), nullable=True),
     Column("enrolled_at", DateTime(timezone=True), nullable=False),
+    Column("withdrawn_at", DateTime(timezone=True), nullable=True),
+    Column("withdrawal_reason", String(500), nullable=True),
+    Column("withdrawn_by_role", String(20), nullable=True),
     UniqueConstraint("lms_client", "external_id", name="uq_candidates_lms_external"),
 )
 

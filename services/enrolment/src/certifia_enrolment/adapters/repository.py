@@ -21,6 +21,8 @@ def _to_domain(row: object) -> Candidate:
     m = row._mapping  # type: ignore[attr-defined]
     fields = dict(m)
     fields["enrolled_at"] = _utc(fields["enrolled_at"])
+    if fields["withdrawn_at"] is not None:
+        fields["withdrawn_at"] = _utc(fields["withdrawn_at"])
     return Candidate(**fields)
 
 
@@ -45,6 +47,19 @@ class CandidateRepository:
 
     def set_option(self, candidate_id: str, option: str) -> None:
         self.session.execute(update(candidates).where(candidates.c.id == candidate_id).values(option=option))
+
+    def record_withdrawal(self, candidate: Candidate) -> bool:
+        """Store the withdrawal unless one is stored already (a concurrent twin); False if it was."""
+        result = self.session.execute(
+            update(candidates)
+            .where(candidates.c.id == candidate.id, candidates.c.withdrawn_at.is_(None))
+            .values(
+                withdrawn_at=candidate.withdrawn_at,
+                withdrawal_reason=candidate.withdrawal_reason,
+                withdrawn_by_role=candidate.withdrawn_by_role,
+            )
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
 
     def list(self, *, lms_client: str | None, limit: int, offset: int) -> list[Candidate]:
         query = (

@@ -8,6 +8,7 @@ from typing import Literal
 
 Path = Literal["formation", "vae"]
 Option = Literal["5A", "5B"]
+WithdrawerRole = Literal["candidate", "lms", "officer", "admin"]
 OPTIONS: tuple[Option, ...] = ("5A", "5B")
 
 
@@ -31,9 +32,42 @@ class Candidate:
     cohort: str | None
     enrolled_at: datetime
     option: Option | None = None
+    withdrawn_at: datetime | None = None
+    withdrawal_reason: str | None = None
+    withdrawn_by_role: WithdrawerRole | None = None
+
+    @property
+    def withdrawn(self) -> bool:
+        return self.withdrawn_at is not None
 
     def with_option(self, option: Option) -> Candidate:
         return replace(self, option=option)
+
+
+class CandidateWithdrawn(Exception):
+    """The candidate has left the certification: their enrolment no longer changes."""
+
+    def __init__(self, candidate: Candidate) -> None:
+        super().__init__(f"candidate {candidate.id} withdrew on {candidate.withdrawn_at:%Y-%m-%d}")
+        self.candidate = candidate
+
+
+def ensure_active(candidate: Candidate) -> None:
+    if candidate.withdrawn:
+        raise CandidateWithdrawn(candidate)
+
+
+def withdraw(
+    candidate: Candidate, *, reason: str, role: WithdrawerRole, now: datetime
+) -> tuple[Candidate, bool]:
+    """The candidate leaves; returns them and whether this changed anything.
+
+    Withdrawal is final here (a return is a new enrolment decision for the certification body, not an
+    undo), and a repeat changes nothing: the first date and reason stand.
+    """
+    if candidate.withdrawn:
+        return candidate, False
+    return replace(candidate, withdrawn_at=now, withdrawal_reason=reason, withdrawn_by_role=role), True
 
 
 IDENTITY_FIELDS = ("given_name", "family_name", "email", "path", "cohort")

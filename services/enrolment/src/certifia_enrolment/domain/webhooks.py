@@ -29,6 +29,7 @@ SIGNATURE_VERSION = "v1"
 WEBHOOK_EVENTS: dict[str, str] = {
     ev.CANDIDATE_ENROLLED: "candidate.enrolled",
     ev.OPTION_CHOSEN: "candidate.option_chosen",
+    ev.CANDIDATE_WITHDRAWN: "candidate.withdrawn",
     ev.SUBMISSION_RECEIVED: "submission.received",
     ev.GRADING_COMPLETED: "grading.completed",
     ev.GRADING_FAILED: "grading.failed",

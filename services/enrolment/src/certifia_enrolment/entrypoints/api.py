@@ -6,10 +6,10 @@ from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from certifia_enrolment.adapters.repository import CandidateRepository
-from certifia_enrolment.domain.model import Candidate, EnrolmentConflict
+from certifia_enrolment.domain.model import Candidate, CandidateWithdrawn, EnrolmentConflict, WithdrawerRole
 from certifia_enrolment.service_layer import handlers
 from certifia_shared.auth import Principal, ensure_candidate_access, require
 from certifia_shared.problems import Problem, not_found
@@ -33,6 +33,11 @@ class OptionRequest(BaseModel):
     option: Literal["5A", "5B"]
 
 
+class WithdrawalRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+
+
 class CandidateOut(BaseModel):
     id: str
     lms_client: str
@@ -44,10 +49,25 @@ class CandidateOut(BaseModel):
     cohort: str | None
     option: str | None
     enrolled_at: datetime
+    status: Literal["enrolled", "withdrawn"]
+    withdrawn_at: datetime | None
+    withdrawal_reason: str | None
 
     @classmethod
     def of(cls, c: Candidate) -> CandidateOut:
-        return cls(**{f: getattr(c, f) for f in cls.model_fields})
+        status: Literal["enrolled", "withdrawn"] = "withdrawn" if c.withdrawn else "enrolled"
+        return cls(status=status, **{f: getattr(c, f) for f in cls.model_fields if f != "status"})
+
+
+def withdrawn_problem(exc: CandidateWithdrawn) -> Problem:
+    c = exc.candidate
+    return Problem(
+        409,
+        "Candidate withdrawn",
+        f"The candidate withdrew on {c.withdrawn_at:%Y-%m-%d} ({c.withdrawal_reason}); their enrolment no longer "
+        "changes.",
+        type="candidate-withdrawn",
+    )
 
 
 def _ctx(request: Request):  # type: ignore[no-untyped-def]
@@ -127,7 +147,35 @@ def choose_option(
     principal: Annotated[Principal, Depends(require("lms", "candidate", "officer"))],
 ) -> CandidateOut:
     _load_visible(request, principal, candidate_id)
-    candidate, _changed = handlers.choose_option(
-        handlers.ChooseOption(candidate_id=candidate_id, option=body.option), uow=_ctx(request).uow()
+    try:
+        candidate, _changed = handlers.choose_option(
+            handlers.ChooseOption(candidate_id=candidate_id, option=body.option), uow=_ctx(request).uow()
+        )
+    except CandidateWithdrawn as exc:
+        raise withdrawn_problem(exc) from exc
+    return CandidateOut.of(candidate)
+
+
+def _withdrawer_role(principal: Principal) -> WithdrawerRole:
+    for role in ("admin", "officer", "lms"):
+        if principal.has(role):
+            return role  # type: ignore[return-value]
+    return "candidate"
+
+
+@router.post("/candidates/{candidate_id}/withdrawal", response_model=CandidateOut)
+def withdraw(
+    candidate_id: str,
+    body: WithdrawalRequest,
+    request: Request,
+    principal: Annotated[Principal, Depends(require("lms", "candidate", "officer"))],
+) -> CandidateOut:
+    """The candidate leaves the certification (their own request, their LMS's or an officer's). What they
+    acquired stays; assessment, thesis and certification stop taking anything new. A repeat returns the
+    first withdrawal."""
+    _load_visible(request, principal, candidate_id)
+    cmd = handlers.WithdrawCandidate(
+        candidate_id=candidate_id, reason=body.reason, role=_withdrawer_role(principal)
     )
+    candidate, _changed = handlers.withdraw_candidate(cmd, uow=_ctx(request).uow())
     return CandidateOut.of(candidate)

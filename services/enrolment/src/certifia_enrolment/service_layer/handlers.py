@@ -8,7 +8,15 @@ from dataclasses import asdict, dataclass
 from sqlalchemy.exc import IntegrityError
 
 from certifia_enrolment.adapters.repository import CandidateRepository
-from certifia_enrolment.domain.model import Candidate, Option, Path, check_same_enrolment
+from certifia_enrolment.domain.model import (
+    Candidate,
+    Option,
+    Path,
+    WithdrawerRole,
+    check_same_enrolment,
+    ensure_active,
+    withdraw,
+)
 from certifia_shared import event_types as ev
 from certifia_shared.db import UnitOfWork
 from certifia_shared.envelope import utcnow
@@ -29,6 +37,13 @@ class EnrolCandidate:
 class ChooseOption:
     candidate_id: str
     option: Option
+
+
+@dataclass(frozen=True)
+class WithdrawCandidate:
+    candidate_id: str
+    reason: str
+    role: WithdrawerRole
 
 
 class UnknownCandidate(LookupError):
@@ -64,6 +79,7 @@ def choose_option(cmd: ChooseOption, *, uow: UnitOfWork) -> tuple[Candidate, boo
         candidate = repo.get(cmd.candidate_id)
         if candidate is None:
             raise UnknownCandidate(cmd.candidate_id)
+        ensure_active(candidate)
         if candidate.option == cmd.option:
             return candidate, False
         repo.set_option(candidate.id, cmd.option)
@@ -74,6 +90,36 @@ def choose_option(cmd: ChooseOption, *, uow: UnitOfWork) -> tuple[Candidate, boo
         )
         uow.commit()
         return candidate.with_option(cmd.option), True
+
+
+def withdraw_candidate(cmd: WithdrawCandidate, *, uow: UnitOfWork) -> tuple[Candidate, bool]:
+    """Record the withdrawal and emit candidate.withdrawn, once; a repeat returns the first withdrawal."""
+    with uow:
+        repo = CandidateRepository(uow.session)
+        candidate = repo.get(cmd.candidate_id)
+        if candidate is None:
+            raise UnknownCandidate(cmd.candidate_id)
+        withdrawn, changed = withdraw(candidate, reason=cmd.reason, role=cmd.role, now=utcnow())
+        if not changed:
+            return candidate, False
+        if not repo.record_withdrawal(withdrawn):  # a concurrent request withdrew them first: theirs stands
+            uow.rollback()
+            current = repo.get(cmd.candidate_id)
+            assert current is not None
+            return current, False
+        assert withdrawn.withdrawn_at is not None
+        uow.emit(
+            ev.CANDIDATE_WITHDRAWN,
+            subject=candidate.id,
+            data={
+                "candidate_id": candidate.id,
+                "withdrawn_at": withdrawn.withdrawn_at.isoformat(),
+                "reason": cmd.reason,
+                "withdrawn_by_role": cmd.role,
+            },
+        )
+        uow.commit()
+        return withdrawn, True
 
 
 def _enrolled_payload(c: Candidate) -> dict[str, object]:
