@@ -28,6 +28,7 @@ candidates = Table(
     Column("given_name", String(200), nullable=False),
     Column("family_name", String(200), nullable=False),
     Column("enrolled_at", DateTime(timezone=True), nullable=False),
+    Column("withdrawn_at", DateTime(timezone=True), nullable=True),  # from candidate.withdrawn
 )
 
 # Every decision ever taken (the audit trail); the latest per (candidate, criterion) is the status.

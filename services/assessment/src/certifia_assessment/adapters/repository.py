@@ -49,6 +49,13 @@ class AssessmentRepository:
     def add_candidate(self, **values: Any) -> None:
         self.session.execute(insert(candidates).values(**values))
 
+    def set_withdrawn(self, candidate_id: str, at: datetime) -> None:
+        self.session.execute(
+            update(candidates)
+            .where(candidates.c.id == candidate_id, candidates.c.withdrawn_at.is_(None))
+            .values(withdrawn_at=at)
+        )
+
     def set_option(self, candidate_id: str, option: str) -> None:
         self.session.execute(update(candidates).where(candidates.c.id == candidate_id).values(option=option))
 

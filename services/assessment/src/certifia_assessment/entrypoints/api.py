@@ -48,6 +48,16 @@ def _known_candidate(request: Request, candidate_id: str) -> dict[str, Any]:
     return candidate
 
 
+def withdrawn_problem(exc: handlers.CandidateWithdrawn) -> Problem:
+    return Problem(
+        409,
+        "Candidate withdrawn",
+        f"The candidate withdrew on {exc.withdrawn_at:%Y-%m-%d}: nothing new is assessed for them "
+        "(what they acquired before stays).",
+        type="candidate-withdrawn",
+    )
+
+
 # -- decisions -----------------------------------------------------------------------------------------
 class DecisionRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -100,6 +110,8 @@ def decide(
         )
     except handlers.UnknownCandidate:
         raise not_found("Candidate", candidate_id, "candidate_id") from None
+    except handlers.CandidateWithdrawn as exc:
+        raise withdrawn_problem(exc) from None
     except handlers.UnknownCriterion:
         raise Problem(
             422,
@@ -155,6 +167,8 @@ def vae_bloc(
         )
     except handlers.UnknownCandidate:
         raise not_found("Candidate", candidate_id, "candidate_id") from None
+    except handlers.CandidateWithdrawn as exc:
+        raise withdrawn_problem(exc) from None
     except handlers.NotVaeCandidate:
         raise Problem(
             409,
@@ -272,7 +286,9 @@ async def submit(
         idempotency_key=idempotency_key,
     )
     try:
-        _known_candidate(request, candidate_id)
+        candidate = _known_candidate(request, candidate_id)
+        if candidate.get("withdrawn_at") is not None:  # refused before the file is stored
+            raise withdrawn_problem(handlers.CandidateWithdrawn(candidate_id, candidate["withdrawn_at"]))
         _referential(request).evaluation(evaluation_id)
     except ReferentialLookupError:
         raise Problem(
@@ -283,12 +299,15 @@ async def submit(
             field="evaluation_id",
         ) from None
     store.put(content)  # stored before the event points at it; content-addressed, so a retry is harmless
-    submission, created = handlers.receive_submission(
-        cmd,
-        uow=_ctx(request).uow(),
-        referential=_referential(request),
-        artifact_url=settings.base_url() + "/submissions/{submission_id}/artifact",
-    )
+    try:
+        submission, created = handlers.receive_submission(
+            cmd,
+            uow=_ctx(request).uow(),
+            referential=_referential(request),
+            artifact_url=settings.base_url() + "/submissions/{submission_id}/artifact",
+        )
+    except handlers.CandidateWithdrawn as exc:  # withdrawn between the check above and now
+        raise withdrawn_problem(exc) from None
     if not created:
         response.status_code = 200
     response.headers["Location"] = f"/submissions/{submission.id}"

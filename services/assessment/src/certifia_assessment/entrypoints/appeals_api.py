@@ -24,9 +24,9 @@ from certifia_assessment.domain.appeals import (
     OpenerRole,
     ResolverRole,
 )
-from certifia_assessment.entrypoints.api import _ctx, _known_candidate, _referential
+from certifia_assessment.entrypoints.api import _ctx, _known_candidate, _referential, withdrawn_problem
 from certifia_assessment.service_layer import appeals as use_cases
-from certifia_assessment.service_layer.handlers import UnknownCandidate
+from certifia_assessment.service_layer.handlers import CandidateWithdrawn, UnknownCandidate
 from certifia_shared.auth import Principal, ensure_candidate_access, require
 from certifia_shared.problems import Problem, not_found
 
@@ -115,6 +115,8 @@ def open_appeal(
         appeal = use_cases.open_appeal(cmd, uow=_ctx(request).uow(), window=settings.appeal_window())
     except UnknownCandidate:
         raise not_found("Candidate", candidate_id, "candidate_id") from None
+    except CandidateWithdrawn as exc:
+        raise withdrawn_problem(exc) from None
     except use_cases.UnknownDecision:
         raise Problem(
             422,

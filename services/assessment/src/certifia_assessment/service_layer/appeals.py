@@ -19,7 +19,7 @@ from certifia_assessment.domain.appeals import (
     ResolverRole,
 )
 from certifia_assessment.domain.model import Decision
-from certifia_assessment.service_layer.handlers import DecideCriterion, UnknownCandidate, record_decision
+from certifia_assessment.service_layer.handlers import DecideCriterion, active_candidate, record_decision
 from certifia_shared import event_types as ev
 from certifia_shared.db import UnitOfWork
 from certifia_shared.envelope import utcnow
@@ -48,8 +48,7 @@ def open_appeal(cmd: OpenAppeal, *, uow: UnitOfWork, window: timedelta) -> Appea
     ``AlreadyAppealed``), also when a concurrent opening for the same decision committed first."""
     with uow:
         repo = AssessmentRepository(uow.session)
-        if repo.candidate(cmd.candidate_id) is None:
-            raise UnknownCandidate(cmd.candidate_id)
+        active_candidate(repo, cmd.candidate_id)
         decision = repo.decision(cmd.decision_id)
         if decision is None or decision.candidate_id != cmd.candidate_id:
             raise UnknownDecision(cmd.decision_id)

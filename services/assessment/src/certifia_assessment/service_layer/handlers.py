@@ -33,6 +33,26 @@ class UnknownCandidate(LookupError):
     pass
 
 
+class CandidateWithdrawn(Exception):
+    """The candidate left the certification (candidate.withdrawn): nothing new is assessed for them."""
+
+    def __init__(self, candidate_id: str, withdrawn_at: datetime) -> None:
+        super().__init__(f"candidate {candidate_id} withdrew on {withdrawn_at:%Y-%m-%d}")
+        self.candidate_id = candidate_id
+        self.withdrawn_at = withdrawn_at
+
+
+def active_candidate(repo: AssessmentRepository, candidate_id: str) -> dict[str, Any]:
+    """The candidate, if known and not withdrawn. Results of work handed in before a withdrawal (a
+    grading verdict, an appeal already open) still land: they go through record_decision, not here."""
+    candidate = repo.candidate(candidate_id)
+    if candidate is None:
+        raise UnknownCandidate(candidate_id)
+    if candidate.get("withdrawn_at") is not None:
+        raise CandidateWithdrawn(candidate_id, candidate["withdrawn_at"])
+    return candidate
+
+
 class UnknownCriterion(LookupError):
     pass
 
@@ -66,6 +86,7 @@ def decide_criterion(
     again records nothing and emits nothing).
     """
     with uow:
+        active_candidate(AssessmentRepository(uow.session), cmd.candidate_id)
         decision, created = record_decision(cmd, uow, referential)
         uow.commit()
         return decision, created
@@ -169,9 +190,7 @@ def validate_bloc_by_vae(
     referential.bloc(bloc)  # ReferentialLookupError on an unknown bloc
     with uow:
         repo = AssessmentRepository(uow.session)
-        candidate = repo.candidate(candidate_id)
-        if candidate is None:
-            raise UnknownCandidate(candidate_id)
+        candidate = active_candidate(repo, candidate_id)
         if candidate["path"] != "vae":
             raise NotVaeCandidate(candidate_id)
         passed = repo.passed_blocs(candidate_id)
@@ -222,8 +241,7 @@ def receive_submission(
         raise UnknownEvaluation(cmd.evaluation_id) from None
     with uow:
         repo = AssessmentRepository(uow.session)
-        if repo.candidate(cmd.candidate_id) is None:
-            raise UnknownCandidate(cmd.candidate_id)
+        active_candidate(repo, cmd.candidate_id)
         if cmd.idempotency_key:
             existing = repo.submission_by_key(cmd.candidate_id, cmd.idempotency_key)
             if existing is not None:
@@ -305,6 +323,13 @@ def on_option_chosen(event: CloudEvent, uow: UnitOfWork) -> None:
     repo.set_option(event.data["candidate_id"], event.data["option"])
 
 
+def on_candidate_withdrawn(event: CloudEvent, uow: UnitOfWork) -> None:
+    repo = AssessmentRepository(uow.session)
+    if repo.candidate(event.data["candidate_id"]) is None:
+        raise UnknownCandidate(event.data["candidate_id"])  # enrolled comes first on the partition: a gap
+    repo.set_withdrawn(event.data["candidate_id"], datetime.fromisoformat(event.data["withdrawn_at"]))
+
+
 def grading_handlers(referential: Referential) -> dict[str, Any]:
     def on_grading_completed(event: CloudEvent, uow: UnitOfWork) -> None:
         data = event.data
@@ -355,5 +380,6 @@ def event_handlers(referential: Referential) -> dict[str, Any]:
     return {
         ev.CANDIDATE_ENROLLED: on_candidate_enrolled,
         ev.OPTION_CHOSEN: on_option_chosen,
+        ev.CANDIDATE_WITHDRAWN: on_candidate_withdrawn,
         **grading_handlers(referential),
     }
