@@ -98,6 +98,15 @@ class Events:
         }
         return self._event(ev.THESIS_DEFENDED, "/certifia/thesis", data)
 
+    def withdrawn(self, withdrawn_at: str) -> CloudEvent:
+        data = {
+            "candidate_id": self.candidate_id,
+            "withdrawn_at": withdrawn_at,
+            "reason": "Réorientation.",
+            "withdrawn_by_role": "candidate",
+        }
+        return self._event(ev.CANDIDATE_WITHDRAWN, "/certifia/enrolment", data)
+
     def full_candidate(self, option: str = "5B", **names: str) -> list[CloudEvent]:
         """Every event that earns the diploma; ``names``: ``given_name``, ``family_name`` of the enrolment."""
         return [

@@ -85,6 +85,28 @@ def test_no_diploma_without_option_or_with_failed_thesis(
     assert count(wiring, bloc_certificates, events.candidate_id) == 6
 
 
+def test_a_withdrawn_candidate_keeps_certificates_of_blocs_passed_before_and_gets_no_diploma(
+    wiring: Wiring, events: Any, apply_events: Any
+) -> None:
+    enrolled, option, *blocs, thesis = events.full_candidate()  # blocs passed on 2026-06-30
+    apply_events(wiring, enrolled, option, events.withdrawn("2026-07-01T09:00:00+00:00"))
+    emitted = apply_events(wiring, *blocs, thesis)  # the passes reach certification after the withdrawal
+    assert [e.type for e in emitted] == [ev.BLOC_CERTIFICATE_ISSUED] * 5  # acquired before leaving
+    assert count(wiring, diplomas, events.candidate_id) == 0
+    with wiring.ctx.uow() as uow:
+        progress = ProgressRepository(uow.session).get(events.candidate_id)
+    assert progress is not None and progress.withdrawn_at is not None
+    assert apply_events(wiring, events.withdrawn("2026-08-01T09:00:00+00:00")) == []
+
+
+def test_blocs_passed_after_the_withdrawal_earn_nothing(
+    wiring: Wiring, events: Any, apply_events: Any
+) -> None:
+    emitted = apply_events(wiring, events.withdrawn("2026-06-01T09:00:00+00:00"), *events.full_candidate())
+    assert emitted == []
+    assert count(wiring, bloc_certificates, events.candidate_id) == 0
+
+
 def test_vae_candidate_gets_the_diploma_without_thesis(
     wiring: Wiring, make_events: Any, apply_events: Any
 ) -> None:

@@ -34,6 +34,7 @@ candidates = Table(
     Column("thesis_mission_id", String(64), nullable=True),
     Column("thesis_outcome", String(10), nullable=True),
     Column("thesis_defended_at", DateTime(timezone=True), nullable=True),
+    Column("withdrawn_at", DateTime(timezone=True), nullable=True),
     Column("first_seen_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
 )

@@ -78,7 +78,10 @@ class ProgressRepository:
     def _load(self, m: Any) -> CandidateProgress:
         cid = m["candidate_id"]
         progress = CandidateProgress(
-            candidate_id=cid, option=m["option"], option_chosen_at=_dt(m["option_chosen_at"])
+            candidate_id=cid,
+            option=m["option"],
+            option_chosen_at=_dt(m["option_chosen_at"]),
+            withdrawn_at=_dt(m["withdrawn_at"]),
         )
         if m["path"] is not None:
             progress.enrolment = Enrolment(
@@ -131,6 +134,7 @@ class ProgressRepository:
                 thesis_mission_id=t.mission_id if t else None,
                 thesis_outcome=t.outcome if t else None,
                 thesis_defended_at=t.defended_at if t else None,
+                withdrawn_at=progress.withdrawn_at,
                 updated_at=now,
             )
         )

@@ -86,6 +86,7 @@ class CandidateProgress:
     thesis: Defence | None = None
     certificates: dict[str, BlocCertificate] = field(default_factory=dict)
     diploma: Diploma | None = None
+    withdrawn_at: datetime | None = None
 
     @property
     def path(self) -> Path | None:
@@ -127,8 +128,21 @@ class CandidateProgress:
             return True
         return False
 
+    def record_withdrawal(self, at: datetime) -> bool:
+        """The candidate left (candidate.withdrawn); the first date stands."""
+        if self.withdrawn_at is not None:
+            return False
+        self.withdrawn_at = at
+        return True
+
+    def passed_before_withdrawal(self, bloc: str) -> bool:
+        """A bloc passed before the withdrawal is acquired (its certificate is due, whenever its event
+        arrives); one passed after it earns nothing."""
+        return self.withdrawn_at is None or as_utc(self.blocs[bloc].passed_at) <= as_utc(self.withdrawn_at)
+
     def blocs_without_certificate(self, order: tuple[str, ...]) -> list[str]:
-        """Passed blocs that have no certificate yet, in the referential's order."""
+        """Passed blocs that have no certificate yet and were passed before any withdrawal, in the
+        referential's order."""
         rank = {b: i for i, b in enumerate(order)}
-        pending = [b for b in self.blocs if b not in self.certificates]
+        pending = [b for b in self.blocs if b not in self.certificates and self.passed_before_withdrawal(b)]
         return sorted(pending, key=lambda b: (rank.get(b, len(rank)), b))

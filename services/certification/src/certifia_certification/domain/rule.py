@@ -14,7 +14,9 @@ des deux en option (5A ou 5B) et soutenir oralement une thÃ¨se professionnelle Â
   requirements stay, but the thesis is not required of them. This is the project's reading (issue #2),
   the source does not describe the VAE route;
 - the candidate's enrolment is known: the diploma names its holder and path, which only
-  ``candidate.enrolled`` tells us (not a referential requirement, a precondition to issue).
+  ``candidate.enrolled`` tells us (not a referential requirement, a precondition to issue);
+- the candidate has not withdrawn (``candidate.withdrawn``): a withdrawn candidate keeps the bloc
+  certificates of blocs passed before leaving, and gets no diploma.
 """
 
 from __future__ import annotations
@@ -27,7 +29,8 @@ from certifia_shared.referential import CertificationRule
 
 @dataclass(frozen=True)
 class Missing:
-    """One requirement not yet met: ``code`` is stable (``bloc:3``, ``option``, ``thesis``, ``enrolment``)."""
+    """One requirement not yet met: ``code`` is stable (``bloc:3``, ``option``, ``thesis``, ``enrolment``,
+    ``withdrawn``)."""
 
     code: str
     description: str
@@ -65,6 +68,8 @@ def evaluate(rule: CertificationRule, progress: CandidateProgress) -> RuleResult
     missing: list[Missing] = []
     if progress.enrolment is None:
         missing.append(Missing("enrolment", "The candidate's enrolment has not been received yet."))
+    if progress.withdrawn_at is not None:
+        missing.append(Missing("withdrawn", f"The candidate withdrew on {progress.withdrawn_at:%Y-%m-%d}."))
     missing += [
         Missing(f"bloc:{b}", f"Bloc {b} is not passed.") for b in rule.common_blocs if b not in passed
     ]

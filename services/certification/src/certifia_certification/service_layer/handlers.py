@@ -116,6 +116,11 @@ def on_thesis_defended(event: CloudEvent, uow: UnitOfWork, *, issuer: Issuer) ->
     _apply(event, uow, issuer, lambda p, _repo: p.record_defence(defence))
 
 
+def on_candidate_withdrawn(event: CloudEvent, uow: UnitOfWork, *, issuer: Issuer) -> None:
+    at = _at(event.data["withdrawn_at"])
+    _apply(event, uow, issuer, lambda p, _repo: p.record_withdrawal(at))
+
+
 def settle(
     progress: CandidateProgress, *, repo: ProgressRepository, uow: UnitOfWork, issuer: Issuer, now: datetime
 ) -> None:
@@ -210,6 +215,7 @@ def event_handlers(issuer: Issuer) -> dict[str, Handler]:
     return {
         ev.CANDIDATE_ENROLLED: partial(on_candidate_enrolled, issuer=issuer),
         ev.OPTION_CHOSEN: partial(on_option_chosen, issuer=issuer),
+        ev.CANDIDATE_WITHDRAWN: partial(on_candidate_withdrawn, issuer=issuer),
         ev.BLOC_PASSED: partial(on_bloc_passed, issuer=issuer),
         ev.THESIS_DEFENDED: partial(on_thesis_defended, issuer=issuer),
     }
