@@ -1,4 +1,7 @@
-"""Thesis rules: known candidates, company missions, defences and the thesis status. No I/O."""
+"""Thesis rules: known candidates, company missions, defences and the thesis status. No I/O.
+
+The deposit and the scheduling of the defence are in :mod:`deposit` and :mod:`schedule`.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +11,14 @@ from datetime import date, datetime, timedelta
 from typing import Literal
 
 Outcome = Literal["passed", "failed"]
-Status = Literal["no_mission", "mission_registered", "defended_passed", "defended_failed"]
+Status = Literal[
+    "no_mission",
+    "mission_registered",
+    "thesis_deposited",
+    "defence_scheduled",
+    "defended_passed",
+    "defended_failed",
+]
 
 CLOCK_SKEW = timedelta(minutes=5)
 MISSION_DETAILS = ("title", "tutor", "fte")
@@ -23,6 +33,7 @@ class KnownCandidate:
     path: str
     given_name: str
     family_name: str
+    withdrawn_at: datetime | None = None  # from candidate.withdrawn: nothing new is accepted after it
 
 
 @dataclass(frozen=True)
@@ -64,11 +75,43 @@ class ThesisAlreadyPassed(Exception):
     """The candidate already passed the defence: the outcome is final."""
 
 
+class CandidateWithdrawn(Exception):
+    """The candidate withdrew from the certification: no deposit, scheduling or outcome after that."""
+
+    def __init__(self, candidate_id: str, withdrawn_at: datetime) -> None:
+        super().__init__(f"candidate {candidate_id!r} withdrew on {withdrawn_at.isoformat()}")
+        self.candidate_id = candidate_id
+        self.withdrawn_at = withdrawn_at
+
+
+class DefenceNotScheduled(Exception):
+    """No scheduled defence waits for an outcome (none scheduled, or its outcome is already recorded)."""
+
+
+class DefenceNotHeldYet(Exception):
+    """The scheduled defence has not taken place yet: its outcome cannot be recorded before."""
+
+    def __init__(self, scheduled_at: datetime) -> None:
+        super().__init__(scheduled_at.isoformat())
+        self.scheduled_at = scheduled_at
+
+
 class DefenceRefused(ValueError):
     def __init__(self, field: str, message: str) -> None:
         super().__init__(message)
         self.field = field
         self.message = message
+
+
+def check_active(candidate: KnownCandidate) -> None:
+    if candidate.withdrawn_at is not None:
+        raise CandidateWithdrawn(candidate.id, candidate.withdrawn_at)
+
+
+def check_held(scheduled_at: datetime, now: datetime) -> None:
+    """An outcome is recorded once the scheduled time has come (clock skew tolerated)."""
+    if now + CLOCK_SKEW < scheduled_at:
+        raise DefenceNotHeldYet(scheduled_at)
 
 
 def check_same_mission(existing: Mission, requested: dict[str, object]) -> None:
@@ -92,10 +135,15 @@ def same_defence(previous: Sequence[Defence], requested: Defence) -> Defence | N
     return None
 
 
-def check_defence_allowed(previous: Sequence[Defence], defended_at: datetime, now: datetime) -> None:
-    """A passed defence is final; a failed one may be followed by a resit. No defence in the future."""
+def check_not_passed(previous: Sequence[Defence]) -> None:
+    """A passed defence is final: nothing about the thesis changes after it."""
     if any(d.outcome == "passed" for d in previous):
         raise ThesisAlreadyPassed()
+
+
+def check_defence_allowed(previous: Sequence[Defence], defended_at: datetime, now: datetime) -> None:
+    """A passed defence is final; a failed one may be followed by a resit. No defence in the future."""
+    check_not_passed(previous)
     if defended_at > now + CLOCK_SKEW:
         raise DefenceRefused(
             "defended_at", f"defended_at {defended_at.isoformat()} is in the future; record a held defence."
@@ -106,9 +154,20 @@ def ordered(defences: Sequence[Defence]) -> list[Defence]:
     return sorted(defences, key=lambda d: (d.defended_at, d.recorded_at))
 
 
-def thesis_status(missions: Sequence[Mission], defences: Sequence[Defence]) -> Status:
+def thesis_status(
+    missions: Sequence[Mission],
+    defences: Sequence[Defence],
+    *,
+    deposited: bool = False,
+    scheduled: bool = False,
+) -> Status:
+    """Where the thesis stands; ``scheduled``: a defence waits for its outcome (a resit after a failure)."""
     if any(d.outcome == "passed" for d in defences):
         return "defended_passed"
+    if scheduled:
+        return "defence_scheduled"
     if defences:
         return "defended_failed"
+    if deposited:
+        return "thesis_deposited"
     return "mission_registered" if missions else "no_mission"

@@ -1,0 +1,103 @@
+"""Scheduling the oral defence: the jury, the date, rescheduling. No I/O.
+
+The jury has 2 to 6 members, exactly one president, no one twice (names compared without case or extra
+spaces). The defence takes place in the future and at least ``reading_days`` days after the deposit, so
+the jury can read the thesis. One scheduled defence receives one outcome; until then an officer may
+reschedule it (same defence id, the new date, place and jury replace the old ones).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Literal
+
+from certifia_thesis.domain.deposit import Deposit
+from certifia_thesis.domain.model import Defence
+
+JuryRole = Literal["president", "member", "company_tutor"]
+MIN_JURY, MAX_JURY = 2, 6
+
+
+@dataclass(frozen=True)
+class JuryMember:
+    name: str
+    role: JuryRole
+
+
+@dataclass(frozen=True)
+class DefenceSchedule:
+    id: str  # the defence id: the outcome recorded for this defence carries it too
+    candidate_id: str
+    deposit_id: str
+    scheduled_at: datetime
+    location: str
+    jury: tuple[JuryMember, ...]
+    scheduled_by: str
+    created_at: datetime
+    updated_at: datetime
+
+    def jury_names(self) -> tuple[str, ...]:
+        return tuple(m.name for m in self.jury)
+
+
+class ScheduleRefused(ValueError):
+    """The schedule cannot be accepted as sent; ``field`` names the input to change (answered 422)."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
+class NoDeposit(Exception):
+    """No thesis was deposited: there is nothing to defend yet."""
+
+
+def _key(name: str) -> str:
+    return " ".join(name.split()).casefold()
+
+
+def check_jury(jury: Sequence[JuryMember]) -> None:
+    if not MIN_JURY <= len(jury) <= MAX_JURY:
+        raise ScheduleRefused("jury", f"The jury has {MIN_JURY} to {MAX_JURY} members (got {len(jury)}).")
+    presidents = sum(m.role == "president" for m in jury)
+    if presidents != 1:
+        raise ScheduleRefused("jury", f"The jury has exactly one president (got {presidents}).")
+    seen: set[str] = set()
+    for member in jury:
+        if _key(member.name) in seen:
+            raise ScheduleRefused("jury", f"{member.name!r} is listed twice in the jury.")
+        seen.add(_key(member.name))
+
+
+def check_date(scheduled_at: datetime, deposit: Deposit, now: datetime, reading_days: int) -> None:
+    """In the future, and at least ``reading_days`` days after the deposit of the thesis defended."""
+    if scheduled_at <= now:
+        raise ScheduleRefused(
+            "scheduled_at",
+            f"scheduled_at {scheduled_at.isoformat()} is not in the future; schedule a defence to come.",
+        )
+    earliest = deposit.submitted_at + timedelta(days=reading_days)
+    if scheduled_at < earliest:
+        raise ScheduleRefused(
+            "scheduled_at",
+            f"The jury needs {reading_days} days to read the thesis deposited on "
+            f"{deposit.submitted_at.isoformat()} (version {deposit.version}): schedule the defence on or after "
+            f"{earliest.isoformat()}.",
+        )
+
+
+def pending(schedules: Sequence[DefenceSchedule], defences: Sequence[Defence]) -> DefenceSchedule | None:
+    """The scheduled defence still waiting for its outcome, if any (at most one at a time)."""
+    decided = {d.id for d in defences}
+    waiting = [s for s in schedules if s.id not in decided]
+    return max(waiting, key=lambda s: s.created_at, default=None)
+
+
+def same_schedule(
+    current: DefenceSchedule, scheduled_at: datetime, location: str, jury: Sequence[JuryMember]
+) -> bool:
+    """The pending schedule sent again unchanged (a retry): nothing to replace, nothing to emit."""
+    return (current.scheduled_at, current.location, current.jury) == (scheduled_at, location, tuple(jury))
