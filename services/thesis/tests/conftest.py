@@ -2,13 +2,15 @@
 
 ``app`` runs every test that uses it on SQLite; the PostgreSQL variant (``fresh_pg_url("thesis")``) is
 marked ``integration`` and runs with ``-m integration``. Candidates are made known through the same
-handler the Kafka consumer calls for candidate.enrolled.
+handler the Kafka consumer calls for candidate.enrolled. The service's clock is ``Thesis.now`` (set it to
+move time, e.g. past a scheduled defence); deposited files go to the test's temporary folder.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -24,12 +26,30 @@ from certifia_thesis.service_layer.events import candidate_enrolled
 
 OFFICER = auth("officer", subject="officer-1")
 JURY = auth("jury", subject="jury-1")
+T0 = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+JURY_PANEL = [
+    {"name": "Pr Durand", "role": "president"},
+    {"name": "Dr Martin", "role": "member"},
+    {"name": "M. Petit", "role": "company_tutor"},
+]
+ABSTRACT = "Une thèse professionnelle sur la détection d'anomalies dans des séries temporelles industrielles."
+
+
+def pdf(text: str = "thesis") -> bytes:
+    """A small PDF (what matters here: it starts with %PDF-)."""
+    return b"%PDF-1.4\n% " + text.encode() + b"\n%%EOF\n"
 
 
 @dataclass
 class Thesis:
     client: TestClient
     ctx: Any  # certifia_shared.service.ServiceContext
+    now: datetime = field(default=T0)
+
+    def later(self, **delta: float) -> datetime:
+        """Move the service's clock forward."""
+        self.now = self.now + timedelta(**delta)
+        return self.now
 
     def enrol(self, candidate_id: str = "cand-1", **kwargs: Any) -> str:
         with self.ctx.uow() as uow:
@@ -45,6 +65,38 @@ class Thesis:
         payload = {"mission_id": mission_id, "outcome": "passed", "grade": 14.5, "jury": ["Dr A"], **body}
         return self.client.post(f"/candidates/{candidate_id}/defence", json=payload, headers=JURY)
 
+    def deposit(
+        self,
+        mission_id: str,
+        candidate_id: str = "cand-1",
+        headers: dict[str, str] = OFFICER,
+        file: bytes | None = None,
+        **form: Any,
+    ) -> Any:
+        data = {"title": "Détection d'anomalies", "abstract": ABSTRACT, "mission_id": mission_id, **form}
+        files = {"file": ("these.pdf", pdf() if file is None else file, "application/pdf")}
+        return self.client.post(
+            f"/candidates/{candidate_id}/thesis/deposit", data=data, files=files, headers=headers
+        )
+
+    def schedule(self, candidate_id: str = "cand-1", headers: dict[str, str] = OFFICER, **body: Any) -> Any:
+        payload = {
+            "scheduled_at": (self.now + timedelta(days=8)).isoformat(),
+            "location": "Salle B204",
+            "jury": JURY_PANEL,
+            **body,
+        }
+        return self.client.post(f"/candidates/{candidate_id}/defence/schedule", json=payload, headers=headers)
+
+    def scheduled_and_held(self, candidate_id: str = "cand-1") -> str:
+        """A registered mission, a deposit, a defence scheduled and its time come: the mission id."""
+        mission_id: str = self.mission(candidate_id).json()["id"]
+        assert self.deposit(mission_id, candidate_id).status_code == 201
+        response = self.schedule(candidate_id)
+        assert response.status_code == 201, response.text
+        self.later(days=8, hours=2)
+        return mission_id
+
     def thesis(self, candidate_id: str = "cand-1", headers: dict[str, str] = OFFICER) -> Any:
         return self.client.get(f"/candidates/{candidate_id}/thesis", headers=headers)
 
@@ -56,9 +108,11 @@ class Thesis:
             return int(session.execute(select(func.count()).select_from(table)).scalar_one())
 
 
-def settings_for(url: str, **overrides: Any) -> Settings:
+def settings_for(url: str, deposits: Path, **overrides: Any) -> Settings:
     return Settings(
         database_url=url,
+        deposits_dir=str(deposits),
+        max_thesis_bytes=1024,  # small, so the 413 is cheap to test
         run_background_workers=False,
         CERTIFIA_AUTH_SECRET=TEST_SECRET.get_secret_value(),
         **overrides,
@@ -71,19 +125,25 @@ def _database_url(kind: str, tmp_path: Path) -> str:
     return fresh_pg_url("thesis")
 
 
+def _thesis(client: TestClient, application: Any) -> Thesis:
+    thesis = Thesis(client, application.state.ctx)
+    application.state.clock = lambda: thesis.now
+    return thesis
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.integration)])
 def app(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Thesis]:
-    application = create_application(settings_for(_database_url(request.param, tmp_path)))
+    application = create_application(settings_for(_database_url(request.param, tmp_path), tmp_path / "files"))
     with TestClient(application) as client:
-        yield Thesis(client, application.state.ctx)
+        yield _thesis(client, application)
     application.state.ctx.engine.dispose()
 
 
 @pytest.fixture
 def sqlite_app(tmp_path: Path) -> Iterator[Thesis]:
-    application = create_application(settings_for(f"sqlite:///{tmp_path / 'thesis.db'}"))
+    application = create_application(settings_for(f"sqlite:///{tmp_path / 'thesis.db'}", tmp_path / "files"))
     with TestClient(application) as client:
-        yield Thesis(client, application.state.ctx)
+        yield _thesis(client, application)
     application.state.ctx.engine.dispose()
 
 

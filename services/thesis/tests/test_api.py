@@ -5,13 +5,15 @@ Every refusal is problem+json naming the field, and writes nothing: no mission, 
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from certifia_shared import event_types as ev
 from certifia_shared.contracts import contract
 from certifia_shared.testing import auth
 from certifia_thesis.adapters.orm import defences, missions
+
+JURY = auth("jury", subject="jury-1")
 
 
 def _problem(response: Any, status: int) -> dict[str, Any]:
@@ -116,15 +118,22 @@ def test_unknown_candidate_is_404_naming_candidate_id_everywhere(app: Any) -> No
     assert app.outbox() == []
 
 
-# -- defences -------------------------------------------------------------------------------------
+# -- defences (outcomes of scheduled defences) ---------------------------------------------------
 def test_a_failed_defence_then_a_resit_passed_then_no_more(app: Any) -> None:
     app.enrol()
-    mission_id = app.mission().json()["id"]
+    mission_id = app.scheduled_and_held()
     failed = app.defend(mission_id, outcome="failed", grade=8, jury=["Dr A", "Pr B"])
     assert failed.status_code == 201, failed.text
     assert app.thesis().json()["status"] == "defended_failed"
+    # the resit is a new oral defence: scheduled first
+    assert _problem(app.defend(mission_id, outcome="passed"), 409)["type"].endswith("defence-not-scheduled")
+    resit = app.schedule()
+    assert resit.status_code == 201 and resit.json()["defence_id"] != failed.json()["id"]
+    assert app.thesis().json()["status"] == "defence_scheduled"
+    app.later(days=9)
     passed = app.defend(mission_id, outcome="passed", grade=15)
     assert passed.status_code == 201
+    assert passed.json()["id"] == resit.json()["defence_id"]
     assert app.thesis().json()["status"] == "defended_passed"
     for outcome in ("passed", "failed"):
         problem = _problem(app.defend(mission_id, outcome=outcome), 409)
@@ -141,29 +150,77 @@ def test_a_failed_defence_then_a_resit_passed_then_no_more(app: Any) -> None:
 
 def test_the_same_defence_sent_again_is_recorded_once(app: Any) -> None:
     app.enrol()
-    mission_id = app.mission().json()["id"]
-    body = {"outcome": "passed", "defended_at": "2026-10-01T14:00:00+02:00", "jury": ["Dr A"]}
+    mission_id = app.scheduled_and_held()
+    held = (app.now - timedelta(hours=1)).astimezone(timezone(timedelta(hours=2)))
+    body = {"outcome": "passed", "defended_at": held.isoformat(), "jury": ["Dr A"]}
     first = app.defend(mission_id, **body)
     again = app.defend(mission_id, **body)
     assert (first.status_code, again.status_code) == (201, 200)
     assert first.json()["id"] == again.json()["id"]
-    assert datetime.fromisoformat(first.json()["defended_at"]) == datetime(2026, 10, 1, 12, tzinfo=UTC)
+    assert datetime.fromisoformat(first.json()["defended_at"]) == held
     assert app.count(defences) == 1 and len(app.outbox(ev.THESIS_DEFENDED)) == 1
+
+
+def test_the_outcome_defaults_to_the_scheduled_jury_time_and_mission(app: Any) -> None:
+    app.enrol()
+    mission_id = app.scheduled_and_held()
+    scheduled = app.thesis().json()["scheduled_defence"]
+    response = app.client.post("/candidates/cand-1/defence", json={"outcome": "passed"}, headers=JURY)
+    assert response.status_code == 201, response.text
+    body = response.json()
+    assert body["id"] == scheduled["defence_id"] and body["mission_id"] == mission_id
+    assert body["jury"] == ["Pr Durand", "Dr Martin", "M. Petit"]
+    assert datetime.fromisoformat(body["defended_at"]) == datetime.fromisoformat(scheduled["scheduled_at"])
+    [event] = app.outbox(ev.THESIS_DEFENDED)
+    assert event.data["jury"] == ["Pr Durand", "Dr Martin", "M. Petit"]
+    assert app.thesis().json()["scheduled_defence"] is None
+
+
+def test_an_outcome_without_a_scheduled_defence_is_409_and_writes_nothing(app: Any) -> None:
+    app.enrol()
+    mission_id = app.mission().json()["id"]
+    problem = _problem(app.defend(mission_id), 409)
+    assert problem["type"].endswith("defence-not-scheduled")
+    assert "schedule the defence first (POST /candidates/cand-1/defence/schedule)" in problem["detail"]
+    assert app.deposit(mission_id).status_code == 201
+    assert _problem(app.defend(mission_id), 409)["type"].endswith("defence-not-scheduled")
+    assert app.count(defences) == 0 and app.outbox(ev.THESIS_DEFENDED) == []
+
+
+def test_an_outcome_before_the_scheduled_time_is_409_naming_it(app: Any) -> None:
+    app.enrol()
+    mission_id = app.mission().json()["id"]
+    app.deposit(mission_id)
+    scheduled_at = app.schedule().json()["scheduled_at"]
+    app.later(days=7)
+    problem = _problem(app.defend(mission_id), 409)
+    assert problem["type"].endswith("defence-not-held-yet")
+    assert datetime.fromisoformat(problem["scheduled_at"]) == datetime.fromisoformat(scheduled_at)
+    assert app.count(defences) == 0 and app.outbox(ev.THESIS_DEFENDED) == []
 
 
 def test_a_mission_of_another_candidate_is_404_naming_mission_id(app: Any) -> None:
     app.enrol("cand-1")
     app.enrol("cand-2")
+    app.scheduled_and_held("cand-1")
     other_mission = app.mission("cand-2").json()["id"]
     for mission_id in (other_mission, "no-such-mission"):
         assert _fields(_problem(app.defend(mission_id), 404)) == {"mission_id"}
     assert app.count(defences) == 0 and app.outbox(ev.THESIS_DEFENDED) == []
 
 
+def test_another_mission_of_the_candidate_than_the_deposited_one_is_422(app: Any) -> None:
+    app.enrol()
+    app.scheduled_and_held()
+    other = app.mission(company="Globex").json()["id"]
+    assert _fields(_problem(app.defend(other), 422)) == {"mission_id"}
+    assert app.count(defences) == 0
+
+
 def test_malformed_defences_are_422_naming_the_field_and_write_nothing(app: Any) -> None:
     app.enrol()
-    mission_id = app.mission().json()["id"]
-    future = (datetime.now(UTC) + timedelta(days=2)).isoformat()
+    mission_id = app.scheduled_and_held()
+    future = (app.now + timedelta(days=2)).isoformat()
     for body, field in [
         ({"jury": []}, "jury"),
         ({"jury": [" "]}, "jury.0"),
@@ -192,6 +249,12 @@ def test_who_may_call_what(app: Any) -> None:
         headers=own_lms,
     )
     _problem(lms_defence, 403)
+    for headers in (own_lms, auth("jury"), auth("candidate", candidate_id="cand-1")):
+        _problem(app.schedule(headers=headers), 403)
+    for headers in (own_lms, auth("jury")):
+        _problem(app.deposit(mission_id, headers=headers), 403)
+    _problem(app.deposit(mission_id, headers=auth("candidate", candidate_id="cand-2")), 403)
+    _problem(lms_defence, 403)
     assert app.thesis(headers=auth("candidate", candidate_id="cand-1")).status_code == 200
     _problem(app.thesis(headers=auth("candidate", candidate_id="cand-2")), 403)
     assert app.thesis(headers=auth("jury")).status_code == 200
@@ -206,7 +269,12 @@ def test_a_candidate_without_mission_has_status_no_mission(app: Any) -> None:
         "candidate_id": "cand-1",
         "path": "vae",
         "status": "no_mission",
+        "withdrawn_at": None,
         "missions": [],
+        "deposit": None,
+        "deposits": [],
+        "scheduled_defence": None,
+        "scheduled_defences": [],
         "defences": [],
     }
 

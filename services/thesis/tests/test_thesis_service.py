@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -25,9 +25,10 @@ OFFICER = auth("officer", subject="officer-1")
 JURY = auth("jury", subject="jury-1")
 
 
-def _client(database_url: str) -> TestClient:
+def _client(database_url: str, deposits: Path) -> TestClient:
     settings = Settings(
         database_url=database_url,
+        deposits_dir=str(deposits),
         CERTIFIA_AUTH_SECRET=TEST_SECRET.get_secret_value(),
         run_background_workers=False,
     )
@@ -37,7 +38,7 @@ def _client(database_url: str) -> TestClient:
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.integration)])
 def client(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[TestClient]:
     url = f"sqlite:///{tmp_path / 'thesis.db'}" if request.param == "sqlite" else fresh_pg_url("thesis")
-    with _client(url) as c:
+    with _client(url, tmp_path / "files") as c:
         yield c
 
 
@@ -109,17 +110,42 @@ def test_end_before_start_and_unknown_candidate_are_refused_and_nothing_is_emitt
 def test_defence_outcomes_resit_after_failure_and_no_second_pass(client: TestClient) -> None:
     enrol(client)
     mission_id = mission(client, "2026-01-05", "2026-06-30").json()["id"]
+    clock = {"now": datetime(2026, 12, 1, 9, tzinfo=UTC)}
+    client.app.state.clock = lambda: clock["now"]  # type: ignore[attr-defined]
+    deposit = client.post(
+        "/candidates/cand-1/thesis/deposit",
+        headers=auth("candidate", candidate_id="cand-1"),
+        data={"title": "Ma thèse professionnelle", "abstract": "x" * 60, "mission_id": mission_id},
+        files={"file": ("these.pdf", b"%PDF-1.7\n%%EOF\n", "application/pdf")},
+    )
+    assert deposit.status_code == 201, deposit.text
 
-    def defend(outcome: str):  # type: ignore[no-untyped-def]
+    def schedule() -> None:
+        response = client.post(
+            "/candidates/cand-1/defence/schedule",
+            headers=OFFICER,
+            json={
+                "scheduled_at": (clock["now"] + timedelta(days=10)).isoformat(),
+                "location": "https://visio.example.org/soutenance",
+                "jury": [{"name": "Dr A", "role": "president"}, {"name": "Dr B", "role": "member"}],
+            },
+        )
+        assert response.status_code == 201, response.text
+        clock["now"] += timedelta(days=11)
+
+    def defend(outcome: str, grade: float = 12.0):  # type: ignore[no-untyped-def]
         return client.post(
             "/candidates/cand-1/defence",
             headers=JURY,
-            json={"mission_id": mission_id, "outcome": outcome, "grade": 12.0, "jury": ["Dr A", "Dr B"]},
+            json={"mission_id": mission_id, "outcome": outcome, "grade": grade, "jury": ["Dr A", "Dr B"]},
         )
 
+    schedule()
     assert defend("failed").status_code == 201
+    schedule()  # the resit
     assert defend("passed").status_code == 201
-    assert defend("passed").status_code == 409  # a passed thesis is final: never a second thesis.defended
+    assert defend("passed").status_code == 200  # the same outcome again (a retry): recorded once
+    assert defend("passed", 13.0).status_code == 409  # a passed thesis is final: never a second one
     defended = [p for t, p in outbox(client) if t == ev.THESIS_DEFENDED]
     assert [p["outcome"] for p in defended] == ["failed", "passed"]
     thesis = client.get("/candidates/cand-1/thesis", headers=auth("candidate", candidate_id="cand-1"))

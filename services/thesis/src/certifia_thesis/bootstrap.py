@@ -6,11 +6,13 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
+from certifia_shared.artifacts import ArtifactStore
+from certifia_shared.envelope import utcnow
 from certifia_shared.service import ServiceContext, build_context
 from certifia_shared.web import create_app
 from certifia_thesis.adapters.orm import messaging
 from certifia_thesis.config import Settings
-from certifia_thesis.entrypoints.api import router
+from certifia_thesis.entrypoints import api, deposit_api
 from certifia_thesis.service_layer.events import HANDLERS, TOPICS
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
@@ -29,13 +31,14 @@ def bootstrap(settings: Settings | None = None) -> ServiceContext:
 
 
 def create_application(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
     ctx = bootstrap(settings)
     return create_app(
         settings=ctx.settings,
         title="certifia thesis",
-        routers=[router],
+        routers=[api.router, deposit_api.router],
         readiness=ctx.runtime.readiness,
         on_start=ctx.runtime.start,
         on_stop=ctx.runtime.stop,
-        state={"ctx": ctx},
+        state={"ctx": ctx, "clock": utcnow, "deposits": ArtifactStore(settings.resolved_deposits_dir())},
     )

@@ -1,6 +1,7 @@
 """The thesis service on the real PostgreSQL and the real Kafka broker.
 
-* concurrent twin requests: one mission and one event; one passed defence, the others 409;
+* concurrent twin requests: one mission and one event; one passed outcome of the scheduled defence, the
+  others 409; concurrent deposits: consecutive versions, one event each;
 * the whole loop: candidate.enrolled published on certifia.enrolment is applied by the service's
   consumer, and the mission.registered it then emits comes out of the outbox relay on certifia.thesis.
 """
@@ -10,7 +11,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -33,7 +34,8 @@ from certifia_thesis.adapters.orm import defences, missions
 from certifia_thesis.bootstrap import bootstrap, create_application
 from certifia_thesis.config import Settings
 from certifia_thesis.domain.model import ThesisAlreadyPassed
-from certifia_thesis.service_layer import handlers
+from certifia_thesis.domain.schedule import JuryMember
+from certifia_thesis.service_layer import defence, handlers
 from certifia_thesis.service_layer.events import candidate_enrolled
 
 pytestmark = pytest.mark.integration
@@ -91,6 +93,19 @@ def test_concurrent_passed_defences_give_one_pass(ctx: Any) -> None:
         handlers.RegisterMission("cand-1", "Acme", None, None, date(2026, 1, 1), date(2026, 6, 30), 1.0),
         uow=ctx.uow(),
     )
+    t0 = datetime(2026, 12, 1, 9, tzinfo=UTC)
+    defence.deposit_thesis(
+        defence.DepositThesis("cand-1", mission.id, "Ma thèse", "x" * 60, "ab" * 32, 10, None, "cand-1"),
+        uow=ctx.uow(),
+        now=lambda: t0,
+    )
+    jury = (JuryMember("Pr A", "president"), JuryMember("Dr A", "member"))
+    defence.schedule_defence(
+        defence.ScheduleDefence("cand-1", t0 + timedelta(days=8), "B204", jury, "officer-1"),
+        uow=ctx.uow(),
+        reading_days=7,
+        now=lambda: t0,
+    )
 
     def defend(i: int) -> str:
         cmd = handlers.RecordDefence(
@@ -103,7 +118,7 @@ def test_concurrent_passed_defences_give_one_pass(ctx: Any) -> None:
             recorded_by="jury-1",
         )
         try:
-            handlers.record_defence(cmd, uow=ctx.uow())
+            handlers.record_defence(cmd, uow=ctx.uow(), now=lambda: t0 + timedelta(days=9))
         except ThesisAlreadyPassed:
             return "409"
         return "201"
@@ -113,6 +128,24 @@ def test_concurrent_passed_defences_give_one_pass(ctx: Any) -> None:
     assert outcomes == ["201"] + ["409"] * 7
     assert _count(ctx, defences) == 1
     assert _count(ctx, ctx.tables.outbox, ctx.tables.outbox.c.type == ev.THESIS_DEFENDED) == 1
+
+
+def test_concurrent_deposits_get_consecutive_versions(ctx: Any) -> None:
+    mission, _ = handlers.register_mission(
+        handlers.RegisterMission("cand-1", "Acme", None, None, date(2026, 1, 1), date(2026, 6, 30), 1.0),
+        uow=ctx.uow(),
+    )
+
+    def deposit(i: int) -> int:
+        cmd = defence.DepositThesis(
+            "cand-1", mission.id, f"Ma thèse {i}", "x" * 60, f"{i:02x}" * 32, 10, None, "c"
+        )
+        return defence.deposit_thesis(cmd, uow=ctx.uow())[0].version
+
+    with ThreadPoolExecutor(6) as pool:
+        versions = sorted(pool.map(deposit, range(6)))
+    assert versions == [1, 2, 3, 4, 5, 6]
+    assert _count(ctx, ctx.tables.outbox, ctx.tables.outbox.c.type == ev.THESIS_SUBMITTED) == 6
 
 
 @pytest.fixture

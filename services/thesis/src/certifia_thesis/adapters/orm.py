@@ -8,9 +8,11 @@ from sqlalchemy import (
     Float,
     ForeignKey,
     Index,
+    Integer,
     MetaData,
     String,
     Table,
+    Text,
     UniqueConstraint,
     text,
 )
@@ -30,6 +32,8 @@ candidates = Table(
     Column("given_name", String(200), nullable=False),
     Column("family_name", String(200), nullable=False),
     Column("enrolled_at", DateTime(timezone=True), nullable=True),
+    # from candidate.withdrawn (the first one counts): no deposit, scheduling or outcome after it
+    Column("withdrawn_at", DateTime(timezone=True), nullable=True),
 )
 
 missions = Table(
@@ -72,4 +76,39 @@ defences = Table(
         postgresql_where=PASSED,
         sqlite_where=PASSED,
     ),
+)
+
+# Each deposit of the thesis is a version (1, 2, ...); the latest counts. The file itself is in the
+# content-addressed store under the deposits folder, named by its SHA-256.
+thesis_deposits = Table(
+    "thesis_deposits",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("candidate_id", String(64), ForeignKey("candidates.id"), nullable=False),
+    Column("mission_id", String(36), ForeignKey("missions.id"), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("title", String(300), nullable=False),
+    Column("abstract", Text, nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("size_bytes", Integer, nullable=False),
+    Column("filename", String(255), nullable=True),
+    Column("submitted_at", DateTime(timezone=True), nullable=False),
+    Column("submitted_by", String(200), nullable=False),
+    UniqueConstraint("candidate_id", "version", name="uq_thesis_deposits_version"),
+)
+
+# A scheduled defence; its id is the defence id, which the outcome recorded for it (defences.id) reuses.
+# Rescheduling updates the row (date, place, jury); a resit after a failure is a new row.
+defence_schedules = Table(
+    "defence_schedules",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("candidate_id", String(64), ForeignKey("candidates.id"), nullable=False, index=True),
+    Column("deposit_id", String(36), ForeignKey("thesis_deposits.id"), nullable=False),
+    Column("scheduled_at", DateTime(timezone=True), nullable=False),
+    Column("location", String(300), nullable=False),
+    Column("jury", JSON, nullable=False),
+    Column("scheduled_by", String(200), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
 )

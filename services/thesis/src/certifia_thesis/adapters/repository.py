@@ -1,4 +1,7 @@
-"""Candidates, missions and defences in the thesis database. Never commits: the unit of work does."""
+"""Candidates, missions, deposits, scheduled defences and outcomes in the thesis database.
+
+Never commits: the unit of work does.
+"""
 
 from __future__ import annotations
 
@@ -9,8 +12,10 @@ from typing import Any
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
-from certifia_thesis.adapters.orm import candidates, defences, missions
+from certifia_thesis.adapters.orm import candidates, defence_schedules, defences, missions, thesis_deposits
+from certifia_thesis.domain.deposit import Deposit
 from certifia_thesis.domain.model import Defence, KnownCandidate, Mission, ordered
+from certifia_thesis.domain.schedule import DefenceSchedule, JuryMember
 
 
 def _aware(value: datetime) -> datetime:
@@ -24,7 +29,11 @@ def _mapping(row: Any) -> dict[str, Any]:
 
 def _candidate(row: Any) -> KnownCandidate:
     m = _mapping(row)
-    return KnownCandidate(**{k: m[k] for k in ("id", "lms_client", "path", "given_name", "family_name")})
+    withdrawn_at = m["withdrawn_at"] and _aware(m["withdrawn_at"])
+    return KnownCandidate(
+        **{k: m[k] for k in ("id", "lms_client", "path", "given_name", "family_name")},
+        withdrawn_at=withdrawn_at,
+    )
 
 
 def _mission(row: Any) -> Mission:
@@ -44,6 +53,26 @@ def _defence(row: Any) -> Defence:
     )
 
 
+def _deposit(row: Any) -> Deposit:
+    m = _mapping(row)
+    return Deposit(**{**m, "submitted_at": _aware(m["submitted_at"])})
+
+
+def _schedule(row: Any) -> DefenceSchedule:
+    m = _mapping(row)
+    return DefenceSchedule(
+        **{
+            **m,
+            "jury": tuple(JuryMember(j["name"], j["role"]) for j in m["jury"]),
+            **{k: _aware(m[k]) for k in ("scheduled_at", "created_at", "updated_at")},
+        }
+    )
+
+
+def _schedule_values(s: DefenceSchedule) -> dict[str, Any]:
+    return {**asdict(s), "jury": [asdict(j) for j in s.jury]}
+
+
 class ThesisRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
@@ -56,7 +85,9 @@ class ThesisRepository:
         return _candidate(row) if row else None
 
     def save_candidate(self, candidate: KnownCandidate, enrolled_at: datetime | None) -> None:
+        """Insert or update what candidate.enrolled says (a withdrawal stays recorded)."""
         values = {**asdict(candidate), "enrolled_at": enrolled_at}
+        del values["withdrawn_at"]
         if self.get_candidate(candidate.id) is None:
             self.session.execute(insert(candidates).values(**values))
         else:
@@ -96,3 +127,43 @@ class ThesisRepository:
 
     def add_defence(self, defence: Defence) -> None:
         self.session.execute(insert(defences).values(**{**asdict(defence), "jury": list(defence.jury)}))
+
+    # -- withdrawal -------------------------------------------------------------------------------
+    def record_withdrawal(self, candidate_id: str, withdrawn_at: datetime) -> bool:
+        """Record the withdrawal once (the first one counts); False when already recorded."""
+        result = self.session.execute(
+            update(candidates)
+            .where(candidates.c.id == candidate_id, candidates.c.withdrawn_at.is_(None))
+            .values(withdrawn_at=withdrawn_at)
+        )
+        return bool(getattr(result, "rowcount", 0))
+
+    # -- deposits ---------------------------------------------------------------------------------
+    def deposits_of(self, candidate_id: str) -> list[Deposit]:
+        query = (
+            select(thesis_deposits)
+            .where(thesis_deposits.c.candidate_id == candidate_id)
+            .order_by(thesis_deposits.c.version)
+        )
+        return [_deposit(r) for r in self.session.execute(query)]
+
+    def add_deposit(self, deposit: Deposit) -> None:
+        self.session.execute(insert(thesis_deposits).values(**asdict(deposit)))
+
+    # -- scheduled defences -----------------------------------------------------------------------
+    def schedules_of(self, candidate_id: str) -> list[DefenceSchedule]:
+        query = (
+            select(defence_schedules)
+            .where(defence_schedules.c.candidate_id == candidate_id)
+            .order_by(defence_schedules.c.created_at)
+        )
+        return [_schedule(r) for r in self.session.execute(query)]
+
+    def add_schedule(self, schedule: DefenceSchedule) -> None:
+        self.session.execute(insert(defence_schedules).values(**_schedule_values(schedule)))
+
+    def replace_schedule(self, schedule: DefenceSchedule) -> None:
+        values = _schedule_values(schedule)
+        self.session.execute(
+            update(defence_schedules).where(defence_schedules.c.id == schedule.id).values(**values)
+        )

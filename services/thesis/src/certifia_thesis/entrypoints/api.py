@@ -6,10 +6,18 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, Response
 
-from certifia_shared.auth import Principal, ensure_candidate_access, require
+from certifia_shared.auth import Principal, require
 from certifia_shared.problems import Problem, not_found
 from certifia_thesis.domain.duration import MIN_MONTHS_FTE, MissionRefused
-from certifia_thesis.domain.model import DefenceRefused, MissionConflict, ThesisAlreadyPassed
+from certifia_thesis.domain.model import (
+    CandidateWithdrawn,
+    DefenceNotHeldYet,
+    DefenceNotScheduled,
+    DefenceRefused,
+    MissionConflict,
+    ThesisAlreadyPassed,
+)
+from certifia_thesis.entrypoints.deps import already_passed, check_visible, clock, ctx, withdrawn
 from certifia_thesis.entrypoints.schemas import (
     DefenceOut,
     DefenceRequest,
@@ -22,24 +30,6 @@ from certifia_thesis.service_layer import handlers, views
 router = APIRouter(tags=["thesis"])
 
 
-def _ctx(request: Request):  # type: ignore[no-untyped-def]
-    return request.app.state.ctx
-
-
-def _check_visible(request: Request, principal: Principal, candidate_id: str) -> None:
-    """404 for an unknown candidate, and for another LMS's candidate (not disclosed)."""
-    ensure_candidate_access(principal, candidate_id)
-    candidate = views.known_candidate(candidate_id, uow=_ctx(request).uow())
-    if candidate is None:
-        raise not_found("Candidate", candidate_id, "candidate_id")
-    if (
-        principal.has("lms")
-        and not principal.has("admin", "officer", "jury")
-        and candidate.lms_client != (principal.client_id or principal.subject)
-    ):
-        raise not_found("Candidate", candidate_id, "candidate_id")
-
-
 @router.post("/candidates/{candidate_id}/missions", status_code=201, response_model=MissionOut)
 def register_mission(
     candidate_id: str,
@@ -48,10 +38,10 @@ def register_mission(
     response: Response,
     principal: Annotated[Principal, Depends(require("officer", "lms"))],
 ) -> MissionOut:
-    _check_visible(request, principal, candidate_id)
+    check_visible(request, principal, candidate_id)
     cmd = handlers.RegisterMission(candidate_id=candidate_id, **body.model_dump())
     try:
-        mission, created = handlers.register_mission(cmd, uow=_ctx(request).uow())
+        mission, created = handlers.register_mission(cmd, uow=ctx(request).uow())
     except handlers.UnknownCandidate:
         raise not_found("Candidate", candidate_id, "candidate_id") from None
     except MissionRefused as exc:
@@ -87,24 +77,38 @@ def record_defence(
         mission_id=body.mission_id,
         outcome=body.outcome,
         grade=body.grade,
-        jury=tuple(body.jury),
+        jury=tuple(body.jury or ()),
         defended_at=body.defended_at,
         recorded_by=principal.subject,
     )
     try:
-        defence, created = handlers.record_defence(cmd, uow=_ctx(request).uow())
+        defence, created = handlers.record_defence(cmd, uow=ctx(request).uow(), now=clock(request))
     except handlers.UnknownCandidate:
         raise not_found("Candidate", candidate_id, "candidate_id") from None
     except handlers.UnknownMission:
-        raise not_found("Mission", body.mission_id, "mission_id") from None
+        raise not_found("Mission", str(body.mission_id), "mission_id") from None
     except DefenceRefused as exc:
         raise Problem(422, "Invalid defence", exc.message, type="validation", field=exc.field) from exc
     except ThesisAlreadyPassed as exc:
+        raise already_passed(candidate_id) from exc
+    except CandidateWithdrawn as exc:
+        raise withdrawn(exc) from exc
+    except DefenceNotScheduled as exc:
         raise Problem(
             409,
-            "Thesis already passed",
-            f"Candidate {candidate_id!r} already passed the thesis defence; that outcome is final.",
-            type="thesis-already-passed",
+            "Defence not scheduled",
+            f"No scheduled defence of candidate {candidate_id!r} waits for an outcome: schedule the defence "
+            f"first (POST /candidates/{candidate_id}/defence/schedule).",
+            type="defence-not-scheduled",
+        ) from exc
+    except DefenceNotHeldYet as exc:
+        raise Problem(
+            409,
+            "Defence not held yet",
+            f"The defence is scheduled for {exc.scheduled_at.isoformat()}; record its outcome once it has "
+            "been held.",
+            type="defence-not-held-yet",
+            extensions={"scheduled_at": exc.scheduled_at.isoformat()},
         ) from exc
     if not created:
         response.status_code = 200
@@ -117,8 +121,8 @@ def get_thesis(
     request: Request,
     principal: Annotated[Principal, Depends(require("candidate", "jury", "officer", "lms"))],
 ) -> ThesisOut:
-    _check_visible(request, principal, candidate_id)
-    view = views.thesis_of(candidate_id, uow=_ctx(request).uow())
+    check_visible(request, principal, candidate_id)
+    view = views.thesis_of(candidate_id, uow=ctx(request).uow())
     if view is None:
         raise not_found("Candidate", candidate_id, "candidate_id")
     return ThesisOut.of(view)

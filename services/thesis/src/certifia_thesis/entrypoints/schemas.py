@@ -7,7 +7,9 @@ from typing import Annotated, Literal
 
 from pydantic import AliasChoices, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
-from certifia_thesis.domain.model import Defence, Mission
+from certifia_thesis.domain.deposit import Deposit
+from certifia_thesis.domain.model import Defence, Mission, Status
+from certifia_thesis.domain.schedule import MAX_JURY, MIN_JURY, DefenceSchedule, JuryRole
 from certifia_thesis.service_layer.views import ThesisView
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
@@ -30,11 +32,85 @@ class MissionRequest(BaseModel):
 
 class DefenceRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-    mission_id: str = Field(min_length=1, max_length=64)
+    mission_id: str | None = Field(
+        default=None, min_length=1, max_length=64, description="default: the deposited thesis's mission"
+    )
     outcome: Literal["passed", "failed"]
     grade: float | None = Field(default=None, ge=0, le=20)
-    jury: list[Name] = Field(min_length=1, max_length=20, description="the jury members' names")
-    defended_at: AwareDatetime | None = Field(default=None, description="when it was held (default: now)")
+    jury: list[Name] | None = Field(
+        default=None,
+        min_length=1,
+        max_length=20,
+        description="the names of the jury that sat (default: the scheduled jury)",
+    )
+    defended_at: AwareDatetime | None = Field(
+        default=None, description="when it was held (default: the scheduled time)"
+    )
+
+
+class JuryMemberIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    name: Name
+    role: JuryRole
+
+
+class ScheduleRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    scheduled_at: AwareDatetime = Field(
+        description="date and time with its offset, e.g. 2027-01-15T14:00:00+01:00"
+    )
+    location: str = Field(min_length=1, max_length=300, description="a room, or a video-conference link")
+    jury: list[JuryMemberIn] = Field(
+        min_length=MIN_JURY, max_length=MAX_JURY, description="exactly one president; no one twice"
+    )
+
+
+class DepositOut(BaseModel):
+    id: str
+    candidate_id: str
+    mission_id: str
+    version: int
+    title: str
+    abstract: str
+    sha256: str
+    size_bytes: int
+    filename: str | None
+    submitted_at: datetime
+    file_url: str
+
+    @classmethod
+    def of(cls, d: Deposit) -> DepositOut:
+        url = f"/candidates/{d.candidate_id}/thesis/deposit/file?version={d.version}"
+        return cls(**{f: getattr(d, f) for f in cls.model_fields if f != "file_url"}, file_url=url)
+
+
+class JuryMemberOut(BaseModel):
+    name: str
+    role: str
+
+
+class ScheduleOut(BaseModel):
+    defence_id: str
+    candidate_id: str
+    deposit_id: str
+    scheduled_at: datetime
+    location: str
+    jury: list[JuryMemberOut]
+    first_scheduled_at: datetime = Field(description="when the defence was first scheduled")
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, s: DefenceSchedule) -> ScheduleOut:
+        return cls(
+            defence_id=s.id,
+            candidate_id=s.candidate_id,
+            deposit_id=s.deposit_id,
+            scheduled_at=s.scheduled_at,
+            location=s.location,
+            jury=[JuryMemberOut(name=m.name, role=m.role) for m in s.jury],
+            first_scheduled_at=s.created_at,
+            updated_at=s.updated_at,
+        )
 
 
 class MissionOut(BaseModel):
@@ -72,16 +148,27 @@ class DefenceOut(BaseModel):
 class ThesisOut(BaseModel):
     candidate_id: str
     path: str
-    status: Literal["no_mission", "mission_registered", "defended_passed", "defended_failed"]
+    status: Status
+    withdrawn_at: datetime | None
     missions: list[MissionOut]
-    defences: list[DefenceOut]
+    deposit: DepositOut | None = Field(description="the latest deposit: the thesis that counts")
+    deposits: list[DepositOut] = Field(description="every version deposited, oldest first")
+    scheduled_defence: ScheduleOut | None = Field(description="the defence waiting for its outcome")
+    scheduled_defences: list[ScheduleOut] = Field(description="every defence scheduled (a resit adds one)")
+    defences: list[DefenceOut] = Field(description="the outcomes recorded")
 
     @classmethod
     def of(cls, v: ThesisView) -> ThesisOut:
+        deposits = [DepositOut.of(d) for d in v.deposits]
         return cls(
             candidate_id=v.candidate.id,
             path=v.candidate.path,
             status=v.status,
+            withdrawn_at=v.candidate.withdrawn_at,
             missions=[MissionOut.of(m) for m in v.missions],
+            deposit=deposits[-1] if deposits else None,
+            deposits=deposits,
+            scheduled_defence=v.scheduled and ScheduleOut.of(v.scheduled),
+            scheduled_defences=[ScheduleOut.of(s) for s in v.schedules],
             defences=[DefenceOut.of(d) for d in v.defences],
         )

@@ -28,5 +28,25 @@ def candidate_enrolled(event: CloudEvent, uow: UnitOfWork) -> None:
     ThesisRepository(uow.session).save_candidate(candidate, enrolled_at)
 
 
-HANDLERS: dict[str, Handler] = {ev.CANDIDATE_ENROLLED: candidate_enrolled}
+class WithdrawalOfUnknownCandidate(LookupError):
+    """candidate.withdrawn for a candidate whose candidate.enrolled was never applied here (both travel
+    on one partition, enrolled first): retried, then dead-lettered with this reason for ops to look at."""
+
+
+def candidate_withdrawn(event: CloudEvent, uow: UnitOfWork) -> None:
+    """Record the withdrawal on the known candidate; the first one counts (a repeat changes nothing)."""
+    candidate_id = event.data["candidate_id"]
+    repo = ThesisRepository(uow.session)
+    if repo.get_candidate(candidate_id) is None:
+        raise WithdrawalOfUnknownCandidate(f"candidate.withdrawn for unknown candidate {candidate_id!r}")
+    withdrawn_at = datetime.fromisoformat(
+        event.data["withdrawn_at"].upper().replace("Z", "+00:00")
+    ).astimezone(UTC)
+    repo.record_withdrawal(candidate_id, withdrawn_at)
+
+
+HANDLERS: dict[str, Handler] = {
+    ev.CANDIDATE_ENROLLED: candidate_enrolled,
+    ev.CANDIDATE_WITHDRAWN: candidate_withdrawn,
+}
 TOPICS = [ev.TOPIC_ENROLMENT]

@@ -16,13 +16,19 @@ from certifia_thesis.adapters.repository import ThesisRepository
 from certifia_thesis.domain.duration import assess_mission
 from certifia_thesis.domain.model import (
     Defence,
+    DefenceNotScheduled,
+    DefenceRefused,
     Mission,
     Outcome,
     ThesisAlreadyPassed,
+    check_active,
     check_defence_allowed,
+    check_held,
+    check_not_passed,
     check_same_mission,
     same_defence,
 )
+from certifia_thesis.domain.schedule import pending
 
 
 @dataclass(frozen=True)
@@ -39,11 +45,11 @@ class RegisterMission:
 @dataclass(frozen=True)
 class RecordDefence:
     candidate_id: str
-    mission_id: str
+    mission_id: str | None  # None: the mission of the deposited thesis
     outcome: Outcome
     grade: float | None
-    jury: tuple[str, ...]
-    defended_at: datetime | None
+    jury: tuple[str, ...]  # empty: the scheduled jury's names
+    defended_at: datetime | None  # None: the scheduled time
     recorded_by: str
 
 
@@ -83,38 +89,68 @@ def register_mission(cmd: RegisterMission, *, uow: UnitOfWork) -> tuple[Mission,
 def record_defence(
     cmd: RecordDefence, *, uow: UnitOfWork, now: Callable[[], datetime] = utcnow
 ) -> tuple[Defence, bool]:
-    """Record a held defence; a passed one is final, a failed one allows a resit."""
-    with uow:
-        repo = ThesisRepository(uow.session)
-        if repo.get_candidate(cmd.candidate_id, lock=True) is None:
-            raise UnknownCandidate(cmd.candidate_id)
-        mission = repo.get_mission(cmd.mission_id)
-        if mission is None or mission.candidate_id != cmd.candidate_id:
-            raise UnknownMission(cmd.mission_id)
-        at = now()
-        defence = Defence(
-            id=str(uuid.uuid4()),
-            candidate_id=cmd.candidate_id,
-            mission_id=cmd.mission_id,
-            outcome=cmd.outcome,
-            grade=cmd.grade,
-            jury=cmd.jury,
-            defended_at=(cmd.defended_at or at).astimezone(UTC),  # stored as UTC (SQLite drops offsets)
-            recorded_at=at,
-            recorded_by=cmd.recorded_by,
+    """Record the outcome of the scheduled defence once it has been held; a passed one is final, a
+    failed one allows a resit (scheduled again). The defence keeps the scheduled defence's id; the
+    jury defaults to the scheduled jury's names, the date to the scheduled time, the mission to the
+    deposited thesis's."""
+    for _ in range(2):  # a concurrent outcome may win the insert: then answer as it now stands
+        with uow:
+            repo = ThesisRepository(uow.session)
+            candidate = repo.get_candidate(cmd.candidate_id, lock=True)
+            if candidate is None:
+                raise UnknownCandidate(cmd.candidate_id)
+            check_active(candidate)
+            previous = repo.defences_of(cmd.candidate_id)
+            schedules = repo.schedules_of(cmd.candidate_id)
+            if not schedules:
+                check_not_passed(previous)
+                raise DefenceNotScheduled()
+            scheduled = pending(schedules, previous) or schedules[-1]
+            mission_id = _defended_mission(repo, cmd, scheduled.deposit_id)
+            at = now()
+            defence = Defence(
+                id=scheduled.id,
+                candidate_id=cmd.candidate_id,
+                mission_id=mission_id,
+                outcome=cmd.outcome,
+                grade=cmd.grade,
+                jury=cmd.jury or scheduled.jury_names(),
+                defended_at=(cmd.defended_at or scheduled.scheduled_at).astimezone(UTC),
+                recorded_at=at,
+                recorded_by=cmd.recorded_by,
+            )
+            repeated = same_defence(previous, defence)
+            if repeated is not None:
+                return repeated, False
+            check_not_passed(previous)
+            if any(d.id == scheduled.id for d in previous):
+                raise DefenceNotScheduled()  # its outcome is recorded: a resit is scheduled first
+            check_held(scheduled.scheduled_at, at)
+            check_defence_allowed(previous, defence.defended_at, at)
+            repo.add_defence(defence)
+            uow.emit(ev.THESIS_DEFENDED, subject=defence.candidate_id, data=_defended_payload(defence))
+            try:
+                uow.commit()
+            except IntegrityError:  # a concurrent outcome won (uq_defences_one_pass or the defence id)
+                continue
+            return defence, True
+    raise ThesisAlreadyPassed()
+
+
+def _defended_mission(repo: ThesisRepository, cmd: RecordDefence, deposit_id: str) -> str:
+    """The mission of the deposited thesis; a mission named in the request must be that one."""
+    deposit = next(d for d in repo.deposits_of(cmd.candidate_id) if d.id == deposit_id)
+    if cmd.mission_id is None:
+        return deposit.mission_id
+    mission = repo.get_mission(cmd.mission_id)
+    if mission is None or mission.candidate_id != cmd.candidate_id:
+        raise UnknownMission(cmd.mission_id)
+    if mission.id != deposit.mission_id:
+        raise DefenceRefused(
+            "mission_id",
+            f"The defence is on the thesis deposited for mission {deposit.mission_id!r}, not {mission.id!r}.",
         )
-        previous = repo.defences_of(cmd.candidate_id)
-        repeated = same_defence(previous, defence)
-        if repeated is not None:
-            return repeated, False
-        check_defence_allowed(previous, defence.defended_at, at)
-        repo.add_defence(defence)
-        uow.emit(ev.THESIS_DEFENDED, subject=defence.candidate_id, data=_defended_payload(defence))
-        try:
-            uow.commit()
-        except IntegrityError as exc:  # a concurrent passed defence won (uq_defences_one_pass)
-            raise ThesisAlreadyPassed() from exc
-        return defence, True
+    return mission.id
 
 
 def _registered_payload(m: Mission) -> dict[str, object]:

@@ -6,7 +6,9 @@ from dataclasses import dataclass
 
 from certifia_shared.db import UnitOfWork
 from certifia_thesis.adapters.repository import ThesisRepository
+from certifia_thesis.domain.deposit import Deposit, latest
 from certifia_thesis.domain.model import Defence, KnownCandidate, Mission, Status, thesis_status
+from certifia_thesis.domain.schedule import DefenceSchedule, pending
 
 
 @dataclass(frozen=True)
@@ -15,6 +17,9 @@ class ThesisView:
     status: Status
     missions: list[Mission]
     defences: list[Defence]
+    deposits: list[Deposit]  # every version, oldest first; the latest counts
+    schedules: list[DefenceSchedule]  # every scheduled defence (a resit adds one), oldest first
+    scheduled: DefenceSchedule | None  # the one waiting for its outcome
 
 
 def known_candidate(candidate_id: str, *, uow: UnitOfWork) -> KnownCandidate | None:
@@ -30,4 +35,17 @@ def thesis_of(candidate_id: str, *, uow: UnitOfWork) -> ThesisView | None:
             return None
         missions = repo.missions_of(candidate_id)
         defences = repo.defences_of(candidate_id)
-    return ThesisView(candidate, thesis_status(missions, defences), missions, defences)
+        deposits = repo.deposits_of(candidate_id)
+        schedules = repo.schedules_of(candidate_id)
+    waiting = pending(schedules, defences)
+    status = thesis_status(missions, defences, deposited=bool(deposits), scheduled=waiting is not None)
+    return ThesisView(candidate, status, missions, defences, deposits, schedules, waiting)
+
+
+def deposit_of(candidate_id: str, version: int | None, *, uow: UnitOfWork) -> Deposit | None:
+    """The deposit of that version, or the latest one."""
+    with uow:
+        deposits = ThesisRepository(uow.session).deposits_of(candidate_id)
+    if version is None:
+        return latest(deposits)
+    return next((d for d in deposits if d.version == version), None)

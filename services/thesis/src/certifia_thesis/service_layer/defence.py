@@ -1,0 +1,177 @@
+"""Depositing the thesis and scheduling its defence. Each runs in one unit of work: the state change and
+its event (thesis.submitted, defence.scheduled) commit together."""
+
+from __future__ import annotations
+
+import dataclasses
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Literal
+
+from sqlalchemy.exc import IntegrityError
+
+from certifia_shared import event_types as ev
+from certifia_shared.db import UnitOfWork
+from certifia_shared.envelope import utcnow
+from certifia_thesis.adapters.repository import ThesisRepository
+from certifia_thesis.domain.deposit import (
+    DefenceAlreadyScheduled,
+    Deposit,
+    check_mission_counts,
+    latest,
+    next_version,
+    same_deposit,
+)
+from certifia_thesis.domain.model import KnownCandidate, check_active, check_not_passed
+from certifia_thesis.domain.schedule import (
+    DefenceSchedule,
+    JuryMember,
+    NoDeposit,
+    check_date,
+    check_jury,
+    pending,
+    same_schedule,
+)
+from certifia_thesis.service_layer.handlers import UnknownCandidate, UnknownMission
+
+Scheduling = Literal["scheduled", "rescheduled", "unchanged"]
+
+
+@dataclass(frozen=True)
+class DepositThesis:
+    candidate_id: str
+    mission_id: str
+    title: str
+    abstract: str
+    sha256: str
+    size_bytes: int
+    filename: str | None
+    submitted_by: str
+
+
+@dataclass(frozen=True)
+class ScheduleDefence:
+    candidate_id: str
+    scheduled_at: datetime
+    location: str
+    jury: tuple[JuryMember, ...]
+    scheduled_by: str
+
+
+def _active_candidate(repo: ThesisRepository, candidate_id: str) -> KnownCandidate:
+    """The candidate, locked for this transaction; refused if unknown or withdrawn."""
+    candidate = repo.get_candidate(candidate_id, lock=True)
+    if candidate is None:
+        raise UnknownCandidate(candidate_id)
+    check_active(candidate)
+    return candidate
+
+
+def deposit_thesis(
+    cmd: DepositThesis, *, uow: UnitOfWork, now: Callable[[], datetime] = utcnow
+) -> tuple[Deposit, bool]:
+    """A new version of the thesis (the file already stored under ``cmd.sha256``); the same deposit sent
+    again returns the latest version. Refused once the defence is scheduled or passed."""
+    for _ in range(2):  # a concurrent deposit may take the same version number: then count again
+        with uow:
+            repo = ThesisRepository(uow.session)
+            _active_candidate(repo, cmd.candidate_id)
+            mission = repo.get_mission(cmd.mission_id)
+            if mission is None or mission.candidate_id != cmd.candidate_id:
+                raise UnknownMission(cmd.mission_id)
+            check_mission_counts(mission)  # raises DepositRefused(mission_id)
+            deposits = repo.deposits_of(cmd.candidate_id)
+            current = latest(deposits)
+            if same_deposit(current, cmd.mission_id, cmd.title, cmd.abstract, cmd.sha256):
+                assert current is not None
+                return current, False
+            defences = repo.defences_of(cmd.candidate_id)
+            check_not_passed(defences)
+            waiting = pending(repo.schedules_of(cmd.candidate_id), defences)
+            if waiting is not None:
+                raise DefenceAlreadyScheduled(waiting.scheduled_at)
+            deposit = Deposit(
+                id=str(uuid.uuid4()),
+                version=next_version(deposits),
+                submitted_at=now(),
+                **dataclasses.asdict(cmd),
+            )
+            repo.add_deposit(deposit)
+            uow.emit(ev.THESIS_SUBMITTED, subject=deposit.candidate_id, data=_submitted_payload(deposit))
+            try:
+                uow.commit()
+            except IntegrityError:
+                continue
+            return deposit, True
+    raise RuntimeError("the deposit kept conflicting with another one; retry the request")
+
+
+def schedule_defence(
+    cmd: ScheduleDefence,
+    *,
+    uow: UnitOfWork,
+    reading_days: int,
+    now: Callable[[], datetime] = utcnow,
+) -> tuple[DefenceSchedule, Scheduling]:
+    """Schedule the defence of the latest deposit, or reschedule the one waiting for its outcome (same
+    defence id; defence.scheduled is emitted again). The same schedule sent again changes nothing."""
+    with uow:
+        repo = ThesisRepository(uow.session)
+        _active_candidate(repo, cmd.candidate_id)
+        defences = repo.defences_of(cmd.candidate_id)
+        check_not_passed(defences)
+        deposit = latest(repo.deposits_of(cmd.candidate_id))
+        if deposit is None:
+            raise NoDeposit(cmd.candidate_id)
+        check_jury(cmd.jury)
+        scheduled_at = cmd.scheduled_at.astimezone(UTC)  # stored as UTC (SQLite drops offsets)
+        waiting = pending(repo.schedules_of(cmd.candidate_id), defences)
+        if waiting is not None and same_schedule(waiting, scheduled_at, cmd.location, cmd.jury):
+            return waiting, "unchanged"
+        at = now()
+        check_date(scheduled_at, deposit, at, reading_days)
+        changes = {
+            "deposit_id": deposit.id,
+            "scheduled_at": scheduled_at,
+            "location": cmd.location,
+            "jury": cmd.jury,
+            "scheduled_by": cmd.scheduled_by,
+            "updated_at": at,
+        }
+        if waiting is not None:
+            schedule = dataclasses.replace(waiting, **changes)
+            repo.replace_schedule(schedule)
+        else:
+            schedule = DefenceSchedule(
+                id=str(uuid.uuid4()), candidate_id=cmd.candidate_id, created_at=at, **changes
+            )
+            repo.add_schedule(schedule)
+        uow.emit(ev.DEFENCE_SCHEDULED, subject=schedule.candidate_id, data=_scheduled_payload(schedule))
+        uow.commit()
+        return schedule, "rescheduled" if waiting is not None else "scheduled"
+
+
+def _submitted_payload(d: Deposit) -> dict[str, object]:
+    return {
+        "candidate_id": d.candidate_id,
+        "deposit_id": d.id,
+        "mission_id": d.mission_id,
+        "version": d.version,
+        "title": d.title,
+        "sha256": d.sha256,
+        "size_bytes": d.size_bytes,
+        "submitted_at": d.submitted_at.isoformat(),
+    }
+
+
+def _scheduled_payload(s: DefenceSchedule) -> dict[str, object]:
+    return {
+        "candidate_id": s.candidate_id,
+        "defence_id": s.id,
+        "deposit_id": s.deposit_id,
+        "scheduled_at": s.scheduled_at.isoformat(),
+        "location": s.location,
+        "jury": [{"name": m.name, "role": m.role} for m in s.jury],
+    }
