@@ -168,7 +168,7 @@ class ThesisOut(BaseModel):
             missions=[MissionOut.of(m) for m in v.missions],
             deposit=deposits[-1] if deposits else None,
             deposits=deposits,
-            scheduled_defence=v.scheduled and ScheduleOut.of(v.scheduled),
+            scheduled_defence=ScheduleOut.of(v.scheduled) if v.scheduled else None,
             scheduled_defences=[ScheduleOut.of(s) for s in v.schedules],
             defences=[DefenceOut.of(d) for d in v.defences],
         )

@@ -132,21 +132,20 @@ def schedule_defence(
             return waiting, "unchanged"
         at = now()
         check_date(scheduled_at, deposit, at, reading_days)
-        changes = {
-            "deposit_id": deposit.id,
-            "scheduled_at": scheduled_at,
-            "location": cmd.location,
-            "jury": cmd.jury,
-            "scheduled_by": cmd.scheduled_by,
-            "updated_at": at,
-        }
+        schedule = DefenceSchedule(
+            id=waiting.id if waiting else str(uuid.uuid4()),
+            candidate_id=cmd.candidate_id,
+            deposit_id=deposit.id,
+            scheduled_at=scheduled_at,
+            location=cmd.location,
+            jury=cmd.jury,
+            scheduled_by=cmd.scheduled_by,
+            created_at=waiting.created_at if waiting else at,
+            updated_at=at,
+        )
         if waiting is not None:
-            schedule = dataclasses.replace(waiting, **changes)
             repo.replace_schedule(schedule)
         else:
-            schedule = DefenceSchedule(
-                id=str(uuid.uuid4()), candidate_id=cmd.candidate_id, created_at=at, **changes
-            )
             repo.add_schedule(schedule)
         uow.emit(ev.DEFENCE_SCHEDULED, subject=schedule.candidate_id, data=_scheduled_payload(schedule))
         uow.commit()
