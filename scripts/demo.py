@@ -11,6 +11,7 @@ import sys
 import time
 import uuid
 from collections import Counter
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -184,19 +185,7 @@ class Demo:
             },
         )
         self.say(f"[5/7] company mission registered: {mission.get('months_fte')} months FTE at Acme IA")
-        self.call(
-            "POST",
-            "thesis",
-            f"/candidates/{cid}/defence",
-            headers=jury,
-            json={
-                "mission_id": mission["id"],
-                "outcome": "passed",
-                "grade": 16.5,
-                "jury": ["Dr Martin", "Mme Leroy"],
-            },
-        )
-        self.say("[6/7] professional thesis defended: passed (16.5/20)")
+        self.thesis_defence(cid, me, officer, jury, mission["id"])
         diploma = self.wait("the diploma", lambda: self.diploma(cid, me))
         diploma_id = diploma["diploma_id"]
         verification = self.call("GET", "certification", f"/diplomas/{diploma_id}/verification")
@@ -238,6 +227,54 @@ class Demo:
             "webhooks": received,
             "seconds": took,
         }
+
+    def thesis_defence(
+        self, cid: str, me: dict[str, str], officer: dict[str, str], jury: dict[str, str], mission_id: str
+    ) -> None:
+        """The candidate deposits the thesis (a PDF), an officer schedules the defence, the jury records it."""
+        deposit = self.call(
+            "POST",
+            "thesis",
+            f"/candidates/{cid}/thesis/deposit",
+            headers=me,
+            data={
+                "title": "Compression de modèles pour l'inférence embarquée",
+                "abstract": "Mission chez Acme IA : quantification et distillation d'un modèle de vision "
+                "pour l'exécuter sur un terminal embarqué sans perte de précision notable.",
+                "mission_id": mission_id,
+            },
+            files={"file": ("these.pdf", thesis_pdf("Camille Durand"), "application/pdf")},
+        )
+        # The local stack gives the jury 0 days to read it (DEFENCE_READING_DAYS, 7 by default): a defence
+        # two seconds from now.
+        at = datetime.now(UTC) + timedelta(seconds=2)
+        self.call(
+            "POST",
+            "thesis",
+            f"/candidates/{cid}/defence/schedule",
+            headers=officer,
+            json={
+                "scheduled_at": at.isoformat(),
+                "location": "Salle B204",
+                "jury": [
+                    {"name": "Dr Martin", "role": "president"},
+                    {"name": "Mme Leroy", "role": "member"},
+                    {"name": "M. Petit", "role": "company_tutor"},
+                ],
+            },
+        )
+        time.sleep(max(0.0, (at - datetime.now(UTC)).total_seconds()) + 0.1)  # the defence is held
+        self.call(  # the jury defaults to the scheduled one, the date to the scheduled time
+            "POST",
+            "thesis",
+            f"/candidates/{cid}/defence",
+            headers=jury,
+            json={"outcome": "passed", "grade": 16.5},
+        )
+        self.say(
+            f"[6/7] thesis deposited (v{deposit['version']}, {deposit['size_bytes']} bytes), defence scheduled "
+            "before a jury of 3 and passed (16.5/20)"
+        )
 
     @staticmethod
     def webhooks(endpoint: WebhookReceiver, secret: str, cid: str, last: str) -> list[str] | None:
@@ -309,6 +346,26 @@ class Demo:
                     f" ({c['comparator']} {c['threshold']})"
                 )
         return validated
+
+
+def thesis_pdf(author: str) -> bytes:
+    """A one-page thesis cover as a PDF (fpdf2, core fonts)."""
+    from fpdf import FPDF
+
+    pdf = FPDF()
+    pdf.set_creation_date(datetime(2026, 1, 1, tzinfo=UTC))
+    pdf.add_page()
+    pdf.set_font("Helvetica", size=16)
+    pdf.multi_cell(
+        0,
+        10,
+        "Thèse professionnelle\nCompression de modèles pour l'inférence embarquée",
+        new_x="LMARGIN",
+        new_y="NEXT",
+    )
+    pdf.set_font("Helvetica", size=12)
+    pdf.multi_cell(0, 8, f"{author} - Ingénieur en Intelligence Artificielle (MS)")
+    return bytes(pdf.output())
 
 
 def reference_archive(pack_id: str) -> bytes:

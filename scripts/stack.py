@@ -118,6 +118,8 @@ class Stack:
             # a local stack sends LMS webhooks to a receiver on this machine (deployments: https, public hosts)
             "WEBHOOK_ALLOW_HTTP": os.environ.get("WEBHOOK_ALLOW_HTTP", "true"),
             "WEBHOOK_ALLOW_PRIVATE_ADDRESSES": os.environ.get("WEBHOOK_ALLOW_PRIVATE_ADDRESSES", "true"),
+            # the demo schedules the thesis defence a few seconds after the deposit (deployments: 7 days to read it)
+            "DEFENCE_READING_DAYS": os.environ.get("DEFENCE_READING_DAYS", "0"),
             "PYTHONUNBUFFERED": "1",
             **self.extra_env,
         }
