@@ -37,6 +37,15 @@ def test_full_lifecycle_gives_exactly_one_diploma_even_when_every_event_is_repla
     certificates = events.of_candidate(records, cid, "bloc_certificate.issued.v1")
     assert sorted(_bloc(r) for r in certificates) == ["1", "2", "3", "4", "5B"]
 
+    # the thesis: deposited, its defence scheduled, then defended, in that order, on certifia.thesis
+    thesis = [r for r in events.read_all(stack.bootstrap, ev.TOPIC_THESIS) if r.subject == cid]
+    assert [r.type for r in thesis] == [
+        ev.MISSION_REGISTERED,
+        ev.THESIS_SUBMITTED,
+        ev.DEFENCE_SCHEDULED,
+        ev.THESIS_DEFENDED,
+    ]
+
     # every event the candidate caused, delivered a second time to every consumer
     upstream = [ev.TOPIC_ENROLMENT, ev.TOPIC_ASSESSMENT, ev.TOPIC_GRADING, ev.TOPIC_THESIS]
     replayed = [r for topic in upstream for r in events.read_all(stack.bootstrap, topic) if r.subject == cid]
