@@ -40,6 +40,8 @@ WEBHOOK_EVENTS: dict[str, str] = {
     ev.APPEAL_OPENED: "appeal.opened",
     ev.APPEAL_RESOLVED: "appeal.resolved",
     ev.MISSION_REGISTERED: "mission.registered",
+    ev.THESIS_SUBMITTED: "thesis.submitted",
+    ev.DEFENCE_SCHEDULED: "defence.scheduled",
     ev.THESIS_DEFENDED: "thesis.defended",
     ev.BLOC_CERTIFICATE_ISSUED: "bloc_certificate.issued",
     ev.DIPLOMA_ISSUED: "diploma.issued",

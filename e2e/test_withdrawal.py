@@ -1,0 +1,68 @@
+"""A candidate withdraws: enrolment says so once, and every service that assesses or certifies stops taking
+anything new for them, learning it from candidate.withdrawn on the real broker."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import e2e_events as events
+import pytest
+
+from certifia_shared import event_types as ev
+
+pytestmark = pytest.mark.e2e
+
+
+def test_a_withdrawn_candidate_is_refused_by_assessment_and_gets_no_diploma(stack: Any, demo: Any) -> None:
+    lms = demo.headers("lms", subject="demo-lms")
+    jury = demo.headers("jury", subject="jury-e2e")
+    officer = demo.headers("officer", subject="officer-e2e")
+    external_id = f"leaver-{uuid.uuid4().hex[:8]}"
+    body = {
+        "external_id": external_id,
+        "given_name": "Lou",
+        "family_name": "Martin",
+        "email": "lou@example.org",
+    }
+    cid = demo.call("POST", "enrolment", "/candidates", headers=lms, json=body)["id"]
+    demo.wait(
+        "assessment to learn of the candidate",
+        lambda: (
+            demo.http.get(stack.url("assessment") + f"/candidates/{cid}/progress", headers=jury).status_code
+            == 200
+        ),
+    )
+    decision = {"criterion_id": "2.A1.C1.E1", "outcome": "validated", "comment": "avant le départ"}
+    demo.call("POST", "assessment", f"/candidates/{cid}/decisions", headers=jury, json=decision)
+
+    left = demo.call(
+        "POST", "enrolment", f"/candidates/{cid}/withdrawal", headers=lms, json={"reason": "Départ"}
+    )
+    assert left["status"] == "withdrawn"
+    again = demo.call("POST", "enrolment", f"/candidates/{cid}/withdrawal", headers=lms, json={"reason": "x"})
+    assert again["withdrawn_at"] == left["withdrawn_at"]
+
+    late = {"criterion_id": "2.A1.C1.E2", "outcome": "validated", "comment": "après le départ"}
+
+    def refused() -> bool:
+        url = stack.url("assessment") + f"/candidates/{cid}/decisions"
+        response = demo.http.post(url, headers=jury, json=late)
+        assert response.status_code in (201, 409), response.text
+        return response.status_code == 409 and response.json()["type"].endswith("candidate-withdrawn")
+
+    # until assessment consumes candidate.withdrawn a decision may still pass: the test asks until refused
+    demo.wait("assessment to refuse the withdrawn candidate", refused, timeout=60)
+
+    def certification_missing() -> set[str]:
+        url = stack.url("certification") + f"/candidates/{cid}/progress"
+        response = demo.http.get(url, headers=officer)
+        return {m["code"] for m in response.json()["missing"]} if response.status_code == 200 else set()
+
+    demo.wait(
+        "certification to record the withdrawal", lambda: "withdrawn" in certification_missing(), timeout=60
+    )
+    withdrawals = events.of_candidate(
+        events.read_all(stack.bootstrap, ev.TOPIC_ENROLMENT), cid, "candidate.withdrawn.v1"
+    )
+    assert len(withdrawals) == 1
