@@ -4,9 +4,6 @@ Files are named by their SHA-256 under ``root/<first two hex digits>/<digest>``,
 name, fsynced, then renamed: a reader never sees a partial file, and the same content stored twice is
 kept once. Store the file before the unit of work that records its digest: a failed transaction leaves
 at most an orphan file, never a record pointing at nothing.
-
-(assessment has its own copy in ``certifia_assessment.adapters.artifacts``, older than this module; it
-can become an import of this one.)
 """
 
 from __future__ import annotations

@@ -6,7 +6,6 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from certifia_assessment.adapters.artifacts import ArtifactStore
 from certifia_assessment.adapters.orm import messaging
 from certifia_assessment.config import Settings
 from certifia_assessment.entrypoints.api import router
@@ -14,6 +13,7 @@ from certifia_assessment.entrypoints.appeals_api import router as appeals_router
 from certifia_assessment.entrypoints.referential_api import router as referential_router
 from certifia_assessment.service_layer.handlers import event_handlers
 from certifia_shared import event_types as ev
+from certifia_shared.artifacts import ArtifactStore
 from certifia_shared.referential import load_referential
 from certifia_shared.service import ServiceContext, build_context
 from certifia_shared.web import create_app

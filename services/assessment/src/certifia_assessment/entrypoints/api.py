@@ -11,7 +11,6 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, File, Form, Header, Request, Response, UploadFile
 from pydantic import BaseModel, ConfigDict, Field
 
-from certifia_assessment.adapters.artifacts import ArtifactStore
 from certifia_assessment.adapters.repository import AssessmentRepository
 from certifia_assessment.config import Settings
 from certifia_assessment.domain.model import (
@@ -22,6 +21,7 @@ from certifia_assessment.domain.model import (
     bloc_progress,
 )
 from certifia_assessment.service_layer import handlers
+from certifia_shared.artifacts import ArtifactStore
 from certifia_shared.auth import Principal, ensure_candidate_access, require
 from certifia_shared.problems import Problem, not_found
 from certifia_shared.referential import Referential, ReferentialLookupError
