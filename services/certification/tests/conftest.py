@@ -195,8 +195,9 @@ def pdf_strings(pdf: bytes) -> list[str]:
     """The strings a PDF's pages show (``(...) Tj`` in its Flate-compressed content streams, WinAnsi text, as
     fpdf2 writes them with core fonts): enough to read a page back without a PDF library."""
     shown: list[str] = []
-    for stream in re.finditer(rb"stream\r?\n(.*?)\r?\nendstream", pdf, re.S):
-        content = zlib.decompress(stream.group(1))
+    # each stream is read by its /Length: compressed bytes may end in \r or hold "endstream" themselves
+    for stream in re.finditer(rb"/Length (\d+)[^>]*>>\s*stream\r?\n", pdf):
+        content = zlib.decompress(pdf[stream.end() : stream.end() + int(stream.group(1))])
         for text in re.finditer(rb"\(((?:\\.|[^\\)])*)\)\s*Tj", content, re.S):
             raw = re.sub(
                 rb"\\(.)", lambda m: {b"n": b"\n", b"r": b"\r"}.get(m.group(1), m.group(1)), text.group(1)
