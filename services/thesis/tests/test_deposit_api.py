@@ -262,3 +262,11 @@ def test_a_withdrawn_candidate_can_neither_deposit_nor_be_scheduled_nor_get_an_o
         assert problem["withdrawn_at"] == "2026-11-20T10:00:00+00:00"
     assert app.thesis().json()["withdrawn_at"].startswith("2026-11-20T10:00:00")
     assert len(app.outbox(ev.THESIS_SUBMITTED)) == 1 and app.outbox(ev.THESIS_DEFENDED) == []
+
+
+def test_a_withdrawn_candidate_starts_no_new_mission(app: Any) -> None:
+    app.enrol()
+    _withdraw(app)
+    problem = _problem(app.mission(), 409)
+    assert problem["type"].endswith("candidate-withdrawn")
+    assert app.outbox(ev.MISSION_REGISTERED) == []

@@ -44,6 +44,8 @@ def register_mission(
         mission, created = handlers.register_mission(cmd, uow=ctx(request).uow())
     except handlers.UnknownCandidate:
         raise not_found("Candidate", candidate_id, "candidate_id") from None
+    except CandidateWithdrawn as exc:
+        raise withdrawn(exc) from exc
     except MissionRefused as exc:
         error = {"field": exc.field, "message": exc.message, "minimum_months_fte": str(MIN_MONTHS_FTE)}
         if exc.months_fte is not None:

@@ -66,8 +66,10 @@ def register_mission(cmd: RegisterMission, *, uow: UnitOfWork) -> tuple[Mission,
     for _ in range(2):  # a concurrent twin may win the insert: then read theirs
         with uow:
             repo = ThesisRepository(uow.session)
-            if repo.get_candidate(cmd.candidate_id, lock=True) is None:
+            candidate = repo.get_candidate(cmd.candidate_id, lock=True)
+            if candidate is None:
                 raise UnknownCandidate(cmd.candidate_id)
+            check_active(candidate)  # a withdrawn candidate starts no new mission
             length = assess_mission(cmd.start_date, cmd.end_date, cmd.fte)  # raises MissionRefused
             existing = repo.find_mission(cmd.candidate_id, cmd.company, cmd.start_date, cmd.end_date)
             if existing is not None:
