@@ -184,6 +184,8 @@ def test_an_lms_sees_only_its_own_subscriptions_and_staff_see_all(hooks: Hooks) 
         ({"url": "http://lms.example.org/hooks"}, "url"),
         ({"url": "https://127.0.0.1:8080/hooks"}, "url"),
         ({"url": "https://192.168.1.20/hooks"}, "url"),
+        ({"url": "https://lms.example.org:99999/hooks"}, "url"),
+        ({"url": "https://[::1/hooks"}, "url"),
         ({"url": PUBLIC_URL, "events": ["bloc.passed", "no.such.event"]}, "events"),
         ({"url": PUBLIC_URL, "secret": "mine"}, "secret"),
         ({"events": ["bloc.passed"]}, "url"),

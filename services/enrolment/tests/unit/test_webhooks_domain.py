@@ -104,6 +104,11 @@ def test_public_https_urls_are_accepted(url: str) -> None:
         ("https://localhost/hooks", "this machine"),
         ("https://user:pw@lms.example.org/hooks", "credentials"),
         ("https://lms.example.org/hooks#x", "fragment"),
+        ("https://[::1/hooks", "not a valid URL"),
+        ("https://lms.example.org:99999/hooks", "not a valid URL"),
+        ("https://lms.example.org:http/hooks", "not a valid URL"),
+        ("https://lms example.org/hooks", "no spaces"),
+        ("https://lms.example.org/hooks\r\nX-Injected: 1", "no spaces"),
     ],
 )
 def test_unsafe_urls_are_refused_with_the_reason(url: str, why: str) -> None:
@@ -133,6 +138,15 @@ def test_the_sender_refuses_a_host_that_resolves_inside_without_connecting() -> 
     attempt = sender.post("https://hooks.example.org/x", b"{}", {})
     assert attempt.status_code is None and "10.20.30.40" in attempt.describe()
     assert not attempt.succeeded
+
+
+def test_the_sender_fails_a_malformed_url_as_an_attempt_instead_of_raising() -> None:
+    def resolver(host: str, port: int) -> list[object]:
+        raise AssertionError("nothing is resolved for a malformed URL")
+
+    sender = HttpWebhookSender(timeout_seconds=1, allow_private=False, resolver=resolver)
+    attempt = sender.post("https://lms.example.org:99999/x", b"{}", {})
+    assert attempt.status_code is None and "not a valid URL" in attempt.describe()
 
 
 def test_event_selection_is_checked_against_the_catalogue() -> None:

@@ -34,10 +34,13 @@ class HttpWebhookSender:
         )
 
     def post(self, url: str, body: bytes, headers: dict[str, str]) -> Attempt:
-        parts = urlsplit(url)
-        host = parts.hostname or ""
+        try:  # checked at subscription; a row written otherwise must still fail cleanly, not loop
+            parts = urlsplit(url)
+            host, port = parts.hostname or "", parts.port or (443 if parts.scheme == "https" else 80)
+        except ValueError as exc:
+            return Attempt(None, f"not a valid URL: {exc}")
         try:
-            infos = self._resolve(host, parts.port or (443 if parts.scheme == "https" else 80))
+            infos = self._resolve(host, port)
         except (socket.gaierror, UnicodeError) as exc:
             return Attempt(None, f"cannot resolve {host}: {exc}")
         refusal = address_refusal({str(info[4][0]) for info in infos}, allow_private=self._allow_private)

@@ -104,9 +104,15 @@ def normalise_events(requested: Sequence[str] | None) -> tuple[str, ...]:
 
 def check_url(url: str, *, allow_http: bool, allow_private: bool) -> str:
     """A webhook URL must be https and, unless allowed, not name a loopback or private address."""
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 (parsing it is the check: out of range or not a number raises)
+    except ValueError as exc:
+        raise WebhookRefused("url", f"not a valid URL ({exc})") from None
     if parts.scheme not in ("https", "http") or not parts.hostname:
         raise WebhookRefused("url", "give an absolute https:// URL")
+    if any(c.isspace() or ord(c) < 32 for c in url):
+        raise WebhookRefused("url", "a URL has no spaces or control characters; percent-encode them")
     if parts.scheme == "http" and not allow_http:
         raise WebhookRefused("url", "webhooks are sent over https only; give an https:// URL")
     if parts.username or parts.password:

@@ -196,8 +196,6 @@ def event_handlers() -> dict[str, Handler]:
 
 # -- the delivery worker ----------------------------------------------------------------------------
 class Sender(Protocol):
-    timeout_seconds: float
-
     def post(self, url: str, body: bytes, headers: dict[str, str]) -> Attempt: ...
 
 
