@@ -360,7 +360,7 @@ def test_an_automated_grading_rejection_can_be_contested(
         "explanation": "accuracy 0.5 < 0.9",
     }
     completed = CloudEvent(
-        type=ev.GRADING_COMPLETED,
+        type=ev.GRADING_COMPLETED_V2,
         source="/certifia/grading",
         subject="cand-1",
         data={
@@ -377,7 +377,7 @@ def test_an_automated_grading_rejection_can_be_contested(
         },
     )
     with ctx.uow() as uow:
-        grading_handlers(REF)[ev.GRADING_COMPLETED](completed, uow)
+        grading_handlers(REF)[ev.GRADING_COMPLETED_V2](completed, uow)
         uow.commit()
     [rejection] = client.get("/candidates/cand-1/decisions", headers=OWN).json()
     assert rejection["decided_by_role"] == "grading"

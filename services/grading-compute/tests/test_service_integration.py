@@ -44,7 +44,7 @@ def test_reference_submission_is_validated_and_a_redelivery_grades_nothing_twice
     event = bus.request(archive("reference"), PACK)
     sid = event.data["submission_id"]
     [(event_type, payload)] = wait_for(lambda: bus.results(sid), timeout=180, what="grading.completed")
-    assert event_type == ev.GRADING_COMPLETED, payload
+    assert event_type == ev.GRADING_COMPLETED_V2, payload
     assert payload["criteria"] and all(c["verdict"] == "validated" for c in payload["criteria"])
     assert payload["submission_digest"] == event.data["artifact"]["sha256"]
     status = client.get(f"/submissions/{sid}/grading", headers=auth("jury")).json()
@@ -61,7 +61,7 @@ def test_reference_submission_is_validated_and_a_redelivery_grades_nothing_twice
 def test_weak_submission_gets_rejected_criteria_with_explanations(client: TestClient, bus: Any) -> None:
     sid = bus.request(archive("weak"), PACK).data["submission_id"]
     [(event_type, payload)] = wait_for(lambda: bus.results(sid), timeout=180, what="grading result")
-    assert event_type == ev.GRADING_COMPLETED
+    assert event_type == ev.GRADING_COMPLETED_V2
     rejected = [c for c in payload["criteria"] if c["verdict"] == "rejected"]
     assert rejected and all(c["explanation"] for c in rejected)
 

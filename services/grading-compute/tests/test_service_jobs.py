@@ -1,4 +1,5 @@
-"""The grading job lifecycle around the engine: queue, fetch, grade, finish with exactly one event.
+"""The grading job lifecycle around the engine: queue, fetch, grade, finish with one outcome (grading.failed,
+or grading.completed in v2 and, when v1 can carry it, in v1 beside it).
 
 Unit tests: the engine and the artifact fetch are stand-ins here (the engine has its own suite; the
 integration test below uses the real one, the real broker and PostgreSQL)."""
@@ -19,6 +20,7 @@ from certifia_grading.adapters.repository import JobRepository
 from certifia_grading.bootstrap import bootstrap
 from certifia_grading.config import Settings
 from certifia_grading.engine import CriterionVerdict, GradingOutcome, UnknownPack
+from certifia_grading.engine.model import Comparator
 from certifia_grading.service_layer.jobs import GradingWorker, on_grading_requested, recover_interrupted_jobs
 from certifia_shared import event_types as ev
 from certifia_shared.envelope import CloudEvent
@@ -63,11 +65,14 @@ def queue(ctx: ServiceContext, event: CloudEvent) -> None:
         uow.commit()
 
 
-def outcome(failed: str | None = None) -> GradingOutcome:
+def outcome(failed: str | None = None, comparators: tuple[Comparator, ...] = ("<=",)) -> GradingOutcome:
     verdicts = (
         ()
         if failed
-        else (CriterionVerdict("2.A1.C1.E1", "validated", "mae", 0.01, 0.1, "<=", "erreur faible"),)
+        else tuple(
+            CriterionVerdict(f"2.A1.C1.E{i}", "validated", "mae", 0.01, 0.1, comparator, "erreur faible")
+            for i, comparator in enumerate(comparators, start=1)
+        )
     )
     return GradingOutcome("b2_data_cleaning", "1.0.0", 7, DIGEST, verdicts, {"mae": 0.01}, 1.5, failed)
 
@@ -90,8 +95,8 @@ def test_a_requested_job_is_graded_once_and_completed_with_its_verdicts(ctx: Ser
     assert w.run_once() is True
     assert w.run_once() is False
     assert calls == [("b2_data_cleaning", b"zip")]
-    [(event_type, payload)] = emitted(ctx)
-    assert event_type == ev.GRADING_COMPLETED
+    [(event_type, payload), (also, _)] = emitted(ctx)
+    assert (event_type, also) == (ev.GRADING_COMPLETED_V2, ev.GRADING_COMPLETED)
     assert payload["criteria"][0]["verdict"] == "validated"
     assert (payload["pack_version"], payload["dataset_seed"], payload["submission_digest"]) == (
         "1.0.0",
@@ -142,7 +147,27 @@ def test_a_job_interrupted_by_a_crash_is_queued_again(ctx: ServiceContext) -> No
         uow.commit()
     assert recover_interrupted_jobs(ctx.uow()) == 1
     assert worker(ctx, lambda pack, archive: outcome()).run_once() is True
-    assert [t for t, _ in emitted(ctx)] == [ev.GRADING_COMPLETED]
+    assert [t for t, _ in emitted(ctx)] == [ev.GRADING_COMPLETED_V2, ev.GRADING_COMPLETED]
+
+
+def test_a_verdict_with_an_equality_check_is_completed_in_v2_only(ctx: ServiceContext) -> None:
+    # v1's comparator enum has no "==": a v1 reader would dead-letter it, so v1 is not written at all
+    queue(ctx, request())
+    worker(ctx, lambda pack, archive: outcome(comparators=(">=", "=="))).run_once()
+    [(event_type, payload)] = emitted(ctx)
+    assert event_type == ev.GRADING_COMPLETED_V2
+    assert [c["comparator"] for c in payload["criteria"]] == [">=", "=="]
+
+
+def test_a_verdict_v1_can_carry_is_completed_in_v2_and_in_v1_beside_it_with_the_same_criteria(
+    ctx: ServiceContext,
+) -> None:
+    queue(ctx, request())
+    worker(ctx, lambda pack, archive: outcome(comparators=(">=", "<="))).run_once()
+    by_type = dict(emitted(ctx))
+    assert set(by_type) == {ev.GRADING_COMPLETED_V2, ev.GRADING_COMPLETED}
+    assert by_type[ev.GRADING_COMPLETED]["criteria"] == by_type[ev.GRADING_COMPLETED_V2]["criteria"]
+    assert [c["comparator"] for c in by_type[ev.GRADING_COMPLETED]["criteria"]] == [">=", "<="]
 
 
 def test_an_engine_error_is_an_infrastructure_failure_retried_not_an_unknown_pack(

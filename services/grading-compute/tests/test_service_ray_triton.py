@@ -48,7 +48,7 @@ def test_model_pack_is_scored_by_triton_and_code_pack_runs_as_a_ray_task(
 
     for sid in (model_sid, code_sid):
         [(event_type, payload)] = wait_for(lambda s=sid: bus.results(s), timeout=240, what=f"result of {sid}")
-        assert event_type == ev.GRADING_COMPLETED, payload
+        assert event_type == ev.GRADING_COMPLETED_V2, payload
         assert payload["criteria"] and all(c["verdict"] == "validated" for c in payload["criteria"]), payload
 
     model = zipfile.ZipFile(io.BytesIO(model_archive)).read("model.onnx")

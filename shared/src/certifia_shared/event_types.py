@@ -11,7 +11,10 @@ COMPETENCY_VALIDATED = "fr.certifia.assessment.competency.validated.v1"
 BLOC_PASSED = "fr.certifia.assessment.bloc.passed.v1"
 APPEAL_OPENED = "fr.certifia.assessment.appeal.opened.v1"
 APPEAL_RESOLVED = "fr.certifia.assessment.appeal.resolved.v1"
+# v1 cannot carry an equality check (comparator "=="): grading-compute writes v2 for every verdict and
+# v1 beside it when every comparator is >= or <=, until v1's readers have moved to v2.
 GRADING_COMPLETED = "fr.certifia.grading.grading.completed.v1"
+GRADING_COMPLETED_V2 = "fr.certifia.grading.grading.completed.v2"
 GRADING_FAILED = "fr.certifia.grading.grading.failed.v1"
 MISSION_REGISTERED = "fr.certifia.thesis.mission.registered.v1"
 THESIS_SUBMITTED = "fr.certifia.thesis.thesis.submitted.v1"

@@ -4,6 +4,7 @@ the event catalogue, retries."""
 from __future__ import annotations
 
 import json
+import re
 import socket
 from datetime import UTC, datetime, timedelta
 
@@ -167,7 +168,10 @@ def test_the_catalogue_covers_candidate_events_with_contracts_and_leaves_out_int
     for event_type, name in WEBHOOK_EVENTS.items():
         schema = contract(event_type).schema
         assert "candidate_id" in schema["required"], event_type  # fan-out finds the candidate's LMS by it
-        assert event_type.endswith(f".{name}.v1")
+        assert re.fullmatch(rf"fr\.certifia\.\w+\.{re.escape(name)}\.v\d+", event_type), event_type
+    # the LMS gets one grading.completed per verdict: from v2, not from the v1 written beside it
+    assert WEBHOOK_EVENTS[ev.GRADING_COMPLETED_V2] == "grading.completed"
+    assert ev.GRADING_COMPLETED not in WEBHOOK_EVENTS
 
 
 def test_a_subscription_wants_what_it_asked_for_while_active() -> None:

@@ -373,7 +373,9 @@ def grading_handlers(referential: Referential) -> dict[str, Any]:
             submission.id, status="failed", report=event.data, reason=event.data["reason"]
         )
 
-    return {ev.GRADING_COMPLETED: on_grading_completed, ev.GRADING_FAILED: on_grading_failed}
+    # grading.completed is read in v2 only (v1 cannot carry an equality check); the v1 grading-compute
+    # still writes beside it is ignored here, so each verdict is recorded once
+    return {ev.GRADING_COMPLETED_V2: on_grading_completed, ev.GRADING_FAILED: on_grading_failed}
 
 
 def event_handlers(referential: Referential) -> dict[str, Any]:

@@ -26,12 +26,14 @@ SECRET_PREFIX = "whsec_"
 SIGNATURE_VERSION = "v1"
 
 # The events an LMS can follow, by their public webhook name. grading.requested is internal plumbing.
+# One type per name: grading.completed is forwarded from v2 only (grading-compute writes v1 beside it for
+# v1's readers), so an LMS gets one grading.completed per verdict.
 WEBHOOK_EVENTS: dict[str, str] = {
     ev.CANDIDATE_ENROLLED: "candidate.enrolled",
     ev.OPTION_CHOSEN: "candidate.option_chosen",
     ev.CANDIDATE_WITHDRAWN: "candidate.withdrawn",
     ev.SUBMISSION_RECEIVED: "submission.received",
-    ev.GRADING_COMPLETED: "grading.completed",
+    ev.GRADING_COMPLETED_V2: "grading.completed",
     ev.GRADING_FAILED: "grading.failed",
     ev.CRITERION_VALIDATED: "criterion.validated",
     ev.CRITERION_REJECTED: "criterion.rejected",

@@ -1,9 +1,10 @@
 """Grading jobs: queued from ``grading.requested``, graded off the consumer loop, finished with an event.
 
 The consumer only records the job (fast, in the inbox transaction); workers claim jobs, fetch the
-archive, grade it and, in one transaction, store the result and emit ``grading.completed`` or
-``grading.failed``. A crash while grading leaves the job running; on restart it is queued again and
-graded again, which gives the same verdict because grading is deterministic.
+archive, grade it and, in one transaction, store the result and emit ``grading.completed`` (v2, and v1
+beside it when v1 can carry the verdict) or ``grading.failed``. A crash while grading leaves the job
+running; on restart it is queued again and graded again, which gives the same verdict because grading is
+deterministic.
 """
 
 from __future__ import annotations
@@ -61,6 +62,18 @@ def completed_payload(job: dict[str, Any], outcome: GradingOutcome) -> dict[str,
         "duration_s": round(outcome.duration_s, 3),
         "completed_at": utcnow().isoformat(),
     }
+
+
+# What grading.completed v1 can carry: its comparator enum was released without "==".
+V1_COMPARATORS = frozenset({">=", "<="})
+
+
+def completed_event_types(payload: dict[str, Any]) -> list[str]:
+    """v2 for every verdict; v1 beside it, produced until its readers move, only when every criterion's
+    comparator is one v1 knows (a v1 reader dead-letters an equality check as a contract violation)."""
+    if all(c["comparator"] in V1_COMPARATORS for c in payload["criteria"]):
+        return [ev.GRADING_COMPLETED_V2, ev.GRADING_COMPLETED]
+    return [ev.GRADING_COMPLETED_V2]
 
 
 def failed_payload(job: dict[str, Any], reason: str, outcome: GradingOutcome | None = None) -> dict[str, Any]:
@@ -162,11 +175,8 @@ class GradingWorker:
                 reason=payload.get("reason"),
                 at=utcnow(),
             )
-            uow.emit(
-                ev.GRADING_FAILED if failed else ev.GRADING_COMPLETED,
-                subject=job["candidate_id"],
-                data=payload,
-            )
+            for event_type in [ev.GRADING_FAILED] if failed else completed_event_types(payload):
+                uow.emit(event_type, subject=job["candidate_id"], data=payload)
             uow.commit()
         log.info(
             "grading job %s",
