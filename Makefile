@@ -12,7 +12,7 @@ empty :=
 space := $(empty) $(empty)
 PYTEST := $(BIN)/python -m pytest -p no:cacheprovider --import-mode=importlib
 
-.PHONY: help venv prerequisites kafka kafka-stop postgres run stop demo test lint typecheck test-unit \
+.PHONY: help venv prerequisites kafka kafka-stop postgres run stop demo dead-letters replay-dead-letter test lint typecheck test-unit \
         test-integration test-e2e test-gpu referential packs bench-grading bench-gpu clean
 
 help:
@@ -20,6 +20,7 @@ help:
 	@echo "make test   ruff, mypy, unit, integration (real Kafka + PostgreSQL) and end-to-end tests"
 	@echo "make stop   stop the services and Kafka started by make run"
 	@echo "make -s referential | make -s packs | make bench-grading"
+	@echo "make dead-letters [SERVICE=...] | make replay-dead-letter SERVICE=... DEAD_LETTER=topic:partition:offset"
 	@echo "make test-gpu | make bench-gpu   on a machine with an NVIDIA GPU (driver >= 580): the GPU path of grading"
 
 prerequisites:
@@ -53,6 +54,15 @@ demo: venv
 stop:
 	@scripts/run.sh stop
 
+# Dead letters of the local stack's consumers (one topic per consumer group and topic: <topic>.<group>.dlq),
+# and replaying chosen ones after a fix, through the service's own checks and inbox (one effect at most).
+dead-letters: venv
+	@$(BIN)/python scripts/stack.py dead-letters $(SERVICE)
+
+replay-dead-letter: venv
+	@test -n "$(SERVICE)" -a -n "$(DEAD_LETTER)" || { echo "usage: make replay-dead-letter SERVICE=<service> DEAD_LETTER='<topic>:<partition>:<offset> ...' (addresses from make dead-letters)" >&2; exit 2; }
+	@$(BIN)/python scripts/stack.py replay $(SERVICE) $(DEAD_LETTER)
+
 lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -69,7 +79,25 @@ test-integration: venv prerequisites postgres
 test-e2e: venv prerequisites postgres
 	$(PYTEST) -q -m e2e e2e
 
-test: lint typecheck test-unit test-integration test-e2e
+test: lint typecheck contracts-check test-unit test-integration test-e2e
+
+# The AsyncAPI document is generated from contracts/events/ and contracts/bus.yaml (a unit test fails when the
+# committed one is stale) and validated by the official parser, @asyncapi/parser pinned in contracts/tools/.
+TOOLS := contracts/tools
+TOOLS_STAMP := $(TOOLS)/node_modules/.installed
+NPM_CACHE := $(HOME)/.cache/certifia/npm
+.PHONY: asyncapi contracts-check
+
+asyncapi: venv
+	$(BIN)/python scripts/asyncapi.py
+
+$(TOOLS_STAMP): $(TOOLS)/package.json $(TOOLS)/package-lock.json
+	@command -v npm >/dev/null 2>&1 || { echo "missing prerequisite: node and npm (Debian 12 / Ubuntu: sudo apt-get install -y nodejs npm)" >&2; exit 1; }
+	cd $(TOOLS) && npm ci --cache $(NPM_CACHE) --prefer-offline --ignore-scripts --no-audit --no-fund
+	@touch $@
+
+contracts-check: $(TOOLS_STAMP)
+	node $(TOOLS)/validate.js contracts/asyncapi.yaml
 
 referential: venv
 	@$(BIN)/python scripts/referential.py

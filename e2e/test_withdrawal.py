@@ -63,6 +63,6 @@ def test_a_withdrawn_candidate_is_refused_by_assessment_and_gets_no_diploma(stac
         "certification to record the withdrawal", lambda: "withdrawn" in certification_missing(), timeout=60
     )
     withdrawals = events.of_candidate(
-        events.read_all(stack.bootstrap, ev.TOPIC_ENROLMENT), cid, "candidate.withdrawn.v1"
+        events.read_all(stack, ev.TOPIC_ENROLMENT), cid, "candidate.withdrawn.v1"
     )
     assert len(withdrawals) == 1

@@ -7,6 +7,7 @@ look at.
 
 from __future__ import annotations
 
+import socket
 import sys
 import time
 import uuid
@@ -14,6 +15,7 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -33,6 +35,7 @@ DEMO_PACKS = {
     "5B": ("b2_data_cleaning", "b2_supervised_onnx", "b5b_model_compression"),
 }
 HOW_GRADED = {"python": "code, sandboxed", "onnx": "ONNX model"}
+DEMO_HOOK_PATH = "/demo-lms/webhooks"
 
 
 class Demo:
@@ -85,7 +88,9 @@ class Demo:
         jury = self.headers("jury", subject="jury-demo")
         officer = self.headers("officer", subject="officer-demo")
         external_id = f"demo-{uuid.uuid4().hex[:8]}"
-        endpoint = lms_endpoint or WebhookReceiver("/demo-lms/webhooks")  # signed events come back here
+        if lms_endpoint is None:
+            self.remove_stale_subscriptions(lms)
+        endpoint = lms_endpoint or WebhookReceiver(DEMO_HOOK_PATH)  # signed events come back here
         subscription = self.call("POST", "enrolment", "/webhooks", headers=lms, json={"url": endpoint.url})
         try:
             result = self._lifecycle(
@@ -105,6 +110,19 @@ class Demo:
                     "DELETE", "enrolment", f"/webhooks/{subscription['id']}", headers=lms, expect=(204,)
                 )
                 endpoint.close()
+
+    def remove_stale_subscriptions(self, lms: dict[str, str]) -> None:
+        """An earlier demo that was killed before it could unsubscribe left a subscription whose receiver is
+        gone: its deliveries would wait ~36 h for nobody. Remove those (a live demo's receiver answers)."""
+        for sub in self.call("GET", "enrolment", "/webhooks", headers=lms):
+            url = urlsplit(sub["url"])
+            if not sub["active"] or url.path != DEMO_HOOK_PATH or url.hostname != "127.0.0.1":
+                continue
+            try:
+                socket.create_connection(("127.0.0.1", url.port or 80), timeout=1).close()
+            except OSError:
+                self.call("DELETE", "enrolment", f"/webhooks/{sub['id']}", headers=lms, expect=(204, 409))
+                self.say(f"   removed the webhook subscription of an earlier demo ({sub['url']})")
 
     def _lifecycle(
         self,

@@ -5,10 +5,14 @@ Used by ``make run`` (``scripts/run.sh``) and by the e2e suite, so both run the 
     .venv/bin/python scripts/stack.py up      # start Kafka and the services, wait until ready
     .venv/bin/python scripts/stack.py down    # stop them
     .venv/bin/python scripts/stack.py status
+    .venv/bin/python scripts/stack.py dead-letters [service ...]          # list them
+    .venv/bin/python scripts/stack.py replay <service> <topic:partition:offset> ...
 
 State lives in ``var/stack/`` (pids, logs, the development auth secret). Databases: SQLite files in
 ``var/`` by default; ``CERTIFIA_DATABASE=postgres`` gives each service its own PostgreSQL database
-(``scripts/postgres.sh url <service>``).
+(``scripts/postgres.sh url <service>``). The broker is secured (mutual TLS, ACLs): each service connects
+with its own certificate from ``var/kafka/pki`` (created by ``scripts/kafka.sh start``, new at each
+start); ``KAFKA_SECURITY=plaintext`` runs the insecure development broker instead.
 """
 
 from __future__ import annotations
@@ -106,11 +110,42 @@ class Stack:
     def spec(service: str) -> ServiceSpec:
         return next(s for s in SERVICES if s.name == service)
 
+    def kafka_env(self, principal: str) -> dict[str, str]:
+        """KAFKA_* settings that connect ``principal`` (a service, or ``admin``) to the stack's broker."""
+        env = {"KAFKA_BOOTSTRAP_SERVERS": self.bootstrap}
+        mode_file = self.kafka_dir / "security"
+        plaintext = self.external_bootstrap is not None or (
+            mode_file.exists() and mode_file.read_text().strip() == "plaintext"
+        )
+        if plaintext:
+            return {**env, "KAFKA_SECURITY_PROTOCOL": "PLAINTEXT", "KAFKA_INSECURE_DEVELOPMENT": "true"}
+        pki = self.kafka_dir / "pki"
+        return {
+            **env,
+            "KAFKA_SECURITY_PROTOCOL": "SSL",
+            "KAFKA_SSL_CAFILE": str(pki / "ca.crt"),
+            "KAFKA_SSL_CERTFILE": str(pki / f"{principal}.crt"),
+            "KAFKA_SSL_KEYFILE": str(pki / f"{principal}.key"),
+            "KAFKA_INSECURE_DEVELOPMENT": "false",
+        }
+
+    def kafka_security(self, principal: str = "admin") -> Any:
+        """The same, as a certifia_shared KafkaSecurity (for the demo, tests and tools of this checkout)."""
+        from certifia_shared.config import KafkaSecurity
+
+        env = self.kafka_env(principal)
+        return KafkaSecurity(
+            protocol="SSL" if env["KAFKA_SECURITY_PROTOCOL"] == "SSL" else "PLAINTEXT",
+            cafile=env.get("KAFKA_SSL_CAFILE", ""),
+            certfile=env.get("KAFKA_SSL_CERTFILE", ""),
+            keyfile=env.get("KAFKA_SSL_KEYFILE", ""),
+        )
+
     def env_for(self, spec: ServiceSpec) -> dict[str, str]:
         env = {
             **os.environ,
             "CERTIFIA_AUTH_SECRET": self.secret,
-            "KAFKA_BOOTSTRAP_SERVERS": self.bootstrap,
+            **self.kafka_env(spec.name),
             "PORT": str(spec.port + self.port_offset),
             "PUBLIC_BASE_URL": f"http://127.0.0.1:{spec.port + self.port_offset}",
             "CERTIFIA_SPANS_FILE": str(self.state_dir / "spans" / f"{spec.name}.jsonl"),
@@ -196,6 +231,19 @@ class Stack:
             if echo:
                 print(f"   {name} ready ({', '.join(checks)})", flush=True)
 
+    def dead_letters(self, service: str, *args: str) -> subprocess.CompletedProcess[str]:
+        """``python -m <service> dead-letters <args>`` with the service's own settings."""
+        spec = self.spec(service)
+        env = {**self.env_for(spec), "RUN_BACKGROUND_WORKERS": "false"}
+        return subprocess.run(
+            [self.python, "-m", spec.module, "dead-letters", *args],
+            env=env,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+
     def down(self) -> None:
         for spec in reversed(SERVICES):
             self.stop_service(spec.name)
@@ -249,6 +297,22 @@ def main(argv: list[str]) -> int:
                 ok = False
             print(f"{spec.name:16} {stack.url(spec.name):24} {'ready' if ok else 'down'}")
         return 0
+    if command == "dead-letters":
+        for name in argv[2:] or [s.name for s in SERVICES]:
+            done = stack.dead_letters(name, "list")
+            if done.returncode != 0:
+                print(f"{name}: {done.stderr.strip()}", file=sys.stderr)
+                return done.returncode
+            lines = done.stdout.splitlines()
+            print(f"== {name}: {len(lines)} dead letter(s)")
+            for line in lines:
+                print(f"   {line}")
+        return 0
+    if command == "replay" and len(argv) >= 4:
+        done = stack.dead_letters(argv[2], "replay", *argv[3:])
+        print(done.stdout, end="")
+        print(done.stderr, end="", file=sys.stderr)
+        return done.returncode
     print(__doc__)
     return 2
 

@@ -4,6 +4,7 @@ strings of certifia_shared.event_types, and payload validation as producers and 
 from __future__ import annotations
 
 import copy
+import importlib.util
 import json
 from pathlib import Path
 from typing import Any
@@ -13,10 +14,11 @@ import yaml
 from jsonschema import Draft202012Validator
 
 from certifia_shared import event_types
+from certifia_shared.bus import bus, dead_letter_topic
 from certifia_shared.contracts import ContractError, catalogue, contract, events_dir, topics
-from certifia_shared.kafka import dlq_topic
 
 CONTRACTS = Path(__file__).resolve().parents[1]
+ROOT = CONTRACTS.parent
 EVENTS = CONTRACTS / "events"
 SCHEMA_FILES = sorted(EVENTS.glob("*.schema.json"))
 TYPE_PREFIX = "fr.certifia."
@@ -154,6 +156,28 @@ SAMPLES: dict[str, dict[str, Any]] = {
             }
         ],
         "metrics": {"accuracy": 0.93, "latency_p95_ms": None},
+        "duration_s": 1.5,
+        "completed_at": NOW,
+    },
+    event_types.GRADING_COMPLETED_V2: {
+        "submission_id": "s-1",
+        "candidate_id": "c-1",
+        "pack_id": "b2_data_cleaning",
+        "pack_version": "1.0.0",
+        "dataset_seed": 7,
+        "submission_digest": SHA,
+        "criteria": [
+            {
+                "criterion_id": "2.A1.C1.E1",
+                "verdict": "validated",
+                "metric": "duplicate_rows",
+                "value": 0,
+                "threshold": 0,
+                "comparator": "==",
+                "explanation": "duplicate_rows 0 == 0",
+            }
+        ],
+        "metrics": {"duplicate_rows": 0},
         "duration_s": 1.5,
         "completed_at": NOW,
     },
@@ -339,14 +363,58 @@ def _refs(node: Any) -> list[str]:
     return []
 
 
+def _generator() -> Any:
+    spec = importlib.util.spec_from_file_location(
+        "certifia_asyncapi_generator", ROOT / "scripts" / "asyncapi.py"
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _channel_key(doc: dict[str, Any], address: str) -> str:
+    [key] = [k for k, c in doc["channels"].items() if c["address"] == address]
+    return key
+
+
+def _operations_on(doc: dict[str, Any], address: str, action: str) -> dict[str, Any]:
+    ref = f"#/channels/{_channel_key(doc, address)}"
+    return {
+        k: op
+        for k, op in doc["operations"].items()
+        if op["channel"]["$ref"] == ref and op["action"] == action
+    }
+
+
+def _message_types(doc: dict[str, Any], op: dict[str, Any]) -> set[str]:
+    return {_resolve_local(doc, _resolve_local(doc, r["$ref"])["$ref"])["name"] for r in op["messages"]}
+
+
+def test_asyncapi_is_generated_from_the_catalogue_and_the_bus() -> None:
+    committed = (CONTRACTS / "asyncapi.yaml").read_text(encoding="utf-8")
+    assert committed == _generator().generate(), (
+        "contracts/asyncapi.yaml is not what scripts/asyncapi.py generates from contracts/events/ and "
+        "contracts/bus.yaml: run `make asyncapi` and commit the result"
+    )
+
+
 def test_asyncapi_is_3_0(asyncapi: dict[str, Any]) -> None:
     assert str(asyncapi["asyncapi"]).startswith("3.0")
     assert asyncapi["info"]["title"] and asyncapi["info"]["version"]
     assert asyncapi["defaultContentType"] == "application/json"
-    for server in asyncapi.get("servers", {}).values():
-        assert server["protocol"] == "kafka" and server["host"]
     for name, op in asyncapi["operations"].items():
         assert op["action"] in {"send", "receive"}, name
+
+
+def test_asyncapi_servers_are_mutual_tls(asyncapi: dict[str, Any]) -> None:
+    servers = asyncapi["servers"]
+    assert {s["host"] for s in servers.values()} == {"127.0.0.1:19092", "kafka:9093"}
+    for name, server in servers.items():
+        assert server["protocol"] == "kafka-secure", name
+        [scheme] = [_resolve_local(asyncapi, r["$ref"]) for r in server["security"]]
+        assert scheme["type"] == "X509", name
+        assert "User:<service>" in scheme["description"]
 
 
 def test_asyncapi_refs_resolve(asyncapi: dict[str, Any]) -> None:
@@ -361,45 +429,117 @@ def test_asyncapi_refs_resolve(asyncapi: dict[str, Any]) -> None:
             assert target.parent == EVENTS.resolve()
 
 
-def test_asyncapi_lists_exactly_the_channels_of_the_schema_folder(asyncapi: dict[str, Any]) -> None:
-    addresses = {c["address"] for c in asyncapi["channels"].values()}
-    assert addresses == {_schema(p)["x-certifia-topic"] for p in SCHEMA_FILES}
-    # every channel is published by one operation that names all its messages
-    for key, channel in asyncapi["channels"].items():
-        ops = [op for op in asyncapi["operations"].values() if op["channel"]["$ref"] == f"#/channels/{key}"]
-        assert len(ops) == 1, key
-        listed = {r["$ref"].rsplit("/", 1)[1] for r in ops[0]["messages"]}
-        assert listed == set(channel["messages"]), key
+def test_asyncapi_channels_are_the_topics_and_their_dead_letter_topics(asyncapi: dict[str, Any]) -> None:
+    addresses = [c["address"] for c in asyncapi["channels"].values()]
+    assert len(addresses) == len(set(addresses))
+    assert set(addresses) == topics() | set(bus().dead_letter_topics())
+    assert set(bus().topics()) == topics()
+    for channel in asyncapi["channels"].values():
+        kafka = channel["bindings"]["kafka"]
+        assert (kafka["topic"], kafka["partitions"], kafka["replicas"]) == (channel["address"], 3, 1)
+
+
+def test_each_topic_is_sent_by_its_owner_with_all_its_messages(asyncapi: dict[str, Any]) -> None:
+    for owner in bus().owners.values():
+        [(key, op)] = _operations_on(asyncapi, owner.topic, "send").items()
+        assert key.startswith(f"{owner.service}_"), key
+        channel = asyncapi["channels"][_channel_key(asyncapi, owner.topic)]
+        assert {r["$ref"].rsplit("/", 1)[1] for r in op["messages"]} == set(channel["messages"])
+        assert _message_types(asyncapi, op) == {
+            c.type for c in catalogue().values() if c.topic == owner.topic
+        }
+
+
+def test_each_dead_letter_topic_is_sent_by_the_consumer_whose_group_it_serves(
+    asyncapi: dict[str, Any],
+) -> None:
+    for sub in bus().subscriptions.values():
+        for address in sub.dead_letter_topics():
+            assert f".{sub.group}.dlq" in address
+            [(key, op)] = _operations_on(asyncapi, address, "send").items()
+            assert key.startswith(f"{sub.service}_"), key
+            [message] = [
+                _resolve_local(asyncapi, _resolve_local(asyncapi, r["$ref"])["$ref"]) for r in op["messages"]
+            ]
+            assert message["name"] == "dead_letter"
+            assert _operations_on(asyncapi, address, "receive") == {}
+
+
+def test_receive_operations_are_the_handles_of_bus_yaml(asyncapi: dict[str, Any]) -> None:
+    expected = set()
+    for sub in bus().subscriptions.values():
+        for topic in sub.topics:
+            [(key, op)] = [
+                (k, o)
+                for k, o in _operations_on(asyncapi, topic, "receive").items()
+                if k.startswith(f"{sub.service}_")
+            ]
+            expected.add(key)
+            on_topic = {c.type for c in catalogue().values() if c.topic == topic}
+            assert _message_types(asyncapi, op) == sub.handles & on_topic, key
+            kafka = op["bindings"]["kafka"]
+            assert kafka["groupId"] == {"type": "string", "enum": [sub.group]}, key
+            assert kafka["clientId"]["enum"] == [f"{sub.service}-consumer"], key
+    received = {k for k, op in asyncapi["operations"].items() if op["action"] == "receive"}
+    assert received == expected
 
 
 def test_asyncapi_lists_exactly_the_messages_of_the_schema_folder(asyncapi: dict[str, Any]) -> None:
-    by_type: dict[str, tuple[str, Path]] = {}
-    for key, channel in asyncapi["channels"].items():
+    by_type: dict[str, Path] = {}
+    for channel in asyncapi["channels"].values():
+        if channel["address"] not in topics():
+            continue
         for ref in channel["messages"].values():
             message = _resolve_local(asyncapi, ref["$ref"])
             payload = (CONTRACTS / message["payload"]["$ref"]).resolve()
             schema = _schema(payload)
-            assert message["name"] == schema["x-certifia-type"], key
+            assert message["name"] == schema["x-certifia-type"]
             assert channel["address"] == schema["x-certifia-topic"], message["name"]
             assert message["contentType"] == "application/json"
             assert message["name"] not in by_type, f"{message['name']} listed twice"
-            by_type[message["name"]] = (key, payload)
+            constants = message["headers"]["properties"]
+            assert constants["ce_type"] == {"const": schema["x-certifia-type"]}
+            assert constants["ce_dataschema"] == {"const": schema["$id"]}
+            assert constants["ce_source"] == {"const": bus().owner_of(channel["address"]).source}
+            assert message["bindings"]["kafka"]["key"] == {"$ref": "#/components/schemas/CandidateKey"}
+            by_type[message["name"]] = payload
     assert set(by_type) == set(catalogue())
-    assert {p for _, p in by_type.values()} == {p.resolve() for p in SCHEMA_FILES}
-    assert set(asyncapi["components"]["messages"]) == {
-        r["$ref"].rsplit("/", 1)[1] for c in asyncapi["channels"].values() for r in c["messages"].values()
-    }
+    assert set(by_type.values()) == {p.resolve() for p in SCHEMA_FILES}
+    assert "murmur2" in asyncapi["components"]["schemas"]["CandidateKey"]["description"]
 
 
 def test_asyncapi_headers_are_the_cloudevents_headers(asyncapi: dict[str, Any]) -> None:
     headers = asyncapi["components"]["schemas"]["CloudEventHeaders"]
     Draft202012Validator.check_schema(headers)
     assert set(headers["required"]) == {"ce_id", "ce_source", "ce_type", "ce_specversion", "ce_subject"}
-    assert {"traceparent", "content-type", "ce_time"} <= set(headers["properties"])
+    assert {"traceparent", "tracestate", "content-type", "ce_time", "ce_dataschema"} <= set(
+        headers["properties"]
+    )
+
+
+def test_asyncapi_dead_letter_headers_say_where_from_and_why(asyncapi: dict[str, Any]) -> None:
+    headers = asyncapi["components"]["schemas"]["DeadLetterHeaders"]
+    Draft202012Validator.check_schema(headers)
+    where_and_why = {
+        "dlq_original_topic",
+        "dlq_original_partition",
+        "dlq_original_offset",
+        "dlq_consumer_group",
+        "dlq_attempts",
+        "dlq_reason",
+        "dlq_errors",
+        "dlq_failed_at",
+    }
+    assert set(headers["required"]) == where_and_why
+    assert where_and_why | {"ce_id", "ce_type", "traceparent"} <= set(headers["properties"])
+    assert "20" in headers["properties"]["dlq_errors"]["description"]
 
 
 def test_dead_letter_topics_are_derived() -> None:
-    assert dlq_topic("certifia.enrolment") == "certifia.enrolment.dlq"
+    # one dead letter per topic and consumer group: what the group could not apply, and only that
+    assert (
+        dead_letter_topic("certifia.enrolment", "certifia.thesis") == "certifia.enrolment.certifia.thesis.dlq"
+    )
 
 
 # -- payload validation ----------------------------------------------------------------------------------
@@ -499,6 +639,17 @@ def test_a_dismissed_appeal_names_no_new_decision() -> None:
         "resolution_decision_id": None,
     }
     contract(event_types.APPEAL_RESOLVED).validate(dismissed)
+
+
+def test_grading_completed_v1_keeps_its_released_comparators_and_v2_adds_equality() -> None:
+    # v1 was released with >= and <= only: a v1 reader dead-letters "==", which is why v2 exists
+    equality = SAMPLES[event_types.GRADING_COMPLETED_V2]
+    with pytest.raises(ContractError, match=r"criteria/0/comparator"):
+        contract(event_types.GRADING_COMPLETED).validate(equality)
+    contract(event_types.GRADING_COMPLETED_V2).validate(SAMPLES[event_types.GRADING_COMPLETED])
+    v1, v2 = (contract(t).schema for t in (event_types.GRADING_COMPLETED, event_types.GRADING_COMPLETED_V2))
+    assert v1["x-certifia-topic"] == v2["x-certifia-topic"] == event_types.TOPIC_GRADING
+    assert v1["required"] == v2["required"] and set(v1["properties"]) == set(v2["properties"])
 
 
 def test_nested_errors_name_the_path() -> None:

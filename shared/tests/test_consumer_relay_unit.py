@@ -6,6 +6,7 @@ The same behaviour against the real broker and PostgreSQL is in test_messaging_i
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any
 
 import pytest
@@ -15,11 +16,13 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.exc import OperationalError
 
 from certifia_shared import event_types as ev
-from certifia_shared.consumer import EventConsumer
+from certifia_shared.consumer import EventConsumer, PoisonRecord
 from certifia_shared.envelope import CloudEvent, headers_dict
+from certifia_shared.metrics import EVENTS_UNHANDLED
 from certifia_shared.relay import OutboxRelay
 
 TOPIC = "certifia.enrolment"
+DLQ = "certifia.enrolment.certifia.test.dlq"  # <topic>.<group>.dlq: each consumer its own
 
 
 def option_payload(candidate: str = "c-1", option: str = "5A") -> dict[str, Any]:
@@ -52,10 +55,17 @@ class FakeProducer:
         pass
 
 
-def record(event: CloudEvent | None, offset: int = 0, *, value: bytes | None = None) -> ConsumerRecord:
-    headers = event.kafka_headers() if event else [("junk", b"1")]
+def record(
+    event: CloudEvent | None,
+    offset: int = 0,
+    *,
+    value: bytes | None = None,
+    topic: str = TOPIC,
+    extra_headers: list[tuple[str, bytes]] | None = None,
+) -> ConsumerRecord:
+    headers = (event.kafka_headers() if event else [("junk", b"1")]) + (extra_headers or [])
     body = value if value is not None else (event.kafka_value() if event else b"{}")
-    return ConsumerRecord(TOPIC, 0, -1, offset, 0, 0, b"c-1", body, headers, None, 3, len(body), -1)
+    return ConsumerRecord(topic, 0, -1, offset, 0, 0, b"c-1", body, headers, None, 3, len(body), -1)
 
 
 def option_event(**kwargs: Any) -> CloudEvent:
@@ -74,12 +84,19 @@ def no_sleep(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("certifia_shared.consumer.time.sleep", lambda _s: None)
 
 
-def make_consumer(service: Any, handler: Any, producer: FakeProducer, max_attempts: int = 3) -> EventConsumer:
+def make_consumer(
+    service: Any,
+    handler: Any,
+    producer: FakeProducer,
+    max_attempts: int = 3,
+    ignored: frozenset[str] = frozenset(),
+) -> EventConsumer:
     return EventConsumer(
         service="test",
         group_id="certifia.test",
         topics=[TOPIC],
         handlers={ev.OPTION_CHOSEN: handler},
+        ignored=ignored,
         uow_factory=service.uow,
         tables=service.tables,
         consumer_factory=lambda: None,  # type: ignore[arg-type, return-value]
@@ -132,7 +149,7 @@ def test_a_failing_handler_is_retried_then_dead_lettered(sqlite_service: Any, no
     assert _count(sqlite_service, sqlite_service.effects) == 0
     assert _count(sqlite_service, sqlite_service.tables.inbox) == 0
     [dead] = producer.sent
-    assert dead["topic"] == f"{TOPIC}.dlq" and dead["key"] == b"c-1" and dead["value"] == event.kafka_value()
+    assert dead["topic"] == DLQ and dead["key"] == b"c-1" and dead["value"] == event.kafka_value()
     h = dead["headers"]
     assert h["dlq_reason"] == "ValueError: cannot apply this one"
     assert (h["dlq_original_topic"], h["dlq_original_partition"], h["dlq_original_offset"]) == (
@@ -145,17 +162,35 @@ def test_a_failing_handler_is_retried_then_dead_lettered(sqlite_service: Any, no
     assert consumer.state.dead_lettered == 1
 
 
-def test_a_contract_violation_is_dead_lettered_without_retries(sqlite_service: Any) -> None:
+def test_a_contract_violation_is_dead_lettered_without_retries_with_every_schema_error(
+    sqlite_service: Any,
+) -> None:
     calls: list[str] = []
     producer = FakeProducer()
     consumer = make_consumer(sqlite_service, effect_handler(sqlite_service, calls), producer)
-    bad = CloudEvent(type=ev.OPTION_CHOSEN, source="/x", subject="c-1", data=option_payload(option="5C"))
+    data = {**option_payload(option="5C"), "chosen_at": "yesterday"}
+    del data["candidate_id"]
+    bad = CloudEvent(type=ev.OPTION_CHOSEN, source="/certifia/enrolment", subject="c-1", data=data)
     consumer.process(record(bad))
     assert calls == []
     [dead] = producer.sent
+    assert dead["topic"] == DLQ
     assert dead["headers"]["dlq_attempts"] == "1"
     assert dead["headers"]["dlq_reason"].startswith("contract violation:")
-    assert "option" in dead["headers"]["dlq_reason"]
+    errors = json.loads(dead["headers"]["dlq_errors"])
+    assert len(errors) == 3  # every error, not just the first
+    assert any("candidate_id" in e for e in errors)
+    assert any(e.startswith("option:") for e in errors) and any(e.startswith("chosen_at:") for e in errors)
+    assert dead["headers"]["dlq_failed_at"].startswith("20")
+
+
+def test_dead_letters_carry_at_most_twenty_errors(sqlite_service: Any) -> None:
+    producer = FakeProducer()
+    consumer = make_consumer(sqlite_service, effect_handler(sqlite_service, []), producer)
+    headers = dict(
+        consumer.dead_letter_headers(record(option_event()), "r", [f"e{i}" for i in range(50)], attempts=1)
+    )
+    assert json.loads(headers["dlq_errors"]) == [f"e{i}" for i in range(20)]
 
 
 @pytest.mark.parametrize("value", [None, b"not json"])
@@ -167,12 +202,124 @@ def test_a_record_that_is_no_cloudevent_is_dead_lettered(sqlite_service: Any, va
     assert producer.sent[0]["headers"]["dlq_reason"].startswith("not a CloudEvent")
 
 
-def test_other_event_types_are_ignored(sqlite_service: Any) -> None:
+@pytest.mark.parametrize(
+    "source", ["/certifia/assessment", "/x", "/certifia/enrolment/", "certifia/enrolment"]
+)
+def test_a_foreign_source_is_dead_lettered_and_has_no_effect(sqlite_service: Any, source: str) -> None:
+    """An event on certifia.enrolment that says it comes from anyone but enrolment (what a forged record,
+    or a misconfigured ACL, would bring) is refused even though its payload is valid."""
+    calls: list[str] = []
+    producer = FakeProducer()
+    consumer = make_consumer(sqlite_service, effect_handler(sqlite_service, calls), producer)
+    forged = CloudEvent(type=ev.OPTION_CHOSEN, source=source, subject="c-1", data=option_payload())
+    consumer.process(record(forged))
+    assert calls == [] and _count(sqlite_service, sqlite_service.tables.inbox) == 0
+    [dead] = producer.sent
+    assert dead["topic"] == DLQ
+    assert dead["headers"]["dlq_reason"].startswith("foreign source:")
+    assert "enrolment" in dead["headers"]["dlq_reason"]
+
+
+def test_a_type_of_another_topic_is_dead_lettered(sqlite_service: Any) -> None:
+    """The right source but a type that belongs to certifia.assessment: not enrolment's to publish."""
+    producer = FakeProducer()
+    consumer = make_consumer(
+        sqlite_service, effect_handler(sqlite_service, []), producer, ignored=frozenset({ev.BLOC_PASSED})
+    )
+    other = CloudEvent(type=ev.BLOC_PASSED, source="/certifia/enrolment", subject="c-1", data={"x": 1})
+    consumer.process(record(other))
+    [dead] = producer.sent
+    assert dead["headers"]["dlq_reason"].startswith("foreign type:")
+    assert "certifia.assessment" in dead["headers"]["dlq_reason"]
+
+
+def _unhandled(topic: str, type_: str, outcome: str) -> float:
+    return EVENTS_UNHANDLED.labels("test", topic, type_, outcome)._value.get()
+
+
+def test_a_type_ignored_on_purpose_is_skipped_counted_and_logged_once(
+    sqlite_service: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    producer = FakeProducer()
+    consumer = make_consumer(
+        sqlite_service,
+        effect_handler(sqlite_service, []),
+        producer,
+        ignored=frozenset({ev.CANDIDATE_WITHDRAWN}),
+    )
+    before = _unhandled(TOPIC, ev.CANDIDATE_WITHDRAWN, "ignored")
+    withdrawn = CloudEvent(type=ev.CANDIDATE_WITHDRAWN, source="/certifia/enrolment", subject="c-1", data={})
+    with caplog.at_level(logging.INFO, logger="certifia_shared.consumer"):
+        consumer.process(record(withdrawn, 0))
+        consumer.process(record(withdrawn, 1))
+    assert producer.sent == [] and _count(sqlite_service, sqlite_service.tables.inbox) == 0
+    assert consumer.state.ignored == 2
+    assert _unhandled(TOPIC, ev.CANDIDATE_WITHDRAWN, "ignored") == before + 2
+    assert len([r for r in caplog.records if "ignored" in r.getMessage()]) == 1
+
+
+@pytest.mark.parametrize(
+    "event_type",
+    [
+        "fr.certifia.enrolment.candidate.enrolled.v2",  # a version this release does not know
+        ev.CANDIDATE_WITHDRAWN,  # known, on this topic, but neither handled nor ignored
+    ],
+)
+def test_a_type_neither_handled_nor_ignored_is_dead_lettered_as_unsupported_and_counted(
+    sqlite_service: Any, event_type: str, caplog: pytest.LogCaptureFixture
+) -> None:
     producer = FakeProducer()
     consumer = make_consumer(sqlite_service, effect_handler(sqlite_service, []), producer)
-    other = CloudEvent(type=ev.BLOC_CERTIFICATE_ISSUED, source="/x", subject="c-1", data={"anything": 1})
-    consumer.process(record(other))
-    assert producer.sent == [] and _count(sqlite_service, sqlite_service.tables.inbox) == 0
+    before = _unhandled(TOPIC, event_type, "unsupported")
+    event = CloudEvent(type=event_type, source="/certifia/enrolment", subject="c-1", data={"x": 1})
+    with caplog.at_level(logging.INFO, logger="certifia_shared.consumer"):
+        consumer.process(record(event, 0))
+        consumer.process(record(event, 1))
+    assert [m["topic"] for m in producer.sent] == [DLQ, DLQ]
+    reason = producer.sent[0]["headers"]["dlq_reason"]
+    assert reason.startswith(f"unsupported event type {event_type!r}")
+    assert _unhandled(TOPIC, event_type, "unsupported") == before + 2
+    assert len([r for r in caplog.records if r.getMessage() == "event type unsupported"]) == 1
+
+
+def test_forged_dead_letter_headers_are_not_carried_along(sqlite_service: Any) -> None:
+    producer = FakeProducer()
+    consumer = make_consumer(sqlite_service, effect_handler(sqlite_service, []), producer)
+    forged = CloudEvent(type=ev.OPTION_CHOSEN, source="/x", subject="c-1", data=option_payload())
+    consumer.process(record(forged, extra_headers=[("dlq_original_topic", b"certifia.certification")]))
+    [dead] = producer.sent
+    assert dead["headers"]["dlq_original_topic"] == TOPIC
+
+
+def test_a_replayed_dead_letter_has_one_effect_however_often_it_is_replayed(sqlite_service: Any) -> None:
+    calls: list[str] = []
+    fixed = {"yet": False}
+
+    def handler(event: CloudEvent, uow: Any) -> None:
+        if not fixed["yet"]:
+            raise ValueError("a bug")
+        effect_handler(sqlite_service, calls)(event, uow)
+
+    producer = FakeProducer()
+    consumer = make_consumer(sqlite_service, handler, producer, max_attempts=1)
+    event = option_event()
+    consumer.process(record(event, 7))
+    assert len(producer.sent) == 1  # dead-lettered
+    fixed["yet"] = True  # the release that fixes the bug
+    assert consumer.replay(record(event, 7)) == "applied"
+    assert consumer.replay(record(event, 7)) == "duplicate"
+    consumer.process(record(event, 7))  # and a redelivery of the original changes nothing either
+    assert calls == [event.id] and _count(sqlite_service, sqlite_service.effects) == 1
+    assert len(producer.sent) == 1
+
+
+def test_a_replay_that_still_cannot_be_applied_raises_and_adds_no_dead_letter(sqlite_service: Any) -> None:
+    producer = FakeProducer()
+    consumer = make_consumer(sqlite_service, effect_handler(sqlite_service, []), producer)
+    forged = CloudEvent(type=ev.OPTION_CHOSEN, source="/x", subject="c-1", data=option_payload())
+    with pytest.raises(PoisonRecord, match="foreign source"):
+        consumer.replay(record(forged))
+    assert producer.sent == []
 
 
 def test_a_database_outage_is_raised_for_a_later_retry_not_dead_lettered(sqlite_service: Any) -> None:

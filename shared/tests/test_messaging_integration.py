@@ -1,7 +1,9 @@
 """Outbox relay and inbox consumer against the real Kafka broker and the real PostgreSQL.
 
 Database: ``certifia_shared_test`` (created here when missing; the role certifia has CREATEDB). Broker:
-``CERTIFIA_TEST_KAFKA`` (``scripts/with-test-kafka.sh``). Each test uses its own topic and consumer group.
+``CERTIFIA_TEST_KAFKA`` (``scripts/with-test-kafka.sh``), secured; these tests connect as its admin
+principal, which may create the throw-away topics they need. Each test uses its own topic (owned by a
+``test`` service in a topology of its own) and consumer group.
 """
 
 from __future__ import annotations
@@ -15,18 +17,18 @@ from typing import Any
 
 import pytest
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
-from kafka.admin import NewTopic
 from kafka.errors import KafkaError
 from kafka.structs import OffsetAndMetadata, TopicPartition
 from opentelemetry.sdk.trace import TracerProvider
 from sqlalchemy import create_engine, func, insert, select, text
 
 from certifia_shared import event_types as ev
+from certifia_shared.bus import Bus, Owner, dead_letter_topic
 from certifia_shared.consumer import EventConsumer
 from certifia_shared.envelope import CloudEvent, from_kafka, headers_dict
-from certifia_shared.kafka import dlq_topic, make_consumer, make_producer
+from certifia_shared.kafka import make_admin, make_consumer, make_producer
 from certifia_shared.relay import OutboxRelay
-from certifia_shared.testing import kafka_bootstrap, wait_for
+from certifia_shared.testing import kafka_bootstrap, kafka_security, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -63,30 +65,48 @@ def bootstrap() -> str:
     return kafka_bootstrap()
 
 
-@pytest.fixture
-def topic(bootstrap: str) -> str:
-    """A fresh topic (one partition, so the order of records is the order of offsets) and its dlq."""
-    name = f"test.messaging.{uuid.uuid4().hex[:12]}"
-    admin = KafkaAdminClient(bootstrap_servers=bootstrap, client_id="test-admin")
+ADMIN = kafka_security("admin")
+
+
+def create_topics(bootstrap: str, *names: str) -> None:
+    """One partition each, so the order of records is the order of offsets."""
+    admin = make_admin(bootstrap, "test-admin", ADMIN)
     try:
-        admin.create_topics(
-            [NewTopic(t, num_partitions=1, replication_factor=1) for t in (name, dlq_topic(name))]
-        )
+        missing = set(names) - set(admin.list_topics())
+        if missing:
+            admin.create_topics(
+                {t: {"num_partitions": 1, "replication_factor": 1} for t in missing}, wait_for_metadata=True
+            )
     finally:
         admin.close()
+
+
+@pytest.fixture
+def topic(bootstrap: str) -> str:
+    name = f"test.messaging.{uuid.uuid4().hex[:12]}"
+    create_topics(bootstrap, name)
     return name
+
+
+def topology(topic: str) -> Bus:
+    """The test's own bus: ``topic`` is owned by a ``test`` service whose events say /certifia/test."""
+    return Bus(
+        owners={"test": Owner("test", "/certifia/test", topic)},
+        subscriptions={},
+        type_topics={ev.OPTION_CHOSEN: topic},
+    )
 
 
 @pytest.fixture(scope="module")
 def admin() -> Iterator[KafkaAdminClient]:
-    client = KafkaAdminClient(bootstrap_servers=kafka_bootstrap(), client_id="test-offsets")
+    client = make_admin(kafka_bootstrap(), "test-offsets", ADMIN)
     yield client
     client.close()
 
 
 @pytest.fixture
 def producer(bootstrap: str) -> Iterator[KafkaProducer]:
-    p = make_producer(bootstrap, "test-producer")
+    p = make_producer(bootstrap, "test-producer", ADMIN)
     yield p
     p.close(timeout=5)
 
@@ -107,7 +127,11 @@ def read_all(
 ) -> list[Any]:
     """Records of ``topic`` from the beginning, until ``until(records)`` holds."""
     consumer = KafkaConsumer(
-        bootstrap_servers=bootstrap, group_id=None, auto_offset_reset="earliest", enable_auto_commit=False
+        bootstrap_servers=bootstrap,
+        group_id=None,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        **ADMIN.client_kwargs(),
     )
     partitions = wait_for(
         lambda: consumer.partitions_for_topic(topic), timeout=timeout, what=f"{topic} metadata"
@@ -173,6 +197,7 @@ def run_consumer(service: Any, bootstrap: str, topic: str) -> Iterator[Callable[
         max_attempts: int = 2,
     ) -> Running:
         calls: list[str] = []
+        create_topics(bootstrap, dead_letter_topic(topic, group))
 
         def handler(event: CloudEvent, uow: Any) -> None:
             calls.append(event.id)
@@ -189,8 +214,9 @@ def run_consumer(service: Any, bootstrap: str, topic: str) -> Iterator[Callable[
             handlers={ev.OPTION_CHOSEN: handler},
             uow_factory=service.uow,
             tables=service.tables,
-            consumer_factory=lambda: make_consumer(bootstrap, group, f"{group}-client"),
-            producer_factory=lambda: make_producer(bootstrap, f"{group}-dlq"),
+            topology=topology(topic),
+            consumer_factory=lambda: make_consumer(bootstrap, group, f"{group}-client", ADMIN),
+            producer_factory=lambda: make_producer(bootstrap, f"{group}-dlq", ADMIN),
             max_attempts=max_attempts,
         )
         running = Running(consumer, calls).start()
@@ -230,7 +256,7 @@ def test_relay_publishes_outbox_rows_and_marks_them_sent(service: Any, bootstrap
         service="test",
         session_factory=service.sessions,
         tables=service.tables,
-        producer_factory=lambda: make_producer(bootstrap, "test-relay"),
+        producer_factory=lambda: make_producer(bootstrap, "test-relay", ADMIN),
         poll_seconds=0.05,
     )
     stop = threading.Event()
@@ -266,6 +292,7 @@ def test_relay_publishes_outbox_rows_and_marks_them_sent(service: Any, bootstrap
         h = headers_dict(rec.headers)
         assert rec.key == event.subject.encode()
         assert h["ce_type"] == ev.OPTION_CHOSEN and h["ce_source"] == "/certifia/test"
+        assert h["ce_dataschema"].endswith("/fr.certifia.enrolment.candidate.option_chosen.v1.schema.json")
         assert (
             h["ce_specversion"] == "1.0" and h["ce_subject"] == event.subject and h["ce_time"] == event.time
         )
@@ -311,7 +338,7 @@ def test_a_poison_record_goes_to_the_dlq_and_the_loop_goes_on(
     running = run_consumer(group, fail_for={"poison"}, max_attempts=2)
     wait_for(lambda: effects(service) == [good.id], timeout=40, what="the good record applied")
     assert running.calls == [bad.id, bad.id, good.id]  # bounded retries, then on to the next record
-    [dead] = read_all(bootstrap, dlq_topic(topic), until=lambda rs: len(rs) >= 1)
+    [dead] = read_all(bootstrap, dead_letter_topic(topic, group), until=lambda rs: len(rs) >= 1)
     h = headers_dict(dead.headers)
     assert h["dlq_reason"] == "ValueError: cannot apply poison"
     assert h["dlq_attempts"] == "2" and h["dlq_original_topic"] == topic and h["dlq_original_offset"] == "0"
@@ -340,7 +367,7 @@ def test_a_record_that_breaks_its_contract_goes_to_the_dlq_without_retries(
     running = run_consumer(group)
     wait_for(lambda: effects(service) == [good.id], timeout=40, what="the valid record applied")
     assert running.calls == [good.id]  # the handler never saw the invalid ones
-    dead = read_all(bootstrap, dlq_topic(topic), until=lambda rs: len(rs) >= 2)
+    dead = read_all(bootstrap, dead_letter_topic(topic, group), until=lambda rs: len(rs) >= 2)
     reasons = [headers_dict(r.headers)["dlq_reason"] for r in dead]
     assert reasons[0].startswith("contract violation:") and "option" in reasons[0]
     assert reasons[1].startswith("not a CloudEvent:")

@@ -9,13 +9,11 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from kafka import KafkaProducer
 
 from certifia_assessment.bootstrap import create_application
 from certifia_assessment.config import Settings
 from certifia_shared import event_types as ev
 from certifia_shared.envelope import CloudEvent, headers_dict
-from certifia_shared.kafka import ensure_topics
 from certifia_shared.referential import load_referential
 from certifia_shared.testing import (
     TEST_SECRET,
@@ -23,6 +21,8 @@ from certifia_shared.testing import (
     enrolled_event,
     fresh_pg_url,
     kafka_bootstrap,
+    kafka_settings,
+    publish,
     read_topic,
     wait_for,
 )
@@ -36,7 +36,7 @@ JURY = auth("jury", subject="jury-int")
 def client(tmp_path: Path) -> Iterator[TestClient]:
     settings = Settings(
         database_url=fresh_pg_url("assessment"),
-        kafka_bootstrap_servers=kafka_bootstrap(),
+        **kafka_settings("assessment"),
         CERTIFIA_AUTH_SECRET=TEST_SECRET.get_secret_value(),
         artifacts_dir=str(tmp_path / "artifacts"),
         relay_poll_seconds=0.05,
@@ -47,15 +47,7 @@ def client(tmp_path: Path) -> Iterator[TestClient]:
 
 def publish_enrolled(candidate_id: str) -> CloudEvent:
     event = enrolled_event(candidate_id)
-    producer = KafkaProducer(bootstrap_servers=kafka_bootstrap(), acks="all")
-    producer.send(
-        ev.TOPIC_ENROLMENT,
-        key=candidate_id.encode(),
-        value=event.kafka_value(),
-        headers=event.kafka_headers(),
-    )
-    producer.flush()
-    producer.close()
+    publish([event], as_service="enrolment")
     return event
 
 
@@ -69,7 +61,6 @@ def assessment_events(candidate_id: str) -> list[tuple[str, dict[str, object]]]:
 
 
 def test_enrolment_event_then_decisions_pass_a_bloc_on_the_topic(client: TestClient) -> None:
-    ensure_topics(kafka_bootstrap())
     cid = f"int-{uuid.uuid4().hex[:8]}"
     publish_enrolled(cid)
     wait_for(
@@ -100,7 +91,6 @@ def test_enrolment_event_then_decisions_pass_a_bloc_on_the_topic(client: TestCli
 
 
 def test_a_rejected_decision_is_published_and_the_database_unchanged_on_bad_input(client: TestClient) -> None:
-    ensure_topics(kafka_bootstrap())
     cid = f"int-{uuid.uuid4().hex[:8]}"
     publish_enrolled(cid)
     wait_for(
@@ -125,7 +115,6 @@ def test_a_rejected_decision_is_published_and_the_database_unchanged_on_bad_inpu
 
 
 def test_an_upheld_appeal_reaches_the_topic_after_the_validation_it_caused(client: TestClient) -> None:
-    ensure_topics(kafka_bootstrap())
     cid = f"int-{uuid.uuid4().hex[:8]}"
     publish_enrolled(cid)
     wait_for(

@@ -13,12 +13,11 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pytest
-from kafka import KafkaProducer
 
 from certifia_grading.config import Settings
 from certifia_shared import event_types as ev
+from certifia_shared import testing
 from certifia_shared.envelope import CloudEvent, headers_dict
-from certifia_shared.kafka import ensure_topics
 from certifia_shared.testing import TEST_SECRET, fresh_pg_url, kafka_bootstrap, read_topic
 
 if TYPE_CHECKING:
@@ -59,23 +58,18 @@ class GradingBus:
 
     @staticmethod
     def publish(event: CloudEvent) -> None:
-        producer = KafkaProducer(bootstrap_servers=kafka_bootstrap(), acks="all")
-        producer.send(
-            ev.TOPIC_ASSESSMENT,
-            key=event.subject.encode(),
-            value=event.kafka_value(),
-            headers=event.kafka_headers(),
-        )
-        producer.flush()
-        producer.close()
+        testing.publish([event], as_service="assessment", topic=ev.TOPIC_ASSESSMENT)
 
     @staticmethod
     def results(submission_id: str) -> list[tuple[str, dict[str, Any]]]:
+        """The verdicts on certifia.grading for a submission: grading.completed.v2 or grading.failed (the
+        v1 copy produced beside v2 when it can express the verdict is checked in test_service_jobs)."""
         out = []
         for r in read_topic(kafka_bootstrap(), ev.TOPIC_GRADING):
             data = json.loads(r.value)
-            if data.get("submission_id") == submission_id:
-                out.append((headers_dict(r.headers)["ce_type"], data))
+            event_type = headers_dict(r.headers)["ce_type"]
+            if data.get("submission_id") == submission_id and event_type != ev.GRADING_COMPLETED:
+                out.append((event_type, data))
         return out
 
 
@@ -110,10 +104,9 @@ def service_settings() -> Callable[..., Settings]:
     """Settings of a grading-compute wired to the test broker and a fresh PostgreSQL database."""
 
     def make(**overrides: Any) -> Settings:
-        ensure_topics(kafka_bootstrap())
         return Settings(
             database_url=fresh_pg_url("grading"),
-            kafka_bootstrap_servers=kafka_bootstrap(),
+            **testing.kafka_settings("grading-compute"),
             CERTIFIA_AUTH_SECRET=TEST_SECRET.get_secret_value(),
             relay_poll_seconds=0.05,
             artifact_hosts="127.0.0.1",

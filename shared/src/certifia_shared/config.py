@@ -5,12 +5,72 @@ Each service subclasses :class:`ServiceSettings` with its own defaults. Unsafe v
 
 from __future__ import annotations
 
+import os
+import stat
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_SECRET_MIN_LENGTH = 32
+
+
+class KafkaSecurityError(RuntimeError):
+    """The Kafka client settings cannot give an authenticated, encrypted connection."""
+
+
+@dataclass(frozen=True)
+class KafkaSecurity:
+    """How a client reaches the broker: mutual TLS (the CA to trust, this principal's certificate chain and
+    key), or PLAINTEXT on a development machine that said so."""
+
+    protocol: Literal["SSL", "PLAINTEXT"] = "SSL"
+    cafile: str = ""
+    certfile: str = ""
+    keyfile: str = ""
+
+    def check(self) -> None:
+        """Fail with what to do when a TLS file is missing; a key others can read is refused too."""
+        if self.protocol == "PLAINTEXT":
+            return
+        for name, value in (
+            ("KAFKA_SSL_CAFILE", self.cafile),
+            ("KAFKA_SSL_CERTFILE", self.certfile),
+            ("KAFKA_SSL_KEYFILE", self.keyfile),
+        ):
+            if not value:
+                raise KafkaSecurityError(
+                    f"{name} is not set: the broker requires mutual TLS (see README, 'Event bus security'); "
+                    "`make run` and the test harness create the files under var/"
+                )
+            if not os.path.isfile(value) or not os.access(value, os.R_OK):
+                raise KafkaSecurityError(f"{name}={value} is not a readable file")
+        mode = os.stat(self.keyfile).st_mode
+        if mode & (stat.S_IRWXG | stat.S_IRWXO) and not _mounted_secret(self.keyfile):
+            raise KafkaSecurityError(
+                f"KAFKA_SSL_KEYFILE={self.keyfile} is readable by others (mode {stat.S_IMODE(mode):o}): "
+                f"chmod 600 {self.keyfile}"
+            )
+
+    def client_kwargs(self) -> dict[str, Any]:
+        """kafka-python keyword arguments for a producer, consumer or admin client."""
+        if self.protocol == "PLAINTEXT":
+            return {"security_protocol": "PLAINTEXT"}
+        self.check()
+        return {
+            "security_protocol": "SSL",
+            "ssl_cafile": self.cafile,
+            "ssl_certfile": self.certfile,
+            "ssl_keyfile": self.keyfile,
+            "ssl_check_hostname": True,
+        }
+
+
+def _mounted_secret(path: str) -> bool:
+    """Docker and Kubernetes mount secrets read-only under /run/secrets (mode set by the orchestrator)."""
+    return path.startswith("/run/secrets/")
 
 
 def repo_root() -> Path:
@@ -30,6 +90,13 @@ class ServiceSettings(BaseSettings):
     host: str = "127.0.0.1"
     database_url: str = ""
     kafka_bootstrap_servers: str = "127.0.0.1:19092"
+    # Mutual TLS to the broker (the service's own certificate: CN = service name = Kafka principal).
+    kafka_security_protocol: Literal["SSL", "PLAINTEXT"] = "SSL"
+    kafka_ssl_cafile: str = ""
+    kafka_ssl_certfile: str = ""
+    kafka_ssl_keyfile: str = ""
+    # PLAINTEXT sends every event unauthenticated: only a development machine may say so, explicitly.
+    kafka_insecure_development: bool = False
     auth_secret: SecretStr = Field(default=SecretStr(""), validation_alias="CERTIFIA_AUTH_SECRET")
     auth_issuer: str = Field(default="certifia", validation_alias="CERTIFIA_AUTH_ISSUER")
     public_base_url: str = ""
@@ -39,6 +106,8 @@ class ServiceSettings(BaseSettings):
     relay_poll_seconds: float = 0.2
     consumer_max_attempts: int = 3
     consumer_max_consecutive_failures: int = 50
+    # a consumer that is not a settled member of its group for this long builds a new Kafka consumer
+    consumer_rejoin_after_seconds: float = 15.0
     run_background_workers: bool = True
 
     @field_validator("auth_secret")
@@ -50,6 +119,24 @@ class ServiceSettings(BaseSettings):
                 "(generate one with: python -c 'import secrets;print(secrets.token_urlsafe(48))')"
             )
         return value
+
+    @model_validator(mode="after")
+    def _plaintext_only_when_told(self) -> ServiceSettings:
+        if self.kafka_security_protocol == "PLAINTEXT" and not self.kafka_insecure_development:
+            raise ValueError(
+                "KAFKA_SECURITY_PROTOCOL=PLAINTEXT lets anyone who reaches the broker publish events: use SSL "
+                "with KAFKA_SSL_CAFILE, KAFKA_SSL_CERTFILE and KAFKA_SSL_KEYFILE, or, on a development "
+                "machine only, set KAFKA_INSECURE_DEVELOPMENT=true"
+            )
+        return self
+
+    def kafka_security(self) -> KafkaSecurity:
+        return KafkaSecurity(
+            protocol=self.kafka_security_protocol,
+            cafile=self.kafka_ssl_cafile,
+            certfile=self.kafka_ssl_certfile,
+            keyfile=self.kafka_ssl_keyfile,
+        )
 
     def resolved_database_url(self, default_name: str) -> str:
         """DATABASE_URL if configured, else a SQLite file under var/ (the embedded default)."""

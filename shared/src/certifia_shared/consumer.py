@@ -1,49 +1,89 @@
-"""Consumer loop: at-least-once delivery, exactly-once effect.
+"""Consumer loop: at-least-once delivery, exactly-once effect, nothing dropped silently.
 
-Per record: read the CloudEvent, validate it against its contract, open a fresh session, skip it if the
-inbox has its id, apply the handler, record the id in the inbox, commit the database, and only then
-commit the Kafka offset. A record that keeps failing goes to ``<topic>.dlq`` with the reason after
-``max_attempts``; a database outage is not the record's fault, so those are retried without limit.
+Per record: read the CloudEvent; check that its ``ce_source`` is the owner of the topic it came on and
+that its type belongs there (defence in depth beside the broker's ACLs); then either apply it (validate
+against its contract, open a fresh unit of work, skip it if the inbox has its id, apply the handler,
+record the id in the inbox, commit) or skip it because this consumer ignores that type on purpose
+(contracts/bus.yaml). Anything else is dead-lettered to ``<topic>.<group>.dlq`` with the reason: a
+forged or foreign event, an unsupported type (e.g. an unknown version), a contract violation (every
+schema error, bounded), or a handler that keeps failing after ``max_attempts``. The Kafka offset is
+committed only after the effect or the dead letter is durable. A database outage is not the record's
+fault, so those are retried without limit.
+
+The loop also watches its own membership (:mod:`certifia_shared.group_watch`): it waits for its topics to
+exist, reports lag, and rejoins by itself when it has left its group or holds no partition of a topic.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
 
 from kafka import KafkaConsumer, KafkaProducer
-from kafka.consumer.fetcher import ConsumerRecord
 from kafka.structs import OffsetAndMetadata, TopicPartition
 from opentelemetry import trace
 from sqlalchemy.exc import InterfaceError, OperationalError
 
-from certifia_shared.contracts import ContractError, contract
+from certifia_shared.bus import Bus, BusError, bus, dead_letter_topic
+from certifia_shared.contracts import ContractError, catalogue
 from certifia_shared.db import UnitOfWork
-from certifia_shared.envelope import CloudEvent, EnvelopeError, from_kafka, headers_dict
-from certifia_shared.kafka import dlq_topic
+from certifia_shared.envelope import CloudEvent, EnvelopeError, from_kafka, headers_dict, utcnow
+from certifia_shared.group_watch import GroupWatch, Rejoin
 from certifia_shared.messaging import MessagingTables, already_processed, mark_processed
-from certifia_shared.metrics import DEAD_LETTERS, EVENTS_CONSUMED
+from certifia_shared.metrics import DEAD_LETTERS, EVENTS_CONSUMED, EVENTS_UNHANDLED
 from certifia_shared.telemetry import extract_trace_context, log_fields, tracer
 
 log = logging.getLogger(__name__)
 
 Handler = Callable[[CloudEvent, UnitOfWork], None]
 TRANSIENT = (OperationalError, InterfaceError)
+DLQ_HEADER_PREFIX = "dlq_"
+MAX_ERRORS = 20  # schema errors carried by one dead letter
+MAX_ERROR_CHARS = 500
+MAX_TYPE_LABELS = 50  # distinct unhandled types counted by name before "other" (metric cardinality)
+
+
+class Record(Protocol):
+    """What the loop reads of a Kafka record (kafka-python's ConsumerRecord, or a replayed dead letter)."""
+
+    @property
+    def topic(self) -> str: ...
+    @property
+    def partition(self) -> int: ...
+    @property
+    def offset(self) -> int: ...
+    @property
+    def key(self) -> bytes | None: ...
+    @property
+    def value(self) -> bytes | None: ...
+    @property
+    def headers(self) -> list[tuple[str, bytes]] | None: ...
 
 
 class PoisonRecord(Exception):
-    """The record can never be applied (bad envelope, contract violation)."""
+    """The record can never be applied (bad envelope, foreign source, unsupported type, contract
+    violation)."""
+
+    def __init__(self, reason: str, errors: Iterable[str] = ()) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.errors = list(errors)
 
 
 @dataclass
 class ConsumerState:
-    healthy: bool = False
+    healthy: bool = False  # the poll loop runs
     consecutive_failures: int = 0
     processed: int = 0
     dead_lettered: int = 0
+    ignored: int = 0
+    membership: str = "not started"  # "ok", "idle: ..." or what is wrong (readiness says it)
+    lag: dict[str, int] = field(default_factory=dict)  # per topic: records not yet consumed
 
 
 class EventConsumer:
@@ -58,6 +98,9 @@ class EventConsumer:
         tables: MessagingTables,
         consumer_factory: Callable[[], KafkaConsumer],
         producer_factory: Callable[[], KafkaProducer],
+        ignored: Iterable[str] = (),
+        topology: Bus | None = None,
+        watch_factory: Callable[[KafkaConsumer], GroupWatch] | None = None,
         max_attempts: int = 3,
         max_consecutive_failures: int = 50,
     ) -> None:
@@ -65,56 +108,117 @@ class EventConsumer:
         self.group_id = group_id
         self.topics = topics
         self.handlers = handlers
+        self.ignored = frozenset(ignored)
+        self._topology = topology or bus()
         self._uow_factory = uow_factory
         self._tables = tables
         self._consumer_factory = consumer_factory
         self._producer_factory = producer_factory
+        self._watch_factory = watch_factory
         self._max_attempts = max_attempts
         self._max_failures = max_consecutive_failures
         self._producer: KafkaProducer | None = None
+        self._logged_types: set[tuple[str, str]] = set()
         self.state = ConsumerState()
 
     # -- one record -------------------------------------------------------------------------------
-    def process(self, record: ConsumerRecord) -> None:
-        """Apply one record or dead-letter it. Raises only when nothing durable happened (retry it)."""
-        try:
-            event = self._decode(record)
-        except PoisonRecord as exc:
-            self._dead_letter(record, str(exc), attempts=1)
-            return
-        if event is None:
-            return
-        parent = extract_trace_context(headers_dict(record.headers))
-        with tracer(__name__).start_as_current_span(
-            f"{record.topic} process", context=parent, kind=trace.SpanKind.CONSUMER
-        ) as span:
-            span.set_attribute("messaging.system", "kafka")
-            span.set_attribute("messaging.consumer.group.name", self.group_id)
+    def process(self, record: Record) -> None:
+        """Apply, skip or dead-letter one record. Raises only when nothing durable happened (retry it)."""
+        with self._span(record) as span:
+            try:
+                event = self._decode(record)
+            except PoisonRecord as exc:
+                span.set_attribute("certifia.outcome", "dead_lettered")
+                span.set_status(trace.Status(trace.StatusCode.ERROR, exc.reason[:200]))
+                self._dead_letter(record, exc.reason, exc.errors, attempts=1)
+                return
+            if event is None:
+                span.set_attribute("certifia.outcome", "ignored")
+                return
             span.set_attribute("cloudevents.event_id", event.id)
             span.set_attribute("cloudevents.event_type", event.type)
-            self._apply_with_retries(record, event)
+            outcome = self._apply_with_retries(record, event)
+            span.set_attribute("certifia.outcome", outcome)
 
-    def _decode(self, record: ConsumerRecord) -> CloudEvent | None:
+    def replay(self, record: Record) -> str:
+        """Apply a dead letter again after a fix, through the same checks and inbox (one effect however
+        often it is replayed). Returns "applied", "duplicate" or "ignored"; raises PoisonRecord when it
+        still cannot be applied (it is not dead-lettered again: the dead letter stays where it is)."""
+        event = self._decode(record)
+        if event is None:
+            return "ignored"
+        outcome = self._apply_once(record, event)
+        EVENTS_CONSUMED.labels(self.service, event.type, f"replay_{outcome}").inc()
+        return outcome
+
+    def _span(self, record: Record) -> Any:
+        parent = extract_trace_context(headers_dict(record.headers))
+        span = tracer(__name__).start_as_current_span(
+            f"{record.topic} process", context=parent, kind=trace.SpanKind.CONSUMER
+        )
+        return _Span(span, record, self.group_id)
+
+    def _decode(self, record: Record) -> CloudEvent | None:
+        """The event to apply, None when ignored on purpose, PoisonRecord for everything else."""
         try:
             event = from_kafka(record.headers, record.value)
         except EnvelopeError as exc:
             raise PoisonRecord(f"not a CloudEvent: {exc}") from exc
-        if event.type not in self.handlers:
-            return None  # another consumer's business: tolerant reader
         try:
-            contract(event.type).validate(event.data)
-        except ContractError as exc:
-            raise PoisonRecord(f"contract violation: {exc}") from exc
-        return event
+            owner = self._topology.owner_of(record.topic)
+        except BusError as exc:
+            raise PoisonRecord(str(exc)) from exc
+        if event.source != owner.source:
+            raise PoisonRecord(
+                f"foreign source: {event.source!r} is not the owner of {record.topic} "
+                f"(only {owner.service}, source {owner.source!r}, publishes there)"
+            )
+        home = self._topology.topic_of(event.type)
+        if home is not None and home != record.topic:
+            raise PoisonRecord(
+                f"foreign type: {event.type} belongs to {home}, not {record.topic} (owned by {owner.service})"
+            )
+        if event.type in self.handlers:
+            spec = catalogue().get(event.type)
+            assert spec is not None, f"{self.group_id} handles {event.type}, which has no contract"
+            try:
+                spec.validate(event.data)
+            except ContractError as exc:
+                raise PoisonRecord(f"contract violation: {exc}", exc.errors) from exc
+            return event
+        if event.type in self.ignored:
+            self._unhandled(record, event.type, "ignored")
+            self.state.ignored += 1
+            return None
+        self._unhandled(record, event.type, "unsupported")
+        raise PoisonRecord(
+            f"unsupported event type {event.type!r}: {self.group_id} neither handles nor ignores it on "
+            f"{record.topic} (contracts/bus.yaml); replay it once a release handles it"
+        )
 
-    def _apply_with_retries(self, record: ConsumerRecord, event: CloudEvent) -> None:
+    def _unhandled(self, record: Record, event_type: str, outcome: str) -> None:
+        """Counted every time, logged once per type and outcome."""
+        known = event_type in catalogue() or len(self._logged_types) < MAX_TYPE_LABELS
+        label = event_type[:120] if known else "other"
+        EVENTS_UNHANDLED.labels(self.service, record.topic, label, outcome).inc()
+        if (label, outcome) in self._logged_types:
+            return
+        self._logged_types.add((label, outcome))
+        level = logging.INFO if outcome == "ignored" else logging.WARNING
+        log.log(
+            level,
+            f"event type {outcome}" + (" on purpose (logged once)" if outcome == "ignored" else ""),
+            extra=log_fields(topic=record.topic, event_type=event_type, group=self.group_id),
+        )
+
+    def _apply_with_retries(self, record: Record, event: CloudEvent) -> str:
         attempt = 0
         while True:
             attempt += 1
             try:
                 outcome = self._apply_once(record, event)
                 EVENTS_CONSUMED.labels(self.service, event.type, outcome).inc()
-                return
+                return outcome
             except TRANSIENT:
                 raise  # the database is away: not the record's fault, retry it later
             except Exception as exc:
@@ -131,12 +235,12 @@ class EventConsumer:
                     ),
                 )
                 if attempt >= self._max_attempts:
-                    self._dead_letter(record, f"{type(exc).__name__}: {exc}", attempts=attempt)
+                    self._dead_letter(record, f"{type(exc).__name__}: {exc}", (), attempts=attempt)
                     EVENTS_CONSUMED.labels(self.service, event.type, "dead_lettered").inc()
-                    return
+                    return "dead_lettered"
                 time.sleep(min(0.2 * 2**attempt, 2.0))
 
-    def _apply_once(self, record: ConsumerRecord, event: CloudEvent) -> str:
+    def _apply_once(self, record: Record, event: CloudEvent) -> str:
         with self._uow_factory() as uow:
             if already_processed(uow.session, self._tables, self.group_id, event.id):
                 return "duplicate"
@@ -153,21 +257,30 @@ class EventConsumer:
             uow.commit()
             return "applied"
 
-    def _dead_letter(self, record: ConsumerRecord, reason: str, *, attempts: int) -> None:
-        producer = self._producer or self._producer_factory()
-        self._producer = producer
-        headers = [
-            *list(record.headers or []),
+    def dead_letter_headers(
+        self, record: Record, reason: str, errors: Iterable[str], *, attempts: int
+    ) -> list[tuple[str, bytes]]:
+        """The original headers (minus any dlq_* a sender forged), then where it came from and why."""
+        bounded = [e[:MAX_ERROR_CHARS] for e in list(errors)[:MAX_ERRORS]]
+        original = [(k, v) for k, v in (record.headers or []) if not k.startswith(DLQ_HEADER_PREFIX)]
+        return [
+            *original,
             ("dlq_original_topic", record.topic.encode()),
             ("dlq_original_partition", str(record.partition).encode()),
             ("dlq_original_offset", str(record.offset).encode()),
             ("dlq_consumer_group", self.group_id.encode()),
             ("dlq_attempts", str(attempts).encode()),
             ("dlq_reason", reason[:4000].encode()),
+            ("dlq_errors", json.dumps(bounded or [reason[:MAX_ERROR_CHARS]], ensure_ascii=False).encode()),
+            ("dlq_failed_at", utcnow().isoformat().encode()),
         ]
-        producer.send(dlq_topic(record.topic), key=record.key, value=record.value, headers=headers).get(
-            timeout=30
-        )
+
+    def _dead_letter(self, record: Record, reason: str, errors: Iterable[str], *, attempts: int) -> None:
+        producer = self._producer or self._producer_factory()
+        self._producer = producer
+        headers = self.dead_letter_headers(record, reason, errors, attempts=attempts)
+        target = dead_letter_topic(record.topic, self.group_id)
+        producer.send(target, key=record.key, value=record.value, headers=headers).get(timeout=30)
         DEAD_LETTERS.labels(self.service, record.topic).inc()
         self.state.dead_lettered += 1
         log.error(
@@ -177,24 +290,36 @@ class EventConsumer:
                 partition=record.partition,
                 offset=record.offset,
                 key=_key(record),
+                dead_letter_topic=target,
                 reason=reason,
             ),
         )
 
     # -- the loop ---------------------------------------------------------------------------------
     def run(self, stop: threading.Event) -> None:
-        """Consume until ``stop``; rebuilds the Kafka consumer after a burst of failures."""
+        """Consume until ``stop``; rebuilds the Kafka consumer after a burst of failures or to rejoin."""
         while not stop.is_set():
             consumer: KafkaConsumer | None = None
+            watch: GroupWatch | None = None
             try:
                 consumer = self._consumer_factory()
+                watch = self._watch_factory(consumer) if self._watch_factory else None
+                if watch is not None:
+                    watch.wait_for_topics(self.topics, stop, self.state)
                 consumer.subscribe(self.topics)
-                self._poll_loop(consumer, stop)
+                self._poll_loop(consumer, stop, watch)
+            except Rejoin as exc:
+                self.state.membership = f"rejoining: {exc}"
+                log.warning(
+                    "consumer rejoining its group", extra=log_fields(group=self.group_id, why=str(exc))
+                )
             except Exception:
                 self.state.healthy = False
                 log.exception("consumer loop restarting", extra=log_fields(group=self.group_id))
                 stop.wait(2.0)
             finally:
+                if watch is not None:
+                    watch.close()
                 if consumer is not None:
                     try:
                         consumer.close(autocommit=False)
@@ -203,7 +328,7 @@ class EventConsumer:
         if self._producer is not None:
             self._producer.close(timeout=5)
 
-    def _poll_loop(self, consumer: KafkaConsumer, stop: threading.Event) -> None:
+    def _poll_loop(self, consumer: KafkaConsumer, stop: threading.Event, watch: GroupWatch | None) -> None:
         while not stop.is_set():
             batches = consumer.poll(timeout_ms=500)
             self.state.healthy = True
@@ -219,8 +344,10 @@ class EventConsumer:
                     consumer.commit({tp: OffsetAndMetadata(record.offset + 1, "", -1)})
                     self.state.consecutive_failures = 0
                     self.state.processed += 1
+            if watch is not None:
+                watch.check(self.topics, self.state)  # raises Rejoin when the group lost us
 
-    def _failed(self, consumer: KafkaConsumer, tp: TopicPartition, record: ConsumerRecord) -> None:
+    def _failed(self, consumer: KafkaConsumer, tp: TopicPartition, record: Record) -> None:
         self.state.consecutive_failures += 1
         log.error(
             "record not applied; will retry",
@@ -235,5 +362,26 @@ class EventConsumer:
         time.sleep(min(0.5 * self.state.consecutive_failures, 5.0))
 
 
-def _key(record: ConsumerRecord) -> str | None:
+class _Span:
+    """The consumer span of one record (every record has one, dead-lettered and ignored ones too)."""
+
+    def __init__(self, manager: Any, record: Record, group: str) -> None:
+        self._manager = manager
+        self._record = record
+        self._group = group
+
+    def __enter__(self) -> trace.Span:
+        span: trace.Span = self._manager.__enter__()
+        span.set_attribute("messaging.system", "kafka")
+        span.set_attribute("messaging.consumer.group.name", self._group)
+        span.set_attribute("messaging.destination.name", self._record.topic)
+        span.set_attribute("messaging.destination.partition.id", str(self._record.partition))
+        span.set_attribute("messaging.kafka.offset", self._record.offset)
+        return span
+
+    def __exit__(self, *exc: Any) -> Any:
+        return self._manager.__exit__(*exc)
+
+
+def _key(record: Record) -> str | None:
     return record.key.decode("utf-8", errors="replace") if record.key else None

@@ -20,7 +20,12 @@ from certifia_shared.config import repo_root
 
 
 class ContractError(ValueError):
-    """An event does not match its contract (unknown type, or payload invalid)."""
+    """An event does not match its contract (unknown type, or payload invalid); ``errors`` lists every
+    schema error as "<path>: <message>"."""
+
+    def __init__(self, message: str, errors: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.errors = errors or [message]
 
 
 @dataclass(frozen=True)
@@ -35,10 +40,11 @@ class EventContract:
         return _validator(self.type)
 
     def validate(self, data: dict[str, Any]) -> None:
-        errors = sorted(self.validator.iter_errors(data), key=lambda e: list(e.absolute_path))
+        errors = sorted(self.validator.iter_errors(data), key=lambda e: [str(p) for p in e.absolute_path])
         if errors:
-            where = "/".join(str(p) for p in errors[0].absolute_path) or "(root)"
-            raise ContractError(f"{self.type}: {where}: {errors[0].message}")
+            listed = [f"{'/'.join(str(p) for p in e.absolute_path) or '(root)'}: {e.message}" for e in errors]
+            more = f" (and {len(listed) - 1} more)" if len(listed) > 1 else ""
+            raise ContractError(f"{self.type}: {listed[0]}{more}", listed)
 
 
 def events_dir() -> Path:

@@ -26,6 +26,7 @@ class CloudEvent:
     time: str = field(default_factory=lambda: utcnow().isoformat())
     specversion: str = SPECVERSION
     datacontenttype: str = CONTENT_TYPE
+    dataschema: str = ""  # the payload's JSON Schema ($id), so a reader knows which contract it follows
 
     def kafka_headers(self, extra: dict[str, str] | None = None) -> list[tuple[str, bytes]]:
         attrs = {
@@ -37,6 +38,8 @@ class CloudEvent:
             "ce_subject": self.subject,
             "content-type": self.datacontenttype,
         }
+        if self.dataschema:
+            attrs["ce_dataschema"] = self.dataschema
         attrs.update(extra or {})
         return [(k, v.encode()) for k, v in attrs.items()]
 
@@ -76,4 +79,5 @@ def from_kafka(headers: list[tuple[str, bytes]] | None, value: bytes | None) -> 
         id=h["ce_id"],
         time=h.get("ce_time", ""),
         datacontenttype=h.get("content-type", CONTENT_TYPE),
+        dataschema=h.get("ce_dataschema", ""),
     )

@@ -18,3 +18,13 @@ DEAD_LETTERS = Counter(
     "certifia_dead_letters_total", "Records sent to a dead-letter topic", ["service", "topic"]
 )
 OUTBOX_PENDING = Gauge("certifia_outbox_pending", "Outbox rows not yet published", ["service"])
+EVENTS_UNHANDLED = Counter(
+    "certifia_events_unhandled_total",
+    "Records of a type the consumer does not handle: ignored on purpose, or dead-lettered as unsupported",
+    ["service", "topic", "type", "outcome"],
+)
+CONSUMER_LAG = Gauge(
+    "certifia_consumer_lag",
+    "Records on the consumer's partitions not yet consumed",
+    ["service", "group", "topic"],
+)

@@ -16,6 +16,7 @@ from opentelemetry import trace
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from certifia_shared.contracts import ContractError, contract
 from certifia_shared.envelope import CloudEvent, utcnow
 from certifia_shared.messaging import MessagingTables
 from certifia_shared.metrics import EVENTS_PUBLISHED, OUTBOX_PENDING
@@ -65,6 +66,7 @@ class OutboxRelay:
                     data=json.loads(row.payload),
                     id=row.event_id,
                     time=row.time,
+                    dataschema=_schema_id(row.type),
                 )
                 parent = extract_trace_context(json.loads(row.trace_headers or "{}"))
                 with tracer(__name__).start_as_current_span(
@@ -127,3 +129,11 @@ class OutboxRelay:
             except Exception:
                 log.warning("producer close failed", exc_info=True)
             self._producer = None
+
+
+def _schema_id(event_type: str) -> str:
+    """The CloudEvents ``dataschema`` of an outbox row: its contract's $id ("" for a type no longer known)."""
+    try:
+        return str(contract(event_type).schema.get("$id", ""))
+    except ContractError:
+        return ""

@@ -10,10 +10,12 @@ from typing import Any
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
+from certifia_shared.bus import bus
 from certifia_shared.config import ServiceSettings
 from certifia_shared.consumer import EventConsumer, Handler
 from certifia_shared.db import UnitOfWork
-from certifia_shared.kafka import ensure_topics, make_consumer, make_producer
+from certifia_shared.group_watch import GroupWatch
+from certifia_shared.kafka import make_admin, make_consumer, make_producer
 from certifia_shared.messaging import MessagingTables
 from certifia_shared.relay import OutboxRelay
 
@@ -30,7 +32,6 @@ class Runtime:
         tables: MessagingTables,
         uow_factory: Callable[[], UnitOfWork],
         handlers: dict[str, Handler] | None = None,
-        topics: list[str] | None = None,
     ) -> None:
         self.settings = settings
         self.engine = engine
@@ -38,24 +39,43 @@ class Runtime:
         self.tables = tables
         name = settings.service_name
         bootstrap = settings.kafka_bootstrap_servers
+        security = settings.kafka_security()
         self.relay = OutboxRelay(
             service=name,
             session_factory=session_factory,
             tables=tables,
-            producer_factory=lambda: make_producer(bootstrap, f"{name}-relay"),
+            producer_factory=lambda: make_producer(bootstrap, f"{name}-relay", security),
             poll_seconds=settings.relay_poll_seconds,
         )
         self.consumer: EventConsumer | None = None
+        subscription = bus().subscription(name)
         if handlers:
+            if subscription is None:
+                raise RuntimeError(f"{name} has event handlers but no consumer entry in contracts/bus.yaml")
+            group = subscription.group
+
+            def watch(consumer: Any) -> GroupWatch:
+                admin = make_admin(bootstrap, f"{name}-group-watch", security)
+                return GroupWatch(
+                    consumer,
+                    service=name,
+                    group_id=group,
+                    describe_group=lambda g: admin.describe_groups([g])[g],
+                    close=admin.close,
+                    rejoin_after_s=settings.consumer_rejoin_after_seconds,
+                )
+
             self.consumer = EventConsumer(
                 service=name,
-                group_id=f"certifia.{name}",
-                topics=sorted(topics or []),
+                group_id=group,
+                topics=list(subscription.topics),
                 handlers=handlers,
+                ignored=subscription.ignores,
                 uow_factory=uow_factory,
                 tables=tables,
-                consumer_factory=lambda: make_consumer(bootstrap, f"certifia.{name}", f"{name}-consumer"),
-                producer_factory=lambda: make_producer(bootstrap, f"{name}-dlq"),
+                consumer_factory=lambda: make_consumer(bootstrap, group, f"{name}-consumer", security),
+                producer_factory=lambda: make_producer(bootstrap, f"{name}-dlq", security),
+                watch_factory=watch,
                 max_attempts=settings.consumer_max_attempts,
                 max_consecutive_failures=settings.consumer_max_consecutive_failures,
             )
@@ -69,7 +89,8 @@ class Runtime:
     def start(self) -> None:
         if not self.settings.run_background_workers:
             return
-        ensure_topics(self.settings.kafka_bootstrap_servers)
+        # refuse to start without usable TLS files (or the explicit insecure-development flag)
+        self.settings.kafka_security().check()
         workers: list[tuple[str, Callable[[threading.Event], None]]] = [("relay", self.relay.run)]
         if self.consumer is not None:
             workers.append(("consumer", self.consumer.run))
@@ -95,5 +116,20 @@ class Runtime:
         if self.settings.run_background_workers:
             checks["outbox_relay"] = "ok" if self.relay.healthy else "not ready"
             if self.consumer is not None:
-                checks["consumer"] = "ok" if self.consumer.state.healthy else "not ready"
+                state = self.consumer.state
+                settled = state.membership == "ok" or state.membership.startswith("idle")
+                if not state.healthy:
+                    checks["consumer"] = "not ready: not polling"
+                elif not settled:
+                    checks["consumer"] = f"not ready: {state.membership}"
+                else:
+                    checks["consumer"] = "ok"
+                # details, not checks (readiness counts string values only)
+                checks["consumer_group"] = {
+                    "group": self.consumer.group_id,
+                    "membership": state.membership,
+                    "lag": dict(state.lag),
+                    "dead_lettered": state.dead_lettered,
+                    "ignored": state.ignored,
+                }
         return checks

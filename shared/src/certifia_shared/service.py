@@ -37,7 +37,6 @@ def build_context(
     tables: MessagingTables,
     migrations_dir: Path,
     handlers: Callable[[], dict[str, Handler]] | None = None,
-    topics: list[str] | None = None,
     extra_workers: Callable[[ServiceContext], list[Callable[[threading.Event], None]]] | None = None,
 ) -> ServiceContext:
     setup_telemetry(
@@ -57,7 +56,6 @@ def build_context(
         tables=tables,
         uow_factory=lambda: UnitOfWork(sessions, tables=tables, source=source),
         handlers=handlers() if handlers else None,
-        topics=topics,
     )
     ctx = ServiceContext(settings, engine, sessions, tables, runtime)
     if extra_workers:

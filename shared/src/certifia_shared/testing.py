@@ -1,8 +1,11 @@
 """Helpers for the test suites: the real PostgreSQL and Kafka the suites run against, tokens, polling.
 
 Integration tests read ``CERTIFIA_TEST_KAFKA`` (bootstrap of a broker started by
-``scripts/with-test-kafka.sh``) and use the ``certifia_<service>_test`` PostgreSQL databases created by
-``scripts/postgres.sh createdbs``; ``CERTIFIA_TEST_PG_URL`` overrides the server part.
+``scripts/with-test-kafka.sh``) and ``CERTIFIA_TEST_KAFKA_PKI`` (the folder of its CA and of one
+certificate per principal; empty when the broker runs plaintext), and use the ``certifia_<service>_test``
+PostgreSQL databases created by ``scripts/postgres.sh createdbs``; ``CERTIFIA_TEST_PG_URL`` overrides the
+server part. The test broker is secured like any other: a test connects as a principal (a service, or
+``admin`` to read any topic), and what a service may not do, its test cannot do either.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from sqlalchemy import create_engine, select, text
 
 from certifia_shared import event_types as ev
 from certifia_shared.auth import mint_token
+from certifia_shared.config import KafkaSecurity
 from certifia_shared.envelope import CloudEvent
 
 TEST_SECRET = SecretStr("test-secret-for-certifia-suites-only-0123456789")
@@ -50,6 +54,57 @@ def kafka_bootstrap() -> str:
             "(it starts a fresh local Kafka broker)"
         )
     return bootstrap
+
+
+def kafka_security(principal: str = "admin") -> KafkaSecurity:
+    """How ``principal`` (a service name, or ``admin``) connects to the test broker."""
+    pki = os.environ.get("CERTIFIA_TEST_KAFKA_PKI", "")
+    if not pki:
+        return KafkaSecurity(protocol="PLAINTEXT")
+    return KafkaSecurity(
+        protocol="SSL",
+        cafile=f"{pki}/ca.crt",
+        certfile=f"{pki}/{principal}.crt",
+        keyfile=f"{pki}/{principal}.key",
+    )
+
+
+def kafka_settings(service: str) -> dict[str, Any]:
+    """Settings fields that connect ``service`` to the test broker as its own principal."""
+    security = kafka_security(service)
+    return {
+        "kafka_bootstrap_servers": kafka_bootstrap(),
+        "kafka_security_protocol": security.protocol,
+        "kafka_ssl_cafile": security.cafile,
+        "kafka_ssl_certfile": security.certfile,
+        "kafka_ssl_keyfile": security.keyfile,
+        "kafka_insecure_development": security.protocol == "PLAINTEXT",
+    }
+
+
+def publish(events: list[CloudEvent], *, as_service: str | None = None, topic: str | None = None) -> None:
+    """Send ``events`` as their owners' relays do (each to its contract's topic unless ``topic`` says
+    otherwise, keyed by subject), with the certificate of ``as_service`` or, by default, of the topic's
+    owner; waits until the broker has each."""
+    from certifia_shared.bus import bus
+    from certifia_shared.contracts import contract
+    from certifia_shared.kafka import make_producer
+
+    producers: dict[str, Any] = {}
+    try:
+        for event in events:
+            target = topic or contract(event.type).topic
+            principal = as_service or bus().owner_of(target).service
+            if principal not in producers:
+                producers[principal] = make_producer(
+                    kafka_bootstrap(), f"test-{principal}", kafka_security(principal)
+                )
+            producers[principal].send(
+                target, key=event.subject.encode(), value=event.kafka_value(), headers=event.kafka_headers()
+            ).get(timeout=30)
+    finally:
+        for producer in producers.values():
+            producer.close(timeout=5)
 
 
 def token(
@@ -83,11 +138,17 @@ def wait_for(
     raise AssertionError(f"timed out after {timeout}s waiting for {what or probe} (last: {last!r})")
 
 
-def read_topic(bootstrap: str, topic: str, *, timeout: float = 30.0) -> list[Any]:
-    """Every record of ``topic`` from the beginning to its current end (kafka-python ConsumerRecords)."""
+def read_topic(
+    bootstrap: str, topic: str, *, timeout: float = 30.0, security: KafkaSecurity | None = None
+) -> list[Any]:
+    """Every record of ``topic`` from the beginning to its current end (kafka-python ConsumerRecords), read
+    as the admin of the test broker unless ``security`` says otherwise."""
     from kafka import KafkaConsumer, TopicPartition
 
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False)
+    security = security or kafka_security("admin")
+    consumer = KafkaConsumer(
+        bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False, **security.client_kwargs()
+    )
     try:
         partitions = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or [])]
         consumer.assign(partitions)

@@ -12,14 +12,12 @@ from certifia_assessment.entrypoints.api import router
 from certifia_assessment.entrypoints.appeals_api import router as appeals_router
 from certifia_assessment.entrypoints.referential_api import router as referential_router
 from certifia_assessment.service_layer.handlers import event_handlers
-from certifia_shared import event_types as ev
 from certifia_shared.artifacts import ArtifactStore
 from certifia_shared.referential import load_referential
 from certifia_shared.service import ServiceContext, build_context
 from certifia_shared.web import create_app
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
-TOPICS = [ev.TOPIC_ENROLMENT, ev.TOPIC_GRADING]
 
 
 def bootstrap(settings: Settings | None = None) -> ServiceContext:
@@ -31,7 +29,6 @@ def bootstrap(settings: Settings | None = None) -> ServiceContext:
         tables=messaging,
         migrations_dir=MIGRATIONS,
         handlers=lambda: event_handlers(referential),
-        topics=TOPICS,
     )
 
 

@@ -1,12 +1,21 @@
-"""``python -m certifia_certification`` serves the API (with its event consumer and outbox relay)."""
+"""``python -m certifia_certification`` serves the API (with its outbox relay and event consumer).
+
+``python -m certifia_certification dead-letters list|replay ...`` lists the consumer's dead letters or replays chosen
+ones after a fix (certifia_shared.deadletters).
+"""
 
 from __future__ import annotations
 
+import sys
+
 import uvicorn
 
-from certifia_certification.bootstrap import create_application
+from certifia_certification.bootstrap import bootstrap, create_application
 from certifia_certification.config import Settings
+from certifia_shared import deadletters
 
 if __name__ == "__main__":
     settings = Settings()
+    if sys.argv[1:2] == ["dead-letters"]:
+        sys.exit(deadletters.cli(sys.argv[2:], settings, lambda s: bootstrap(s).ctx))
     uvicorn.run(create_application(settings), host=settings.host, port=settings.port, log_config=None)

@@ -14,7 +14,7 @@ from certifia_certification.entrypoints.api import router
 from certifia_certification.entrypoints.documents import router as documents_router
 from certifia_certification.entrypoints.revocation import router as revocation_router
 from certifia_certification.entrypoints.verification import router as verification_router
-from certifia_certification.service_layer.handlers import TOPICS, Issuer, event_handlers
+from certifia_certification.service_layer.handlers import Issuer, event_handlers
 from certifia_shared.referential import Referential, load_referential
 from certifia_shared.service import ServiceContext, build_context
 from certifia_shared.web import create_app
@@ -38,7 +38,6 @@ def bootstrap(settings: Settings | None = None, *, referential: Referential | No
         tables=messaging,
         migrations_dir=MIGRATIONS,
         handlers=lambda: event_handlers(issuer),
-        topics=TOPICS,
     )
     keys.load(ctx.sessions)  # before any worker starts: handlers sign with it
     return Wiring(ctx, issuer)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -15,26 +16,20 @@ from certifia_certification.adapters.orm import bloc_certificates, diplomas
 from certifia_certification.bootstrap import Wiring, bootstrap, create_application
 from certifia_shared import event_types as ev
 from certifia_shared import testing
+from certifia_shared.bus import bus
 from certifia_shared.contracts import contract
-from certifia_shared.envelope import CloudEvent, from_kafka
-from certifia_shared.kafka import ensure_topics, make_producer
-from certifia_shared.testing import auth, fresh_pg_url, kafka_bootstrap, wait_for
+from certifia_shared.envelope import CloudEvent, from_kafka, headers_dict
+from certifia_shared.testing import auth, fresh_pg_url, kafka_bootstrap, kafka_settings, wait_for
 
 pytestmark = pytest.mark.integration
 
 
 def publish(bootstrap_servers: str, events: list[CloudEvent]) -> None:
-    """As another service's relay does: validated, key = candidate id, CloudEvents in headers."""
-    producer = make_producer(bootstrap_servers, "certification-tests")
-    try:
-        for e in events:
-            spec = contract(e.type)
-            spec.validate(e.data)
-            producer.send(
-                spec.topic, key=e.subject.encode(), value=e.kafka_value(), headers=e.kafka_headers()
-            ).get(timeout=30)
-    finally:
-        producer.close(timeout=10)
+    """As the other services' relays do: validated, each by its topic's owner (its certificate), key =
+    candidate id, CloudEvents in headers."""
+    for e in events:
+        contract(e.type).validate(e.data)
+    testing.publish(events)
 
 
 def read_topic(bootstrap_servers: str, topic: str) -> list[CloudEvent]:
@@ -63,14 +58,13 @@ def test_full_candidate_through_kafka_gets_exactly_one_diploma(
     make_events: Any, settings_for: Callable[..., Any]
 ) -> None:
     servers = kafka_bootstrap()
-    ensure_topics(servers)
     candidate = make_events()
     full = candidate.full_candidate()
     enrolment, assessment_and_thesis = full[:2], full[2:]
     publish(servers, assessment_and_thesis + enrolment)  # blocs and thesis before the enrolment
     settings = settings_for(
         fresh_pg_url("certification"),
-        kafka_bootstrap_servers=servers,
+        **kafka_settings("certification"),
         run_background_workers=True,
         relay_poll_seconds=0.1,
     )
@@ -102,7 +96,13 @@ def test_full_candidate_through_kafka_gets_exactly_one_diploma(
         assert sorted(e.data["bloc"] for e in certificates) == ["1", "2", "3", "4", "5B"]
         assert db_count(wiring, diplomas, cid) == 1
         assert db_count(wiring, bloc_certificates, cid) == 5
-        assert consumer.state.dead_lettered == 0
+        # nothing of this candidate was dead-lettered (other suites may leave poison on the shared topics)
+        assert [
+            r
+            for topic in bus().subscription("certification").dead_letter_topics()  # type: ignore[union-attr]
+            for r in testing.read_topic(servers, topic)
+            if headers_dict(r.headers).get("ce_subject") == cid
+        ] == []
 
         diploma = issued[0].data
         progress = client.get(
@@ -126,6 +126,99 @@ def test_full_candidate_through_kafka_gets_exactly_one_diploma(
         contract(ev.DIPLOMA_REVOKED).validate(revoked[0].data)
         check = client.get(f"/diplomas/{diploma['diploma_id']}/verification").json()
         assert check["valid"] is False and check["reason"].endswith(": fraude")
+
+
+def _metric(client: TestClient, name: str, **labels: str) -> float:
+    """One sample of the service's /metrics (0 when absent)."""
+    wanted = ",".join(f'{k}="{v}"' for k, v in sorted(labels.items()))
+    for line in client.get("/metrics").text.splitlines():
+        if line.startswith(name + "{"):
+            have = ",".join(sorted(line[len(name) + 1 : line.index("}")].split(",")))
+            if have == wanted:
+                return float(line.rsplit(" ", 1)[1])
+    return 0.0
+
+
+def test_forged_events_on_the_right_topics_are_dead_lettered_and_no_diploma_follows(
+    make_events: Any, settings_for: Callable[..., Any]
+) -> None:
+    """What was done by hand once (eight hand-written records for someone never enrolled, a diploma that
+    verified), now with every record on its right topic, accepted by the broker (written by its admin, as
+    a misconfigured ACL would let anyone), but carrying a source that does not own the topic."""
+    servers = kafka_bootstrap()
+    forged = [
+        dataclasses.replace(e, source="/certifia/grading-compute")
+        for e in make_events().full_candidate(given_name="Forged", family_name="Candidate")
+    ]
+    cid = forged[0].subject
+    unknown_version = dataclasses.replace(
+        make_events(cid).enrolled(), type="fr.certifia.enrolment.candidate.enrolled.v2"
+    )
+    ignored = CloudEvent(
+        type=ev.MISSION_REGISTERED, source="/certifia/thesis", subject=cid, data={"candidate_id": cid}
+    )
+    settings = settings_for(
+        fresh_pg_url("certification"),
+        **kafka_settings("certification"),
+        run_background_workers=True,
+        relay_poll_seconds=0.1,
+    )
+    with TestClient(create_application(settings)) as client:
+        consumer = client.app.state.ctx.runtime.consumer  # type: ignore[attr-defined]
+        before = consumer.state.dead_lettered
+        unsupported = _metric(
+            client,
+            "certifia_events_unhandled_total",
+            service="certification",
+            topic=ev.TOPIC_ENROLMENT,
+            type=unknown_version.type,
+            outcome="unsupported",
+        )
+        testing.publish([*forged, ignored], as_service="admin")
+        testing.publish([unknown_version], as_service="enrolment", topic=ev.TOPIC_ENROLMENT)
+        wait_for(
+            lambda: consumer.state.dead_lettered >= before + len(forged) + 1,
+            timeout=60,
+            what="the forged records and the unknown version dead-lettered",
+        )
+        dead = [
+            (r, headers_dict(r.headers))
+            for topic in bus().subscription("certification").dead_letter_topics()  # type: ignore[union-attr]
+            for r in testing.read_topic(servers, topic)
+        ]
+        mine = [(r, h) for r, h in dead if h.get("ce_subject") == cid]
+        reasons = sorted(h["dlq_reason"].split(":")[0] for _, h in mine)
+        assert reasons == ["foreign source"] * len(forged) + [
+            "unsupported event type 'fr.certifia.enrolment.candidate.enrolled.v2'"
+        ]
+        assert all(h["dlq_consumer_group"] == "certifia.certification" for _, h in mine)
+        wait_for(lambda: consumer.state.ignored >= 1, what="mission.registered ignored on purpose")
+        assert (
+            _metric(
+                client,
+                "certifia_events_unhandled_total",
+                service="certification",
+                topic=ev.TOPIC_ENROLMENT,
+                type=unknown_version.type,
+                outcome="unsupported",
+            )
+            == unsupported + 1
+        )
+        assert (
+            _metric(
+                client,
+                "certifia_events_unhandled_total",
+                service="certification",
+                topic=ev.TOPIC_THESIS,
+                type=ev.MISSION_REGISTERED,
+                outcome="ignored",
+            )
+            >= 1
+        )
+        # nothing was issued, nothing is known of the forged candidate
+        assert of(read_topic(servers, ev.TOPIC_CERTIFICATION), ev.DIPLOMA_ISSUED, cid) == []
+        assert of(read_topic(servers, ev.TOPIC_CERTIFICATION), ev.BLOC_CERTIFICATE_ISSUED, cid) == []
+        assert client.get(f"/candidates/{cid}/progress", headers=auth("officer")).status_code == 404
 
 
 def test_concurrent_handlers_on_postgresql_issue_one_diploma(

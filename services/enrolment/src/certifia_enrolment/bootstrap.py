@@ -14,13 +14,10 @@ from certifia_enrolment.config import Settings
 from certifia_enrolment.entrypoints.api import router
 from certifia_enrolment.entrypoints.webhooks_api import router as webhooks_router
 from certifia_enrolment.service_layer.webhooks import DeliveryWorker, event_handlers
-from certifia_shared import event_types as ev
 from certifia_shared.service import ServiceContext, build_context
 from certifia_shared.web import create_app
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
-# Every topic whose events an LMS can follow by webhook (enrolment's own included).
-TOPICS = [ev.TOPIC_ENROLMENT, ev.TOPIC_ASSESSMENT, ev.TOPIC_GRADING, ev.TOPIC_THESIS, ev.TOPIC_CERTIFICATION]
 
 
 def delivery_worker(ctx: ServiceContext) -> DeliveryWorker:
@@ -57,7 +54,6 @@ def bootstrap(
         tables=messaging,
         migrations_dir=MIGRATIONS,
         handlers=event_handlers,
-        topics=TOPICS,
         extra_workers=workers,
     )
 

@@ -24,7 +24,15 @@ from certifia_enrolment.config import Settings
 from certifia_enrolment.service_layer import handlers
 from certifia_shared import event_types as ev
 from certifia_shared.envelope import from_kafka
-from certifia_shared.testing import TEST_SECRET, auth, fresh_pg_url, kafka_bootstrap, wait_for
+from certifia_shared.testing import (
+    TEST_SECRET,
+    auth,
+    fresh_pg_url,
+    kafka_bootstrap,
+    kafka_security,
+    kafka_settings,
+    wait_for,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -71,9 +79,7 @@ def test_concurrent_twin_enrolments_give_one_candidate() -> None:
 @pytest.fixture
 def running_service() -> Iterator[tuple[TestClient, Any]]:
     app = create_application(
-        _settings(
-            run_background_workers=True, kafka_bootstrap_servers=kafka_bootstrap(), relay_poll_seconds=0.1
-        )
+        _settings(run_background_workers=True, **kafka_settings("enrolment"), relay_poll_seconds=0.1)
     )
     with TestClient(app) as client:
         yield client, app.state.ctx
@@ -110,6 +116,7 @@ def test_enrolment_events_reach_the_topic_through_the_relay(running_service: tup
         auto_offset_reset="earliest",
         enable_auto_commit=False,
         consumer_timeout_ms=1000,
+        **kafka_security("admin").client_kwargs(),
     )
     seen: list[Any] = []
     try:

@@ -10,7 +10,6 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from kafka import KafkaProducer
 from standardwebhooks import Webhook
 
 from certifia_enrolment.bootstrap import create_application
@@ -18,7 +17,7 @@ from certifia_enrolment.config import Settings
 from certifia_shared import event_types as ev
 from certifia_shared.contracts import contract
 from certifia_shared.envelope import CloudEvent
-from certifia_shared.testing import TEST_SECRET, auth, fresh_pg_url, kafka_bootstrap, wait_for
+from certifia_shared.testing import TEST_SECRET, auth, fresh_pg_url, kafka_settings, publish, wait_for
 
 pytestmark = pytest.mark.integration
 LMS = auth("lms", subject="moodle-client", client_id="moodle")
@@ -28,7 +27,7 @@ LMS = auth("lms", subject="moodle-client", client_id="moodle")
 def service() -> Iterator[tuple[TestClient, Any]]:
     settings = Settings(
         database_url=fresh_pg_url("enrolment"),
-        kafka_bootstrap_servers=kafka_bootstrap(),
+        **kafka_settings("enrolment"),
         relay_poll_seconds=0.1,
         webhook_poll_seconds=0.1,
         webhook_allow_http=True,
@@ -42,13 +41,7 @@ def service() -> Iterator[tuple[TestClient, Any]]:
 
 
 def _publish(event: CloudEvent, topic: str) -> None:
-    producer = KafkaProducer(bootstrap_servers=kafka_bootstrap(), acks="all")
-    try:
-        producer.send(
-            topic, key=event.subject.encode(), value=event.kafka_value(), headers=event.kafka_headers()
-        ).get(timeout=30)
-    finally:
-        producer.close()
+    publish([event], topic=topic)  # as the topic's owner (assessment here) publishes it
 
 
 def test_lms_webhooks_follow_the_candidate_through_kafka(
@@ -58,7 +51,21 @@ def test_lms_webhooks_follow_the_candidate_through_kafka(
     ready = wait_for(
         lambda: client.get("/readyz").status_code == 200 and client.get("/readyz").json(), what="ready"
     )
-    assert set(ready["checks"]) == {"database", "outbox_relay", "consumer", "webhook_sender"}
+    assert set(ready["checks"]) == {
+        "database",
+        "outbox_relay",
+        "consumer",
+        "consumer_group",
+        "webhook_sender",
+    }
+    assert ready["checks"]["consumer_group"]["membership"] == "ok"
+    assert set(ready["checks"]["consumer_group"]["lag"]) == {
+        ev.TOPIC_ENROLMENT,
+        ev.TOPIC_ASSESSMENT,
+        ev.TOPIC_GRADING,
+        ev.TOPIC_THESIS,
+        ev.TOPIC_CERTIFICATION,
+    }
     created = client.post("/webhooks", json={"url": receiver.url}, headers=LMS)
     assert created.status_code == 201, created.text
     secret = created.json()["secret"]

@@ -106,7 +106,6 @@ def bootstrap(settings: Settings | None = None) -> tuple[ServiceContext, Grading
         tables=messaging,
         migrations_dir=MIGRATIONS,
         handlers=lambda: {ev.GRADING_REQUESTED: on_grading_requested},
-        topics=[ev.TOPIC_ASSESSMENT],
         extra_workers=workers if settings.run_background_workers else None,
     )
     return ctx, engine

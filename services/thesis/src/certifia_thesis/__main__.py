@@ -1,12 +1,21 @@
-"""``python -m certifia_thesis`` serves the API (with its outbox relay and its event consumer)."""
+"""``python -m certifia_thesis`` serves the API (with its outbox relay and event consumer).
+
+``python -m certifia_thesis dead-letters list|replay ...`` lists the consumer's dead letters or replays chosen
+ones after a fix (certifia_shared.deadletters).
+"""
 
 from __future__ import annotations
 
+import sys
+
 import uvicorn
 
-from certifia_thesis.bootstrap import create_application
+from certifia_shared import deadletters
+from certifia_thesis.bootstrap import bootstrap, create_application
 from certifia_thesis.config import Settings
 
 if __name__ == "__main__":
     settings = Settings()
+    if sys.argv[1:2] == ["dead-letters"]:
+        sys.exit(deadletters.cli(sys.argv[2:], settings, lambda s: bootstrap(s)))
     uvicorn.run(create_application(settings), host=settings.host, port=settings.port, log_config=None)

@@ -13,7 +13,7 @@ from certifia_shared.web import create_app
 from certifia_thesis.adapters.orm import messaging
 from certifia_thesis.config import Settings
 from certifia_thesis.entrypoints import api, deposit_api
-from certifia_thesis.service_layer.events import HANDLERS, TOPICS
+from certifia_thesis.service_layer.events import HANDLERS
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 
@@ -26,7 +26,6 @@ def bootstrap(settings: Settings | None = None) -> ServiceContext:
         tables=messaging,
         migrations_dir=MIGRATIONS,
         handlers=lambda: dict(HANDLERS),
-        topics=TOPICS,
     )
 
 

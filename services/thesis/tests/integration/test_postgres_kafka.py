@@ -20,13 +20,14 @@ from sqlalchemy import func, select
 
 from certifia_shared import event_types as ev
 from certifia_shared.envelope import CloudEvent, from_kafka
-from certifia_shared.kafka import make_producer
 from certifia_shared.testing import (
     TEST_SECRET,
     auth,
     enrolled_event,
     fresh_pg_url,
     kafka_bootstrap,
+    kafka_settings,
+    publish,
     read_topic,
     wait_for,
 )
@@ -151,9 +152,7 @@ def test_concurrent_deposits_get_consecutive_versions(ctx: Any) -> None:
 @pytest.fixture
 def running_service() -> Iterator[tuple[TestClient, Any]]:
     app = create_application(
-        _settings(
-            run_background_workers=True, kafka_bootstrap_servers=kafka_bootstrap(), relay_poll_seconds=0.1
-        )
+        _settings(run_background_workers=True, **kafka_settings("thesis"), relay_poll_seconds=0.1)
     )
     with TestClient(app) as client:
         yield client, app.state.ctx
@@ -166,16 +165,7 @@ def test_enrolled_in_from_kafka_mission_registered_out_to_kafka(
     client, ctx = running_service
     candidate_id = f"cand-{uuid.uuid4()}"
     enrolled = enrolled_event(candidate_id)
-    producer = make_producer(kafka_bootstrap(), "thesis-test")
-    try:
-        producer.send(
-            ev.TOPIC_ENROLMENT,
-            key=candidate_id.encode(),
-            value=enrolled.kafka_value(),
-            headers=enrolled.kafka_headers(),
-        ).get(timeout=30)
-    finally:
-        producer.close(timeout=5)
+    publish([enrolled])  # as enrolment's relay does
 
     officer = auth("officer")
     thesis_url = f"/candidates/{candidate_id}/thesis"

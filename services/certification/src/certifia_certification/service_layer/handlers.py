@@ -219,6 +219,3 @@ def event_handlers(issuer: Issuer) -> dict[str, Handler]:
         ev.BLOC_PASSED: partial(on_bloc_passed, issuer=issuer),
         ev.THESIS_DEFENDED: partial(on_thesis_defended, issuer=issuer),
     }
-
-
-TOPICS = [ev.TOPIC_ENROLMENT, ev.TOPIC_ASSESSMENT, ev.TOPIC_THESIS]

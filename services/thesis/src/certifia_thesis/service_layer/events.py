@@ -49,4 +49,3 @@ HANDLERS: dict[str, Handler] = {
     ev.CANDIDATE_ENROLLED: candidate_enrolled,
     ev.CANDIDATE_WITHDRAWN: candidate_withdrawn,
 }
-TOPICS = [ev.TOPIC_ENROLMENT]
