@@ -7,6 +7,7 @@ import copy
 import importlib.util
 import json
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -15,6 +16,7 @@ from jsonschema import Draft202012Validator
 
 from certifia_shared import event_types
 from certifia_shared.bus import bus, dead_letter_topic
+from certifia_shared.consumer import EventConsumer
 from certifia_shared.contracts import ContractError, catalogue, contract, events_dir, topics
 
 CONTRACTS = Path(__file__).resolve().parents[1]
@@ -409,7 +411,9 @@ def test_asyncapi_is_3_0(asyncapi: dict[str, Any]) -> None:
 
 def test_asyncapi_servers_are_mutual_tls(asyncapi: dict[str, Any]) -> None:
     servers = asyncapi["servers"]
-    assert {s["host"] for s in servers.values()} == {"127.0.0.1:19092", "kafka:9093"}
+    compose = yaml.safe_load((CONTRACTS.parent / "deploy" / "compose" / "docker-compose.yml").read_text())
+    advertised = compose["services"]["kafka"]["environment"]["KAFKA_ADVERTISED_LISTENERS"]  # SSL://kafka:9092
+    assert {s["host"] for s in servers.values()} == {"127.0.0.1:19092", advertised.split("://", 1)[1]}
     for name, server in servers.items():
         assert server["protocol"] == "kafka-secure", name
         [scheme] = [_resolve_local(asyncapi, r["$ref"]) for r in server["security"]]
@@ -518,18 +522,24 @@ def test_asyncapi_headers_are_the_cloudevents_headers(asyncapi: dict[str, Any]) 
 
 
 def test_asyncapi_dead_letter_headers_say_where_from_and_why(asyncapi: dict[str, Any]) -> None:
+    """The document lists exactly the dlq_* headers the consumer writes."""
     headers = asyncapi["components"]["schemas"]["DeadLetterHeaders"]
     Draft202012Validator.check_schema(headers)
-    where_and_why = {
-        "dlq_original_topic",
-        "dlq_original_partition",
-        "dlq_original_offset",
-        "dlq_consumer_group",
-        "dlq_attempts",
-        "dlq_reason",
-        "dlq_errors",
-        "dlq_failed_at",
-    }
+    record = SimpleNamespace(
+        topic="certifia.enrolment", partition=0, offset=1, key=b"c", value=b"{}", headers=[]
+    )
+    consumer = EventConsumer(
+        service="t",
+        group_id="certifia.t",
+        topics=["certifia.enrolment"],
+        handlers={},
+        uow_factory=None,  # type: ignore[arg-type]
+        tables=None,  # type: ignore[arg-type]
+        consumer_factory=None,  # type: ignore[arg-type]
+        producer_factory=None,  # type: ignore[arg-type]
+    )
+    written = consumer.dead_letter_headers(record, "why", ["an error"], attempts=1)
+    where_and_why = {k for k, _ in written if k.startswith("dlq_")}
     assert set(headers["required"]) == where_and_why
     assert where_and_why | {"ce_id", "ce_type", "traceparent"} <= set(headers["properties"])
     assert "20" in headers["properties"]["dlq_errors"]["description"]

@@ -26,6 +26,7 @@ from certifia_shared import event_types as ev
 from certifia_shared.bus import Bus, Owner, dead_letter_topic
 from certifia_shared.consumer import EventConsumer
 from certifia_shared.envelope import CloudEvent, from_kafka, headers_dict
+from certifia_shared.group_watch import GroupWatch
 from certifia_shared.kafka import make_admin, make_consumer, make_producer
 from certifia_shared.relay import OutboxRelay
 from certifia_shared.testing import kafka_bootstrap, kafka_security, wait_for
@@ -195,6 +196,7 @@ def run_consumer(service: Any, bootstrap: str, topic: str) -> Iterator[Callable[
         fail_for: frozenset[str] | set[str] = frozenset(),
         gate: threading.Event | None = None,
         max_attempts: int = 2,
+        watch: Callable[[Any], GroupWatch] | None = None,
     ) -> Running:
         calls: list[str] = []
         create_topics(bootstrap, dead_letter_topic(topic, group))
@@ -217,6 +219,7 @@ def run_consumer(service: Any, bootstrap: str, topic: str) -> Iterator[Callable[
             topology=topology(topic),
             consumer_factory=lambda: make_consumer(bootstrap, group, f"{group}-client", ADMIN),
             producer_factory=lambda: make_producer(bootstrap, f"{group}-dlq", ADMIN),
+            watch_factory=watch,
             max_attempts=max_attempts,
         )
         running = Running(consumer, calls).start()
@@ -414,3 +417,48 @@ def test_offsets_are_committed_only_after_the_database_commit(
     assert c.calls == []
     assert effects(service) == [e.id for e in first + later]
     assert inbox(service, group) == [e.id for e in first + later]
+
+
+def test_a_consumer_the_broker_no_longer_lists_rejoins_by_itself_and_goes_on(
+    service: Any,
+    producer: KafkaProducer,
+    topic: str,
+    run_consumer: Callable[..., Running],
+    bootstrap: str,
+    admin: KafkaAdminClient,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The stall once seen with `make run`: the group is Empty on the broker while the thread polls. Here
+    the broker's answer is withheld for a few seconds (the group reported Empty), on a real consumer: the
+    watch says what is wrong, the loop builds a new Kafka consumer, which joins as a new member and goes
+    on consuming; nothing is applied twice."""
+    group = f"g-{uuid.uuid4().hex[:8]}"
+    lost = {"for": 4}  # DescribeGroups answers "Empty" this many times once the consumer has joined
+    members: list[str] = []
+
+    def watch(consumer: Any) -> GroupWatch:
+        def describe(group_id: str) -> dict[str, Any]:
+            real = admin.describe_groups([group_id])[group_id]
+            members.extend(m["member_id"] for m in real["members"] if m["member_id"] not in members)
+            if real["members"] and lost["for"] > 0:
+                lost["for"] -= 1
+                return {"group_state": "Empty", "members": []}
+            return real
+
+        return GroupWatch(
+            consumer, service="test", group_id=group, describe_group=describe, retry_s=0.5, rejoin_after_s=1.5
+        )
+
+    first, second = option_event("c-1"), option_event("c-2")
+    send(producer, topic, first)
+    with caplog.at_level("INFO", logger="certifia_shared"):
+        running = run_consumer(group, watch=watch)
+        wait_for(
+            lambda: running.consumer.state.membership == "ok", timeout=60, what="settled after rejoining"
+        )
+    assert "consumer rejoining its group" in caplog.text
+    assert len(members) >= 2  # the new Kafka consumer joined as a new member
+    send(producer, topic, second)
+    wait_for(lambda: committed(admin, group, topic) == 2, timeout=40, what="both records consumed")
+    assert effects(service) == [first.id, second.id]
+    assert inbox(service, group) == [first.id, second.id]

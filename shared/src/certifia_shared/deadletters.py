@@ -17,17 +17,15 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from typing import Any, TypeVar
-
-from kafka import KafkaConsumer, TopicPartition
 
 from certifia_shared.bus import dead_letter_topic
 from certifia_shared.config import KafkaSecurity, ServiceSettings
 from certifia_shared.consumer import DLQ_HEADER_PREFIX, EventConsumer, PoisonRecord
 from certifia_shared.envelope import headers_dict
+from certifia_shared.kafka import read_to_end
 from certifia_shared.service import ServiceContext
 
 S = TypeVar("S", bound=ServiceSettings)
@@ -98,32 +96,8 @@ def read(
     bootstrap: str, security: KafkaSecurity, topics: Iterable[str], *, timeout_s: float = 30.0
 ) -> list[tuple[DeadLetter, ReplayedRecord]]:
     """Every dead letter on ``topics``, oldest first per partition (read without a group: no offsets)."""
-    consumer = KafkaConsumer(
-        bootstrap_servers=bootstrap,
-        group_id=None,
-        enable_auto_commit=False,
-        client_id="certifia-dead-letters",
-        **security.client_kwargs(),
-    )
-    try:
-        partitions = [
-            TopicPartition(topic, p)
-            for topic in topics
-            for p in sorted(consumer.partitions_for_topic(topic) or [])
-        ]
-        if not partitions:
-            return []
-        consumer.assign(partitions)
-        consumer.seek_to_beginning(*partitions)
-        end = consumer.end_offsets(partitions)
-        records: list[Any] = []
-        deadline = time.monotonic() + timeout_s
-        while any(consumer.position(tp) < end[tp] for tp in partitions) and time.monotonic() < deadline:
-            for batch in consumer.poll(timeout_ms=500).values():
-                records.extend(batch)
-        return [DeadLetter.of(r) for r in sorted(records, key=lambda r: (r.topic, r.partition, r.offset))]
-    finally:
-        consumer.close()
+    records = read_to_end(bootstrap, security, topics, timeout_s=timeout_s)
+    return [DeadLetter.of(r) for r in sorted(records, key=lambda r: (r.topic, r.partition, r.offset))]
 
 
 def replay(

@@ -143,25 +143,9 @@ def read_topic(
 ) -> list[Any]:
     """Every record of ``topic`` from the beginning to its current end (kafka-python ConsumerRecords), read
     as the admin of the test broker unless ``security`` says otherwise."""
-    from kafka import KafkaConsumer, TopicPartition
+    from certifia_shared.kafka import read_to_end
 
-    security = security or kafka_security("admin")
-    consumer = KafkaConsumer(
-        bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False, **security.client_kwargs()
-    )
-    try:
-        partitions = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or [])]
-        consumer.assign(partitions)
-        consumer.seek_to_beginning(*partitions)
-        end = consumer.end_offsets(partitions)
-        records: list[Any] = []
-        deadline = time.monotonic() + timeout
-        while any(consumer.position(tp) < end[tp] for tp in partitions) and time.monotonic() < deadline:
-            for batch in consumer.poll(timeout_ms=500).values():
-                records.extend(batch)
-        return records
-    finally:
-        consumer.close()
+    return read_to_end(bootstrap, security or kafka_security("admin"), [topic], timeout_s=timeout)
 
 
 def enrolled_event(candidate_id: str, **data: Any) -> CloudEvent:
