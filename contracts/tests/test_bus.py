@@ -30,8 +30,9 @@ def _assessment() -> set[str]:
 
 
 def _grading_compute() -> set[str]:
-    # wired inline in its bootstrap (the consumer only queues the job): on_grading_requested
-    return {ev.GRADING_REQUESTED}
+    from certifia_grading.service_layer.events import event_handlers
+
+    return set(event_handlers())
 
 
 def _thesis() -> set[str]:

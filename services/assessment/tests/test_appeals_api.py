@@ -106,7 +106,7 @@ def test_only_the_candidate_or_an_officer_opens_and_only_on_the_candidates_own_d
     problem(appeal(client, "cand-2", theirs, headers=OWN), 403, "forbidden")
     problem(appeal(client, "cand-1", theirs, headers=other), 403, "forbidden")
     problem(appeal(client, "cand-2", theirs, headers=JURY), 403, "forbidden")
-    problem(appeal(client, "cand-2", theirs, headers=auth("lms")), 403, "forbidden")
+    problem(appeal(client, "cand-2", theirs, headers=auth("lms", client_id="moodle")), 403, "forbidden")
     assert appeal(client, "cand-2", theirs, headers={}).status_code == 401
     # a candidate naming someone else's decision under their own id learns nothing about it
     problem(appeal(client, "cand-1", theirs), 422, "unknown-decision", "decision_id")
@@ -326,15 +326,22 @@ def test_who_reads_and_who_resolves(client: TestClient, enrol: Callable[..., Non
     enrol("cand-2")
     opened = appeal(client, "cand-1", decide(client, "cand-1", CRITERION, "rejected")).json()
     other = auth("candidate", subject="account-2", candidate_id="cand-2")
-    for reader in (OWN, JURY, OFFICER, auth("admin"), auth("lms")):  # lms reads as it reads decisions
+    for reader in (
+        OWN,
+        JURY,
+        OFFICER,
+        auth("admin"),
+        auth("lms", client_id="moodle"),
+    ):  # lms reads as it reads decisions
         assert client.get(f"/appeals/{opened['id']}", headers=reader).status_code == 200
         assert len(client.get("/candidates/cand-1/appeals", headers=reader).json()) == 1
-    problem(client.get(f"/appeals/{opened['id']}", headers=other), 403, "forbidden")
+    # another candidate's appeal, by its id: not disclosed (as an unknown one)
+    problem(client.get(f"/appeals/{opened['id']}", headers=other), 404, "not-found", "appeal_id")
     problem(client.get("/candidates/cand-1/appeals", headers=other), 403, "forbidden")
     problem(client.get(f"/appeals/{opened['id']}", headers=auth("service")), 403, "forbidden")
     problem(client.get("/appeals/nope", headers=OFFICER), 404, "not-found", "appeal_id")
     problem(client.get("/candidates/nobody/appeals", headers=OFFICER), 404, "not-found", "candidate_id")
-    for resolver in (OWN, JURY, auth("lms")):
+    for resolver in (OWN, JURY, auth("lms", client_id="moodle")):
         problem(resolve(client, opened["id"], "upheld", headers=resolver), 403, "forbidden")
     admin = resolve(client, opened["id"], "upheld", headers=auth("admin", subject="admin-1"))
     assert admin.status_code == 200 and admin.json()["resolution"]["resolved_by_role"] == "admin"

@@ -25,6 +25,7 @@ from certifia_enrolment.config import Settings
 from certifia_enrolment.service_layer.webhooks import DeliveryWorker, fan_out
 from certifia_shared import event_types as ev
 from certifia_shared.envelope import CloudEvent, utcnow
+from certifia_shared.tenancy_matrix import Matrix, assert_holds
 from certifia_shared.testing import TEST_SECRET, auth, fresh_pg_url
 
 LMS = auth("lms", subject="moodle-client", client_id="moodle")
@@ -325,3 +326,27 @@ def test_pending_deliveries_of_a_deleted_subscription_are_not_sent(local_hooks: 
     assert cancelled["status"] == "failed" and "deleted" in cancelled["last_outcome"]
     retry = local_hooks.client.post(f"/webhooks/{sub['id']}/deliveries/{cancelled['id']}/retry", headers=LMS)
     _problem(retry, 409)
+
+
+def test_the_tenancy_rule_holds_on_every_candidate_scoped_route(hooks: Hooks) -> None:
+    """Every route of enrolment that names a candidate or an LMS's resource (certifia_shared.tenancy_matrix):
+    another LMS gets what an unknown id gets; a subscription and its deliveries are their LMS's."""
+    candidate = hooks.enrol("ext-matrix")
+    subscription = hooks.subscribe(PUBLIC_URL)
+    hooks.consume(
+        CloudEvent(
+            type=ev.OPTION_CHOSEN,
+            source="/certifia/enrolment",
+            subject=candidate["id"],
+            data={"candidate_id": candidate["id"], "option": "5A", "chosen_at": "2026-11-29T10:00:00+00:00"},
+        )
+    )
+    [delivery] = hooks.deliveries(subscription["id"])
+    matrix = Matrix(
+        hooks.client,
+        candidate_id=candidate["id"],
+        owner_lms="moodle",
+        other_lms="canvas",
+        resources={"subscription_id": subscription["id"], "delivery_id": delivery["id"]},
+    )
+    assert_holds(matrix)

@@ -90,12 +90,18 @@ def decode_token(token: str, secret: SecretStr, issuer: str = "certifia") -> Pri
 
 
 def principal_from_request(request: Request) -> Principal:
+    """The caller, from the bearer token (verified once per request, then kept on ``request.state``)."""
+    known = getattr(request.state, "principal", None)
+    if isinstance(known, Principal):
+        return known
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token:
         raise _unauthorized("Send 'Authorization: Bearer <token>'.")
     settings = request.app.state.settings
-    return decode_token(token.strip(), settings.auth_secret, settings.auth_issuer)
+    principal = decode_token(token.strip(), settings.auth_secret, settings.auth_issuer)
+    request.state.principal = principal
+    return principal
 
 
 def require(*roles: str) -> Callable[[Request], Principal]:
@@ -114,12 +120,3 @@ def require(*roles: str) -> Callable[[Request], Principal]:
         return principal
 
     return dependency
-
-
-def ensure_candidate_access(principal: Principal, candidate_id: str) -> None:
-    """A candidate sees only their own records; staff roles see all."""
-    if principal.has("admin", "officer", "jury", "lms", "service"):
-        return
-    if principal.has("candidate") and principal.candidate_id == candidate_id:
-        return
-    raise Problem(403, "Forbidden", "You may only see your own records.", type="forbidden")

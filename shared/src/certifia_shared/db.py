@@ -9,7 +9,8 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, Table, create_engine, event, insert, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
 from certifia_shared.envelope import CloudEvent
@@ -84,3 +85,17 @@ class UnitOfWork:
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(bind=engine, expire_on_commit=False)
+
+
+def insert_ignoring_conflict(session: Session, table: Table, values: dict[str, Any]) -> None:
+    """INSERT ... ON CONFLICT DO NOTHING (on the primary key), for SQLite and PostgreSQL."""
+    keys = [c.name for c in table.primary_key.columns]
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        session.execute(postgresql.insert(table).values(**values).on_conflict_do_nothing(index_elements=keys))
+    elif dialect == "sqlite":
+        session.execute(sqlite.insert(table).values(**values).on_conflict_do_nothing(index_elements=keys))
+    else:  # pragma: no cover - the service runs on SQLite or PostgreSQL
+        where = [table.c[k] == values[k] for k in keys]
+        if session.execute(select(*[table.c[k] for k in keys]).where(*where)).first() is None:
+            session.execute(insert(table).values(**values))

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from certifia_assessment.adapters.orm import messaging
+from certifia_assessment.adapters.orm import candidates, messaging
 from certifia_assessment.config import Settings
 from certifia_assessment.entrypoints.api import router
 from certifia_assessment.entrypoints.appeals_api import router as appeals_router
@@ -15,6 +15,7 @@ from certifia_assessment.service_layer.handlers import event_handlers
 from certifia_shared.artifacts import ArtifactStore
 from certifia_shared.referential import load_referential
 from certifia_shared.service import ServiceContext, build_context
+from certifia_shared.tenancy import TableTenants
 from certifia_shared.web import create_app
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
@@ -46,5 +47,6 @@ def create_application(settings: Settings | None = None) -> FastAPI:
             "ctx": ctx,
             "referential": load_referential(),
             "artifacts": ArtifactStore(settings.resolved_artifacts_dir()),
+            "tenants": TableTenants(ctx.sessions, candidates.c.id, candidates.c.lms_client),
         },
     )

@@ -8,7 +8,7 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from certifia_certification.adapters.keystore import KeyRing
-from certifia_certification.adapters.orm import messaging
+from certifia_certification.adapters.orm import candidates, messaging
 from certifia_certification.config import Settings
 from certifia_certification.entrypoints.api import router
 from certifia_certification.entrypoints.documents import router as documents_router
@@ -17,6 +17,7 @@ from certifia_certification.entrypoints.verification import router as verificati
 from certifia_certification.service_layer.handlers import Issuer, event_handlers
 from certifia_shared.referential import Referential, load_referential
 from certifia_shared.service import ServiceContext, build_context
+from certifia_shared.tenancy import TableTenants
 from certifia_shared.web import create_app
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
@@ -53,5 +54,9 @@ def create_application(settings: Settings | None = None) -> FastAPI:
         readiness=ctx.runtime.readiness,
         on_start=ctx.runtime.start,
         on_stop=ctx.runtime.stop,
-        state={"ctx": ctx, "issuer": wiring.issuer},
+        state={
+            "ctx": ctx,
+            "issuer": wiring.issuer,
+            "tenants": TableTenants(ctx.sessions, candidates.c.candidate_id, candidates.c.lms_client),
+        },
     )

@@ -42,10 +42,12 @@ def test_progress_of_a_candidate_on_the_way(
 def test_who_may_read_progress(
     client: TestClient, app_wiring: Wiring, events: Any, apply_events: Any
 ) -> None:
-    apply_events(app_wiring, events.bloc_passed("1"))
+    apply_events(app_wiring, events.enrolled(), events.bloc_passed("1"))
     url = f"/candidates/{events.candidate_id}/progress"
-    for roles in (("lms",), ("jury",), ("officer",), ("admin",)):
+    for roles in (("jury",), ("officer",), ("admin",)):
         assert client.get(url, headers=auth(*roles)).status_code == 200
+    assert client.get(url, headers=auth("lms", client_id="moodle")).status_code == 200  # who enrolled them
+    assert client.get(url, headers=auth("lms", client_id="lms-other")).status_code == 404  # not disclosed
     assert client.get(url, headers=auth("candidate", candidate_id="someone-else")).status_code == 403
     assert client.get(url).status_code == 401
 

@@ -279,8 +279,9 @@ def test_pdf_is_dated_by_the_issue_not_the_download(
         ("holder", 200),
         ("officer", 200),
         ("admin", 200),
-        ("lms", 200),
-        ("another candidate", 403),
+        ("lms", 200),  # the LMS that enrolled the holder
+        ("another LMS", 404),  # not disclosed
+        ("another candidate", 404),
         ("jury", 403),
         ("service", 403),
         ("nobody", 401),
@@ -290,6 +291,8 @@ def test_who_may_download_the_pdf(client: TestClient, issued: Issued, who: str, 
     special = {
         "holder": issued.holder,
         "another candidate": auth("candidate", candidate_id="someone-else"),
+        "lms": auth("lms", client_id="moodle"),
+        "another LMS": auth("lms", client_id="lms-other"),
         "nobody": {},
     }
     headers = special[who] if who in special else auth(who)

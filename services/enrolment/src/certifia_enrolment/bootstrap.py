@@ -8,13 +8,14 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from certifia_enrolment.adapters.orm import messaging
+from certifia_enrolment.adapters.orm import candidates, messaging
 from certifia_enrolment.adapters.webhook_http import HttpWebhookSender
 from certifia_enrolment.config import Settings
 from certifia_enrolment.entrypoints.api import router
 from certifia_enrolment.entrypoints.webhooks_api import router as webhooks_router
 from certifia_enrolment.service_layer.webhooks import DeliveryWorker, event_handlers
 from certifia_shared.service import ServiceContext, build_context
+from certifia_shared.tenancy import TableTenants
 from certifia_shared.web import create_app
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
@@ -75,5 +76,5 @@ def create_application(settings: Settings | None = None) -> FastAPI:
         readiness=readiness,
         on_start=ctx.runtime.start,
         on_stop=ctx.runtime.stop,
-        state={"ctx": ctx},
+        state={"ctx": ctx, "tenants": TableTenants(ctx.sessions, candidates.c.id, candidates.c.lms_client)},
     )

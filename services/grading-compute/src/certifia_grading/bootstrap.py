@@ -10,19 +10,19 @@ from typing import Any
 from fastapi import FastAPI
 
 from certifia_grading.adapters.artifacts import ArtifactFetcher
-from certifia_grading.adapters.orm import messaging
+from certifia_grading.adapters.orm import candidates, messaging
 from certifia_grading.adapters.runner import LocalGrader, RayGrader
 from certifia_grading.config import Settings
 from certifia_grading.engine import GradingEngine
 from certifia_grading.entrypoints.api import router
+from certifia_grading.service_layer.events import event_handlers
 from certifia_grading.service_layer.jobs import (
     Grade,
     GradingWorker,
-    on_grading_requested,
     recover_interrupted_jobs,
 )
-from certifia_shared import event_types as ev
 from certifia_shared.service import ServiceContext, build_context
+from certifia_shared.tenancy import TableTenants
 from certifia_shared.web import create_app
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
@@ -105,7 +105,7 @@ def bootstrap(settings: Settings | None = None) -> tuple[ServiceContext, Grading
         database_name="grading",
         tables=messaging,
         migrations_dir=MIGRATIONS,
-        handlers=lambda: {ev.GRADING_REQUESTED: on_grading_requested},
+        handlers=event_handlers,
         extra_workers=workers if settings.run_background_workers else None,
     )
     return ctx, engine
@@ -128,5 +128,9 @@ def create_application(settings: Settings | None = None) -> FastAPI:
         readiness=lambda: {**ctx.runtime.readiness(), **grading_readiness(settings, engine)},
         on_start=ctx.runtime.start,
         on_stop=stop,
-        state={"ctx": ctx, "engine": engine},
+        state={
+            "ctx": ctx,
+            "engine": engine,
+            "tenants": TableTenants(ctx.sessions, candidates.c.candidate_id, candidates.c.lms_client),
+        },
     )

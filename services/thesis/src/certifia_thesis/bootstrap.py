@@ -9,8 +9,9 @@ from fastapi import FastAPI
 from certifia_shared.artifacts import ArtifactStore
 from certifia_shared.envelope import utcnow
 from certifia_shared.service import ServiceContext, build_context
+from certifia_shared.tenancy import TableTenants
 from certifia_shared.web import create_app
-from certifia_thesis.adapters.orm import messaging
+from certifia_thesis.adapters.orm import candidates, messaging
 from certifia_thesis.config import Settings
 from certifia_thesis.entrypoints import api, deposit_api
 from certifia_thesis.service_layer.events import HANDLERS
@@ -39,5 +40,10 @@ def create_application(settings: Settings | None = None) -> FastAPI:
         readiness=ctx.runtime.readiness,
         on_start=ctx.runtime.start,
         on_stop=ctx.runtime.stop,
-        state={"ctx": ctx, "clock": utcnow, "deposits": ArtifactStore(settings.resolved_deposits_dir())},
+        state={
+            "ctx": ctx,
+            "clock": utcnow,
+            "deposits": ArtifactStore(settings.resolved_deposits_dir()),
+            "tenants": TableTenants(ctx.sessions, candidates.c.id, candidates.c.lms_client),
+        },
     )

@@ -29,6 +29,8 @@ candidates = Table(
     Column("family_name", String(200), nullable=False),
     Column("enrolled_at", DateTime(timezone=True), nullable=False),
     Column("withdrawn_at", DateTime(timezone=True), nullable=True),  # from candidate.withdrawn
+    # the LMS client that enrolled them (candidate.enrolled): the tenant, see certifia_shared.tenancy
+    Column("lms_client", String(200), nullable=True),
 )
 
 # Every decision ever taken (the audit trail); the latest per (candidate, criterion) is the status.

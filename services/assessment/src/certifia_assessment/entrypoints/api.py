@@ -22,10 +22,11 @@ from certifia_assessment.domain.model import (
 )
 from certifia_assessment.service_layer import handlers
 from certifia_shared.artifacts import ArtifactStore
-from certifia_shared.auth import Principal, ensure_candidate_access, require
+from certifia_shared.auth import Principal, require
 from certifia_shared.problems import Problem, not_found
 from certifia_shared.referential import Referential, ReferentialLookupError
 from certifia_shared.service import ServiceContext
+from certifia_shared.tenancy import VisibleCandidate, ensure_visible
 
 router = APIRouter(tags=["assessment"])
 
@@ -86,7 +87,7 @@ class DecisionOut(BaseModel):
 
 @router.post("/candidates/{candidate_id}/decisions", status_code=201, response_model=DecisionOut)
 def decide(
-    candidate_id: str,
+    candidate_id: VisibleCandidate,
     body: DecisionRequest,
     request: Request,
     response: Response,
@@ -135,12 +136,11 @@ def decide(
 
 @router.get("/candidates/{candidate_id}/decisions", response_model=list[DecisionOut])
 def list_decisions(
-    candidate_id: str,
+    candidate_id: VisibleCandidate,
     request: Request,
     principal: Annotated[Principal, Depends(require("candidate", "jury", "officer", "lms"))],
     bloc: str | None = None,
 ) -> list[DecisionOut]:
-    ensure_candidate_access(principal, candidate_id)
     _known_candidate(request, candidate_id)
     with _ctx(request).uow() as uow:
         return [DecisionOut.of(d) for d in AssessmentRepository(uow.session).decisions_of(candidate_id, bloc)]
@@ -154,7 +154,7 @@ class VaeBlocRequest(BaseModel):
 
 @router.post("/candidates/{candidate_id}/vae-decisions", status_code=201)
 def vae_bloc(
-    candidate_id: str,
+    candidate_id: VisibleCandidate,
     body: VaeBlocRequest,
     request: Request,
     response: Response,
@@ -186,12 +186,11 @@ def vae_bloc(
 # -- progress ------------------------------------------------------------------------------------------
 @router.get("/candidates/{candidate_id}/progress")
 def progress(
-    candidate_id: str,
+    candidate_id: VisibleCandidate,
     request: Request,
     principal: Annotated[Principal, Depends(require("candidate", "jury", "officer", "lms"))],
 ) -> dict[str, Any]:
     """Per bloc: criteria validated/rejected, competencies validated, bloc passed; and the appeals."""
-    ensure_candidate_access(principal, candidate_id)
     candidate = _known_candidate(request, candidate_id)
     referential = _referential(request)
     with _ctx(request).uow() as uow:
@@ -248,7 +247,7 @@ class SubmissionOut(BaseModel):
 
 @router.post("/candidates/{candidate_id}/submissions", status_code=201, response_model=SubmissionOut)
 async def submit(
-    candidate_id: str,
+    candidate_id: VisibleCandidate,
     request: Request,
     response: Response,
     principal: Annotated[Principal, Depends(require("candidate", "lms"))],
@@ -260,7 +259,6 @@ async def submit(
     idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
 ) -> SubmissionOut:
     """A candidate hands in a deliverable for an evaluation; naming a grading pack asks for grading."""
-    ensure_candidate_access(principal, candidate_id)
     settings: Settings = request.app.state.settings
     content = await file.read(settings.max_submission_bytes + 1)
     if len(content) > settings.max_submission_bytes:
@@ -317,9 +315,10 @@ async def submit(
 def _visible_submission(request: Request, principal: Principal, submission_id: str) -> Submission:
     with _ctx(request).uow() as uow:
         submission = AssessmentRepository(uow.session).submission(submission_id)
+    hidden = not_found("Submission", submission_id, "submission_id")
     if submission is None:
-        raise not_found("Submission", submission_id, "submission_id")
-    ensure_candidate_access(principal, submission.candidate_id)
+        raise hidden
+    ensure_visible(request, principal, submission.candidate_id, hidden_as=hidden)
     return submission
 
 
@@ -334,11 +333,10 @@ def get_submission(
 
 @router.get("/candidates/{candidate_id}/submissions", response_model=list[SubmissionOut])
 def list_submissions(
-    candidate_id: str,
+    candidate_id: VisibleCandidate,
     request: Request,
     principal: Annotated[Principal, Depends(require("candidate", "jury", "officer", "lms"))],
 ) -> list[SubmissionOut]:
-    ensure_candidate_access(principal, candidate_id)
     _known_candidate(request, candidate_id)
     with _ctx(request).uow() as uow:
         return [SubmissionOut.of(s) for s in AssessmentRepository(uow.session).submissions_of(candidate_id)]

@@ -27,8 +27,9 @@ from certifia_assessment.domain.appeals import (
 from certifia_assessment.entrypoints.api import _ctx, _known_candidate, _referential, withdrawn_problem
 from certifia_assessment.service_layer import appeals as use_cases
 from certifia_assessment.service_layer.handlers import CandidateWithdrawn, UnknownCandidate
-from certifia_shared.auth import Principal, ensure_candidate_access, require
+from certifia_shared.auth import Principal, require
 from certifia_shared.problems import Problem, not_found
+from certifia_shared.tenancy import VisibleCandidate, ensure_visible
 
 router = APIRouter(tags=["appeals"])
 READERS = require("candidate", "jury", "officer", "lms")  # as for decisions and progress
@@ -97,7 +98,7 @@ def _not_allowed(exc: AppealNotAllowed) -> Problem:
 
 @router.post("/candidates/{candidate_id}/appeals", status_code=201, response_model=AppealOut)
 def open_appeal(
-    candidate_id: str,
+    candidate_id: VisibleCandidate,
     body: AppealRequest,
     request: Request,
     response: Response,
@@ -105,7 +106,6 @@ def open_appeal(
 ) -> AppealOut:
     """A candidate contests the rejection in force on one criterion, within the appeal window (an officer
     or admin may open it on the candidate's behalf). One appeal per decision."""
-    ensure_candidate_access(principal, candidate_id)
     role: OpenerRole = (
         "officer" if principal.has("officer") else "admin" if principal.has("admin") else "candidate"
     )
@@ -187,17 +187,17 @@ def get_appeal(
 ) -> AppealOut:
     with _ctx(request).uow() as uow:
         appeal = AssessmentRepository(uow.session).appeal(appeal_id)
+    hidden = not_found("Appeal", appeal_id, "appeal_id")
     if appeal is None:
-        raise not_found("Appeal", appeal_id, "appeal_id")
-    ensure_candidate_access(principal, appeal.candidate_id)
+        raise hidden
+    ensure_visible(request, principal, appeal.candidate_id, hidden_as=hidden)
     return AppealOut.of(appeal)
 
 
 @router.get("/candidates/{candidate_id}/appeals", response_model=list[AppealOut])
 def list_appeals(
-    candidate_id: str, request: Request, principal: Annotated[Principal, Depends(READERS)]
+    candidate_id: VisibleCandidate, request: Request, principal: Annotated[Principal, Depends(READERS)]
 ) -> list[AppealOut]:
-    ensure_candidate_access(principal, candidate_id)
     _known_candidate(request, candidate_id)
     with _ctx(request).uow() as uow:
         return [AppealOut.of(a) for a in AssessmentRepository(uow.session).appeals_of(candidate_id)]

@@ -312,6 +312,7 @@ def on_candidate_enrolled(event: CloudEvent, uow: UnitOfWork) -> None:
             given_name=data["given_name"],
             family_name=data["family_name"],
             enrolled_at=datetime.fromisoformat(data["enrolled_at"]),
+            lms_client=data["lms_client"],
         )
 
 

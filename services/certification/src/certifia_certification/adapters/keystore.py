@@ -15,7 +15,6 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from certifia_certification.adapters.orm import signing_keys
-from certifia_certification.adapters.repository import insert_ignoring_conflict
 from certifia_certification.domain.signing import (
     SigningKey,
     b64url,
@@ -24,6 +23,7 @@ from certifia_certification.domain.signing import (
     public_bytes,
     public_key_from_x,
 )
+from certifia_shared.db import insert_ignoring_conflict
 from certifia_shared.envelope import utcnow
 
 GENERATED_SLOT = "generated"

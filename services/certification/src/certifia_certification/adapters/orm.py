@@ -26,6 +26,8 @@ candidates = Table(
     Column("given_name", String(200), nullable=True),
     Column("family_name", String(200), nullable=True),
     Column("email", String(320), nullable=True),
+    # the LMS client that enrolled them (candidate.enrolled): the tenant, see certifia_shared.tenancy
+    Column("lms_client", String(200), nullable=True),
     Column("path", String(20), nullable=True),
     Column("enrolled_at", DateTime(timezone=True), nullable=True),
     Column("option", String(2), nullable=True),

@@ -8,8 +8,7 @@ import uuid
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, Table, insert, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import CursorResult, insert, select, update
 from sqlalchemy.orm import Session
 
 from certifia_certification.adapters.orm import (
@@ -31,20 +30,7 @@ from certifia_certification.domain.model import (
 from certifia_certification.domain.revocation import Revocation
 from certifia_certification.domain.signing import b64url, b64url_decode
 from certifia_certification.domain.status_list import LIST_SIZE, PURPOSE, StatusEntry, shuffled_index
-
-
-def insert_ignoring_conflict(session: Session, table: Table, values: dict[str, Any]) -> None:
-    """INSERT ... ON CONFLICT DO NOTHING (on the primary key), for SQLite and PostgreSQL."""
-    keys = [c.name for c in table.primary_key.columns]
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        session.execute(postgresql.insert(table).values(**values).on_conflict_do_nothing(index_elements=keys))
-    elif dialect == "sqlite":
-        session.execute(sqlite.insert(table).values(**values).on_conflict_do_nothing(index_elements=keys))
-    else:  # pragma: no cover - the service runs on SQLite or PostgreSQL
-        where = [table.c[k] == values[k] for k in keys]
-        if session.execute(select(*[table.c[k] for k in keys]).where(*where)).first() is None:
-            session.execute(insert(table).values(**values))
+from certifia_shared.db import insert_ignoring_conflict
 
 
 def _dt(value: datetime | None) -> datetime | None:
@@ -115,6 +101,12 @@ class ProgressRepository:
         row = self.session.execute(select(diplomas).where(diplomas.c.candidate_id == cid)).first()
         progress.diploma = _diploma(row._mapping) if row else None
         return progress
+
+    def set_tenant(self, candidate_id: str, lms_client: str) -> None:
+        """The LMS client that enrolled the candidate (the tenant whose tokens may see them)."""
+        self.session.execute(
+            update(candidates).where(candidates.c.candidate_id == candidate_id).values(lms_client=lms_client)
+        )
 
     def save(self, progress: CandidateProgress, *, now: datetime) -> None:
         """Write the candidate's own facts (enrolment, option, thesis); passes and credentials are added."""

@@ -13,8 +13,9 @@ from certifia_certification.domain.model import CandidateProgress, Diploma
 from certifia_certification.domain.revocation import Revocation
 from certifia_certification.domain.rule import bloc_order, evaluate
 from certifia_certification.service_layer.handlers import Issuer
-from certifia_shared.auth import Principal, ensure_candidate_access, require
+from certifia_shared.auth import Principal, require
 from certifia_shared.problems import Problem, not_found
+from certifia_shared.tenancy import VisibleCandidate, ensure_visible
 
 router = APIRouter(tags=["certification"])
 
@@ -161,17 +162,19 @@ READERS = ("candidate", "lms", "jury", "officer", "service")
 
 @router.get("/candidates/{candidate_id}/progress", response_model=ProgressOut)
 def get_progress(
-    candidate_id: str, request: Request, principal: Annotated[Principal, Depends(require(*READERS))]
+    candidate_id: VisibleCandidate,
+    request: Request,
+    principal: Annotated[Principal, Depends(require(*READERS))],
 ) -> ProgressOut:
-    ensure_candidate_access(principal, candidate_id)
     return progress_out(_progress(request, candidate_id), _issuer(request))
 
 
 @router.get("/candidates/{candidate_id}/diploma", response_model=DiplomaOut)
 def get_candidate_diploma(
-    candidate_id: str, request: Request, principal: Annotated[Principal, Depends(require(*READERS))]
+    candidate_id: VisibleCandidate,
+    request: Request,
+    principal: Annotated[Principal, Depends(require(*READERS))],
 ) -> DiplomaOut:
-    ensure_candidate_access(principal, candidate_id)
     progress = _progress(request, candidate_id)
     if progress.diploma is None:
         raise Problem(
@@ -192,8 +195,8 @@ def get_diploma(
 ) -> DiplomaOut:
     with request.app.state.ctx.uow() as uow:
         diploma = ProgressRepository(uow.session).diploma(diploma_id)
-    if diploma is None or not (
-        principal.has("admin", "officer") or principal.candidate_id == diploma.candidate_id
-    ):
-        raise not_found("Diploma", diploma_id, "diploma_id")  # another candidate's: not disclosed
+    hidden = not_found("Diploma", diploma_id, "diploma_id")  # another candidate's: not disclosed
+    if diploma is None:
+        raise hidden
+    ensure_visible(request, principal, diploma.candidate_id, hidden_as=hidden)
     return diploma_out(diploma, _issuer(request), principal)

@@ -19,8 +19,9 @@ from certifia_certification.domain.diploma_view import DiplomaView, diploma_view
 from certifia_certification.entrypoints.verification import checked_diploma
 from certifia_certification.service_layer.handlers import Issuer
 from certifia_certification.service_layer.verification import DiplomaCheck
-from certifia_shared.auth import Principal, ensure_candidate_access, require
+from certifia_shared.auth import Principal, require
 from certifia_shared.problems import not_found
+from certifia_shared.tenancy import ensure_visible
 
 router = APIRouter(tags=["verification"])
 
@@ -85,10 +86,11 @@ def diploma_pdf(
     diploma's PDF is still served, stamped RÉVOQUÉ with the date and reason (one that fails verification:
     NON AUTHENTIQUE). The same diploma in the same state gives the same bytes."""
     checked = checked_diploma(request, diploma_id)
+    hidden = not_found("Diploma", diploma_id, "diploma_id")
     if checked is None:
-        raise not_found("Diploma", diploma_id, "diploma_id")
+        raise hidden
     diploma = checked.diploma
-    ensure_candidate_access(principal, diploma.candidate_id)  # a candidate: their own diploma only
+    ensure_visible(request, principal, diploma.candidate_id, hidden_as=hidden)  # theirs, or their LMS's
     pdf = render_diploma_pdf(_view(checked, _issuer(request)), issued_at=diploma.issued_at)
     headers = {
         "Content-Disposition": f'inline; filename="diplome-{diploma.diploma_id}.pdf"',

@@ -85,7 +85,12 @@ def _apply(event: CloudEvent, uow: UnitOfWork, issuer: Issuer, change: Change) -
 def on_candidate_enrolled(event: CloudEvent, uow: UnitOfWork, *, issuer: Issuer) -> None:
     d = event.data
     enrolment = Enrolment(d["given_name"], d["family_name"], d["email"], d["path"], _at(d["enrolled_at"]))
-    _apply(event, uow, issuer, lambda p, _repo: p.record_enrolment(enrolment))
+
+    def change(progress: CandidateProgress, repo: ProgressRepository) -> None:
+        progress.record_enrolment(enrolment)
+        repo.set_tenant(progress.candidate_id, d["lms_client"])  # who may see them: certifia_shared.tenancy
+
+    _apply(event, uow, issuer, change)
 
 
 def on_option_chosen(event: CloudEvent, uow: UnitOfWork, *, issuer: Issuer) -> None:

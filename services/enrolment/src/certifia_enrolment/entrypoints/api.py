@@ -11,8 +11,9 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from certifia_enrolment.adapters.repository import CandidateRepository
 from certifia_enrolment.domain.model import Candidate, CandidateWithdrawn, EnrolmentConflict, WithdrawerRole
 from certifia_enrolment.service_layer import handlers
-from certifia_shared.auth import Principal, ensure_candidate_access, require
+from certifia_shared.auth import Principal, require
 from certifia_shared.problems import Problem, not_found
+from certifia_shared.tenancy import VisibleCandidate, tenant
 
 router = APIRouter(tags=["candidates"])
 EMAIL = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
@@ -75,7 +76,7 @@ def _ctx(request: Request):  # type: ignore[no-untyped-def]
 
 
 def _lms_client(principal: Principal) -> str:
-    return principal.client_id or principal.subject
+    return tenant(principal)
 
 
 @router.post("/candidates", status_code=201, response_model=CandidateOut)
@@ -115,38 +116,31 @@ def list_candidates(
     return [CandidateOut.of(c) for c in rows]
 
 
-def _load_visible(request: Request, principal: Principal, candidate_id: str) -> Candidate:
-    ensure_candidate_access(principal, candidate_id)
+def _load(request: Request, candidate_id: str) -> Candidate:
     with _ctx(request).uow() as uow:
         candidate = CandidateRepository(uow.session).get(candidate_id)
     if candidate is None:
         raise not_found("Candidate", candidate_id, "candidate_id")
-    if (
-        principal.has("lms")
-        and not principal.has("admin", "officer")
-        and candidate.lms_client != _lms_client(principal)
-    ):
-        raise not_found("Candidate", candidate_id, "candidate_id")  # another LMS's candidate: not disclosed
     return candidate
 
 
 @router.get("/candidates/{candidate_id}", response_model=CandidateOut)
 def get_candidate(
-    candidate_id: str,
+    candidate_id: VisibleCandidate,
     request: Request,
     principal: Annotated[Principal, Depends(require("lms", "candidate", "officer", "jury"))],
 ) -> CandidateOut:
-    return CandidateOut.of(_load_visible(request, principal, candidate_id))
+    return CandidateOut.of(_load(request, candidate_id))
 
 
 @router.put("/candidates/{candidate_id}/option", response_model=CandidateOut)
 def choose_option(
-    candidate_id: str,
+    candidate_id: VisibleCandidate,
     body: OptionRequest,
     request: Request,
     principal: Annotated[Principal, Depends(require("lms", "candidate", "officer"))],
 ) -> CandidateOut:
-    _load_visible(request, principal, candidate_id)
+    _load(request, candidate_id)
     try:
         candidate, _changed = handlers.choose_option(
             handlers.ChooseOption(candidate_id=candidate_id, option=body.option), uow=_ctx(request).uow()
@@ -165,7 +159,7 @@ def _withdrawer_role(principal: Principal) -> WithdrawerRole:
 
 @router.post("/candidates/{candidate_id}/withdrawal", response_model=CandidateOut)
 def withdraw(
-    candidate_id: str,
+    candidate_id: VisibleCandidate,
     body: WithdrawalRequest,
     request: Request,
     principal: Annotated[Principal, Depends(require("lms", "candidate", "officer"))],
@@ -173,7 +167,7 @@ def withdraw(
     """The candidate leaves the certification (their own request, their LMS's or an officer's). What they
     acquired stays; assessment, thesis and certification stop taking anything new. A repeat returns the
     first withdrawal."""
-    _load_visible(request, principal, candidate_id)
+    _load(request, candidate_id)
     cmd = handlers.WithdrawCandidate(
         candidate_id=candidate_id, reason=body.reason, role=_withdrawer_role(principal)
     )

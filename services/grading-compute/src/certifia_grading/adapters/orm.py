@@ -26,3 +26,12 @@ jobs = Table(
     Column("started_at", DateTime(timezone=True), nullable=True),
     Column("finished_at", DateTime(timezone=True), nullable=True),
 )
+
+# Who enrolled each candidate (candidate.enrolled): the tenant whose LMS may read their grading reports.
+candidates = Table(
+    "candidates",
+    metadata,
+    Column("candidate_id", String(64), primary_key=True),
+    Column("lms_client", String(200), nullable=False),
+    Column("enrolled_at", DateTime(timezone=True), nullable=False),
+)

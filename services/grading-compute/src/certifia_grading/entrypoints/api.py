@@ -8,9 +8,10 @@ from fastapi import APIRouter, Depends, Request
 
 from certifia_grading.adapters.repository import JobRepository
 from certifia_grading.engine import GradingEngine
-from certifia_shared.auth import Principal, ensure_candidate_access, require
+from certifia_shared.auth import Principal, require
 from certifia_shared.problems import not_found
 from certifia_shared.service import ServiceContext
+from certifia_shared.tenancy import ensure_visible
 
 router = APIRouter(tags=["grading"])
 READERS = require("lms", "candidate", "jury", "officer", "service")
@@ -44,9 +45,10 @@ def grading_status(
     ctx: ServiceContext = request.app.state.ctx
     with ctx.uow() as uow:
         job = JobRepository(uow.session).get(submission_id)
+    hidden = not_found("Grading job", submission_id, "submission_id")
     if job is None:
-        raise not_found("Grading job", submission_id, "submission_id")
-    ensure_candidate_access(principal, job["candidate_id"])
+        raise hidden
+    ensure_visible(request, principal, job["candidate_id"], hidden_as=hidden)
     return {
         "submission_id": job["submission_id"],
         "candidate_id": job["candidate_id"],

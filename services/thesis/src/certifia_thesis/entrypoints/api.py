@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Request, Response
 
 from certifia_shared.auth import Principal, require
 from certifia_shared.problems import Problem, not_found
+from certifia_shared.tenancy import VisibleCandidate
 from certifia_thesis.domain.duration import MIN_MONTHS_FTE, MissionRefused
 from certifia_thesis.domain.model import (
     CandidateWithdrawn,
@@ -17,7 +18,7 @@ from certifia_thesis.domain.model import (
     MissionConflict,
     ThesisAlreadyPassed,
 )
-from certifia_thesis.entrypoints.deps import already_passed, check_visible, clock, ctx, withdrawn
+from certifia_thesis.entrypoints.deps import already_passed, clock, ctx, withdrawn
 from certifia_thesis.entrypoints.schemas import (
     DefenceOut,
     DefenceRequest,
@@ -32,13 +33,12 @@ router = APIRouter(tags=["thesis"])
 
 @router.post("/candidates/{candidate_id}/missions", status_code=201, response_model=MissionOut)
 def register_mission(
-    candidate_id: str,
+    candidate_id: VisibleCandidate,
     body: MissionRequest,
     request: Request,
     response: Response,
     principal: Annotated[Principal, Depends(require("officer", "lms"))],
 ) -> MissionOut:
-    check_visible(request, principal, candidate_id)
     cmd = handlers.RegisterMission(candidate_id=candidate_id, **body.model_dump())
     try:
         mission, created = handlers.register_mission(cmd, uow=ctx(request).uow())
@@ -68,7 +68,7 @@ def register_mission(
 
 @router.post("/candidates/{candidate_id}/defence", status_code=201, response_model=DefenceOut)
 def record_defence(
-    candidate_id: str,
+    candidate_id: VisibleCandidate,
     body: DefenceRequest,
     request: Request,
     response: Response,
@@ -119,11 +119,10 @@ def record_defence(
 
 @router.get("/candidates/{candidate_id}/thesis", response_model=ThesisOut)
 def get_thesis(
-    candidate_id: str,
+    candidate_id: VisibleCandidate,
     request: Request,
     principal: Annotated[Principal, Depends(require("candidate", "jury", "officer", "lms"))],
 ) -> ThesisOut:
-    check_visible(request, principal, candidate_id)
     view = views.thesis_of(candidate_id, uow=ctx(request).uow())
     if view is None:
         raise not_found("Candidate", candidate_id, "candidate_id")

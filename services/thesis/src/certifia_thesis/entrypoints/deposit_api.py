@@ -8,8 +8,9 @@ from fastapi import APIRouter, Depends, File, Form, Query, Request, Response, Up
 from starlette.concurrency import run_in_threadpool
 
 from certifia_shared.artifacts import ArtifactStore
-from certifia_shared.auth import Principal, ensure_candidate_access, require
+from certifia_shared.auth import Principal, require
 from certifia_shared.problems import Problem, not_found
+from certifia_shared.tenancy import VisibleCandidate
 from certifia_thesis.config import Settings
 from certifia_thesis.domain.deposit import (
     DefenceAlreadyScheduled,
@@ -19,7 +20,7 @@ from certifia_thesis.domain.deposit import (
 )
 from certifia_thesis.domain.model import CandidateWithdrawn, ThesisAlreadyPassed
 from certifia_thesis.domain.schedule import JuryMember, NoDeposit, ScheduleRefused
-from certifia_thesis.entrypoints.deps import already_passed, check_visible, clock, ctx, withdrawn
+from certifia_thesis.entrypoints.deps import already_passed, clock, ctx, withdrawn
 from certifia_thesis.entrypoints.schemas import DepositOut, ScheduleOut, ScheduleRequest
 from certifia_thesis.service_layer import defence, handlers, views
 
@@ -43,7 +44,7 @@ async def _thesis_file(request: Request, file: UploadFile) -> bytes:
 
 @router.post("/candidates/{candidate_id}/thesis/deposit", status_code=201, response_model=DepositOut)
 async def deposit_thesis(
-    candidate_id: str,
+    candidate_id: VisibleCandidate,
     request: Request,
     response: Response,
     principal: Annotated[Principal, Depends(require("candidate", "officer"))],
@@ -54,7 +55,6 @@ async def deposit_thesis(
 ) -> DepositOut:
     """The candidate (or an officer) deposits the thesis; a later deposit is a new version, until the
     defence is scheduled."""
-    ensure_candidate_access(principal, candidate_id)
     content = await _thesis_file(request, file)
     store: ArtifactStore = request.app.state.deposits
     # stored before the unit of work records its digest: content-addressed, so a retry is harmless
@@ -103,12 +103,11 @@ async def deposit_thesis(
     responses={200: {"content": {"application/pdf": {}}, "description": "the deposited thesis"}},
 )
 def thesis_file(
-    candidate_id: str,
+    candidate_id: VisibleCandidate,
     request: Request,
     principal: Annotated[Principal, Depends(require("candidate", "jury", "officer"))],
     version: Annotated[int | None, Query(ge=1, description="a version (default: the latest)")] = None,
 ) -> Response:
-    check_visible(request, principal, candidate_id)
     deposit = views.deposit_of(candidate_id, version, uow=ctx(request).uow())
     if deposit is None:
         raise not_found(
@@ -131,7 +130,7 @@ def thesis_file(
 
 @router.post("/candidates/{candidate_id}/defence/schedule", status_code=201, response_model=ScheduleOut)
 def schedule_defence(
-    candidate_id: str,
+    candidate_id: VisibleCandidate,
     body: ScheduleRequest,
     request: Request,
     response: Response,

@@ -1,5 +1,5 @@
-"""What the thesis routers share: the service context, the clock, who may see a candidate, and the
-problem documents for refusals several endpoints make."""
+"""What the thesis routers share: the service context, the clock, and the problem documents for refusals
+several endpoints make (who may see a candidate is certifia_shared.tenancy's VisibleCandidate)."""
 
 from __future__ import annotations
 
@@ -8,10 +8,8 @@ from datetime import datetime
 
 from fastapi import Request
 
-from certifia_shared.auth import Principal, ensure_candidate_access
-from certifia_shared.problems import Problem, not_found
+from certifia_shared.problems import Problem
 from certifia_thesis.domain.model import CandidateWithdrawn
-from certifia_thesis.service_layer import views
 
 
 def ctx(request: Request):  # type: ignore[no-untyped-def]
@@ -22,20 +20,6 @@ def clock(request: Request) -> Callable[[], datetime]:
     """The service's clock (``utcnow``; tests set another on ``app.state.clock``)."""
     now: Callable[[], datetime] = request.app.state.clock
     return now
-
-
-def check_visible(request: Request, principal: Principal, candidate_id: str) -> None:
-    """404 for an unknown candidate, and for another LMS's candidate (not disclosed)."""
-    ensure_candidate_access(principal, candidate_id)
-    candidate = views.known_candidate(candidate_id, uow=ctx(request).uow())
-    if candidate is None:
-        raise not_found("Candidate", candidate_id, "candidate_id")
-    if (
-        principal.has("lms")
-        and not principal.has("admin", "officer", "jury")
-        and candidate.lms_client != (principal.client_id or principal.subject)
-    ):
-        raise not_found("Candidate", candidate_id, "candidate_id")
 
 
 def withdrawn(exc: CandidateWithdrawn) -> Problem:

@@ -1,0 +1,101 @@
+"""Who may see or act on a candidate: the one tenancy rule of every candidate-scoped route of every service.
+
+- Staff (``admin``, ``officer``, ``jury``, and ``service`` for service-to-service calls) see every candidate.
+- An LMS (``lms``) sees only the candidates it enrolled: the tenant is the LMS client the token names, and
+  every service keeps the candidate's LMS from ``candidate.enrolled`` (``lms_client``). Another LMS's
+  candidate, and a candidate the service does not know, answer the same 404: nothing is disclosed.
+- A candidate (``candidate``) sees only themself (403 for anyone else).
+
+Routes take it as a typed dependency::
+
+    @router.get("/candidates/{candidate_id}/progress")
+    def progress(candidate_id: VisibleCandidate, principal: ...) -> ...
+
+and routes that address a resource by its own id (a submission, an appeal, a diploma) load it, then call
+:func:`ensure_visible` with its candidate. Each service gives ``app.state.tenants`` a
+:class:`TenantDirectory` (usually :class:`TableTenants` over its own candidates table).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated, Protocol
+
+from fastapi import Depends, Request
+from sqlalchemy import Column, Table, select
+from sqlalchemy.orm import Session
+
+from certifia_shared.auth import Principal, principal_from_request
+from certifia_shared.problems import Problem, not_found
+
+STAFF = frozenset({"admin", "officer", "jury", "service"})
+UNKNOWN = object()  # the service has no such candidate
+
+
+class TenantDirectory(Protocol):
+    def tenant_of(self, candidate_id: str) -> str | object | None:
+        """The LMS client that enrolled the candidate (None if not through an LMS), or UNKNOWN."""
+        ...
+
+
+class TableTenants:
+    """A :class:`TenantDirectory` over a service's own candidates table (id column, lms_client column)."""
+
+    def __init__(
+        self, sessions: Callable[[], Session], id_column: Column[str], tenant_column: Column[str]
+    ) -> None:
+        table = id_column.table
+        assert isinstance(table, Table) and tenant_column.table is table
+        self._sessions = sessions
+        self._id = id_column
+        self._tenant = tenant_column
+
+    def tenant_of(self, candidate_id: str) -> str | object | None:
+        with self._sessions() as session:
+            row = session.execute(select(self._tenant).where(self._id == candidate_id)).first()
+        return UNKNOWN if row is None else row[0]
+
+
+def tenant(principal: Principal) -> str:
+    """The LMS client a token speaks for (its client id; the subject for tokens that carry none)."""
+    return principal.client_id or principal.subject
+
+
+def check_visible(
+    principal: Principal, candidate_id: str, directory: TenantDirectory, *, hidden_as: Problem | None = None
+) -> None:
+    """Raise the refusal ``principal`` gets for ``candidate_id``; return when it may go on. Another LMS's
+    candidate is answered as ``hidden_as`` (the route's own not-found; by default the candidate's); so is
+    another candidate's resource reached by its own id (a candidate naming another candidate gets 403)."""
+    if principal.roles & STAFF:
+        return
+    if principal.has("candidate") and principal.candidate_id == candidate_id:
+        return
+    if hidden_as is not None and not principal.has("lms"):
+        raise hidden_as
+    if principal.has("lms"):
+        owner = directory.tenant_of(candidate_id)
+        if owner is not UNKNOWN and owner is not None and owner == tenant(principal):
+            return
+        raise hidden_as or not_found("Candidate", candidate_id, "candidate_id")
+    raise Problem(403, "Forbidden", "You may only see your own records.", type="forbidden")
+
+
+def directory_of(request: Request) -> TenantDirectory:
+    directory: TenantDirectory = request.app.state.tenants
+    return directory
+
+
+def ensure_visible(request: Request, principal: Principal, candidate_id: str, *, hidden_as: Problem) -> None:
+    """For routes that found the candidate through a resource of theirs (a submission, a diploma...):
+    ``hidden_as`` is the resource's not-found, what another LMS gets (the resource is not disclosed)."""
+    check_visible(principal, candidate_id, directory_of(request), hidden_as=hidden_as)
+
+
+def visible_candidate(request: Request, candidate_id: str) -> str:
+    """The ``candidate_id`` path parameter, once the caller may see that candidate."""
+    check_visible(principal_from_request(request), candidate_id, directory_of(request))
+    return candidate_id
+
+
+VisibleCandidate = Annotated[str, Depends(visible_candidate)]
