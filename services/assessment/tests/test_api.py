@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import zipfile
 from collections.abc import Callable
+from typing import Any
 
 from fastapi.testclient import TestClient
 
@@ -172,3 +173,27 @@ def test_a_submission_for_an_unknown_evaluation_is_refused(
     assert response.status_code == 422
     assert response.json()["errors"][0]["field"] == "evaluation_id"
     assert outbox() == []
+
+
+def test_an_empty_idempotency_key_is_refused_naming_it_and_breaks_nothing(
+    client: TestClient, enrol: Callable[..., None]
+) -> None:
+    """Measured before: an empty Idempotency-Key hit the unique key (500), and every later submission of
+    that candidate failed the same way."""
+    enrol("cand-9")
+    own = auth("candidate", subject="c9", candidate_id="cand-9")
+
+    def hand_in(**headers: str) -> Any:
+        return client.post(
+            "/candidates/cand-9/submissions",
+            data={"evaluation_id": "2.EV1"},
+            files={"file": ("a.zip", _zip(), "application/zip")},
+            headers={**own, **headers},
+        )
+
+    for key in ("", " ", "a b"):
+        refused = hand_in(**{"Idempotency-Key": key})
+        assert refused.status_code == 422, refused.text
+        assert "idempotency-key" in refused.text.lower()
+    assert hand_in().status_code == 201
+    assert hand_in().status_code == 201  # without a key, each hand-in is a new submission

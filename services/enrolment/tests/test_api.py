@@ -214,3 +214,11 @@ def test_withdrawal_checks_who_asks_and_the_reason(app: Any) -> None:
     assert _fields(blank) == {"reason"}
     assert app.outbox(ev.CANDIDATE_WITHDRAWN) == []
     assert app.client.get(f"/candidates/{cid}", headers=LMS).json()["status"] == "enrolled"
+
+
+def test_an_offset_beyond_any_page_is_422_naming_offset_not_a_500(app: Any) -> None:
+    """Measured before: offset=9223372036854775808 raised OverflowError binding it (500)."""
+    for url in ("/candidates", "/webhooks/x/deliveries"):
+        for offset in ("9223372036854775808", "1000001", "-1"):
+            response = app.client.get(url, params={"offset": offset}, headers=LMS)
+            assert "offset" in _fields(_problem(response, 422)), (url, offset)

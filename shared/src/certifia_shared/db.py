@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar
 
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, Table, create_engine, event, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from certifia_shared.envelope import CloudEvent
@@ -44,8 +45,30 @@ def migrate(engine: Engine, migrations_dir: Path) -> None:
         command.upgrade(cfg, "head")
 
 
+class Conflict(Exception):
+    """A unique constraint refused a write: a concurrent transaction got there first. Nothing was written;
+    doing it again reads what the other one wrote (see :func:`retry_on_conflict`)."""
+
+
+T = TypeVar("T")
+
+
+def retry_on_conflict(attempt: Callable[[], T], *, attempts: int = 3) -> T:
+    """Run ``attempt`` (one whole unit of work) again when a concurrent twin won a unique constraint: the
+    next run sees the winner's row and answers as a repeat would (the idempotent 200, or a 409 naming it).
+    The last :class:`Conflict` propagates (the error map answers it as 409)."""
+    for remaining in range(attempts - 1, -1, -1):
+        try:
+            return attempt()
+        except Conflict:
+            if remaining == 0:
+                raise
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
 class UnitOfWork:
-    """One database transaction. Rolls back unless :meth:`commit` was called.
+    """One database transaction. Rolls back unless :meth:`commit` was called; a unique-constraint error
+    inside it leaves as :class:`Conflict`.
 
     :meth:`emit` writes an event to the outbox inside the same transaction as the state change.
     """
@@ -61,6 +84,7 @@ class UnitOfWork:
 
     def __enter__(self) -> UnitOfWork:
         self.session = self._session_factory()
+        self.emitted = []  # a unit of work used again (a retry) reports only what this run emitted
         return self
 
     def __exit__(
@@ -68,6 +92,14 @@ class UnitOfWork:
     ) -> None:
         self.session.rollback()
         self.session.close()
+        if isinstance(exc, IntegrityError):
+            raise Conflict(str(exc.orig).splitlines()[0] if exc.orig else str(exc)) from exc
+
+    def commit(self) -> None:
+        try:
+            self.session.commit()
+        except IntegrityError as exc:  # a deferred constraint, or the flush at commit
+            raise Conflict(str(exc.orig).splitlines()[0] if exc.orig else str(exc)) from exc
 
     def emit(self, type: str, *, subject: str, data: dict[str, Any]) -> CloudEvent:
         event = record_event(
@@ -75,9 +107,6 @@ class UnitOfWork:
         )
         self.emitted.append(event)
         return event
-
-    def commit(self) -> None:
-        self.session.commit()
 
     def rollback(self) -> None:
         self.session.rollback()

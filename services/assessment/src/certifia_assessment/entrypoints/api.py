@@ -256,7 +256,15 @@ async def submit(
     pack_id: Annotated[
         str | None, Form(max_length=100, description="grading pack for automated grading")
     ] = None,
-    idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
+    idempotency_key: Annotated[
+        str | None,
+        Header(
+            min_length=1,
+            max_length=200,
+            pattern=r"^[\x21-\x7e]+$",
+            description="the client's key for this hand-in: the same key again returns the first submission",
+        ),
+    ] = None,
 ) -> SubmissionOut:
     """A candidate hands in a deliverable for an evaluation; naming a grading pack asks for grading."""
     settings: Settings = request.app.state.settings

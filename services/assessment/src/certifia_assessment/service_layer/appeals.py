@@ -21,7 +21,7 @@ from certifia_assessment.domain.appeals import (
 from certifia_assessment.domain.model import Decision
 from certifia_assessment.service_layer.handlers import DecideCriterion, active_candidate, record_decision
 from certifia_shared import event_types as ev
-from certifia_shared.db import UnitOfWork
+from certifia_shared.db import Conflict, UnitOfWork, retry_on_conflict
 from certifia_shared.envelope import utcnow
 from certifia_shared.referential import Referential
 
@@ -69,7 +69,7 @@ def open_appeal(cmd: OpenAppeal, *, uow: UnitOfWork, window: timedelta) -> Appea
             repo.add_appeal(appeal)
             uow.emit(ev.APPEAL_OPENED, subject=appeal.candidate_id, data=_opened(appeal))
             uow.commit()
-        except IntegrityError:  # uq_appeals_decision: a concurrent opening for this decision won
+        except (IntegrityError, Conflict):  # uq_appeals_decision: a concurrent opening for this decision won
             uow.rollback()
             first = repo.appeal_of_decision(decision.id)
             if first is None:
@@ -95,7 +95,13 @@ def resolve_appeal(cmd: ResolveAppeal, *, uow: UnitOfWork, referential: Referent
     appeal.resolved names that decision; all in one transaction. Dismissed: only appeal.resolved. The
     resolution is a conditional UPDATE (status 'open'), so of two officers resolving at once one wins and
     the other is answered as if they had come second (``AlreadyResolved``, or the retry of the same request).
+    A jury validating the same criterion at that moment: the retry finds the criterion validated and the
+    resolution names that decision.
     """
+    return retry_on_conflict(lambda: _resolve_once(cmd, uow=uow, referential=referential))
+
+
+def _resolve_once(cmd: ResolveAppeal, *, uow: UnitOfWork, referential: Referential) -> tuple[Appeal, bool]:
     with uow:
         repo = AssessmentRepository(uow.session)
         appeal = repo.appeal(cmd.appeal_id)

@@ -8,8 +8,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy.exc import IntegrityError
-
 from certifia_assessment.adapters.repository import AssessmentRepository
 from certifia_assessment.domain.model import (
     CriterionAlreadyValidated,
@@ -22,7 +20,7 @@ from certifia_assessment.domain.model import (
     competencies_now_validated,
 )
 from certifia_shared import event_types as ev
-from certifia_shared.db import UnitOfWork
+from certifia_shared.db import Conflict, UnitOfWork, retry_on_conflict
 from certifia_shared.envelope import CloudEvent, utcnow
 from certifia_shared.referential import Referential, ReferentialLookupError
 
@@ -85,11 +83,17 @@ def decide_criterion(
     Returns the decision in force and whether a new one was recorded (validating a validated criterion
     again records nothing and emits nothing).
     """
-    with uow:
-        active_candidate(AssessmentRepository(uow.session), cmd.candidate_id)
-        decision, created = record_decision(cmd, uow, referential)
-        uow.commit()
-        return decision, created
+
+    def attempt() -> tuple[Decision, bool]:
+        with uow:
+            active_candidate(AssessmentRepository(uow.session), cmd.candidate_id)
+            decision, created = record_decision(cmd, uow, referential)
+            uow.commit()
+            return decision, created
+
+    # an identical decision, or an upheld appeal, validating the same criterion at the same moment: the
+    # retry finds it in force and answers as a repeat (200), instead of the unique key's 500
+    return retry_on_conflict(attempt)
 
 
 def record_decision(cmd: DecideCriterion, uow: UnitOfWork, referential: Referential) -> tuple[Decision, bool]:
@@ -292,7 +296,7 @@ def receive_submission(
             )
         try:
             uow.commit()
-        except IntegrityError:  # a concurrent twin with the same idempotency key won
+        except Conflict:  # a concurrent twin with the same idempotency key won
             uow.rollback()
             twin = repo.submission_by_key(cmd.candidate_id, cmd.idempotency_key or "")
             if twin is None:

@@ -108,7 +108,7 @@ def list_candidates(
     request: Request,
     principal: Annotated[Principal, Depends(require("lms", "officer"))],
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=1_000_000, description="rows to skip (at most 1,000,000)")] = 0,
 ) -> list[CandidateOut]:
     lms_client = None if principal.has("admin", "officer") else _lms_client(principal)
     with _ctx(request).uow() as uow:

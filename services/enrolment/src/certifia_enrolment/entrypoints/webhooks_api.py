@@ -198,7 +198,7 @@ def list_deliveries(
     principal: Annotated[Principal, LMS_OR_STAFF],
     status: Literal["pending", "delivered", "failed"] | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=1_000_000, description="rows to skip (at most 1,000,000)")] = 0,
 ) -> list[DeliveryOut]:
     _load(request, principal, subscription_id)
     with _ctx(request).uow() as uow:

@@ -5,8 +5,6 @@ from __future__ import annotations
 import uuid
 from dataclasses import asdict, dataclass
 
-from sqlalchemy.exc import IntegrityError
-
 from certifia_enrolment.adapters.repository import CandidateRepository
 from certifia_enrolment.domain.model import (
     Candidate,
@@ -18,7 +16,7 @@ from certifia_enrolment.domain.model import (
     withdraw,
 )
 from certifia_shared import event_types as ev
-from certifia_shared.db import UnitOfWork
+from certifia_shared.db import UnitOfWork, retry_on_conflict
 from certifia_shared.envelope import utcnow
 
 
@@ -51,8 +49,10 @@ class UnknownCandidate(LookupError):
 
 
 def enrol_candidate(cmd: EnrolCandidate, *, uow: UnitOfWork) -> tuple[Candidate, bool]:
-    """Enrol once per (LMS client, external id); a repeat returns the existing candidate."""
-    for _ in range(2):  # a concurrent twin may win the insert: then read theirs
+    """Enrol once per (LMS client, external id); a repeat returns the existing candidate (a concurrent twin
+    may win the unique key, at the INSERT or at commit: the retry reads theirs)."""
+
+    def attempt() -> tuple[Candidate, bool]:
         with uow:
             repo = CandidateRepository(uow.session)
             existing = repo.by_external_id(cmd.lms_client, cmd.external_id)
@@ -60,16 +60,12 @@ def enrol_candidate(cmd: EnrolCandidate, *, uow: UnitOfWork) -> tuple[Candidate,
                 check_same_enrolment(existing, asdict(cmd))
                 return existing, False
             candidate = Candidate(id=str(uuid.uuid4()), enrolled_at=utcnow(), **asdict(cmd))
-            try:
-                # the unique (lms_client, external_id) key may fire at the INSERT (PostgreSQL) or at commit
-                repo.add(candidate)
-                uow.emit(ev.CANDIDATE_ENROLLED, subject=candidate.id, data=_enrolled_payload(candidate))
-                uow.commit()
-            except IntegrityError:
-                uow.emitted.clear()
-                continue
+            repo.add(candidate)
+            uow.emit(ev.CANDIDATE_ENROLLED, subject=candidate.id, data=_enrolled_payload(candidate))
+            uow.commit()
             return candidate, True
-    raise RuntimeError("enrolment kept conflicting; retry the request")
+
+    return retry_on_conflict(attempt)
 
 
 def choose_option(cmd: ChooseOption, *, uow: UnitOfWork) -> tuple[Candidate, bool]:

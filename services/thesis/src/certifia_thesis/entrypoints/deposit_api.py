@@ -106,7 +106,9 @@ def thesis_file(
     candidate_id: VisibleCandidate,
     request: Request,
     principal: Annotated[Principal, Depends(require("candidate", "jury", "officer"))],
-    version: Annotated[int | None, Query(ge=1, description="a version (default: the latest)")] = None,
+    version: Annotated[
+        int | None, Query(ge=1, le=1_000_000, description="a version (default: the latest)")
+    ] = None,
 ) -> Response:
     deposit = views.deposit_of(candidate_id, version, uow=ctx(request).uow())
     if deposit is None:

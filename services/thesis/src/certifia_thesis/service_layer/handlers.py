@@ -7,10 +7,8 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime
 
-from sqlalchemy.exc import IntegrityError
-
 from certifia_shared import event_types as ev
-from certifia_shared.db import UnitOfWork
+from certifia_shared.db import Conflict, UnitOfWork, retry_on_conflict
 from certifia_shared.envelope import utcnow
 from certifia_thesis.adapters.repository import ThesisRepository
 from certifia_thesis.domain.duration import assess_mission
@@ -62,30 +60,30 @@ class UnknownMission(LookupError):
 
 
 def register_mission(cmd: RegisterMission, *, uow: UnitOfWork) -> tuple[Mission, bool]:
-    """Register a mission of >= 4 months FTE once; a repeat (same company and dates) returns it."""
-    for _ in range(2):  # a concurrent twin may win the insert: then read theirs
-        with uow:
-            repo = ThesisRepository(uow.session)
-            candidate = repo.get_candidate(cmd.candidate_id, lock=True)
-            if candidate is None:
-                raise UnknownCandidate(cmd.candidate_id)
-            check_active(candidate)  # a withdrawn candidate starts no new mission
-            length = assess_mission(cmd.start_date, cmd.end_date, cmd.fte)  # raises MissionRefused
-            existing = repo.find_mission(cmd.candidate_id, cmd.company, cmd.start_date, cmd.end_date)
-            if existing is not None:
-                check_same_mission(existing, asdict(cmd))
-                return existing, False
-            mission = Mission(
-                id=str(uuid.uuid4()), months_fte=length.months_fte, registered_at=utcnow(), **asdict(cmd)
-            )
-            repo.add_mission(mission)
-            uow.emit(ev.MISSION_REGISTERED, subject=mission.candidate_id, data=_registered_payload(mission))
-            try:
-                uow.commit()
-            except IntegrityError:
-                continue
-            return mission, True
-    raise RuntimeError("mission registration kept conflicting; retry the request")
+    """Register a mission of >= 4 months FTE once; a repeat (same company and dates) returns it (a
+    concurrent twin may win the insert: the retry reads theirs)."""
+    return retry_on_conflict(lambda: _register_mission_once(cmd, uow=uow))
+
+
+def _register_mission_once(cmd: RegisterMission, *, uow: UnitOfWork) -> tuple[Mission, bool]:
+    with uow:
+        repo = ThesisRepository(uow.session)
+        candidate = repo.get_candidate(cmd.candidate_id, lock=True)
+        if candidate is None:
+            raise UnknownCandidate(cmd.candidate_id)
+        check_active(candidate)  # a withdrawn candidate starts no new mission
+        length = assess_mission(cmd.start_date, cmd.end_date, cmd.fte)  # raises MissionRefused
+        existing = repo.find_mission(cmd.candidate_id, cmd.company, cmd.start_date, cmd.end_date)
+        if existing is not None:
+            check_same_mission(existing, asdict(cmd))
+            return existing, False
+        mission = Mission(
+            id=str(uuid.uuid4()), months_fte=length.months_fte, registered_at=utcnow(), **asdict(cmd)
+        )
+        repo.add_mission(mission)
+        uow.emit(ev.MISSION_REGISTERED, subject=mission.candidate_id, data=_registered_payload(mission))
+        uow.commit()
+        return mission, True
 
 
 def record_defence(
@@ -94,49 +92,53 @@ def record_defence(
     """Record the outcome of the scheduled defence once it has been held; a passed one is final, a
     failed one allows a resit (scheduled again). The defence keeps the scheduled defence's id; the
     jury defaults to the scheduled jury's names, the date to the scheduled time, the mission to the
-    deposited thesis's."""
-    for _ in range(2):  # a concurrent outcome may win the insert: then answer as it now stands
-        with uow:
-            repo = ThesisRepository(uow.session)
-            candidate = repo.get_candidate(cmd.candidate_id, lock=True)
-            if candidate is None:
-                raise UnknownCandidate(cmd.candidate_id)
-            check_active(candidate)
-            previous = repo.defences_of(cmd.candidate_id)
-            schedules = repo.schedules_of(cmd.candidate_id)
-            if not schedules:
-                check_not_passed(previous)
-                raise DefenceNotScheduled()
-            scheduled = pending(schedules, previous) or schedules[-1]
-            mission_id = _defended_mission(repo, cmd, scheduled.deposit_id)
-            at = now()
-            defence = Defence(
-                id=scheduled.id,
-                candidate_id=cmd.candidate_id,
-                mission_id=mission_id,
-                outcome=cmd.outcome,
-                grade=cmd.grade,
-                jury=cmd.jury or scheduled.jury_names(),
-                defended_at=(cmd.defended_at or scheduled.scheduled_at).astimezone(UTC),
-                recorded_at=at,
-                recorded_by=cmd.recorded_by,
-            )
-            repeated = same_defence(previous, defence)
-            if repeated is not None:
-                return repeated, False
+    deposited thesis's. A concurrent outcome may win the insert: the retry answers as it now stands."""
+    try:
+        return retry_on_conflict(lambda: _record_defence_once(cmd, uow=uow, now=now), attempts=2)
+    except Conflict:  # uq_defences_one_pass or the defence id, twice: the other outcome stands
+        raise ThesisAlreadyPassed() from None
+
+
+def _record_defence_once(
+    cmd: RecordDefence, *, uow: UnitOfWork, now: Callable[[], datetime]
+) -> tuple[Defence, bool]:
+    with uow:
+        repo = ThesisRepository(uow.session)
+        candidate = repo.get_candidate(cmd.candidate_id, lock=True)
+        if candidate is None:
+            raise UnknownCandidate(cmd.candidate_id)
+        check_active(candidate)
+        previous = repo.defences_of(cmd.candidate_id)
+        schedules = repo.schedules_of(cmd.candidate_id)
+        if not schedules:
             check_not_passed(previous)
-            if any(d.id == scheduled.id for d in previous):
-                raise DefenceNotScheduled()  # its outcome is recorded: a resit is scheduled first
-            check_held(scheduled.scheduled_at, at)
-            check_defence_allowed(previous, defence.defended_at, at)
-            repo.add_defence(defence)
-            uow.emit(ev.THESIS_DEFENDED, subject=defence.candidate_id, data=_defended_payload(defence))
-            try:
-                uow.commit()
-            except IntegrityError:  # a concurrent outcome won (uq_defences_one_pass or the defence id)
-                continue
-            return defence, True
-    raise ThesisAlreadyPassed()
+            raise DefenceNotScheduled()
+        scheduled = pending(schedules, previous) or schedules[-1]
+        mission_id = _defended_mission(repo, cmd, scheduled.deposit_id)
+        at = now()
+        defence = Defence(
+            id=scheduled.id,
+            candidate_id=cmd.candidate_id,
+            mission_id=mission_id,
+            outcome=cmd.outcome,
+            grade=cmd.grade,
+            jury=cmd.jury or scheduled.jury_names(),
+            defended_at=(cmd.defended_at or scheduled.scheduled_at).astimezone(UTC),
+            recorded_at=at,
+            recorded_by=cmd.recorded_by,
+        )
+        repeated = same_defence(previous, defence)
+        if repeated is not None:
+            return repeated, False
+        check_not_passed(previous)
+        if any(d.id == scheduled.id for d in previous):
+            raise DefenceNotScheduled()  # its outcome is recorded: a resit is scheduled first
+        check_held(scheduled.scheduled_at, at)
+        check_defence_allowed(previous, defence.defended_at, at)
+        repo.add_defence(defence)
+        uow.emit(ev.THESIS_DEFENDED, subject=defence.candidate_id, data=_defended_payload(defence))
+        uow.commit()
+        return defence, True
 
 
 def _defended_mission(repo: ThesisRepository, cmd: RecordDefence, deposit_id: str) -> str:
