@@ -197,3 +197,21 @@ def test_an_empty_idempotency_key_is_refused_naming_it_and_breaks_nothing(
         assert "idempotency-key" in refused.text.lower()
     assert hand_in().status_code == 201
     assert hand_in().status_code == 201  # without a key, each hand-in is a new submission
+
+
+def test_a_submission_reads_back_with_the_same_utc_offset_it_was_answered_with(
+    client: TestClient, enrol: Callable[..., None]
+) -> None:
+    """Measured before: POST answered received_at with "Z", GET without any offset (SQLite stores none)."""
+    enrol("cand-10")
+    own = auth("candidate", subject="c10", candidate_id="cand-10")
+    posted = client.post(
+        "/candidates/cand-10/submissions",
+        data={"evaluation_id": "2.EV1"},
+        files={"file": ("a.zip", _zip(), "application/zip")},
+        headers=own,
+    ).json()
+    got = client.get(f"/submissions/{posted['id']}", headers=own).json()
+    listed = client.get("/candidates/cand-10/submissions", headers=own).json()
+    assert posted["received_at"].endswith("Z")
+    assert got["received_at"] == posted["received_at"] == listed[0]["received_at"]

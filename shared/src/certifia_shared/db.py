@@ -14,6 +14,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from certifia_shared.columns import UtcDateTime
 from certifia_shared.envelope import CloudEvent
 from certifia_shared.messaging import MessagingTables, record_event
 
@@ -51,6 +52,14 @@ class Conflict(Exception):
 
 
 T = TypeVar("T")
+__all__ = [
+    "Conflict",
+    "UnitOfWork",
+    "UtcDateTime",
+    "insert_ignoring_conflict",
+    "make_engine",
+    "retry_on_conflict",
+]
 
 
 def retry_on_conflict(attempt: Callable[[], T], *, attempts: int = 3) -> T:

@@ -9,7 +9,6 @@ from typing import Any
 from sqlalchemy import (
     BigInteger,
     Column,
-    DateTime,
     Integer,
     MetaData,
     String,
@@ -20,6 +19,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
+from certifia_shared.columns import UtcDateTime
 from certifia_shared.contracts import contract
 from certifia_shared.envelope import CloudEvent, utcnow
 from certifia_shared.telemetry import inject_trace_headers
@@ -46,8 +46,8 @@ def messaging_tables(metadata: MetaData) -> MessagingTables:
         Column("time", String(64), nullable=False),
         Column("payload", Text, nullable=False),
         Column("trace_headers", Text, nullable=False, default="{}"),
-        Column("created_at", DateTime(timezone=True), nullable=False),
-        Column("published_at", DateTime(timezone=True), nullable=True, index=True),
+        Column("created_at", UtcDateTime(), nullable=False),
+        Column("published_at", UtcDateTime(), nullable=True, index=True),
         Column("publish_attempts", Integer, nullable=False, default=0),
         Column("last_error", Text, nullable=True),
     )
@@ -60,7 +60,7 @@ def messaging_tables(metadata: MetaData) -> MessagingTables:
         Column("topic", String(200), nullable=False),
         Column("partition", Integer, nullable=False),
         Column("offset", BigInteger, nullable=False),
-        Column("processed_at", DateTime(timezone=True), nullable=False),
+        Column("processed_at", UtcDateTime(), nullable=False),
     )
     return MessagingTables(outbox=outbox, inbox=inbox)
 

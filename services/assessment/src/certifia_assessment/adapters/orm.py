@@ -4,7 +4,6 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Column,
-    DateTime,
     Index,
     MetaData,
     String,
@@ -13,6 +12,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
+from certifia_shared.columns import UtcDateTime
 from certifia_shared.messaging import messaging_tables
 
 metadata = MetaData()
@@ -27,8 +27,8 @@ candidates = Table(
     Column("option", String(2), nullable=True),
     Column("given_name", String(200), nullable=False),
     Column("family_name", String(200), nullable=False),
-    Column("enrolled_at", DateTime(timezone=True), nullable=False),
-    Column("withdrawn_at", DateTime(timezone=True), nullable=True),  # from candidate.withdrawn
+    Column("enrolled_at", UtcDateTime(), nullable=False),
+    Column("withdrawn_at", UtcDateTime(), nullable=True),  # from candidate.withdrawn
     # the LMS client that enrolled them (candidate.enrolled): the tenant, see certifia_shared.tenancy
     Column("lms_client", String(200), nullable=True),
 )
@@ -46,7 +46,7 @@ decisions = Table(
     Column("comment", Text, nullable=False),
     Column("decided_by", String(200), nullable=False),
     Column("decided_by_role", String(10), nullable=False),
-    Column("decided_at", DateTime(timezone=True), nullable=False),
+    Column("decided_at", UtcDateTime(), nullable=False),
     Column("submission_id", String(64), nullable=True),
     Index("ix_decisions_candidate_criterion", "candidate_id", "criterion_id", "decided_at"),
 )
@@ -59,7 +59,7 @@ criterion_validations = Table(
     Column("criterion_id", String(64), primary_key=True),
     Column("bloc", String(2), nullable=False),
     Column("decision_id", String(64), nullable=False),
-    Column("validated_at", DateTime(timezone=True), nullable=False),
+    Column("validated_at", UtcDateTime(), nullable=False),
 )
 
 competency_validations = Table(
@@ -68,7 +68,7 @@ competency_validations = Table(
     Column("candidate_id", String(64), primary_key=True),
     Column("competency_id", String(64), primary_key=True),
     Column("bloc", String(2), nullable=False),
-    Column("validated_at", DateTime(timezone=True), nullable=False),
+    Column("validated_at", UtcDateTime(), nullable=False),
 )
 
 bloc_passes = Table(
@@ -77,7 +77,7 @@ bloc_passes = Table(
     Column("candidate_id", String(64), primary_key=True),
     Column("bloc", String(2), primary_key=True),
     Column("via", String(12), nullable=False),
-    Column("passed_at", DateTime(timezone=True), nullable=False),
+    Column("passed_at", UtcDateTime(), nullable=False),
 )
 
 submissions = Table(
@@ -93,7 +93,7 @@ submissions = Table(
     Column("pack_id", String(100), nullable=True),
     Column("idempotency_key", String(200), nullable=True),
     Column("status", String(10), nullable=False),
-    Column("received_at", DateTime(timezone=True), nullable=False),
+    Column("received_at", UtcDateTime(), nullable=False),
     Column("report", JSON, nullable=True),
     Column("failure_reason", Text, nullable=True),
     UniqueConstraint("candidate_id", "idempotency_key", name="uq_submissions_idempotency"),
@@ -114,13 +114,13 @@ appeals = Table(
     Column("grounds", Text, nullable=False),
     Column("opened_by", String(200), nullable=False),
     Column("opened_by_role", String(10), nullable=False),
-    Column("opened_at", DateTime(timezone=True), nullable=False),
+    Column("opened_at", UtcDateTime(), nullable=False),
     Column("status", String(10), nullable=False),
     Column("outcome", String(10), nullable=True),
     Column("reasoning", Text, nullable=True),
     Column("resolved_by", String(200), nullable=True),
     Column("resolved_by_role", String(10), nullable=True),
-    Column("resolved_at", DateTime(timezone=True), nullable=True),
+    Column("resolved_at", UtcDateTime(), nullable=True),
     Column("resolution_decision_id", String(64), nullable=True),
     UniqueConstraint("decision_id", name="uq_appeals_decision"),
 )

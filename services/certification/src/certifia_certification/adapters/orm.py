@@ -2,7 +2,6 @@ from __future__ import annotations
 
 from sqlalchemy import (
     Column,
-    DateTime,
     ForeignKey,
     Integer,
     MetaData,
@@ -13,6 +12,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
+from certifia_shared.columns import UtcDateTime
 from certifia_shared.messaging import messaging_tables
 
 metadata = MetaData()
@@ -29,16 +29,16 @@ candidates = Table(
     # the LMS client that enrolled them (candidate.enrolled): the tenant, see certifia_shared.tenancy
     Column("lms_client", String(200), nullable=True),
     Column("path", String(20), nullable=True),
-    Column("enrolled_at", DateTime(timezone=True), nullable=True),
+    Column("enrolled_at", UtcDateTime(), nullable=True),
     Column("option", String(2), nullable=True),
-    Column("option_chosen_at", DateTime(timezone=True), nullable=True),
+    Column("option_chosen_at", UtcDateTime(), nullable=True),
     Column("thesis_defence_id", String(64), nullable=True),
     Column("thesis_mission_id", String(64), nullable=True),
     Column("thesis_outcome", String(10), nullable=True),
-    Column("thesis_defended_at", DateTime(timezone=True), nullable=True),
-    Column("withdrawn_at", DateTime(timezone=True), nullable=True),
-    Column("first_seen_at", DateTime(timezone=True), nullable=False),
-    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("thesis_defended_at", UtcDateTime(), nullable=True),
+    Column("withdrawn_at", UtcDateTime(), nullable=True),
+    Column("first_seen_at", UtcDateTime(), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
 )
 
 bloc_passes = Table(
@@ -47,7 +47,7 @@ bloc_passes = Table(
     Column("candidate_id", String(64), ForeignKey("candidates.candidate_id"), nullable=False),
     Column("bloc", String(3), nullable=False),
     Column("via", String(20), nullable=False),
-    Column("passed_at", DateTime(timezone=True), nullable=False),
+    Column("passed_at", UtcDateTime(), nullable=False),
     Column("referential_version", String(20), nullable=False),
     Column("competencies", Text, nullable=False),
     PrimaryKeyConstraint("candidate_id", "bloc"),
@@ -59,7 +59,7 @@ bloc_certificates = Table(
     Column("certificate_id", String(36), primary_key=True),
     Column("candidate_id", String(64), ForeignKey("candidates.candidate_id"), nullable=False),
     Column("bloc", String(3), nullable=False),
-    Column("issued_at", DateTime(timezone=True), nullable=False),
+    Column("issued_at", UtcDateTime(), nullable=False),
     UniqueConstraint("candidate_id", "bloc", name="uq_bloc_certificates_candidate_bloc"),
 )
 
@@ -74,7 +74,7 @@ status_lists = Table(
     Column("size", Integer, nullable=False),
     Column("allocated", Integer, nullable=False),
     Column("index_key", String(64), nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
 )
 
 # At most one diploma per candidate: the unique constraint makes a race or a redelivery fail, not duplicate.
@@ -88,7 +88,7 @@ diplomas = Table(
     Column("option", String(2), nullable=True),
     Column("blocs", Text, nullable=False),
     Column("thesis_defence_id", String(64), nullable=True),
-    Column("issued_at", DateTime(timezone=True), nullable=False),
+    Column("issued_at", UtcDateTime(), nullable=False),
     Column("credential", Text, nullable=False),
     Column(
         "status_list_id",
@@ -97,7 +97,7 @@ diplomas = Table(
         nullable=True,
     ),
     Column("status_list_index", Integer, nullable=True),
-    Column("revoked_at", DateTime(timezone=True), nullable=True),
+    Column("revoked_at", UtcDateTime(), nullable=True),
     Column("revocation_reason", String(500), nullable=True),
     Column("revoked_by", String(200), nullable=True),
     Column("revoked_by_role", String(20), nullable=True),
@@ -115,6 +115,6 @@ signing_keys = Table(
     Column("private_key", Text, nullable=True),
     Column("origin", String(20), nullable=False),
     Column("slot", String(20), nullable=True),
-    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
     UniqueConstraint("slot", name="uq_signing_keys_slot"),
 )

@@ -3,7 +3,6 @@ from __future__ import annotations
 from sqlalchemy import (
     Boolean,
     Column,
-    DateTime,
     ForeignKey,
     Index,
     Integer,
@@ -14,6 +13,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
+from certifia_shared.columns import UtcDateTime
 from certifia_shared.messaging import messaging_tables
 
 metadata = MetaData()
@@ -31,8 +31,8 @@ candidates = Table(
     Column("path", String(20), nullable=False),
     Column("cohort", String(100), nullable=True),
     Column("option", String(2), nullable=True),
-    Column("enrolled_at", DateTime(timezone=True), nullable=False),
-    Column("withdrawn_at", DateTime(timezone=True), nullable=True),
+    Column("enrolled_at", UtcDateTime(), nullable=False),
+    Column("withdrawn_at", UtcDateTime(), nullable=True),
     Column("withdrawal_reason", String(500), nullable=True),
     Column("withdrawn_by_role", String(20), nullable=True),
     UniqueConstraint("lms_client", "external_id", name="uq_candidates_lms_external"),
@@ -50,9 +50,9 @@ webhook_subscriptions = Table(
     Column("description", String(500), nullable=True),
     Column("secret", String(100), nullable=False),
     Column("previous_secret", String(100), nullable=True),
-    Column("previous_secret_until", DateTime(timezone=True), nullable=True),
+    Column("previous_secret_until", UtcDateTime(), nullable=True),
     Column("active", Boolean, nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
 )
 
 # One row per (subscription, event): written in the consumer's transaction (with its inbox row), so a
@@ -70,12 +70,12 @@ webhook_deliveries = Table(
     Column("trace_headers", Text, nullable=False, default="{}"),
     Column("status", String(20), nullable=False),
     Column("attempts", Integer, nullable=False, default=0),
-    Column("next_attempt_at", DateTime(timezone=True), nullable=True),
-    Column("lease_until", DateTime(timezone=True), nullable=True),
-    Column("last_attempt_at", DateTime(timezone=True), nullable=True),
+    Column("next_attempt_at", UtcDateTime(), nullable=True),
+    Column("lease_until", UtcDateTime(), nullable=True),
+    Column("last_attempt_at", UtcDateTime(), nullable=True),
     Column("last_outcome", String(500), nullable=True),
-    Column("delivered_at", DateTime(timezone=True), nullable=True),
-    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("delivered_at", UtcDateTime(), nullable=True),
+    Column("created_at", UtcDateTime(), nullable=False),
     UniqueConstraint("subscription_id", "event_id", name="uq_webhook_deliveries_subscription_event"),
     Index("ix_webhook_deliveries_due", "status", "next_attempt_at"),
 )

@@ -1,7 +1,8 @@
 from __future__ import annotations
 
-from sqlalchemy import JSON, Column, DateTime, Integer, MetaData, String, Table, Text
+from sqlalchemy import JSON, Column, Integer, MetaData, String, Table, Text
 
+from certifia_shared.columns import UtcDateTime
 from certifia_shared.messaging import messaging_tables
 
 metadata = MetaData()
@@ -22,9 +23,9 @@ jobs = Table(
     Column("attempts", Integer, nullable=False, default=0),
     Column("result", JSON, nullable=True),
     Column("reason", Text, nullable=True),
-    Column("requested_at", DateTime(timezone=True), nullable=False),
-    Column("started_at", DateTime(timezone=True), nullable=True),
-    Column("finished_at", DateTime(timezone=True), nullable=True),
+    Column("requested_at", UtcDateTime(), nullable=False),
+    Column("started_at", UtcDateTime(), nullable=True),
+    Column("finished_at", UtcDateTime(), nullable=True),
 )
 
 # Who enrolled each candidate (candidate.enrolled): the tenant whose LMS may read their grading reports.
@@ -33,5 +34,5 @@ candidates = Table(
     metadata,
     Column("candidate_id", String(64), primary_key=True),
     Column("lms_client", String(200), nullable=False),
-    Column("enrolled_at", DateTime(timezone=True), nullable=False),
+    Column("enrolled_at", UtcDateTime(), nullable=False),
 )

@@ -4,7 +4,6 @@ from sqlalchemy import (
     JSON,
     Column,
     Date,
-    DateTime,
     Float,
     ForeignKey,
     Index,
@@ -17,6 +16,7 @@ from sqlalchemy import (
     text,
 )
 
+from certifia_shared.columns import UtcDateTime
 from certifia_shared.messaging import messaging_tables
 
 metadata = MetaData()
@@ -31,9 +31,9 @@ candidates = Table(
     Column("path", String(20), nullable=False),
     Column("given_name", String(200), nullable=False),
     Column("family_name", String(200), nullable=False),
-    Column("enrolled_at", DateTime(timezone=True), nullable=True),
+    Column("enrolled_at", UtcDateTime(), nullable=True),
     # from candidate.withdrawn (the first one counts): no deposit, scheduling or outcome after it
-    Column("withdrawn_at", DateTime(timezone=True), nullable=True),
+    Column("withdrawn_at", UtcDateTime(), nullable=True),
 )
 
 missions = Table(
@@ -48,7 +48,7 @@ missions = Table(
     Column("end_date", Date, nullable=False),
     Column("fte", Float, nullable=False),
     Column("months_fte", Float, nullable=False),
-    Column("registered_at", DateTime(timezone=True), nullable=False),
+    Column("registered_at", UtcDateTime(), nullable=False),
     # The same mission sent twice (a retry) is recognised by company and dates: never two rows.
     UniqueConstraint("candidate_id", "company", "start_date", "end_date", name="uq_missions_identity"),
 )
@@ -64,8 +64,8 @@ defences = Table(
     Column("outcome", String(10), nullable=False),
     Column("grade", Float, nullable=True),
     Column("jury", JSON, nullable=False),
-    Column("defended_at", DateTime(timezone=True), nullable=False),
-    Column("recorded_at", DateTime(timezone=True), nullable=False),
+    Column("defended_at", UtcDateTime(), nullable=False),
+    Column("recorded_at", UtcDateTime(), nullable=False),
     Column("recorded_by", String(200), nullable=False),
     Index("ix_defences_candidate_id", "candidate_id"),
     # A passed defence is final: at most one per candidate, even under concurrent requests.
@@ -92,7 +92,7 @@ thesis_deposits = Table(
     Column("sha256", String(64), nullable=False),
     Column("size_bytes", Integer, nullable=False),
     Column("filename", String(255), nullable=True),
-    Column("submitted_at", DateTime(timezone=True), nullable=False),
+    Column("submitted_at", UtcDateTime(), nullable=False),
     Column("submitted_by", String(200), nullable=False),
     UniqueConstraint("candidate_id", "version", name="uq_thesis_deposits_version"),
 )
@@ -105,10 +105,10 @@ defence_schedules = Table(
     Column("id", String(36), primary_key=True),
     Column("candidate_id", String(64), ForeignKey("candidates.id"), nullable=False, index=True),
     Column("deposit_id", String(36), ForeignKey("thesis_deposits.id"), nullable=False),
-    Column("scheduled_at", DateTime(timezone=True), nullable=False),
+    Column("scheduled_at", UtcDateTime(), nullable=False),
     Column("location", String(300), nullable=False),
     Column("jury", JSON, nullable=False),
     Column("scheduled_by", String(200), nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
 )
