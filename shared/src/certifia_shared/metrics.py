@@ -28,3 +28,8 @@ CONSUMER_LAG = Gauge(
     "Records on the consumer's partitions not yet consumed",
     ["service", "group", "topic"],
 )
+HTTP_UNHANDLED_ERRORS = Counter(
+    "certifia_http_unhandled_errors_total",
+    "Requests that ended in an unhandled exception (answered 500, logged with a correlation id)",
+    ["service", "method", "route", "exception"],
+)

@@ -87,7 +87,7 @@ class Matrix:
 
     def call(self, op: Operation, headers: dict[str, str], values: Mapping[str, str] | None = None) -> Any:
         url = op.url({"candidate_id": self.candidate_id, **self.resources, **(values or {})})
-        body = {"json": {}} if op.method in ("post", "put", "patch") else {}
+        body: dict[str, Any] = {"json": {}} if op.method in ("post", "put", "patch") else {}
         return self.client.request(op.method.upper(), url, headers=headers, **body)
 
     def check(self) -> list[str]:

@@ -1,0 +1,500 @@
+"""The edges create_app gives every service: unhandled errors, body parsing and size, caching, OpenAPI."""
+
+from __future__ import annotations
+
+import asyncio
+import http.client
+import json
+import logging
+import re
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Annotated, Any
+
+import pytest
+import uvicorn
+from fastapi import APIRouter, FastAPI, File, Form, Response, UploadFile
+from fastapi.responses import PlainTextResponse, StreamingResponse
+from fastapi.testclient import TestClient
+from opentelemetry.sdk.trace import TracerProvider
+from prometheus_client import REGISTRY
+from pydantic import BaseModel
+from starlette.types import Message
+
+from certifia_shared.config import ServiceSettings
+from certifia_shared.hygiene import PersonName, ShortText
+from certifia_shared.problems import MEDIA_TYPE, correlation_id
+from certifia_shared.testing import TEST_SECRET
+from certifia_shared.web import create_app
+
+SERVICE = "edges-test"
+KiB = 1024
+
+
+class Member(BaseModel):
+    name: PersonName
+    role: str
+
+
+def _router() -> APIRouter:
+    router = APIRouter()
+
+    @router.get("/boom")
+    def boom() -> None:
+        raise RuntimeError("secret internals: postgres://user:pw@db")
+
+    @router.get("/half")
+    def half() -> StreamingResponse:
+        def chunks() -> Iterator[bytes]:
+            yield b'{"partial": '
+            raise RuntimeError("failed mid-stream")
+
+        return StreamingResponse(chunks(), media_type="application/json")
+
+    @router.post("/members", status_code=201)
+    def add_member(body: Member) -> dict[str, str]:
+        return {"name": body.name}
+
+    @router.post("/uploads", status_code=201)
+    async def upload(
+        title: Annotated[ShortText, Form()], file: Annotated[UploadFile, File()]
+    ) -> dict[str, Any]:
+        return {"title": title, "size": len(await file.read())}
+
+    @router.post("/other-uploads", status_code=201)
+    async def other_upload(file: Annotated[UploadFile, File()]) -> dict[str, int]:
+        return {"size": len(await file.read())}
+
+    @router.get("/members/{member_id}")
+    def member(member_id: str) -> dict[str, str]:
+        return {"id": member_id}
+
+    @router.get("/cached")
+    def cached(response: Response) -> dict[str, str]:
+        response.headers["Cache-Control"] = "private, max-age=60"
+        return {"cached": "yes"}
+
+    @router.get("/text", responses={404: {"content": {"text/plain": {}}, "description": "a text page"}})
+    def text() -> PlainTextResponse:
+        return PlainTextResponse("hello")
+
+    @router.get("/public/diplomas/{diploma_id}/verification")
+    def verify(diploma_id: str) -> dict[str, str]:
+        return {"diploma_id": diploma_id}
+
+    @router.post("/public/verifications")
+    def verify_posted(body: dict[str, Any]) -> dict[str, int]:
+        return {"keys": len(body)}
+
+    @router.get("/.well-known/jwks.json")
+    def jwks() -> dict[str, list[str]]:
+        return {"keys": []}
+
+    return router
+
+
+def _settings() -> ServiceSettings:
+    return ServiceSettings.model_construct(service_name=SERVICE, auth_secret=TEST_SECRET)
+
+
+def _app(**kwargs: Any) -> FastAPI:
+    options: dict[str, Any] = {
+        "public_paths": [
+            "/public/diplomas/{diploma_id}/verification",
+            "/public/verifications",
+            "/.well-known/",
+        ],
+        "body_limits": {"/uploads": 16 * KiB},
+        "default_body_limit": 2 * KiB,
+        "upload_body_limit": 32 * KiB,
+        "public_body_limit": 512,
+    }
+    options.update(kwargs)
+    return create_app(
+        settings=_settings(), title="edges", routers=[_router()], readiness=lambda: {}, **options
+    )
+
+
+@pytest.fixture(scope="module")
+def app() -> FastAPI:
+    return _app()
+
+
+@pytest.fixture(scope="module")
+def client(app: FastAPI) -> TestClient:
+    return TestClient(app)  # raise_server_exceptions stays True: nothing may reach the server
+
+
+def _count(route: str, status: int, method: str = "GET") -> float:
+    labels = {"service": SERVICE, "method": method, "route": route, "status": str(status)}
+    return REGISTRY.get_sample_value("certifia_http_requests_total", labels) or 0.0
+
+
+def _problem(response: Any, status: int, kind: str) -> dict[str, Any]:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith(MEDIA_TYPE)
+    body: dict[str, Any] = response.json()
+    assert body["status"] == status
+    assert body["type"] == f"https://certifia.fr/problems/{kind}"
+    assert {"type", "title", "status", "detail", "instance"} <= body.keys()
+    return body
+
+
+# -- a raw ASGI exchange, to see what is read and sent -------------------------------------------------------
+@dataclass
+class Exchange:
+    messages: list[Message] = field(default_factory=list)
+    chunks_read: int = 0
+
+    @property
+    def status(self) -> int:
+        starts = [m for m in self.messages if m["type"] == "http.response.start"]
+        assert len(starts) == 1, self.messages
+        return int(starts[0]["status"])
+
+    @property
+    def body(self) -> dict[str, Any]:
+        raw = b"".join(m.get("body", b"") for m in self.messages if m["type"] == "http.response.body")
+        parsed: dict[str, Any] = json.loads(raw)
+        return parsed
+
+
+def _exchange(
+    app: FastAPI, path: str, *, headers: dict[str, str], chunks: Iterator[bytes], method: str = "POST"
+) -> Exchange:
+    exchange = Exchange()
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": method,
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "root_path": "",
+        "query_string": b"",
+        "headers": [(k.lower().encode(), v.encode()) for k, v in headers.items()],
+        "client": ("127.0.0.1", 50000),
+        "server": ("testserver", 80),
+    }
+
+    async def receive() -> Message:
+        chunk = next(chunks, None)
+        if chunk is None:
+            await asyncio.Event().wait()  # the client waits for the answer
+        exchange.chunks_read += 1
+        return {"type": "http.request", "body": chunk, "more_body": True}
+
+    async def send(message: Message) -> None:
+        exchange.messages.append(message)
+
+    async def run() -> None:
+        await asyncio.wait_for(app(scope, receive, send), timeout=10)
+
+    asyncio.run(run())
+    return exchange
+
+
+def _endless(size: int = KiB) -> Iterator[bytes]:
+    while True:
+        yield b"x" * size
+
+
+# -- unhandled errors ----------------------------------------------------------------------------------------
+def test_an_unhandled_error_answers_a_problem_and_is_counted_as_a_500(
+    client: TestClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    before = _count("/boom", 500)
+    unhandled = {"service": SERVICE, "method": "GET", "route": "/boom", "exception": "RuntimeError"}
+    unhandled_before = REGISTRY.get_sample_value("certifia_http_unhandled_errors_total", unhandled) or 0.0
+    with caplog.at_level(logging.ERROR, logger="certifia_shared.web"):
+        response = client.get("/boom")
+    body = _problem(response, 500, "internal-error")
+    assert re.fullmatch(r"[0-9a-f]{32}", body["correlation_id"])
+    assert response.headers["x-correlation-id"] == body["correlation_id"]
+    assert body["correlation_id"] in body["detail"]
+    assert "secret" not in response.text and "Traceback" not in response.text
+    assert response.headers["cache-control"] == "no-store"
+    assert _count("/boom", 500) == before + 1
+    assert (
+        REGISTRY.get_sample_value("certifia_http_unhandled_errors_total", unhandled) == unhandled_before + 1
+    )
+    [record] = [r for r in caplog.records if body["correlation_id"] in r.getMessage()]
+    assert record.exc_info is not None and isinstance(
+        record.exc_info[1], RuntimeError
+    )  # logged with its stack
+    assert record.fields["correlation_id"] == body["correlation_id"]  # type: ignore[attr-defined]
+
+
+def test_an_error_after_the_response_started_is_counted_and_logged_not_answered_twice(app: FastAPI) -> None:
+    before = _count("/half", 500)
+    exchange = _exchange(app, "/half", method="GET", headers={}, chunks=iter([b""]))
+    assert exchange.status == 200  # already sent: the server cuts the response, the client sees it truncated
+    assert _count("/half", 500) == before + 1
+
+
+def test_the_correlation_id_is_the_trace_id_when_there_is_one() -> None:
+    tracer = TracerProvider().get_tracer("test")
+    with tracer.start_as_current_span("request") as span:
+        assert correlation_id() == format(span.get_span_context().trace_id, "032x")
+    assert correlation_id() != correlation_id()  # no trace: a fresh id each time
+
+
+@pytest.fixture(scope="module")
+def server(app: FastAPI) -> Iterator[int]:
+    """The app behind a real uvicorn on an ephemeral local port."""
+    config = uvicorn.Config(app, host="127.0.0.1", port=0, lifespan="off", log_level="critical")
+    running = uvicorn.Server(config)
+    thread = threading.Thread(target=running.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not running.started:
+        assert time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.02)
+    yield running.servers[0].sockets[0].getsockname()[1]
+    running.should_exit = True
+    thread.join(timeout=10)
+
+
+def test_over_http_the_connection_survives_a_500(server: int) -> None:
+    connection = http.client.HTTPConnection("127.0.0.1", server, timeout=10)
+    connection.request("GET", "/boom")
+    failed = connection.getresponse()
+    assert failed.status == 500 and json.loads(failed.read())["type"].endswith("/internal-error")
+    connection.request("GET", "/members/m-1")  # the same connection: not dropped by the server
+    after = connection.getresponse()
+    assert (after.status, json.loads(after.read())) == (200, {"id": "m-1"})
+    connection.close()
+
+
+def _eventually(condition: Any, seconds: float = 5.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "not within the deadline"
+        time.sleep(0.01)
+
+
+def test_over_http_a_chunked_body_is_cut_at_the_limit(server: int) -> None:
+    """3 KiB sent chunked (no Content-Length) to a route that reads 2 KiB, the body left unfinished: the
+    413 comes without waiting for the rest. (Nothing more is sent: bytes arriving after the server closed
+    would reset the connection, and the client could lose the answer before reading it.)"""
+    before = _count("/members", 413, "POST")
+    with socket.create_connection(("127.0.0.1", server), timeout=10) as sock:
+        head = "POST /members HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\n"
+        sock.sendall((head + "Transfer-Encoding: chunked\r\n\r\n").encode())
+        sock.sendall((b"400\r\n" + b"a" * KiB + b"\r\n") * 3)
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    status_line, _, rest = answer.partition(b"\r\n")
+    assert status_line == b"HTTP/1.1 413 Request Entity Too Large"
+    assert json.loads(rest.split(b"\r\n\r\n", 1)[1])["limit_bytes"] == 2 * KiB
+    _eventually(lambda: _count("/members", 413, "POST") == before + 1)  # the server thread counts it
+
+
+# -- body size -----------------------------------------------------------------------------------------------
+def test_a_declared_content_length_over_the_limit_is_refused_before_the_body_is_read(app: FastAPI) -> None:
+    before = _count("/members", 413, "POST")
+    exchange = _exchange(
+        app,
+        "/members",
+        headers={"content-type": "application/json", "content-length": str(10 * 1024 * 1024)},
+        chunks=_endless(),
+    )
+    assert exchange.status == 413
+    assert exchange.chunks_read == 0
+    body = exchange.body
+    assert body["type"].endswith("/body-too-large") and body["limit_bytes"] == 2 * KiB
+    assert "2048 bytes (2 KiB)" in body["detail"]
+    assert body["errors"] == [{"field": "body", "in": "body", "message": "larger than 2048 bytes"}]
+    assert _count("/members", 413, "POST") == before + 1  # counted under the route it was meant for
+
+
+def test_a_streamed_body_without_length_is_cut_as_soon_as_it_passes_the_limit(app: FastAPI) -> None:
+    exchange = _exchange(app, "/members", headers={"content-type": "application/json"}, chunks=_endless())
+    assert exchange.status == 413
+    assert exchange.body["limit_bytes"] == 2 * KiB
+    assert exchange.chunks_read == 3  # 3 KiB read: the first chunk past 2 KiB, and nothing more
+
+
+def test_an_upload_route_has_its_own_limit(client: TestClient) -> None:
+    ok = client.post(
+        "/uploads", data={"title": "Thesis"}, files={"file": ("t.pdf", b"%PDF-" + b"x" * 10 * KiB)}
+    )
+    assert ok.status_code == 201 and ok.json()["size"] == 10 * KiB + 5
+    too_large = client.post("/uploads", data={"title": "T"}, files={"file": ("t.pdf", b"x" * 20 * KiB)})
+    assert _problem(too_large, 413, "body-too-large")["limit_bytes"] == 16 * KiB
+    assert (
+        _problem(client.post("/members", json={"name": "a" * 3000, "role": "x"}), 413, "body-too-large")[
+            "limit_bytes"
+        ]
+        == 2 * KiB
+    )
+
+
+def test_an_upload_route_without_its_own_limit_gets_the_upload_limit(client: TestClient) -> None:
+    ok = client.post("/other-uploads", files={"file": ("a.zip", b"x" * 20 * KiB)})
+    assert ok.status_code == 201
+    too_large = client.post("/other-uploads", files={"file": ("a.zip", b"x" * 40 * KiB)})
+    assert _problem(too_large, 413, "body-too-large")["limit_bytes"] == 32 * KiB
+
+
+def test_public_routes_read_little(client: TestClient) -> None:
+    assert client.post("/public/verifications", json={"a": "b"}).json() == {"keys": 1}
+    refused = client.post("/public/verifications", json={"a": "b" * 600})
+    assert _problem(refused, 413, "body-too-large")["limit_bytes"] == 512
+
+
+# -- body parsing --------------------------------------------------------------------------------------------
+def test_malformed_json_names_the_body_and_where_it_breaks(client: TestClient) -> None:
+    response = client.post(
+        "/members", content=b'{"name": "Ada",\n "role": }', headers={"content-type": "application/json"}
+    )
+    body = _problem(response, 400, "malformed-body")
+    [error] = body["errors"]
+    assert (error["field"], error["in"]) == ("body", "body")
+    assert "line 2, column 10" in error["message"] and "Expecting value" in error["message"]
+    assert "JSON" in body["detail"]
+
+
+def test_a_body_of_the_wrong_media_type_is_a_415_naming_the_content_type(client: TestClient) -> None:
+    as_text = client.post("/members", content=b'{"name": "a"}', headers={"content-type": "text/plain"})
+    body = _problem(as_text, 415, "unsupported-media-type")
+    assert body["errors"] == [
+        {"field": "Content-Type", "in": "header", "message": "expected application/json, got text/plain"}
+    ]
+    assert "application/json" in body["detail"]
+    no_type = client.post("/members", content=b'{"name": "a", "role": "r"}')
+    assert "sends no Content-Type" in _problem(no_type, 415, "unsupported-media-type")["detail"]
+    json_to_upload = client.post("/uploads", json={"title": "T"})
+    assert "multipart/form-data" in _problem(json_to_upload, 415, "unsupported-media-type")["detail"]
+    assert client.post("/members", json={"name": "Ada", "role": "r"}, headers={}).status_code == 201
+
+
+def test_bad_multipart_names_the_body(client: TestClient) -> None:
+    no_boundary = client.post("/uploads", content=b"--x\r\n", headers={"content-type": "multipart/form-data"})
+    body = _problem(no_boundary, 400, "malformed-body")
+    assert body["errors"] == [{"field": "body", "in": "body", "message": "Missing boundary in multipart."}]
+    assert "multipart/form-data" in body["detail"]
+    garbled = client.post(
+        "/uploads", content=b"--x\r\nbroken", headers={"content-type": "multipart/form-data; boundary=x"}
+    )
+    assert garbled.status_code in {400, 422} and garbled.headers["content-type"].startswith(MEDIA_TYPE)
+
+
+def test_validation_errors_keep_their_shape_and_say_where(client: TestClient) -> None:
+    response = client.post("/members", json={"name": "Ada\u202e", "role": 3})
+    body = _problem(response, 422, "validation")
+    assert {e["field"] for e in body["errors"]} == {"name", "role"}
+    assert all(e["in"] == "body" for e in body["errors"])
+    [name] = [e for e in body["errors"] if e["field"] == "name"]
+    assert "U+202E" in name["message"]
+    assert "name" in body["detail"] and "role" in body["detail"]
+    form = client.post("/uploads", data={"title": "a\x1b[31m"}, files={"file": ("t.pdf", b"%PDF-")})
+    [title] = _problem(form, 422, "validation")["errors"]
+    assert title["field"] == "title" and "ANSI escape" in title["message"]
+
+
+def test_other_http_errors_stay_problems(client: TestClient) -> None:
+    response = client.delete("/members")
+    assert response.status_code == 405 and response.json()["title"] == "Method not allowed"
+    missing = client.get("/nowhere")
+    assert missing.status_code == 404 and missing.headers["content-type"].startswith(MEDIA_TYPE)
+
+
+# -- caching -------------------------------------------------------------------------------------------------
+def test_private_json_is_not_stored_unless_the_route_says_otherwise(client: TestClient) -> None:
+    assert client.get("/members/m-1").headers["cache-control"] == "no-store"
+    assert client.get("/cached").headers["cache-control"] == "private, max-age=60"
+    assert client.get("/nowhere").headers["cache-control"] == "no-store"  # a problem is JSON too
+    assert "cache-control" not in client.get("/text").headers  # not JSON: the route decides
+    assert "cache-control" not in client.get("/public/diplomas/d-1/verification").headers
+    assert "cache-control" not in client.get("/.well-known/jwks.json").headers
+    assert "cache-control" not in client.get("/healthz").headers
+
+
+# -- OpenAPI -------------------------------------------------------------------------------------------------
+def _operations(document: dict[str, Any]) -> Iterator[tuple[str, str, dict[str, Any]]]:
+    for path, item in document["paths"].items():
+        for method, operation in item.items():
+            yield path, method, operation
+
+
+def test_openapi_documents_the_bearer_scheme_on_private_routes_only(client: TestClient) -> None:
+    document = client.get("/openapi.json").json()
+    assert document["components"]["securitySchemes"]["bearerAuth"] == {
+        "type": "http",
+        "scheme": "bearer",
+        "bearerFormat": "JWT",
+        "description": document["components"]["securitySchemes"]["bearerAuth"]["description"],
+    }
+    public = {"/public/diplomas/{diploma_id}/verification", "/public/verifications", "/.well-known/jwks.json"}
+    public |= {"/healthz", "/readyz", "/metrics"}
+    for path, method, operation in _operations(document):
+        if path in public:
+            assert "security" not in operation, (method, path)
+            assert "401" not in operation["responses"], (method, path)
+        else:
+            assert operation["security"] == [{"bearerAuth": []}], (method, path)
+
+
+def test_openapi_documents_problem_responses_on_every_route(client: TestClient) -> None:
+    document = client.get("/openapi.json").json()
+    schemas = document["components"]["schemas"]
+    assert schemas["Problem"]["required"] == ["type", "title", "status", "detail", "instance"]
+    assert "HTTPValidationError" not in schemas and "ValidationError" not in schemas
+    problem = {MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}}
+    for path, method, operation in _operations(document):
+        responses = operation["responses"]
+        expected = {"404", "500"}
+        if "security" in operation:
+            expected |= {"401", "403"}
+        if method in {"post", "put", "patch", "delete"}:
+            expected.add("409")
+        if "requestBody" in operation:
+            expected |= {"413", "415", "422"}
+        if operation.get("parameters"):
+            expected.add("422")
+        assert expected <= responses.keys(), (method, path, sorted(responses))
+        for status in expected - ({"404"} if path == "/text" else set()):
+            assert responses[status]["content"] == problem, (method, path, status)
+    text_404 = document["paths"]["/text"]["get"]["responses"]["404"]
+    assert text_404["description"] == "a text page"  # what a route declares stays, the problem beside it
+    assert text_404["content"] == {"text/plain": {}, **problem}
+    assert "2XX" not in document["paths"]["/members"]["post"]["responses"]
+    assert "201" in document["paths"]["/members"]["post"]["responses"]
+
+
+def test_openapi_can_document_openid_connect_beside_the_bearer_token() -> None:
+    url = "https://auth.certifia.fr/.well-known/openid-configuration"
+    document = TestClient(_app(openid_connect_url=url)).get("/openapi.json").json()
+    schemes = document["components"]["securitySchemes"]
+    assert schemes["openIdConnect"] == {"type": "openIdConnect", "openIdConnectUrl": url}
+    assert document["paths"]["/members"]["post"]["security"] == [{"bearerAuth": []}, {"openIdConnect": []}]
+
+
+# -- create_app ----------------------------------------------------------------------------------------------
+def test_create_app_keeps_its_old_signature() -> None:
+    app = create_app(settings=_settings(), title="old", routers=[_router()], readiness=lambda: {"db": "ok"})
+    client = TestClient(app)
+    assert client.get("/readyz").json() == {"status": "ready", "checks": {"db": "ok"}}
+    assert (
+        client.post(
+            "/uploads", data={"title": "T"}, files={"file": ("t", b"x" * 2 * 1024 * 1024)}
+        ).status_code
+        == 201
+    )
+    assert _problem(client.get("/boom"), 500, "internal-error")
+
+
+def test_a_path_that_no_route_has_is_refused_at_start() -> None:
+    with pytest.raises(ValueError, match=re.escape("/candidates/{id}/thesis")):
+        _app(body_limits={"/candidates/{id}/thesis": 1024})
+    with pytest.raises(ValueError, match="no route has the path /public/verification:"):
+        _app(public_paths=["/public/verification"])
+    with pytest.raises(ValueError, match="bytes"):
+        _app(body_limits={"/uploads": -1})
+    assert _app(public_paths=["/anything-below/"])  # a prefix may cover routes added later
