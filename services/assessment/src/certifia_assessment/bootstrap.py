@@ -19,6 +19,8 @@ from certifia_shared.tenancy import TableTenants
 from certifia_shared.web import create_app
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
+MULTIPART_ALLOWANCE = 64 * 1024
+"""What a submission's form fields (evaluation and pack ids) and multipart framing add to the file."""
 
 
 def bootstrap(settings: Settings | None = None) -> ServiceContext:
@@ -48,5 +50,10 @@ def create_application(settings: Settings | None = None) -> FastAPI:
             "referential": load_referential(),
             "artifacts": ArtifactStore(settings.resolved_artifacts_dir()),
             "tenants": TableTenants(ctx.sessions, candidates.c.id, candidates.c.lms_client),
+        },
+        # the route's own 413 names the submission limit; the edge refuses what could never fit unread.
+        # No public paths: the referential's read API needs a token like every other route.
+        body_limits={
+            "/candidates/{candidate_id}/submissions": settings.max_submission_bytes + MULTIPART_ALLOWANCE
         },
     )

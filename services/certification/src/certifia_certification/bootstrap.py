@@ -14,13 +14,22 @@ from certifia_certification.entrypoints.api import router
 from certifia_certification.entrypoints.documents import router as documents_router
 from certifia_certification.entrypoints.revocation import router as revocation_router
 from certifia_certification.entrypoints.verification import router as verification_router
-from certifia_certification.service_layer.handlers import Issuer, event_handlers
+from certifia_certification.service_layer.handlers import STATUS_LISTS_PATH, Issuer, event_handlers
 from certifia_shared.referential import Referential, load_referential
 from certifia_shared.service import ServiceContext, build_context
 from certifia_shared.tenancy import TableTenants
 from certifia_shared.web import create_app
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
+PUBLIC_PATHS = (
+    "/.well-known/",
+    f"/{STATUS_LISTS_PATH}/",
+    "/diplomas/{diploma_id}/verification",
+    "/diplomas/{diploma_id}/verify",
+    "/verifications",
+)
+"""What anyone may call without a token (an employer checking a diploma): no security in OpenAPI, the small
+public body limit (a presented credential is a few KiB), caching left to the route."""
 
 
 @dataclass(frozen=True)
@@ -59,4 +68,5 @@ def create_application(settings: Settings | None = None) -> FastAPI:
             "issuer": wiring.issuer,
             "tenants": TableTenants(ctx.sessions, candidates.c.candidate_id, candidates.c.lms_client),
         },
+        public_paths=PUBLIC_PATHS,
     )

@@ -17,6 +17,8 @@ from certifia_thesis.entrypoints import api, deposit_api
 from certifia_thesis.service_layer.events import HANDLERS
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
+MULTIPART_ALLOWANCE = 64 * 1024
+"""What the deposit's form fields (title, abstract, mission id) and multipart framing add to the PDF."""
 
 
 def bootstrap(settings: Settings | None = None) -> ServiceContext:
@@ -45,5 +47,9 @@ def create_application(settings: Settings | None = None) -> FastAPI:
             "clock": utcnow,
             "deposits": ArtifactStore(settings.resolved_deposits_dir()),
             "tenants": TableTenants(ctx.sessions, candidates.c.id, candidates.c.lms_client),
+        },
+        # the route's own 413 names the thesis limit; the edge refuses what could never fit before reading it
+        body_limits={
+            "/candidates/{candidate_id}/thesis/deposit": settings.max_thesis_bytes + MULTIPART_ALLOWANCE
         },
     )

@@ -23,12 +23,17 @@ from certifia_assessment.domain.model import (
 from certifia_assessment.service_layer import handlers
 from certifia_shared.artifacts import ArtifactStore
 from certifia_shared.auth import Principal, require
+from certifia_shared.downloads import file_response
+from certifia_shared.hygiene import CleanText, free_text
 from certifia_shared.problems import Problem, not_found
 from certifia_shared.referential import Referential, ReferentialLookupError
 from certifia_shared.service import ServiceContext
 from certifia_shared.tenancy import VisibleCandidate, ensure_visible
 
 router = APIRouter(tags=["assessment"])
+ShortId = Annotated[str, CleanText("identifier", 1, 64)]
+"""An id of the referential (a criterion, an evaluation) or of a record (a decision): printable ASCII."""
+Comment = Annotated[str, free_text(5000)]
 
 
 def _ctx(request: Request) -> ServiceContext:
@@ -62,9 +67,9 @@ def withdrawn_problem(exc: handlers.CandidateWithdrawn) -> Problem:
 # -- decisions -----------------------------------------------------------------------------------------
 class DecisionRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    criterion_id: str = Field(min_length=1, max_length=64, description="global id, e.g. 2.A1.C1.E1")
+    criterion_id: ShortId = Field(description="global id, e.g. 2.A1.C1.E1")
     outcome: Literal["validated", "rejected"]
-    comment: str = Field(default="", max_length=5000)
+    comment: Comment = ""
 
 
 class DecisionOut(BaseModel):
@@ -149,7 +154,7 @@ def list_decisions(
 class VaeBlocRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     bloc: Literal["1", "2", "3", "4", "5A", "5B"]
-    comment: str = Field(default="", max_length=5000)
+    comment: Comment = ""
 
 
 @router.post("/candidates/{candidate_id}/vae-decisions", status_code=201)
@@ -251,10 +256,11 @@ async def submit(
     request: Request,
     response: Response,
     principal: Annotated[Principal, Depends(require("candidate", "lms"))],
-    evaluation_id: Annotated[str, Form(min_length=1, max_length=64, description="global id, e.g. 2.EV1")],
+    evaluation_id: Annotated[ShortId, Form(description="global id, e.g. 2.EV1")],
     file: Annotated[UploadFile, File(description="the deliverable (a zip for code and models)")],
     pack_id: Annotated[
-        str | None, Form(max_length=100, description="grading pack for automated grading")
+        Annotated[str, CleanText("identifier", 0, 100)] | None,
+        Form(description="grading pack for automated grading"),
     ] = None,
     idempotency_key: Annotated[
         str | None,
@@ -356,14 +362,12 @@ def artifact(
     request: Request,
     principal: Annotated[Principal, Depends(require("candidate", "jury", "officer", "service"))],
 ) -> Response:
-    """The submitted file (grading-compute fetches it with a service token: the claim check)."""
+    """The submitted file, byte for byte (grading-compute fetches it with a service token: the claim check).
+    Always a download: its type is read from the file, never the type the uploader claimed."""
     submission = _visible_submission(request, principal, submission_id)
     store: ArtifactStore = request.app.state.artifacts
-    return Response(
-        content=store.get(submission.digest),
-        media_type=submission.media_type,
-        headers={
-            "X-Content-SHA256": submission.digest,
-            "Cache-Control": "private, max-age=31536000, immutable",
-        },
+    return file_response(
+        store.path(submission.digest),
+        filename=submission.filename,
+        headers={"X-Content-SHA256": submission.digest},
     )

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Request, Response
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field
 
 from certifia_assessment.adapters.repository import AssessmentRepository
 from certifia_assessment.config import Settings
@@ -24,24 +24,29 @@ from certifia_assessment.domain.appeals import (
     OpenerRole,
     ResolverRole,
 )
-from certifia_assessment.entrypoints.api import _ctx, _known_candidate, _referential, withdrawn_problem
+from certifia_assessment.entrypoints.api import (
+    ShortId,
+    _ctx,
+    _known_candidate,
+    _referential,
+    withdrawn_problem,
+)
 from certifia_assessment.service_layer import appeals as use_cases
 from certifia_assessment.service_layer.handlers import CandidateWithdrawn, UnknownCandidate
 from certifia_shared.auth import Principal, require
+from certifia_shared.hygiene import free_text
 from certifia_shared.problems import Problem, not_found
 from certifia_shared.tenancy import VisibleCandidate, ensure_visible
 
 router = APIRouter(tags=["appeals"])
 READERS = require("candidate", "jury", "officer", "lms")  # as for decisions and progress
 
-Text = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=TEXT_MIN_LENGTH, max_length=TEXT_MAX_LENGTH)
-]
+Text = Annotated[str, free_text(TEXT_MAX_LENGTH, min_length=TEXT_MIN_LENGTH)]
 
 
 class AppealRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    decision_id: str = Field(min_length=1, max_length=64, description="the rejection to contest")
+    decision_id: ShortId = Field(description="the rejection to contest")
     grounds: Text = Field(description="why the decision is contested; the candidate and officers see it")
 
 

@@ -5,17 +5,19 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
-from pydantic import BaseModel, StringConstraints
+from pydantic import BaseModel
 
 from certifia_certification.domain.revocation import REASON_MAX_LENGTH, RevokerRole
 from certifia_certification.entrypoints.api import RevocationOut
 from certifia_certification.service_layer.revocation import RevokeDiploma, UnknownDiploma, revoke_diploma
 from certifia_shared.auth import Principal, require
+from certifia_shared.hygiene import one_line
 from certifia_shared.problems import not_found
 
 router = APIRouter(tags=["certification"])
 
-Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=REASON_MAX_LENGTH)]
+Reason = Annotated[str, one_line(REASON_MAX_LENGTH)]
+"""One line: it is shown after "revoked on <date>:" in every verification and on the PDF's stamp."""
 
 
 class RevocationIn(BaseModel):

@@ -6,27 +6,31 @@ from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field
 
 from certifia_enrolment.adapters.repository import CandidateRepository
 from certifia_enrolment.domain.model import Candidate, CandidateWithdrawn, EnrolmentConflict, WithdrawerRole
 from certifia_enrolment.service_layer import handlers
 from certifia_shared.auth import Principal, require
+from certifia_shared.hygiene import CleanText, Identifier, free_text, one_line
 from certifia_shared.problems import Problem, not_found
 from certifia_shared.tenancy import VisibleCandidate, tenant
 
 router = APIRouter(tags=["candidates"])
 EMAIL = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+Name = Annotated[str, CleanText("name", 1, 200)]
+"""A given or family name: one line, NFC, no control, bidi or invisible characters (what the diploma shows)."""
+Email = Annotated[str, Field(pattern=EMAIL), CleanText("line", 3, 320)]
 
 
 class EnrolmentRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    external_id: str = Field(min_length=1, max_length=200, description="the candidate's id in the LMS")
-    given_name: str = Field(min_length=1, max_length=200)
-    family_name: str = Field(min_length=1, max_length=200)
-    email: str = Field(pattern=EMAIL, max_length=320)
+    external_id: Identifier = Field(description="the candidate's id in the LMS")
+    given_name: Name
+    family_name: Name
+    email: Email
     path: Literal["formation", "vae"] = "formation"
-    cohort: str | None = Field(default=None, max_length=100)
+    cohort: Annotated[str, one_line(100, min_length=0)] | None = None
 
 
 class OptionRequest(BaseModel):
@@ -36,7 +40,7 @@ class OptionRequest(BaseModel):
 
 class WithdrawalRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+    reason: Annotated[str, free_text(500, min_length=1)]
 
 
 class CandidateOut(BaseModel):

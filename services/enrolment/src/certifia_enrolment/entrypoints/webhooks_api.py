@@ -16,6 +16,7 @@ from certifia_enrolment.adapters.webhook_repository import WebhookRepository
 from certifia_enrolment.domain.webhooks import EVENT_NAMES, Delivery, Subscription, WebhookRefused
 from certifia_enrolment.service_layer import webhooks as service
 from certifia_shared.auth import Principal, require
+from certifia_shared.hygiene import free_text
 from certifia_shared.problems import Problem, not_found
 
 router = APIRouter(tags=["webhooks"])
@@ -29,7 +30,7 @@ class SubscriptionRequest(BaseModel):
     events: list[str] | None = Field(
         default=None, max_length=len(EVENT_NAMES) + 1, description="event names; omitted or ['*']: all"
     )
-    description: str | None = Field(default=None, max_length=500)
+    description: Annotated[str, free_text(500)] | None = None
 
 
 class SubscriptionOut(BaseModel):

@@ -9,6 +9,7 @@ from starlette.concurrency import run_in_threadpool
 
 from certifia_shared.artifacts import ArtifactStore
 from certifia_shared.auth import Principal, require
+from certifia_shared.downloads import file_response
 from certifia_shared.problems import Problem, not_found
 from certifia_shared.tenancy import VisibleCandidate
 from certifia_thesis.config import Settings
@@ -21,7 +22,14 @@ from certifia_thesis.domain.deposit import (
 from certifia_thesis.domain.model import CandidateWithdrawn, ThesisAlreadyPassed
 from certifia_thesis.domain.schedule import JuryMember, NoDeposit, ScheduleRefused
 from certifia_thesis.entrypoints.deps import already_passed, clock, ctx, withdrawn
-from certifia_thesis.entrypoints.schemas import DepositOut, ScheduleOut, ScheduleRequest
+from certifia_thesis.entrypoints.schemas import (
+    Abstract,
+    DepositOut,
+    MissionId,
+    ScheduleOut,
+    ScheduleRequest,
+    Title,
+)
 from certifia_thesis.service_layer import defence, handlers, views
 
 router = APIRouter(tags=["thesis"])
@@ -48,9 +56,9 @@ async def deposit_thesis(
     request: Request,
     response: Response,
     principal: Annotated[Principal, Depends(require("candidate", "officer"))],
-    title: Annotated[str, Form(min_length=5, max_length=300)],
-    abstract: Annotated[str, Form(min_length=50, max_length=5000)],
-    mission_id: Annotated[str, Form(min_length=1, max_length=64)],
+    title: Annotated[Title, Form()],
+    abstract: Annotated[Abstract, Form()],
+    mission_id: Annotated[MissionId, Form()],
     file: Annotated[UploadFile, File(description="the thesis as a PDF")],
 ) -> DepositOut:
     """The candidate (or an officer) deposits the thesis; a later deposit is a new version, until the
@@ -62,8 +70,8 @@ async def deposit_thesis(
     cmd = defence.DepositThesis(
         candidate_id=candidate_id,
         mission_id=mission_id,
-        title=title.strip(),
-        abstract=abstract.strip(),
+        title=title,
+        abstract=abstract,
         sha256=digest,
         size_bytes=len(content),
         filename=(file.filename or None) and file.filename[:255],
@@ -118,15 +126,11 @@ def thesis_file(
             "version" if version else "candidate_id",
         )
     store: ArtifactStore = request.app.state.deposits
-    return Response(
-        store.get(deposit.sha256),
-        media_type="application/pdf",
-        headers={
-            "Content-Disposition": f'attachment; filename="thesis-v{deposit.version}.pdf"',
-            "ETag": f'"{deposit.sha256}"',
-            "Cache-Control": "private, no-store",
-            "X-Content-Type-Options": "nosniff",
-        },
+    return file_response(  # a PDF (checked at deposit), served as a download whatever it holds
+        store.path(deposit.sha256),
+        filename=f"thesis-v{deposit.version}.pdf",
+        allowed={"application/pdf"},
+        headers={"ETag": f'"{deposit.sha256}"'},
     )
 
 

@@ -5,36 +5,50 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Literal
 
-from pydantic import AliasChoices, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 
+from certifia_shared.hygiene import (
+    CleanText,
+    PlausibleDate,
+    PlausibleDateTime,
+    ShortText,
+    free_text,
+    one_line,
+)
 from certifia_thesis.domain.deposit import Deposit
 from certifia_thesis.domain.model import Defence, Mission, Status
 from certifia_thesis.domain.schedule import MAX_JURY, MIN_JURY, DefenceSchedule, JuryRole
 from certifia_thesis.service_layer.views import ThesisView
 
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Name = Annotated[str, CleanText("name", 1, 200)]
+"""A jury member's or a tutor's name: one line, NFC, no control, bidi or invisible characters."""
+MissionId = Annotated[str, CleanText("identifier", 1, 64)]
+"""A mission id as this service gave it."""
+Title = Annotated[str, one_line(300, min_length=5)]
+"""The thesis title (a form field of the deposit)."""
+Abstract = Annotated[str, free_text(5000, min_length=50)]
+"""The thesis abstract: free text, line feeds kept (a form field of the deposit)."""
 
 
 class MissionRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-    company: str = Field(min_length=1, max_length=200)
-    title: str | None = Field(
+    model_config = ConfigDict(extra="forbid")
+    company: Annotated[str, one_line(200)]
+    title: Annotated[str, one_line(200, min_length=0)] | None = Field(
         default=None,
-        max_length=200,
         validation_alias=AliasChoices("title", "role"),
         description="the candidate's role in the company ('role' is accepted too)",
     )
-    tutor: str | None = Field(default=None, max_length=200, description="the company tutor")
-    start_date: date
-    end_date: date = Field(description="last day of the mission (inclusive)")
+    tutor: Annotated[str, CleanText("name", 0, 200)] | None = Field(
+        default=None, description="the company tutor"
+    )
+    start_date: PlausibleDate
+    end_date: PlausibleDate = Field(description="last day of the mission (inclusive)")
     fte: float = Field(default=1.0, gt=0, le=1, description="share of full time, 0 < fte <= 1")
 
 
 class DefenceRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-    mission_id: str | None = Field(
-        default=None, min_length=1, max_length=64, description="default: the deposited thesis's mission"
-    )
+    model_config = ConfigDict(extra="forbid")
+    mission_id: MissionId | None = Field(default=None, description="default: the deposited thesis's mission")
     outcome: Literal["passed", "failed"]
     grade: float | None = Field(default=None, ge=0, le=20)
     jury: list[Name] | None = Field(
@@ -43,23 +57,23 @@ class DefenceRequest(BaseModel):
         max_length=20,
         description="the names of the jury that sat (default: the scheduled jury)",
     )
-    defended_at: AwareDatetime | None = Field(
-        default=None, description="when it was held (default: the scheduled time)"
+    defended_at: PlausibleDateTime | None = Field(
+        default=None, description="when it was held, with its offset (default: the scheduled time)"
     )
 
 
 class JuryMemberIn(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(extra="forbid")
     name: Name
     role: JuryRole
 
 
 class ScheduleRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-    scheduled_at: AwareDatetime = Field(
+    model_config = ConfigDict(extra="forbid")
+    scheduled_at: PlausibleDateTime = Field(
         description="date and time with its offset, e.g. 2027-01-15T14:00:00+01:00"
     )
-    location: str = Field(min_length=1, max_length=300, description="a room, or a video-conference link")
+    location: ShortText = Field(description="a room, or a video-conference link")
     jury: list[JuryMemberIn] = Field(
         min_length=MIN_JURY, max_length=MAX_JURY, description="exactly one president; no one twice"
     )
