@@ -74,7 +74,7 @@ test-unit: venv
 	$(PYTEST) -q -m "not integration and not e2e and not gpu" shared/tests $(foreach s,$(SERVICES),services/$(s)/tests) contracts/tests
 
 test-integration: venv prerequisites postgres
-	scripts/with-test-kafka.sh $(PYTEST) -q -m integration shared/tests $(foreach s,$(SERVICES),services/$(s)/tests)
+	scripts/with-test-kafka.sh scripts/with-test-keycloak.sh $(PYTEST) -q -m integration shared/tests $(foreach s,$(SERVICES),services/$(s)/tests)
 
 test-e2e: venv prerequisites postgres
 	$(PYTEST) -q -m e2e e2e

@@ -1,4 +1,4 @@
-"""The e2e harness: the real system (Kafka KRaft broker, PostgreSQL, the five services).
+"""The e2e harness: the real system (Kafka KRaft broker, PostgreSQL, Keycloak, the five services).
 
 Where a Docker engine answers, Kafka and PostgreSQL come from testcontainers; where none does (the
 development machines), from local processes: ``scripts/kafka.sh`` and the PostgreSQL that
@@ -102,6 +102,7 @@ def stack() -> Iterator[Any]:
         s = stack_module.Stack(
             state_dir=base / "stack",
             kafka_dir=base / "kafka",
+            keycloak_dir=base / "keycloak",  # its own Keycloak (a fresh realm import), not make run's
             port_offset=100,  # leaves 8001-8005 to a `make run` stack on the same machine
             database_urls=urls,
             external_bootstrap=bootstrap,

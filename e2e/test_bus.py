@@ -100,7 +100,7 @@ def test_a_dead_letter_is_listed_and_replayed_exactly_once(stack: Any, demo: Any
     address = wait_for(dead_letter, timeout=60, interval=1.0, what="thesis's dead letter of the withdrawal")
     assert address.startswith("certifia.enrolment.certifia.thesis.dlq:")
     events.publish(stack, [enrolled_event(cid)])
-    officer = demo.headers("officer", subject="officer-e2e")
+    officer = demo.headers("officer")
     thesis = stack.url("thesis") + f"/candidates/{cid}/thesis"
     wait_for(lambda: demo.http.get(thesis, headers=officer).status_code == 200, what="thesis to know them")
     assert demo.http.get(thesis, headers=officer).json()["withdrawn_at"] is None

@@ -15,9 +15,9 @@ pytestmark = pytest.mark.e2e
 
 
 def test_a_withdrawn_candidate_is_refused_by_assessment_and_gets_no_diploma(stack: Any, demo: Any) -> None:
-    lms = demo.headers("lms", subject="demo-lms")
-    jury = demo.headers("jury", subject="jury-e2e")
-    officer = demo.headers("officer", subject="officer-e2e")
+    lms = demo.headers("lms")
+    jury = demo.headers("jury")
+    officer = demo.headers("officer")
     external_id = f"leaver-{uuid.uuid4().hex[:8]}"
     body = {
         "external_id": external_id,

@@ -20,12 +20,10 @@ from urllib.parse import urlsplit
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from pydantic import SecretStr
 from stack import Stack
 from standardwebhooks import Webhook
 from standardwebhooks.webhooks import WebhookVerificationError
 
-from certifia_shared.auth import mint_token
 from certifia_shared.referential import load_referential
 from certifia_shared.testing import WebhookReceiver
 
@@ -41,7 +39,6 @@ DEMO_HOOK_PATH = "/demo-lms/webhooks"
 class Demo:
     def __init__(self, stack: Stack, *, out: Any = sys.stdout) -> None:
         self.stack = stack
-        self.secret = SecretStr(stack.secret)
         self.http = httpx.Client(timeout=30)
         self.out = out
         self.referential = load_referential()
@@ -50,10 +47,20 @@ class Demo:
     def say(self, message: str, end: str = "\n") -> None:
         print(message, file=self.out, flush=True, end=end)
 
-    def headers(self, *roles: str, subject: str = "demo", candidate_id: str | None = None) -> dict[str, str]:
-        token = mint_token(
-            self.secret, subject=subject, roles=roles, candidate_id=candidate_id, client_id="demo-lms"
-        )
+    def headers(self, role: str, *, lms: str = "demo-lms", candidate_id: str | None = None) -> dict[str, str]:
+        """A bearer token from the stack's Keycloak, as each caller gets one: the LMS ``lms`` with its
+        client credentials, staff by logging in (the dev users jury-demo, officer-demo, admin-demo), the
+        candidate ``candidate_id`` with their own account, grading-compute (``service``) as a client."""
+        identity = self.stack.identity
+        if role == "lms":
+            token = identity.client(lms)
+        elif role == "service":
+            token = identity.client("grading-compute")
+        elif role == "candidate":
+            assert candidate_id, "a candidate's token is their own: name the candidate"
+            token = identity.candidate(candidate_id)
+        else:
+            token = identity.staff(role)
         return {"Authorization": f"Bearer {token}"}
 
     def call(
@@ -84,9 +91,9 @@ class Demo:
         """The lifecycle. The LMS's webhook endpoint is ``lms_endpoint`` if given (it stays subscribed: the
         e2e suite goes on watching it), else one made and removed here."""
         t0 = time.monotonic()
-        lms = self.headers("lms", subject="demo-lms")
-        jury = self.headers("jury", subject="jury-demo")
-        officer = self.headers("officer", subject="officer-demo")
+        lms = self.headers("lms")
+        jury = self.headers("jury")
+        officer = self.headers("officer")
         external_id = f"demo-{uuid.uuid4().hex[:8]}"
         if lms_endpoint is None:
             self.remove_stale_subscriptions(lms)
@@ -149,7 +156,7 @@ class Demo:
             },
         )
         cid = candidate["id"]
-        me = self.headers("candidate", subject=external_id, candidate_id=cid)
+        me = self.headers("candidate", candidate_id=cid)
         self.say(f"[1/7] enrolled candidate {cid} (LMS id {external_id})")
         self.call("PUT", "enrolment", f"/candidates/{cid}/option", headers=me, json={"option": option})
         self.say(f"[2/7] chose option bloc {option}")

@@ -8,7 +8,7 @@ Used by ``make run`` (``scripts/run.sh``) and by the e2e suite, so both run the 
     .venv/bin/python scripts/stack.py dead-letters [service ...]          # list them
     .venv/bin/python scripts/stack.py replay <service> <topic:partition:offset> ...
 
-State lives in ``var/stack/`` (pids, logs, the development auth secret). Databases: SQLite files in
+State lives in ``var/stack/`` (pids, logs); Keycloak (the identity provider, development realm) in ``var/keycloak``. Databases: SQLite files in
 ``var/`` by default; ``CERTIFIA_DATABASE=postgres`` gives each service its own PostgreSQL database
 (``scripts/postgres.sh url <service>``). The broker is secured (mutual TLS, ACLs): each service connects
 with its own certificate from ``var/kafka/pki`` (created by ``scripts/kafka.sh start``, new at each
@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import secrets
 import signal
 import subprocess
 import sys
@@ -31,6 +30,7 @@ from typing import Any
 import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "scripts"))  # identity.py
 
 
 @dataclass(frozen=True)
@@ -56,6 +56,7 @@ class Stack:
 
     state_dir: Path = ROOT / "var" / "stack"
     kafka_dir: Path = ROOT / "var" / "kafka"
+    keycloak_dir: Path = ROOT / "var" / "keycloak"
     kafka_port: int | None = None
     port_offset: int = 0
     database_urls: dict[str, str] = field(default_factory=dict)
@@ -67,6 +68,8 @@ class Stack:
     def __post_init__(self) -> None:
         self.state_dir = self.state_dir.resolve()
         self.kafka_dir = self.kafka_dir.resolve()
+        self.keycloak_dir = self.keycloak_dir.resolve()
+        self._identity: Any = None
 
     # -- Kafka -----------------------------------------------------------------------------------------
     def _kafka(self, *args: str) -> str:
@@ -93,15 +96,46 @@ class Stack:
     def bootstrap(self) -> str:
         return self.external_bootstrap or self._kafka("bootstrap")
 
-    # -- services --------------------------------------------------------------------------------------
+    # -- the identity provider (Keycloak, development realm) ----------------------------------------------
+    def _keycloak(self, *args: str, check: bool = True) -> str:
+        env = {**os.environ, "KEYCLOAK_DATA_DIR": str(self.keycloak_dir)}
+        done = subprocess.run(
+            [str(ROOT / "scripts" / "keycloak.sh"), *args],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if check and done.returncode != 0:
+            raise RuntimeError(f"scripts/keycloak.sh {' '.join(args)} failed:\n{done.stderr}")
+        return done.stdout.strip()
+
+    def start_keycloak_in_background(self) -> subprocess.Popen[str]:
+        """Keycloak takes 15-30 s to start: it starts while Kafka does."""
+        env = {**os.environ, "KEYCLOAK_DATA_DIR": str(self.keycloak_dir)}
+        return subprocess.Popen(
+            [str(ROOT / "scripts" / "keycloak.sh"), "start"],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+
     @property
-    def secret(self) -> str:
-        path = self.state_dir / "auth-secret"
-        if not path.exists():
-            self.state_dir.mkdir(parents=True, exist_ok=True)
-            path.write_text(secrets.token_urlsafe(48))
-            path.chmod(0o600)
-        return path.read_text().strip()
+    def issuer(self) -> str:
+        """The issuer every service trusts (OIDC_ISSUER): the realm of the stack's Keycloak."""
+        return self._keycloak("issuer")
+
+    @property
+    def identity(self) -> Any:
+        """Tokens of the development realm, for the demo and the e2e suite (scripts/identity.py)."""
+        if self._identity is None:
+            from identity import DevRealm
+
+            self._identity = DevRealm(self.issuer, self.keycloak_dir / "admin-password")
+        return self._identity
+
+    # -- services --------------------------------------------------------------------------------------
 
     def url(self, service: str) -> str:
         return f"http://127.0.0.1:{self.spec(service).port + self.port_offset}"
@@ -144,7 +178,7 @@ class Stack:
     def env_for(self, spec: ServiceSpec) -> dict[str, str]:
         env = {
             **os.environ,
-            "CERTIFIA_AUTH_SECRET": self.secret,
+            "OIDC_ISSUER": self.issuer,
             **self.kafka_env(spec.name),
             "PORT": str(spec.port + self.port_offset),
             "PUBLIC_BASE_URL": f"http://127.0.0.1:{spec.port + self.port_offset}",
@@ -158,6 +192,11 @@ class Stack:
             "PYTHONUNBUFFERED": "1",
             **self.extra_env,
         }
+        if spec.name == "grading-compute":  # it fetches artifacts from assessment with its own token
+            from identity import client_secret
+
+            env["SERVICE_CLIENT_ID"] = "grading-compute"
+            env["SERVICE_CLIENT_SECRET"] = client_secret("grading-compute")
         if spec.name in self.database_urls:
             env["DATABASE_URL"] = self.database_urls[spec.name]
         return env
@@ -220,8 +259,18 @@ class Stack:
     def up(self, services: tuple[str, ...] | None = None, *, echo: bool = False) -> None:
         names = services or tuple(s.name for s in SERVICES)
         if echo:
-            print("== starting Apache Kafka (KRaft, single node)", flush=True)
-        self.start_kafka()
+            print(
+                "== starting Keycloak (development realm) and Apache Kafka (KRaft, single node)", flush=True
+            )
+        keycloak = self.start_keycloak_in_background()
+        try:
+            self.start_kafka()
+        finally:
+            _out, err = keycloak.communicate(timeout=300)
+        if keycloak.returncode != 0:
+            raise RuntimeError(f"scripts/keycloak.sh start failed:\n{err[-3000:]}")
+        if echo:
+            print(f"   identity provider ready: {self.issuer}", flush=True)
         for name in names:
             if echo:
                 print(f"== starting {name} on {self.url(name)}", flush=True)
@@ -248,6 +297,7 @@ class Stack:
         for spec in reversed(SERVICES):
             self.stop_service(spec.name)
         self.stop_kafka()
+        self._keycloak("stop", check=False)
 
 
 def _alive(pid: int, process: subprocess.Popen[bytes] | None) -> bool:

@@ -7,48 +7,46 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from certifia_shared.config import DEV_SECRET_MIN_LENGTH, ServiceSettings, repo_root
-from certifia_shared.testing import TEST_SECRET
+from certifia_shared.config import ServiceSettings, repo_root
 
 
-def test_missing_secret_is_refused_saying_how_to_generate_one(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("CERTIFIA_AUTH_SECRET", raising=False)
+def test_a_missing_issuer_is_refused_saying_what_to_set(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("OIDC_ISSUER", raising=False)
     with pytest.raises(ValidationError) as err:
         ServiceSettings()
-    message = str(err.value)
-    assert "CERTIFIA_AUTH_SECRET" in message
-    assert f"at least {DEV_SECRET_MIN_LENGTH} characters" in message
-    assert "secrets.token_urlsafe" in message
+    assert "OIDC_ISSUER" in str(err.value) and "keycloak.sh issuer" in str(err.value)
 
 
-def test_short_secret_is_refused_and_not_echoed(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("CERTIFIA_AUTH_SECRET", "hunter2-is-short")
-    with pytest.raises(ValidationError) as err:
+def test_the_leeway_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OIDC_LEEWAY_SECONDS", "3600")
+    with pytest.raises(ValidationError):
         ServiceSettings()
-    assert "secrets.token_urlsafe" in str(err.value)
-    assert "hunter2" not in str(err.value)
 
 
 def test_settings_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("CERTIFIA_AUTH_SECRET", TEST_SECRET.get_secret_value())
+    monkeypatch.setenv("OIDC_ISSUER", "https://login.example.org/realms/certifia/")
+    monkeypatch.setenv("OIDC_ROLES_CLAIM", "realm_access.roles")
     monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:1234")
     monkeypatch.setenv("CONSUMER_MAX_ATTEMPTS", "5")
     monkeypatch.setenv("RUN_BACKGROUND_WORKERS", "false")
     settings = ServiceSettings()
-    assert settings.auth_secret == TEST_SECRET
+    assert settings.oidc_issuer == "https://login.example.org/realms/certifia"
+    assert settings.oidc_verifier().mapping.roles == "realm_access.roles"
     assert settings.kafka_bootstrap_servers == "127.0.0.1:1234"
     assert settings.consumer_max_attempts == 5
     assert settings.run_background_workers is False
-    assert TEST_SECRET.get_secret_value() not in repr(settings)
+
+
+def test_no_signing_secret_is_read_any_more(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every service used to hold CERTIFIA_AUTH_SECRET, the one HS256 key that minted any role."""
+    assert not any("secret" in name for name in ServiceSettings.model_fields)
 
 
 def test_database_url_defaults_to_a_sqlite_file_under_var(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("DATABASE_URL", raising=False)
-    settings = ServiceSettings(CERTIFIA_AUTH_SECRET=TEST_SECRET.get_secret_value())
+    settings = ServiceSettings()
     assert settings.resolved_database_url("x") == f"sqlite:///{repo_root() / 'var' / 'x'}.db"
-    configured = ServiceSettings(
-        CERTIFIA_AUTH_SECRET=TEST_SECRET.get_secret_value(), database_url="postgresql+psycopg://h/db"
-    )
+    configured = ServiceSettings(database_url="postgresql+psycopg://h/db")
     assert configured.resolved_database_url("x") == "postgresql+psycopg://h/db"
 
 

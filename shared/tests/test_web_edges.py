@@ -27,7 +27,7 @@ from starlette.types import Message
 from certifia_shared.config import ServiceSettings
 from certifia_shared.hygiene import PersonName, ShortText
 from certifia_shared.problems import MEDIA_TYPE, correlation_id
-from certifia_shared.testing import TEST_SECRET
+from certifia_shared.testing import test_issuer
 from certifia_shared.web import create_app
 
 SERVICE = "edges-test"
@@ -97,7 +97,7 @@ def _router() -> APIRouter:
 
 
 def _settings() -> ServiceSettings:
-    return ServiceSettings.model_construct(service_name=SERVICE, auth_secret=TEST_SECRET)
+    return ServiceSettings.model_construct(service_name=SERVICE, oidc_issuer=test_issuer().url)
 
 
 def _app(**kwargs: Any) -> FastAPI:

@@ -19,13 +19,12 @@ from certifia_assessment.bootstrap import create_application
 from certifia_assessment.config import Settings
 from certifia_assessment.service_layer.handlers import on_candidate_enrolled
 from certifia_shared.service import ServiceContext
-from certifia_shared.testing import TEST_SECRET, enrolled_event, fresh_pg_url
+from certifia_shared.testing import enrolled_event, fresh_pg_url
 
 
 def make_settings(database_url: str, tmp_path: Path) -> Settings:
     return Settings(
         database_url=database_url,
-        CERTIFIA_AUTH_SECRET=TEST_SECRET.get_secret_value(),
         run_background_workers=False,
         artifacts_dir=str(tmp_path / "artifacts"),
         public_base_url="http://assessment.test",

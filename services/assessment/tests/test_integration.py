@@ -16,7 +16,6 @@ from certifia_shared import event_types as ev
 from certifia_shared.envelope import CloudEvent, headers_dict
 from certifia_shared.referential import load_referential
 from certifia_shared.testing import (
-    TEST_SECRET,
     auth,
     enrolled_event,
     fresh_pg_url,
@@ -37,7 +36,6 @@ def client(tmp_path: Path) -> Iterator[TestClient]:
     settings = Settings(
         database_url=fresh_pg_url("assessment"),
         **kafka_settings("assessment"),
-        CERTIFIA_AUTH_SECRET=TEST_SECRET.get_secret_value(),
         artifacts_dir=str(tmp_path / "artifacts"),
         relay_poll_seconds=0.05,
     )

@@ -27,7 +27,6 @@ from certifia_shared import event_types as ev
 from certifia_shared.contracts import contract
 from certifia_shared.db import UnitOfWork, make_engine
 from certifia_shared.envelope import CloudEvent
-from certifia_shared.testing import TEST_SECRET
 
 NOW = "2026-06-30T10:00:00+00:00"
 REFERENTIAL_VERSION = "1.0.0"
@@ -36,7 +35,6 @@ BASE_URL = "https://certifia.example"
 
 def make_settings(database_url: str, **extra: Any) -> Settings:
     values: dict[str, Any] = {
-        "CERTIFIA_AUTH_SECRET": TEST_SECRET.get_secret_value(),
         "database_url": database_url,
         "run_background_workers": False,
         "public_base_url": BASE_URL,

@@ -17,7 +17,7 @@ from fastapi.testclient import TestClient
 from certifia_enrolment.bootstrap import create_application
 from certifia_enrolment.config import Settings
 from certifia_shared.envelope import CloudEvent
-from certifia_shared.testing import TEST_SECRET, WebhookReceiver, fresh_pg_url, outbox_events
+from certifia_shared.testing import WebhookReceiver, fresh_pg_url, outbox_events
 
 
 @dataclass
@@ -33,7 +33,6 @@ def settings_for(url: str) -> Settings:
     return Settings(
         database_url=url,
         run_background_workers=False,
-        CERTIFIA_AUTH_SECRET=TEST_SECRET.get_secret_value(),
     )
 
 

@@ -26,7 +26,7 @@ from certifia_enrolment.service_layer.webhooks import DeliveryWorker, fan_out
 from certifia_shared import event_types as ev
 from certifia_shared.envelope import CloudEvent, utcnow
 from certifia_shared.tenancy_matrix import Matrix, assert_holds
-from certifia_shared.testing import TEST_SECRET, auth, fresh_pg_url
+from certifia_shared.testing import auth, fresh_pg_url
 
 LMS = auth("lms", subject="moodle-client", client_id="moodle")
 OTHER_LMS = auth("lms", subject="canvas-client", client_id="canvas")
@@ -76,7 +76,6 @@ def _settings(url: str, **extra: Any) -> Settings:
     values: dict[str, Any] = {
         "database_url": url,
         "run_background_workers": False,
-        "CERTIFIA_AUTH_SECRET": TEST_SECRET.get_secret_value(),
     }
     return Settings(**{**values, **extra})
 

@@ -18,7 +18,7 @@ from certifia_grading.config import Settings
 from certifia_shared import event_types as ev
 from certifia_shared import testing
 from certifia_shared.envelope import CloudEvent, headers_dict
-from certifia_shared.testing import TEST_SECRET, fresh_pg_url, kafka_bootstrap, read_topic
+from certifia_shared.testing import fresh_pg_url, kafka_bootstrap, read_topic
 
 if TYPE_CHECKING:
     from onnx import GraphProto
@@ -107,7 +107,6 @@ def service_settings() -> Callable[..., Settings]:
         return Settings(
             database_url=fresh_pg_url("grading"),
             **testing.kafka_settings("grading-compute"),
-            CERTIFIA_AUTH_SECRET=TEST_SECRET.get_secret_value(),
             relay_poll_seconds=0.05,
             artifact_hosts="127.0.0.1",
             **overrides,

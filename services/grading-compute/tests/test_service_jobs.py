@@ -25,7 +25,6 @@ from certifia_grading.service_layer.jobs import GradingWorker, on_grading_reques
 from certifia_shared import event_types as ev
 from certifia_shared.envelope import CloudEvent
 from certifia_shared.service import ServiceContext
-from certifia_shared.testing import TEST_SECRET
 
 DIGEST = "a" * 64
 
@@ -34,7 +33,6 @@ DIGEST = "a" * 64
 def ctx(tmp_path: Path) -> Iterator[ServiceContext]:
     settings = Settings(
         database_url=f"sqlite:///{tmp_path / 'grading.db'}",
-        CERTIFIA_AUTH_SECRET=TEST_SECRET.get_secret_value(),
         run_background_workers=False,
     )
     context, _engine = bootstrap(settings)

@@ -14,7 +14,7 @@ from certifia_grading.service_layer.events import event_handlers
 from certifia_shared import event_types as ev
 from certifia_shared.envelope import CloudEvent
 from certifia_shared.tenancy_matrix import Matrix, assert_holds
-from certifia_shared.testing import TEST_SECRET, enrolled_event
+from certifia_shared.testing import enrolled_event
 
 
 def grading_requested(candidate_id: str) -> CloudEvent:
@@ -37,7 +37,6 @@ def grading_requested(candidate_id: str) -> CloudEvent:
 def test_the_tenancy_rule_holds_on_every_candidate_scoped_route(tmp_path: Path) -> None:
     settings = Settings(
         database_url=f"sqlite:///{tmp_path / 'grading.db'}",
-        CERTIFIA_AUTH_SECRET=TEST_SECRET.get_secret_value(),
         run_background_workers=False,
     )
     app = create_application(settings)

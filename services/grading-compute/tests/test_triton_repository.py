@@ -17,7 +17,6 @@ from certifia_grading.adapters.triton_local import LocalTritonServer
 from certifia_grading.adapters.triton_repository import PYTHON_MODEL_FILE, TritonRepositoryInference
 from certifia_grading.bootstrap import grading_readiness, make_engine
 from certifia_grading.config import Settings
-from certifia_shared.testing import TEST_SECRET
 
 pytestmark = pytest.mark.integration
 
@@ -67,7 +66,6 @@ def test_server_listens_on_loopback_only_and_readiness_follows_it(
     assert "Started HTTPService at 127.0.0.1:" in log and "Started GRPCInferenceService at 127.0.0.1:" in log
     assert "0.0.0.0" not in log
     settings = Settings(
-        CERTIFIA_AUTH_SECRET=TEST_SECRET.get_secret_value(),
         use_triton=True,
         triton_url=server.url,
         triton_model_repository=str(repository),

@@ -15,7 +15,6 @@ from certifia_grading.adapters.triton_repository import (
 )
 from certifia_grading.bootstrap import grading_readiness, make_engine
 from certifia_grading.config import Settings
-from certifia_shared.testing import TEST_SECRET
 
 
 def identities(serialise: Callable[..., bytes], types: dict[str, int], shape: list[str | int]) -> bytes:
@@ -159,7 +158,7 @@ def test_names_are_quoted_for_the_text_format(onnx_model_bytes) -> None:
 
 
 def settings(**overrides: object) -> Settings:
-    return Settings(CERTIFIA_AUTH_SECRET=TEST_SECRET.get_secret_value(), **overrides)  # type: ignore[arg-type]
+    return Settings(**overrides)  # type: ignore[arg-type]
 
 
 def test_an_external_triton_needs_its_model_repository() -> None:

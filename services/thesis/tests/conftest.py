@@ -19,7 +19,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Table, func, select
 
 from certifia_shared.envelope import CloudEvent
-from certifia_shared.testing import TEST_SECRET, auth, enrolled_event, fresh_pg_url, outbox_events
+from certifia_shared.testing import auth, enrolled_event, fresh_pg_url, outbox_events
 from certifia_thesis.bootstrap import create_application
 from certifia_thesis.config import Settings
 from certifia_thesis.service_layer.events import candidate_enrolled
@@ -114,7 +114,6 @@ def settings_for(url: str, deposits: Path, **overrides: Any) -> Settings:
         deposits_dir=str(deposits),
         max_thesis_bytes=1024,  # small, so the 413 is cheap to test
         run_background_workers=False,
-        CERTIFIA_AUTH_SECRET=TEST_SECRET.get_secret_value(),
         **overrides,
     )
 

@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from certifia_shared import event_types as ev
 from certifia_shared.service import ServiceContext
-from certifia_shared.testing import TEST_SECRET, auth, enrolled_event, fresh_pg_url
+from certifia_shared.testing import auth, enrolled_event, fresh_pg_url
 from certifia_thesis.adapters.orm import messaging
 from certifia_thesis.bootstrap import create_application
 from certifia_thesis.config import Settings
@@ -29,7 +29,6 @@ def _client(database_url: str, deposits: Path) -> TestClient:
     settings = Settings(
         database_url=database_url,
         deposits_dir=str(deposits),
-        CERTIFIA_AUTH_SECRET=TEST_SECRET.get_secret_value(),
         run_background_workers=False,
     )
     return TestClient(create_application(settings))

@@ -11,10 +11,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-DEV_SECRET_MIN_LENGTH = 32
+MAX_LEEWAY_SECONDS = 120
 
 
 class KafkaSecurityError(RuntimeError):
@@ -97,8 +97,18 @@ class ServiceSettings(BaseSettings):
     kafka_ssl_keyfile: str = ""
     # PLAINTEXT sends every event unauthenticated: only a development machine may say so, explicitly.
     kafka_insecure_development: bool = False
-    auth_secret: SecretStr = Field(default=SecretStr(""), validation_alias="CERTIFIA_AUTH_SECRET")
-    auth_issuer: str = Field(default="certifia", validation_alias="CERTIFIA_AUTH_ISSUER")
+    # Access tokens come from one OpenID Connect provider (Keycloak locally); services verify them with its
+    # published keys and hold no signing key. See README, "Authentication".
+    oidc_issuer: str = ""  # the exact iss; serves /.well-known/openid-configuration
+    oidc_audience: str = "certifia-api"
+    oidc_jwks_url: str = ""  # only for a provider without discovery
+    oidc_roles_claim: str = "roles"  # a dotted path is allowed, e.g. realm_access.roles
+    oidc_candidate_claim: str = "candidate_id"
+    oidc_tenant_claim: str = "client_id"  # which LMS client a token speaks for
+    oidc_tenant_fallback_claim: str = "azp"
+    oidc_leeway_seconds: float = Field(default=30.0, ge=0, le=MAX_LEEWAY_SECONDS)
+    oidc_keys_ttl_seconds: float = 300.0
+    oidc_allow_insecure_http: bool = False  # http to 127.0.0.1/localhost is always allowed
     public_base_url: str = ""
     otel_exporter_otlp_endpoint: str = ""
     otel_spans_file: str = Field(default="", validation_alias="CERTIFIA_SPANS_FILE")
@@ -110,15 +120,15 @@ class ServiceSettings(BaseSettings):
     consumer_rejoin_after_seconds: float = 15.0
     run_background_workers: bool = True
 
-    @field_validator("auth_secret")
+    @field_validator("oidc_issuer")
     @classmethod
-    def _secret_is_strong(cls, value: SecretStr) -> SecretStr:
-        if len(value.get_secret_value()) < DEV_SECRET_MIN_LENGTH:
+    def _issuer_is_set(cls, value: str) -> str:
+        if not value.strip():
             raise ValueError(
-                f"CERTIFIA_AUTH_SECRET must be set to at least {DEV_SECRET_MIN_LENGTH} characters "
-                "(generate one with: python -c 'import secrets;print(secrets.token_urlsafe(48))')"
+                "OIDC_ISSUER must name the identity provider whose access tokens this service trusts, e.g. "
+                "http://127.0.0.1:18080/realms/certifia (scripts/keycloak.sh issuer)"
             )
-        return value
+        return value.strip().rstrip("/")
 
     @model_validator(mode="after")
     def _plaintext_only_when_told(self) -> ServiceSettings:
@@ -129,6 +139,26 @@ class ServiceSettings(BaseSettings):
                 "machine only, set KAFKA_INSECURE_DEVELOPMENT=true"
             )
         return self
+
+    def oidc_verifier(self) -> Any:
+        """The token verifier these settings describe (certifia_shared.oidc.OidcVerifier; no I/O yet)."""
+        from certifia_shared.oidc import ClaimMapping, OidcVerifier
+
+        mapping = ClaimMapping(
+            roles=self.oidc_roles_claim,
+            candidate_id=self.oidc_candidate_claim,
+            client_id=self.oidc_tenant_claim,
+            client_id_fallback=self.oidc_tenant_fallback_claim,
+        )
+        return OidcVerifier(
+            self.oidc_issuer,
+            self.oidc_audience,
+            jwks_url=self.oidc_jwks_url,
+            mapping=mapping,
+            leeway_seconds=self.oidc_leeway_seconds,
+            keys_ttl_seconds=self.oidc_keys_ttl_seconds,
+            allow_insecure_http=self.oidc_allow_insecure_http,
+        )
 
     def kafka_security(self) -> KafkaSecurity:
         return KafkaSecurity(

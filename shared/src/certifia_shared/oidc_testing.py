@@ -18,6 +18,7 @@ import json
 import secrets
 import threading
 import time
+import urllib.parse
 from collections.abc import Iterable, Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Literal
@@ -80,6 +81,9 @@ class LocalIssuer:
         self._current = _SigningKey(algorithm)
         self._published: list[_SigningKey] = [self._current]
         self.requests: dict[str, int] = {"discovery": 0, "jwks": 0}
+        self.token_requests = 0
+        # client id -> (secret, roles): what the token endpoint grants with client credentials
+        self.clients: dict[str, tuple[str, tuple[str, ...]]] = {}
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self.url = ""
@@ -96,6 +100,17 @@ class LocalIssuer:
                     return
                 data = json.dumps(body).encode()
                 self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length", "0") or 0)
+                form = dict(urllib.parse.parse_qsl(self.rfile.read(length).decode()))
+                status, body = issuer._token(form)
+                data = json.dumps(body).encode()
+                self.send_response(status)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
@@ -141,6 +156,24 @@ class LocalIssuer:
                 self.requests["jwks"] += 1
                 return {"keys": [key.jwk() for key in self._published]}
         return None
+
+    def client(self, client_id: str, secret: str, *roles: str) -> LocalIssuer:
+        """Let ``client_id`` obtain tokens (``roles``) with the client-credentials grant."""
+        self.clients[client_id] = (secret, roles)
+        return self
+
+    def _token(self, form: dict[str, str]) -> tuple[int, dict[str, Any]]:
+        """The token endpoint: the client-credentials grant only (as an LMS or a service uses it)."""
+        with self._lock:
+            self.token_requests += 1
+        if form.get("grant_type") != "client_credentials":
+            return 400, {"error": "unsupported_grant_type"}
+        client_id = form.get("client_id", "")
+        known = self.clients.get(client_id)
+        if known is None or not secrets.compare_digest(known[0], form.get("client_secret", "")):
+            return 401, {"error": "invalid_client"}
+        token = self.mint(f"service-account-{client_id}", known[1], client_id=client_id, ttl=300)
+        return 200, {"access_token": token, "token_type": "Bearer", "expires_in": 300}
 
     # ----------------------------------------------------------------------------------------- keys ----
     @property

@@ -18,16 +18,40 @@ from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, TypeVar
 
-from pydantic import SecretStr
 from sqlalchemy import create_engine, select, text
 
 from certifia_shared import event_types as ev
-from certifia_shared.auth import mint_token
 from certifia_shared.config import KafkaSecurity
 from certifia_shared.envelope import CloudEvent
 
-TEST_SECRET = SecretStr("test-secret-for-certifia-suites-only-0123456789")
 T = TypeVar("T")
+# grading-compute asks the test issuer for its service token with these (client-credentials grant)
+SERVICE_CLIENT_ID = "grading-compute"
+SERVICE_CLIENT_SECRET = "test-grading-compute-secret"
+_issuer: Any = None
+_issuer_lock = threading.Lock()
+
+
+def test_issuer() -> Any:
+    """The suites' identity provider in this process: a local OpenID Connect issuer on 127.0.0.1
+    (certifia_shared.oidc_testing.LocalIssuer) whose keys the services verify tokens with, exactly as they
+    do Keycloak's. The e2e suite and the Keycloak tests use the real Keycloak instead."""
+    global _issuer
+    with _issuer_lock:
+        if _issuer is None:
+            from certifia_shared.oidc_testing import LocalIssuer
+
+            _issuer = LocalIssuer().start().client(SERVICE_CLIENT_ID, SERVICE_CLIENT_SECRET, "service")
+        return _issuer
+
+
+def configure_test_environment() -> None:
+    """What every suite's services read from the environment: trust the test issuer (called by the
+    repository's conftest.py before any test builds Settings)."""
+    issuer = test_issuer()
+    os.environ.update(issuer.env())
+    os.environ.setdefault("SERVICE_CLIENT_ID", SERVICE_CLIENT_ID)
+    os.environ.setdefault("SERVICE_CLIENT_SECRET", SERVICE_CLIENT_SECRET)
 
 
 def pg_url(service_db: str) -> str:
@@ -108,16 +132,22 @@ def publish(events: list[CloudEvent], *, as_service: str | None = None, topic: s
 
 
 def token(
-    *roles: str, subject: str = "tester", candidate_id: str | None = None, client_id: str | None = None
+    *roles: str,
+    subject: str = "tester",
+    candidate_id: str | None = None,
+    client_id: str | None = None,
+    ttl: float = 3600,
 ) -> str:
-    return mint_token(
-        TEST_SECRET,
-        subject=subject,
-        roles=roles,
-        candidate_id=candidate_id,
-        client_id=client_id,
-        ttl_seconds=3600,
+    """An access token of the test issuer (``roles``; a candidate's binding; the LMS client it speaks for)."""
+    unknown = set(roles) - {"lms", "candidate", "jury", "officer", "admin", "service"}
+    if unknown:
+        raise ValueError(f"unknown roles {sorted(unknown)}")
+    if "candidate" in roles and not candidate_id:
+        raise ValueError("a candidate token must carry candidate_id")
+    minted: str = test_issuer().mint(
+        subject, sorted(roles), candidate_id=candidate_id, client_id=client_id, ttl=ttl
     )
+    return minted
 
 
 def auth(*roles: str, **kwargs: Any) -> dict[str, str]:

@@ -21,7 +21,6 @@ from certifia_certification.domain.credential import (
 )
 from certifia_certification.domain.signing import SigningKey, b64url_decode, jwk, thumbprint
 from certifia_certification.domain.status_list import status_entry
-from certifia_shared.testing import TEST_SECRET
 
 ISSUED = datetime(2026, 7, 1, 12, 0, tzinfo=UTC)
 BASE = "https://certifia.example"
@@ -134,7 +133,6 @@ def test_jwk_and_thumbprint_follow_rfc_8037_test_vector() -> None:
 
 def settings(signing_key: str) -> Settings:
     env: dict[str, Any] = {
-        "CERTIFIA_AUTH_SECRET": TEST_SECRET.get_secret_value(),
         "CERTIFIA_SIGNING_KEY": signing_key,
     }
     return Settings(**env)

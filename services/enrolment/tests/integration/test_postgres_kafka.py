@@ -25,7 +25,6 @@ from certifia_enrolment.service_layer import handlers
 from certifia_shared import event_types as ev
 from certifia_shared.envelope import from_kafka
 from certifia_shared.testing import (
-    TEST_SECRET,
     auth,
     fresh_pg_url,
     kafka_bootstrap,
@@ -41,7 +40,6 @@ def _settings(**overrides: Any) -> Settings:
     values: dict[str, Any] = {
         "database_url": fresh_pg_url("enrolment"),
         "run_background_workers": False,
-        "CERTIFIA_AUTH_SECRET": TEST_SECRET.get_secret_value(),
     }
     return Settings(**{**values, **overrides})
 

@@ -17,7 +17,7 @@ from certifia_enrolment.config import Settings
 from certifia_shared import event_types as ev
 from certifia_shared.contracts import contract
 from certifia_shared.envelope import CloudEvent
-from certifia_shared.testing import TEST_SECRET, auth, fresh_pg_url, kafka_settings, publish, wait_for
+from certifia_shared.testing import auth, fresh_pg_url, kafka_settings, publish, wait_for
 
 pytestmark = pytest.mark.integration
 LMS = auth("lms", subject="moodle-client", client_id="moodle")
@@ -32,7 +32,6 @@ def service() -> Iterator[tuple[TestClient, Any]]:
         webhook_poll_seconds=0.1,
         webhook_allow_http=True,
         webhook_allow_private_addresses=True,
-        CERTIFIA_AUTH_SECRET=TEST_SECRET.get_secret_value(),
     )
     app = create_application(settings)
     with TestClient(app) as client:

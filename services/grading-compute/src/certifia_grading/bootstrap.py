@@ -21,6 +21,7 @@ from certifia_grading.service_layer.jobs import (
     GradingWorker,
     recover_interrupted_jobs,
 )
+from certifia_shared.oidc_client import ClientCredentials
 from certifia_shared.service import ServiceContext, build_context
 from certifia_shared.tenancy import TableTenants
 from certifia_shared.web import create_app
@@ -89,7 +90,12 @@ def bootstrap(settings: Settings | None = None) -> tuple[ServiceContext, Grading
         start_inference(engine)
         grader = make_grader(settings, engine)
         fetch = ArtifactFetcher(
-            secret=settings.auth_secret,
+            token=ClientCredentials(
+                settings.oidc_issuer,
+                settings.service_client_id,
+                settings.service_client_secret.get_secret_value(),
+                token_url=settings.service_token_url,
+            ),
             allowed_hosts={h.strip() for h in settings.artifact_hosts.split(",") if h.strip()},
             max_bytes=settings.artifact_max_bytes,
         )

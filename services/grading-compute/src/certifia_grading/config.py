@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import model_validator
+from pydantic import SecretStr, model_validator
 
 from certifia_shared.config import ServiceSettings
 
@@ -23,6 +23,11 @@ class Settings(ServiceSettings):
     triton_model_repository: str = ""
     triton_backend: Literal["onnxruntime", "python"] = "onnxruntime"
     artifact_hosts: str = "127.0.0.1,localhost,assessment"  # where artifacts may be fetched from
+    # grading-compute's own client at the identity provider (client-credentials grant, role service): a
+    # credential to ask for tokens, not a key to mint them
+    service_client_id: str = "grading-compute"
+    service_client_secret: SecretStr = SecretStr("")
+    service_token_url: str = ""  # "": the token endpoint the issuer's discovery document names
     artifact_max_bytes: int = 50 * 1024 * 1024
     job_max_attempts: int = 3  # fetch failures are retried; a candidate's failure is a verdict, not retried
 

@@ -21,7 +21,6 @@ from sqlalchemy import func, select
 from certifia_shared import event_types as ev
 from certifia_shared.envelope import CloudEvent, from_kafka
 from certifia_shared.testing import (
-    TEST_SECRET,
     auth,
     enrolled_event,
     fresh_pg_url,
@@ -46,7 +45,6 @@ def _settings(**overrides: Any) -> Settings:
     values: dict[str, Any] = {
         "database_url": fresh_pg_url("thesis"),
         "run_background_workers": False,
-        "CERTIFIA_AUTH_SECRET": TEST_SECRET.get_secret_value(),
         **overrides,
     }
     return Settings(**values)

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
-from pydantic import SecretStr
 
-from certifia_shared.auth import mint_token
+from certifia_shared.oidc_client import TokenRequestFailed
 
 
 class ArtifactUnavailable(Exception):
@@ -17,10 +17,13 @@ class ArtifactUnavailable(Exception):
 
 
 class ArtifactFetcher:
+    """GET the archive from assessment with grading-compute's own access token (role ``service``, asked
+    from the identity provider with the client-credentials grant: ``token``)."""
+
     def __init__(
-        self, *, secret: SecretStr, allowed_hosts: set[str], max_bytes: int, timeout: float = 30.0
+        self, *, token: Callable[[], str], allowed_hosts: set[str], max_bytes: int, timeout: float = 30.0
     ) -> None:
-        self._secret = secret
+        self._token = token
         self._allowed_hosts = allowed_hosts
         self._max_bytes = max_bytes
         self._timeout = timeout
@@ -31,7 +34,10 @@ class ArtifactFetcher:
         if parts.scheme not in {"http", "https"} or parts.hostname not in self._allowed_hosts:
             # not retryable in practice, but never fetch from a host we were not told to trust
             raise ArtifactUnavailable(f"artifact host {parts.hostname!r} is not in GRADING_ARTIFACT_HOSTS")
-        token = mint_token(self._secret, subject="grading-compute", roles=["service"], ttl_seconds=300)
+        try:
+            token = self._token()
+        except TokenRequestFailed as exc:
+            raise ArtifactUnavailable(f"no service token from the identity provider: {exc}") from exc
         body = bytearray()
         try:
             with httpx.stream(
