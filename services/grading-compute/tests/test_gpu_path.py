@@ -113,10 +113,10 @@ def test_ray_gives_the_gpu_to_a_job_that_asks_and_only_to_it() -> None:
 
 def test_a_ray_job_given_a_gpu_scores_models_on_it() -> None:
     from certifia_grading.adapters.ray_executor import RayGradingExecutor
-    from certifia_grading.adapters.runner import worker_inference
+    from certifia_grading.adapters.runner import worker_gpu
 
     def job() -> bool:
-        return worker_inference().gpu
+        return worker_gpu()
 
     with RayGradingExecutor(num_cpus=2) as executor:
         assert executor.run(job, num_gpus=1, timeout=120) is True

@@ -186,3 +186,20 @@ def test_an_engine_error_is_an_infrastructure_failure_retried_not_an_unknown_pac
         "grading infrastructure error" in payload["reason"]
         and "unknown grading pack" not in payload["reason"]
     )
+
+
+def test_a_job_that_crashed_its_worker_every_time_fails_instead_of_being_retried_forever(
+    ctx: ServiceContext,
+) -> None:
+    """Read in the code before: a job that crashes the service was requeued at every restart, with no
+    attempt limit."""
+    queue(ctx, request())
+    for _restart in range(3):  # claimed, then the worker dies with it (no outcome), then the service restarts
+        with ctx.uow() as uow:
+            JobRepository(uow.session).claim_next(__import__("datetime").datetime.now())
+            uow.commit()
+        recover_interrupted_jobs(ctx.uow(), max_attempts=3)
+    [(event_type, payload)] = emitted(ctx)
+    assert event_type == ev.GRADING_FAILED
+    assert "interrupted 3 times" in payload["reason"]
+    assert worker(ctx, lambda pack, archive: outcome()).run_once() is False  # nothing queued any more

@@ -86,7 +86,7 @@ def bootstrap(settings: Settings | None = None) -> tuple[ServiceContext, Grading
     engine = make_engine(settings)
 
     def workers(ctx: ServiceContext) -> list[Callable[[threading.Event], None]]:
-        recover_interrupted_jobs(ctx.uow())
+        recover_interrupted_jobs(ctx.uow(), max_attempts=settings.job_max_attempts)
         start_inference(engine)
         grader = make_grader(settings, engine)
         fetch = ArtifactFetcher(

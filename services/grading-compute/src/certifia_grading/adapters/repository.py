@@ -61,6 +61,10 @@ class JobRepository:
             .values(status=status, result=result, reason=reason, finished_at=at)
         )
 
+    def running(self) -> list[dict[str, Any]]:
+        ids = self.session.scalars(select(jobs.c.submission_id).where(jobs.c.status == "running")).all()
+        return [job for i in ids if (job := self.get(i)) is not None]
+
     def recover_interrupted(self) -> int:
         """Jobs left running by a crash go back to the queue (grading is deterministic, so rerunning is safe)."""
         result = self.session.execute(update(jobs).where(jobs.c.status == "running").values(status="queued"))

@@ -11,7 +11,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from certifia_grading.engine import GradingEngine, GradingOutcome, OnnxRuntimeBackend
+from certifia_grading.engine import GradingEngine, GradingOutcome
 from certifia_grading.engine.inference import cuda_available
 
 log = logging.getLogger(__name__)
@@ -19,20 +19,18 @@ log = logging.getLogger(__name__)
 
 def grade_in_worker(packs_dir: str | None, sandbox: bool, pack_id: str, archive: bytes) -> GradingOutcome:
     """Runs inside a Ray worker: builds its own engine (nothing shared with other jobs)."""
-    engine = GradingEngine(
-        Path(packs_dir) if packs_dir else None, sandbox=sandbox, inference=worker_inference()
-    )
+    engine = GradingEngine(Path(packs_dir) if packs_dir else None, sandbox=sandbox, gpu=worker_gpu())
     return engine.grade(pack_id, archive)
 
 
-def worker_inference() -> OnnxRuntimeBackend:
-    """onnxruntime on the GPU Ray granted this job (a pack that asks ``limits: gpus``), else on the CPU."""
+def worker_gpu() -> bool:
+    """Whether models run with CUDA: the GPU Ray granted this job (a pack that asks ``limits: gpus``)."""
     import ray
 
     granted = ray.is_initialized() and bool(ray.get_gpu_ids())
     if granted and not cuda_available():
         log.warning("this job was given a GPU but onnxruntime has no CUDA here: models run on the CPU")
-    return OnnxRuntimeBackend(gpu=granted and cuda_available())
+    return granted and cuda_available()
 
 
 class LocalGrader:

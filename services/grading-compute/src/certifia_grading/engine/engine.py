@@ -7,13 +7,17 @@ import hashlib
 import logging
 import math
 import time
+import uuid
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from certifia_grading.adapters.sandbox import BwrapSandbox, SandboxUnavailable, UnsandboxedRunner
 from certifia_grading.engine import archive, execution
 from certifia_grading.engine.inference import InferenceBackend, OnnxRuntimeBackend, check_onnx_model
 from certifia_grading.engine.model import GradingOutcome, PackError, PackInfo, SubmissionError, UnknownPack
+from certifia_grading.engine.sandboxed_inference import SandboxedOnnxBackend
 from certifia_grading.engine.spec import (
     Dataset,
     PackSpec,
@@ -44,10 +48,16 @@ class GradingEngine:
         *,
         sandbox: bool = True,
         inference: InferenceBackend | None = None,
+        gpu: bool = False,
     ) -> None:
+        """``inference``: a model server (Triton) that serves candidate models once they passed the
+        sandboxed preflight; None: every model runs in the sandbox (or, unsandboxed, in process: the
+        benchmark's comparison only). ``gpu``: sandboxed models run with CUDA (a job Ray gave a GPU)."""
         self.packs_dir = Path(packs_dir) if packs_dir else DEFAULT_PACKS_DIR
         self.sandbox = sandbox
-        self.inference: InferenceBackend = inference or OnnxRuntimeBackend()
+        self.server = inference
+        self.gpu = gpu
+        self.inference: InferenceBackend = inference or OnnxRuntimeBackend(gpu=gpu and not sandbox)
         self._specs: dict[str, PackSpec] | None = None
 
     # -- packs -----------------------------------------------------------------------------------------
@@ -102,19 +112,31 @@ class GradingEngine:
         try:
             dataset = self.dataset(pack_id)
             submission, logs = self._execute(spec, dataset, archive_bytes)
-            ctx = ScoreContext(inference=self.inference, spec=spec)
-            raw = load_module(spec).score(submission, dataset, ctx)
+            raw = load_module(spec).score(submission, dataset, self._score_context(spec))
             metrics = {k: _clean_metric(v) for k, v in sorted(raw.items())}
         except SubmissionError as exc:
             return outcome(criteria=(), metrics={}, failed_reason=str(exc), logs=logs)
         except SandboxUnavailable as exc:
             return outcome(criteria=(), metrics={}, failed_reason=f"sandbox unavailable: {exc}")
-        except (PackError, MemoryError, Exception) as exc:  # never raise for a submission
-            log.exception("grading %s failed", pack_id)
-            reason = f"could not be graded: {type(exc).__name__}: {exc}"[:500]
+        except (PackError, MemoryError, Exception):  # never raise for a submission
+            # the exception's text stays in the log: it may quote host paths or what a model made us read
+            incident = uuid.uuid4().hex[:12]
+            log.exception("grading %s failed (incident %s)", pack_id, incident)
+            reason = f"could not be graded: an internal error, logged as incident {incident}; ask an officer"
             return outcome(criteria=(), metrics={}, failed_reason=reason, logs=logs)
         verdicts = tuple(judge(c, metrics) for c in spec.criteria)
         return outcome(criteria=verdicts, metrics=metrics, logs=logs)
+
+    def _sandboxed_models(self, spec: PackSpec) -> SandboxedOnnxBackend:
+        runner = BwrapSandbox()
+        runner.check()
+        return SandboxedOnnxBackend(runner, spec.limits, gpu=self.gpu)
+
+    def _score_context(self, spec: PackSpec) -> ScoreContext:
+        if spec.interface.kind != "onnx" or not self.sandbox:
+            return ScoreContext(inference=self.inference, spec=spec)
+        sandboxed = self._sandboxed_models(spec)
+        return ScoreContext(inference=self.server or sandboxed, spec=spec, timer=sandboxed)
 
     def _execute(self, spec: PackSpec, dataset: Dataset, archive_bytes: bytes) -> tuple[Submission, str]:
         if spec.interface.kind == "onnx":
@@ -123,8 +145,19 @@ class GradingEngine:
             if model is None:
                 raise SubmissionError(f"the archive has no {spec.interface.model_file} at its root")
             check_onnx_model(model, spec.interface.model_inputs)
+            if self.sandbox and self.server is not None:  # a model server loads only what loaded here
+                self._sandboxed_models(spec).preflight(model, _model_feeds(spec, dataset))
             return Submission(model_bytes=model, files=tuple(sorted(members))), ""
         runner: BwrapSandbox | UnsandboxedRunner = BwrapSandbox() if self.sandbox else UnsandboxedRunner()
         runner.check()
         outputs, result, names = execution.run_python(spec, dataset, archive_bytes, runner)
         return Submission(outputs=outputs, files=names), result.stderr[-4000:]
+
+
+def _model_feeds(spec: PackSpec, dataset: Dataset) -> dict[str, np.ndarray]:
+    """The model's inputs as the pack feeds them (a few rows suffice for the preflight)."""
+    feeds = {}
+    for name, declared in spec.interface.model_inputs.items():
+        dtype = declared.split("[", 1)[0] or "float32"
+        feeds[name] = np.asarray(dataset.inputs[name], dtype=dtype)
+    return feeds

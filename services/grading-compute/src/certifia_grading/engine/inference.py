@@ -11,11 +11,6 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-from certifia_grading.engine.model import SubmissionError
-
-ALLOWED_DOMAINS = frozenset({"", "ai.onnx", "ai.onnx.ml"})
-MAX_MODEL_BYTES = 64 * 1024 * 1024
-
 
 def cuda_available() -> bool:
     """Whether onnxruntime here can use an NVIDIA GPU (onnxruntime-gpu, its CUDA libraries preloaded)."""
@@ -117,29 +112,7 @@ class OnnxRuntimeBackend:
 
 
 def check_onnx_model(model_bytes: bytes, model_inputs: dict[str, str]) -> None:
-    """Refuse what trusted code should not load: too big, invalid, external data, custom op domains."""
-    import onnx
+    """Refuse what may not be loaded at all (see certifia_grading.engine.model_inspection)."""
+    from certifia_grading.engine.model_inspection import inspect_model
 
-    if len(model_bytes) > MAX_MODEL_BYTES:
-        raise SubmissionError(f"model is {len(model_bytes)} bytes, more than the {MAX_MODEL_BYTES} allowed")
-    try:
-        model = onnx.load_model_from_string(model_bytes)
-        onnx.checker.check_model(model)
-    except Exception as exc:  # any parser / checker failure is the submission's
-        raise SubmissionError(f"model is not a valid ONNX model: {type(exc).__name__}: {exc}"[:400]) from None
-    for opset in model.opset_import:
-        if opset.domain not in ALLOWED_DOMAINS:
-            raise SubmissionError(f"model uses the operator domain {opset.domain!r}: only standard ONNX ops")
-    for node in model.graph.node:
-        if node.domain not in ALLOWED_DOMAINS:
-            raise SubmissionError(f"model node {node.name!r} uses custom domain {node.domain!r}: refused")
-    for tensor in model.graph.initializer:
-        if tensor.data_location == onnx.TensorProto.EXTERNAL:
-            raise SubmissionError("model refers to external data files: refused")
-    declared = {i.name for i in model.graph.input} - {t.name for t in model.graph.initializer}
-    missing = set(model_inputs) - declared
-    extra = declared - set(model_inputs)
-    if missing or extra:
-        raise SubmissionError(
-            f"model inputs {sorted(declared)} do not match the pack's contract {sorted(model_inputs)}"
-        )
+    inspect_model(model_bytes, model_inputs)

@@ -120,8 +120,13 @@ class Predictor(Protocol):
 
 @dataclass(frozen=True)
 class ScoreContext:
+    """What a pack's scorer gets: ``inference`` runs the candidate's model (sandboxed onnxruntime, or a
+    model server once the model passed the sandboxed preflight); ``timer`` times models in the sandbox
+    (``latency_p50``), None only in the unsandboxed benchmark comparison."""
+
     inference: Predictor
     spec: PackSpec
+    timer: Any = None
 
 
 class PackModule(Protocol):

@@ -143,11 +143,11 @@ class GradingWorker:
         except UnknownPack:
             self._finish(job, failed_payload(job, f"unknown grading pack {job['pack_id']!r}"))
             return
-        except Exception as exc:  # infrastructure (Ray, Triton) failed, not the candidate
+        except Exception:  # infrastructure (Ray, Triton) failed, not the candidate; details in the log only
             log.exception(
                 "grading infrastructure error", extra=log_fields(submission_id=job["submission_id"])
             )
-            self._retry_or_fail(job, f"grading infrastructure error: {type(exc).__name__}: {exc}")
+            self._retry_or_fail(job, "grading infrastructure error (the grading service logged it)")
             return
         if outcome.failed_reason:
             self._finish(job, failed_payload(job, outcome.failed_reason, outcome))
@@ -185,8 +185,21 @@ class GradingWorker:
         )
 
 
-def recover_interrupted_jobs(uow: UnitOfWork) -> int:
+def recover_interrupted_jobs(uow: UnitOfWork, *, max_attempts: int = 3) -> int:
+    """At start-up: jobs left running by a crash go back to the queue, unless they already had their
+    ``max_attempts`` (a submission that crashes its worker every time would otherwise be retried forever):
+    those fail as an infrastructure error, with grading.failed. Returns how many were queued again."""
     with uow:
-        count = JobRepository(uow.session).recover_interrupted()
+        repo = JobRepository(uow.session)
+        for job in repo.running():
+            if job["attempts"] >= max_attempts:
+                reason = (
+                    f"grading was interrupted {job['attempts']} times (the grading worker stopped while it ran): "
+                    "not retried again; an officer can ask for a new grading"
+                )
+                payload = failed_payload(job, reason)
+                repo.finish(job["submission_id"], status="failed", result=payload, reason=reason, at=utcnow())
+                uow.emit(ev.GRADING_FAILED, subject=job["candidate_id"], data=payload)
+        count = repo.recover_interrupted()
         uow.commit()
         return count

@@ -9,7 +9,6 @@ model never reaches it, a model that does is timed on the rounds done (at least 
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,34 +39,29 @@ class LatencyConfig:
         return config
 
 
-def _session(model_bytes: bytes, threads: int) -> Any:
-    import onnxruntime as ort
+def p50_ms(
+    models: dict[str, bytes], feeds: dict[str, np.ndarray], config: LatencyConfig, *, timer: Any = None
+) -> dict[str, float]:
+    """Median wall-clock milliseconds of one run of each model on ``feeds``, runs interleaved: in the
+    sandbox through ``timer`` (certifia_grading.engine.sandboxed_inference), else (the unsandboxed
+    benchmark comparison only) here, with the same loop (certifia_grading.engine.model_runner)."""
+    if timer is not None:
+        from certifia_grading.engine.sandboxed_inference import LatencySettings
 
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = threads
-    options.inter_op_num_threads = 1
-    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-    options.log_severity_level = 3
-    return ort.InferenceSession(model_bytes, sess_options=options, providers=["CPUExecutionProvider"])
+        settings = LatencySettings(config.warmup, config.runs, config.budget_s, config.threads)
+        result: dict[str, float] = timer.latency_p50(models, feeds, settings)
+        return result
+    from certifia_grading.engine import model_runner
 
-
-def p50_ms(models: dict[str, bytes], feeds: dict[str, np.ndarray], config: LatencyConfig) -> dict[str, float]:
-    """Median wall-clock milliseconds of one run of each model on ``feeds``, runs interleaved."""
     try:
-        sessions = {name: _session(data, config.threads) for name, data in models.items()}
-        for _ in range(config.warmup):
-            for session in sessions.values():
-                session.run(None, feeds)
-        times: dict[str, list[float]] = {name: [] for name in sessions}
-        order = list(sessions)
-        deadline = time.perf_counter() + config.budget_s
-        for i in range(config.runs):
-            if i >= MIN_RUNS and time.perf_counter() > deadline:
-                break
-            for name in order if i % 2 == 0 else order[::-1]:
-                started = time.perf_counter()
-                sessions[name].run(None, feeds)
-                times[name].append(time.perf_counter() - started)
-    except Exception as exc:  # a model that cannot be timed is the submission's problem
-        raise SubmissionError(f"the model could not be timed: {type(exc).__name__}: {exc}"[:400]) from None
-    return {name: 1000.0 * float(np.median(values)) for name, values in times.items()}
+        sessions = {name: model_runner.session(data, config.threads) for name, data in models.items()}
+        return model_runner.p50_ms(
+            sessions,
+            feeds,
+            warmup=config.warmup,
+            runs=config.runs,
+            budget_s=config.budget_s,
+            min_runs=MIN_RUNS,
+        )
+    except Exception:  # a model that cannot be timed is the submission's problem
+        raise SubmissionError("the model could not be timed") from None

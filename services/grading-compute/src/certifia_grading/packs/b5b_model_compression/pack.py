@@ -106,7 +106,10 @@ def score(submission: Submission, dataset: Dataset, ctx: ScoreContext) -> dict[s
     accuracy = float(accuracy_score(y, label))
     student, teacher = weight_stats(model), hidden["teacher_weights"]
     times = latency.p50_ms(
-        {"teacher": hidden["teacher_model"], "student": model}, {"X": x}, latency_config(ctx.spec.folder)
+        {"teacher": hidden["teacher_model"], "student": model},
+        {"X": x},
+        latency_config(ctx.spec.folder),
+        timer=ctx.timer,  # the sandbox: a candidate model is never loaded in this process
     )
     return {
         "accuracy": accuracy,
