@@ -12,9 +12,11 @@ from fastapi import FastAPI, Response
 from fastapi.testclient import TestClient
 
 from certifia_shared.downloads import (
+    DEFAULT_ALLOWED,
     OCTET_STREAM,
     content_disposition,
     download_name,
+    download_responses,
     file_response,
     media_type_of,
 )
@@ -133,3 +135,31 @@ def test_the_security_headers_cannot_be_replaced() -> None:
     for name in ("Content-Type", "cache-control", "X-Content-Type-Options", "Content-Disposition"):
         with pytest.raises(ValueError, match="itself"):
             file_response(PDF, filename="t.pdf", headers={name: "x"})
+
+
+@pytest.mark.parametrize(
+    ("content", "filename", "allowed"),
+    [
+        (ZIP, "a.zip", None),
+        (HTML, "a.html", None),
+        (b'{"a": 1}', "a.json", None),
+        (HTML, "t.pdf", {"application/pdf"}),
+    ],
+)
+def test_what_a_download_route_serves_is_documented(
+    content: bytes, filename: str, allowed: set[str] | None
+) -> None:
+    """Found by the fuzz suite: a submission's artifact came back application/zip, and OpenAPI documented
+    only application/json for the route."""
+    options: dict[str, Any] = {} if allowed is None else {"allowed": allowed}
+    app = FastAPI()
+
+    @app.get("/file", response_class=Response, responses=download_responses(**options))
+    def get_file() -> Response:
+        return file_response(content, filename=filename, **options)
+
+    client = TestClient(app)
+    served = client.get("/file").headers["content-type"].split(";")[0]
+    documented = client.get("/openapi.json").json()["paths"]["/file"]["get"]["responses"]["200"]["content"]
+    assert served in documented and OCTET_STREAM in documented
+    assert set(documented) == {*(allowed or DEFAULT_ALLOWED), OCTET_STREAM}

@@ -6,7 +6,7 @@ from fastapi import FastAPI, HTTPException
 from fastapi.testclient import TestClient
 from pydantic import BaseModel, Field
 
-from certifia_shared.problems import MEDIA_TYPE, Problem, install_problem_handlers, not_found
+from certifia_shared.problems import MEDIA_TYPE, Problem, install_problem_handlers, instance_of, not_found
 
 
 class Body(BaseModel):
@@ -114,3 +114,15 @@ def test_extension_members_are_added_but_never_replace_standard_ones() -> None:
     assert body["appeal_id"] == "a-1"
     assert body["status"] == 409
     assert body["errors"] == [{"field": "decision_id", "message": "Decision d-1 is contested by appeal a-1."}]
+
+
+def test_the_instance_is_a_uri_reference_whatever_the_path_held() -> None:
+    """Found by the fuzz suite: the path as the server decoded it (a space, a control character, non-ASCII, a
+    literal %) went into ``instance`` as it was, which is no URI reference (RFC 9457 asks for one)."""
+    body = _is_problem(_client().get("/missing/a%20b%07%C3%A9%25"))
+    assert body["instance"] == "/missing/a%20b%07%C3%A9%25"
+    assert (
+        body["errors"][0]["message"] == "No candidate with id 'a b\\x07é%'."
+    )  # the detail says what was asked
+    assert instance_of("/x/(a);b=c,d:e@f~g-h_i.j!k$l&m'n*o+p") == "/x/(a);b=c,d:e@f~g-h_i.j!k$l&m'n*o+p"
+    assert instance_of("/x?y#z") == "/x%3Fy%23z"

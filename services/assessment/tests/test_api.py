@@ -215,3 +215,42 @@ def test_a_submission_reads_back_with_the_same_utc_offset_it_was_answered_with(
     listed = client.get("/candidates/cand-10/submissions", headers=own).json()
     assert posted["received_at"].endswith("Z")
     assert got["received_at"] == posted["received_at"] == listed[0]["received_at"]
+
+
+def test_the_200_of_a_replayed_decision_vae_bloc_or_submission_is_documented(
+    client: TestClient, enrol: Callable[..., None]
+) -> None:
+    """Found by the fuzz suite (enrolment's twin): these routes answer 201, and 200 to the same request again,
+    which OpenAPI did not list; the VAE bloc's answer had no schema at all."""
+    enrol("vae-9", path="vae")
+    assert decide(client, "vae-9", "2.A1.C1.E1").status_code == 201
+    assert decide(client, "vae-9", "2.A1.C1.E1").status_code == 200
+    client.post("/candidates/vae-9/vae-decisions", json={"bloc": "3"}, headers=JURY)
+    replayed = client.post("/candidates/vae-9/vae-decisions", json={"bloc": "3"}, headers=JURY)
+    assert replayed.status_code == 200 and set(replayed.json()) == {
+        "candidate_id",
+        "bloc",
+        "via",
+        "passed_at",
+    }
+    paths = client.get("/openapi.json").json()["paths"]
+    for path in ("decisions", "vae-decisions", "submissions"):
+        responses = paths[f"/candidates/{{candidate_id}}/{path}"]["post"]["responses"]
+        assert responses["200"]["content"] == responses["201"]["content"], path
+        assert "$ref" in responses["200"]["content"]["application/json"]["schema"], path
+
+
+def test_the_artifact_is_served_as_a_documented_media_type(
+    client: TestClient, enrol: Callable[..., None]
+) -> None:
+    """Found by the fuzz suite: GET /submissions/{id}/artifact answered application/zip; OpenAPI said JSON."""
+    enrol("cand-9")
+    own = auth("candidate", subject="c9", candidate_id="cand-9")
+    files = {"file": ("solution.zip", _zip(), "application/zip")}
+    submission = client.post(
+        "/candidates/cand-9/submissions", data={"evaluation_id": "2.EV1"}, files=files, headers=own
+    )
+    served = client.get(f"/submissions/{submission.json()['id']}/artifact", headers=auth("service"))
+    paths = client.get("/openapi.json").json()["paths"]
+    documented = paths["/submissions/{submission_id}/artifact"]["get"]["responses"]["200"]["content"]
+    assert served.headers["content-type"] == "application/zip" and "application/zip" in documented

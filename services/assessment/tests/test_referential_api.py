@@ -61,3 +61,19 @@ def test_an_unknown_activity_is_named_in_the_problem(client: TestClient) -> None
     assert missing.status_code == 404
     assert missing.json()["title"] == "Unknown activity"
     assert client.get("/referential/activities/1.A1", headers=READER).json()["code"] == "A1"
+
+
+def test_the_304_of_the_referential_is_documented(client: TestClient) -> None:
+    """Found while fixing what the fuzz suite found: every referential route answers 304 to its current ETag,
+    which OpenAPI did not list."""
+    first = client.get("/referential/evaluations", headers=READER)
+    again = client.get("/referential/evaluations", headers={**READER, "If-None-Match": first.headers["etag"]})
+    assert again.status_code == 304
+    paths = client.get("/openapi.json").json()["paths"]
+    for path in (
+        "/referential",
+        "/referential/blocs/{code}",
+        "/referential/evaluations",
+        "/referential/{kind}/{global_id}",
+    ):
+        assert "Not modified" in paths[path]["get"]["responses"]["304"]["description"], path

@@ -222,3 +222,15 @@ def test_an_offset_beyond_any_page_is_422_naming_offset_not_a_500(app: Any) -> N
         for offset in ("9223372036854775808", "1000001", "-1"):
             response = app.client.get(url, params={"offset": offset}, headers=LMS)
             assert "offset" in _fields(_problem(response, 422)), (url, offset)
+
+
+def test_a_repeated_enrolment_answers_a_documented_200(app: Any) -> None:
+    """Found by the fuzz suite: the same enrolment again answers 200 with the candidate, which OpenAPI did not
+    list (only 201)."""
+    assert _enrol(app).status_code == 201
+    assert _enrol(app).status_code == 200
+    responses = app.client.get("/openapi.json").json()["paths"]["/candidates"]["post"]["responses"]
+    assert responses["200"]["content"] == responses["201"]["content"]
+    assert responses["200"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/CandidateOut"
+    }

@@ -96,14 +96,15 @@ def test_part_time_over_eight_months_is_exactly_enough(app: Any) -> None:
 
 def test_malformed_missions_are_422_naming_the_field(app: Any) -> None:
     app.enrol()
-    for body, field in [
+    cases: list[tuple[dict[str, Any], str]] = [
         ({"fte": 0}, "fte"),
         ({"fte": 1.5}, "fte"),
         ({"company": "  "}, "company"),
         ({"start_date": "01/02/2026"}, "start_date"),
         ({"end_date": None}, "end_date"),
         ({"salary": 1}, "salary"),
-    ]:
+    ]
+    for body, field in cases:
         assert field in _fields(_problem(app.mission(**body), 422)), body
     assert app.count(missions) == 0 and app.outbox() == []
 
@@ -221,14 +222,15 @@ def test_malformed_defences_are_422_naming_the_field_and_write_nothing(app: Any)
     app.enrol()
     mission_id = app.scheduled_and_held()
     future = (app.now + timedelta(days=2)).isoformat()
-    for body, field in [
+    cases: list[tuple[dict[str, Any], str]] = [
         ({"jury": []}, "jury"),
         ({"jury": [" "]}, "jury.0"),
         ({"grade": 20.5}, "grade"),
         ({"outcome": "maybe"}, "outcome"),
         ({"defended_at": "2026-10-01T14:00:00"}, "defended_at"),  # no time zone
         ({"defended_at": future}, "defended_at"),
-    ]:
+    ]
+    for body, field in cases:
         assert field in _fields(_problem(app.defend(mission_id, **body), 422)), body
     assert app.count(defences) == 0 and app.outbox(ev.THESIS_DEFENDED) == []
 
@@ -296,3 +298,15 @@ def test_identical_missions_at_once_register_one(app: Any) -> None:
     assert sorted(r.status_code for r in answers) == [200] * 9 + [201], [r.text[:200] for r in answers]
     assert len({r.json()["id"] for r in answers}) == 1
     assert len(app.outbox("fr.certifia.thesis.mission.registered.v1")) == 1
+
+
+def test_the_200_of_a_replayed_mission_defence_deposit_or_schedule_is_documented(app: Any) -> None:
+    """Found by the fuzz suite (enrolment's twin): these routes answer 201, and 200 to the same request again
+    (or to a reschedule), which OpenAPI did not list."""
+    app.enrol()
+    assert (app.mission().status_code, app.mission().status_code) == (201, 200)
+    paths = app.client.get("/openapi.json").json()["paths"]
+    for path in ("missions", "defence", "thesis/deposit", "defence/schedule"):
+        responses = paths[f"/candidates/{{candidate_id}}/{path}"]["post"]["responses"]
+        assert responses["200"]["content"] == responses["201"]["content"], path
+        assert "$ref" in responses["200"]["content"]["application/json"]["schema"], path

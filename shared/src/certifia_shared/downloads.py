@@ -13,6 +13,7 @@ import json
 import unicodedata
 from collections.abc import Collection, Mapping
 from pathlib import Path, PurePosixPath
+from typing import Any
 from urllib.parse import quote
 
 from fastapi import Response
@@ -155,6 +156,19 @@ def content_disposition(filename: str) -> str:
     )
     encoded = quote(filename, safe="!#$&+^`|~-._")
     return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{encoded}"
+
+
+def download_responses(
+    allowed: Collection[str] = DEFAULT_ALLOWED, description: str = "The file, as a download"
+) -> dict[int | str, dict[str, Any]]:
+    """``responses=`` of a route that answers with :func:`file_response` (and ``response_class=Response``):
+    its 200 documents every media type it may serve, ``allowed`` and octet-stream for anything else (bytes;
+    a JSON file is whatever JSON was stored)."""
+    binary = {"schema": {"type": "string", "format": "binary"}}
+    stored_json = {"schema": {"description": "the stored JSON file as it is: any JSON value"}}
+    types = sorted({*allowed, OCTET_STREAM})
+    content = {t: stored_json if t == "application/json" else binary for t in types}
+    return {200: {"description": description, "content": content}}
 
 
 def file_response(

@@ -116,7 +116,8 @@ def assert_documents_edges(
         if "requestBody" in operation or operation.get("parameters"):
             assert operation["responses"]["422"]["content"] == PROBLEM, (method, path)
         if "requestBody" in operation:
-            assert operation["responses"]["413"]["content"] == PROBLEM, (method, path)
+            for status in ("400", "413", "415"):
+                assert operation["responses"][status]["content"] == PROBLEM, (method, path, status)
     for method, path in public:
         operation = document["paths"][path][method]
         assert "security" not in operation and "401" not in operation["responses"], (method, path)

@@ -6,6 +6,7 @@ import logging
 import uuid
 from http import HTTPStatus
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -165,10 +166,24 @@ PROBLEM_SCHEMA: dict[str, Any] = {
 }
 
 
+_PATH_SAFE = "/!$&'()*+,;=:@"
+"""What RFC 3986 allows unencoded in a path besides letters, digits and ``-._~`` (``pchar`` and ``/``)."""
+
+
+def instance_of(path: str) -> str:
+    """The path requested as a problem's ``instance``: a URI reference (RFC 9457), so what the server decoded
+    (a space, a control character, non-ASCII, a literal ``%``) is percent-encoded again."""
+    return quote(path, safe=_PATH_SAFE, errors="replace")
+
+
 def problem_response(problem: Problem, instance: str) -> JSONResponse:
-    """The ``application/problem+json`` response for ``problem`` (``instance``: the path requested)."""
+    """The ``application/problem+json`` response for ``problem`` (``instance``: the path requested, as the
+    server decoded it)."""
     return JSONResponse(
-        problem.body(instance), status_code=problem.status, media_type=MEDIA_TYPE, headers=problem.headers
+        problem.body(instance_of(instance)),
+        status_code=problem.status,
+        media_type=MEDIA_TYPE,
+        headers=problem.headers,
     )
 
 

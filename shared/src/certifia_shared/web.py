@@ -18,7 +18,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, Response
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, PlainTextResponse
 from fastapi.routing import iter_route_contexts
 from opentelemetry import trace
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
@@ -62,6 +62,30 @@ ALWAYS_PUBLIC = (
 )
 
 
+_METRICS_CONTENT = {
+    "text/plain": {"schema": {"type": "string", "description": "Prometheus text exposition format"}}
+}
+"""What /metrics answers (``CONTENT_TYPE_LATEST``: text/plain with the format's version)."""
+
+
+_READINESS = {
+    "application/json": {
+        "schema": {
+            "type": "object",
+            "required": ["status", "checks"],
+            "properties": {
+                "status": {"type": "string", "enum": ["ready", "not ready"]},
+                "checks": {
+                    "type": "object",
+                    "description": 'each check: "ok" or why not; other values are details beside them',
+                },
+            },
+        }
+    }
+}
+"""What /readyz answers, 200 when every check says "ok", 503 otherwise."""
+
+
 def health_router(readiness: Callable[[], dict[str, Any]]) -> APIRouter:
     router = APIRouter(tags=["operations"])
 
@@ -69,7 +93,10 @@ def health_router(readiness: Callable[[], dict[str, Any]]) -> APIRouter:
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    @router.get("/readyz")
+    @router.get(
+        "/readyz",
+        responses={200: {"content": _READINESS}, 503: {"content": _READINESS, "description": "Not ready"}},
+    )
     def readyz() -> JSONResponse:
         checks = readiness()
         # a check is a string ("ok" or why not); other values are details shown beside them
@@ -78,7 +105,7 @@ def health_router(readiness: Callable[[], dict[str, Any]]) -> APIRouter:
             {"status": "ready" if ready else "not ready", "checks": checks}, 200 if ready else 503
         )
 
-    @router.get("/metrics")
+    @router.get("/metrics", response_class=PlainTextResponse, responses={200: {"content": _METRICS_CONTENT}})
     def metrics() -> Response:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
@@ -296,6 +323,7 @@ class _BodyLimit:
 # -- OpenAPI -------------------------------------------------------------------------------------------------
 PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
 _PROBLEM_DESCRIPTIONS = {
+    400: "Malformed request body: it could not be parsed as the media type it declares",
     401: "No bearer token, or one that is expired or invalid",
     403: "The token's roles do not allow this",
     404: "Not found (or not visible to this caller)",
@@ -304,20 +332,30 @@ _PROBLEM_DESCRIPTIONS = {
     415: "Unsupported media type (the body is not of the type this endpoint reads)",
     422: "Invalid input: the fields at fault are listed in errors",
     500: "Internal error, logged under the correlation id given",
+    503: "The identity provider's keys cannot be fetched to check the token: retry after Retry-After seconds",
 }
 _METHODS = {"get", "put", "post", "delete", "patch", "options", "head", "trace"}
 _WRITES = {"post", "put", "patch", "delete"}
 
 
 def _problem_statuses(method: str, operation: dict[str, Any], public: bool) -> list[int]:
-    statuses = [404, 500] if public else [401, 403, 404, 500]
+    statuses = [404, 500] if public else [401, 403, 404, 500, 503]
     if method in _WRITES:
         statuses.append(409)
     if "requestBody" in operation:
-        statuses += [413, 415]
+        statuses += [400, 413, 415]
     if "requestBody" in operation or operation.get("parameters"):
         statuses.append(422)
     return sorted(statuses)
+
+
+REPLAYED = "The same request again (or a change to what it created): what is recorded, nothing created"
+
+
+def replayed(model: Any, description: str = REPLAYED) -> dict[int | str, dict[str, Any]]:
+    """``responses=`` of a route that answers 201 when it creates and 200 otherwise (a replay, a reschedule):
+    the 200 documented with the same ``model`` as the 201."""
+    return {200: {"model": model, "description": description}}
 
 
 def _is_generic(content: dict[str, Any] | None) -> bool:

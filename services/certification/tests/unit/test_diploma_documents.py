@@ -218,6 +218,15 @@ def test_unknown_diploma_page_is_an_html_404(client: TestClient) -> None:
         assert "nope&lt;b&gt;" in r.text and "<b>" not in r.text
 
 
+def test_the_html_404_of_the_verification_page_is_documented(client: TestClient) -> None:
+    """Found by the fuzz suite: the page's 404 is HTML for a browser, but OpenAPI documented only problem+json."""
+    answered = client.get("/diplomas/nope/verify").headers["content-type"].split(";")[0]
+    documented = client.get("/openapi.json").json()["paths"]["/diplomas/{diploma_id}/verify"]["get"]
+    content = documented["responses"]["404"]["content"]
+    assert answered == "text/html" and content["text/html"] == {"schema": {"type": "string"}}
+    assert content["application/problem+json"] == {"schema": {"$ref": "#/components/schemas/Problem"}}
+
+
 def test_unknown_diploma_is_problem_json_for_json_clients(client: TestClient) -> None:
     r = client.get("/diplomas/nope/verify", headers={"accept": "application/json"})
     assert r.status_code == 404 and r.headers["content-type"] == "application/problem+json"

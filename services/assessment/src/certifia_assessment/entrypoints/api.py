@@ -23,12 +23,13 @@ from certifia_assessment.domain.model import (
 from certifia_assessment.service_layer import handlers
 from certifia_shared.artifacts import ArtifactStore
 from certifia_shared.auth import Principal, require
-from certifia_shared.downloads import file_response
+from certifia_shared.downloads import download_responses, file_response
 from certifia_shared.hygiene import CleanText, free_text
 from certifia_shared.problems import Problem, not_found
 from certifia_shared.referential import Referential, ReferentialLookupError
 from certifia_shared.service import ServiceContext
 from certifia_shared.tenancy import VisibleCandidate, ensure_visible
+from certifia_shared.web import replayed
 
 router = APIRouter(tags=["assessment"])
 ShortId = Annotated[str, CleanText("identifier", 1, 64)]
@@ -90,7 +91,12 @@ class DecisionOut(BaseModel):
         return cls(**asdict(d))
 
 
-@router.post("/candidates/{candidate_id}/decisions", status_code=201, response_model=DecisionOut)
+@router.post(
+    "/candidates/{candidate_id}/decisions",
+    status_code=201,
+    response_model=DecisionOut,
+    responses=replayed(DecisionOut, "The same decision again: the one recorded"),
+)
 def decide(
     candidate_id: VisibleCandidate,
     body: DecisionRequest,
@@ -157,14 +163,26 @@ class VaeBlocRequest(BaseModel):
     comment: Comment = ""
 
 
-@router.post("/candidates/{candidate_id}/vae-decisions", status_code=201)
+class VaeBlocOut(BaseModel):
+    candidate_id: str
+    bloc: str
+    via: Literal["vae"]
+    passed_at: str = Field(description="when the bloc was passed (ISO 8601)")
+
+
+@router.post(
+    "/candidates/{candidate_id}/vae-decisions",
+    status_code=201,
+    response_model=VaeBlocOut,
+    responses=replayed(VaeBlocOut, "The bloc was already validated by a VAE jury: when"),
+)
 def vae_bloc(
     candidate_id: VisibleCandidate,
     body: VaeBlocRequest,
     request: Request,
     response: Response,
     _: Annotated[Principal, Depends(require("jury", "officer"))],
-) -> dict[str, Any]:
+) -> VaeBlocOut:
     """A VAE jury validates a whole bloc for a candidate on the VAE path."""
     try:
         created, at = handlers.validate_bloc_by_vae(
@@ -185,7 +203,7 @@ def vae_bloc(
         ) from None
     if not created:
         response.status_code = 200
-    return {"candidate_id": candidate_id, "bloc": body.bloc, "via": "vae", "passed_at": at.isoformat()}
+    return VaeBlocOut(candidate_id=candidate_id, bloc=body.bloc, via="vae", passed_at=at.isoformat())
 
 
 # -- progress ------------------------------------------------------------------------------------------
@@ -250,7 +268,12 @@ class SubmissionOut(BaseModel):
         return cls(**asdict(s))
 
 
-@router.post("/candidates/{candidate_id}/submissions", status_code=201, response_model=SubmissionOut)
+@router.post(
+    "/candidates/{candidate_id}/submissions",
+    status_code=201,
+    response_model=SubmissionOut,
+    responses=replayed(SubmissionOut, "The same Idempotency-Key again: the first submission"),
+)
 async def submit(
     candidate_id: VisibleCandidate,
     request: Request,
@@ -356,7 +379,11 @@ def list_submissions(
         return [SubmissionOut.of(s) for s in AssessmentRepository(uow.session).submissions_of(candidate_id)]
 
 
-@router.get("/submissions/{submission_id}/artifact")
+@router.get(
+    "/submissions/{submission_id}/artifact",
+    response_class=Response,
+    responses=download_responses(description="The submitted file, byte for byte"),
+)
 def artifact(
     submission_id: str,
     request: Request,

@@ -13,7 +13,10 @@ from certifia_shared.auth import Principal, require
 from certifia_shared.problems import Problem
 from certifia_shared.referential import Referential, ReferentialLookupError
 
-router = APIRouter(prefix="/referential", tags=["referential"])
+NOT_MODIFIED: dict[int | str, dict[str, Any]] = {
+    304: {"description": "Not modified: the If-None-Match ETag is the current one (no body)"}
+}
+router = APIRouter(prefix="/referential", tags=["referential"], responses=NOT_MODIFIED)
 READERS = require("lms", "candidate", "jury", "officer", "service")
 CACHE_CONTROL = "private, max-age=300, must-revalidate"
 BLOCS = "^(1|2|3|4|5A|5B)$"

@@ -52,7 +52,12 @@ def _wants_json(request: Request) -> bool:
 @router.get(
     "/diplomas/{diploma_id}/verify",
     response_class=HTMLResponse,
-    responses={404: {"description": "HTML page; problem+json when the client accepts JSON, not HTML"}},
+    responses={
+        404: {
+            "description": "HTML page; problem+json when the client accepts JSON, not HTML",
+            "content": {"text/html": {"schema": {"type": "string"}}},
+        }
+    },
 )
 def verification_page(diploma_id: str, request: Request) -> Response:
     """Public (no token): the diploma's verification page in French, for an employer: holder, certification,

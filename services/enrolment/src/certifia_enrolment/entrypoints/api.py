@@ -15,6 +15,7 @@ from certifia_shared.auth import Principal, require
 from certifia_shared.hygiene import CleanText, Identifier, free_text, one_line
 from certifia_shared.problems import Problem, not_found
 from certifia_shared.tenancy import VisibleCandidate, tenant
+from certifia_shared.web import replayed
 
 router = APIRouter(tags=["candidates"])
 EMAIL = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
@@ -83,7 +84,12 @@ def _lms_client(principal: Principal) -> str:
     return tenant(principal)
 
 
-@router.post("/candidates", status_code=201, response_model=CandidateOut)
+@router.post(
+    "/candidates",
+    status_code=201,
+    response_model=CandidateOut,
+    responses=replayed(CandidateOut, "Already enrolled with the same data: the existing candidate"),
+)
 def enrol(
     body: EnrolmentRequest,
     request: Request,

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from certifia_shared.auth import Principal, require
 from certifia_shared.problems import Problem, not_found
 from certifia_shared.tenancy import VisibleCandidate
+from certifia_shared.web import replayed
 from certifia_thesis.domain.duration import MIN_MONTHS_FTE, MissionRefused
 from certifia_thesis.domain.model import (
     CandidateWithdrawn,
@@ -31,7 +32,12 @@ from certifia_thesis.service_layer import handlers, views
 router = APIRouter(tags=["thesis"])
 
 
-@router.post("/candidates/{candidate_id}/missions", status_code=201, response_model=MissionOut)
+@router.post(
+    "/candidates/{candidate_id}/missions",
+    status_code=201,
+    response_model=MissionOut,
+    responses=replayed(MissionOut, "The same mission again: the one registered"),
+)
 def register_mission(
     candidate_id: VisibleCandidate,
     body: MissionRequest,
@@ -66,7 +72,12 @@ def register_mission(
     return MissionOut.of(mission)
 
 
-@router.post("/candidates/{candidate_id}/defence", status_code=201, response_model=DefenceOut)
+@router.post(
+    "/candidates/{candidate_id}/defence",
+    status_code=201,
+    response_model=DefenceOut,
+    responses=replayed(DefenceOut, "The same outcome again: the one recorded"),
+)
 def record_defence(
     candidate_id: VisibleCandidate,
     body: DefenceRequest,

@@ -9,9 +9,10 @@ from starlette.concurrency import run_in_threadpool
 
 from certifia_shared.artifacts import ArtifactStore
 from certifia_shared.auth import Principal, require
-from certifia_shared.downloads import file_response
+from certifia_shared.downloads import download_responses, file_response
 from certifia_shared.problems import Problem, not_found
 from certifia_shared.tenancy import VisibleCandidate
+from certifia_shared.web import replayed
 from certifia_thesis.config import Settings
 from certifia_thesis.domain.deposit import (
     DefenceAlreadyScheduled,
@@ -33,6 +34,8 @@ from certifia_thesis.entrypoints.schemas import (
 from certifia_thesis.service_layer import defence, handlers, views
 
 router = APIRouter(tags=["thesis"])
+PDF = frozenset({"application/pdf"})
+"""What a deposited thesis is served as (checked a PDF at deposit; anything else would be an octet-stream)."""
 
 
 async def _thesis_file(request: Request, file: UploadFile) -> bytes:
@@ -50,7 +53,12 @@ async def _thesis_file(request: Request, file: UploadFile) -> bytes:
     return content
 
 
-@router.post("/candidates/{candidate_id}/thesis/deposit", status_code=201, response_model=DepositOut)
+@router.post(
+    "/candidates/{candidate_id}/thesis/deposit",
+    status_code=201,
+    response_model=DepositOut,
+    responses=replayed(DepositOut, "The same thesis again: the version deposited"),
+)
 async def deposit_thesis(
     candidate_id: VisibleCandidate,
     request: Request,
@@ -108,7 +116,7 @@ async def deposit_thesis(
 @router.get(
     "/candidates/{candidate_id}/thesis/deposit/file",
     response_class=Response,
-    responses={200: {"content": {"application/pdf": {}}, "description": "the deposited thesis"}},
+    responses=download_responses(PDF, "The deposited thesis"),
 )
 def thesis_file(
     candidate_id: VisibleCandidate,
@@ -129,12 +137,17 @@ def thesis_file(
     return file_response(  # a PDF (checked at deposit), served as a download whatever it holds
         store.path(deposit.sha256),
         filename=f"thesis-v{deposit.version}.pdf",
-        allowed={"application/pdf"},
+        allowed=PDF,
         headers={"ETag": f'"{deposit.sha256}"'},
     )
 
 
-@router.post("/candidates/{candidate_id}/defence/schedule", status_code=201, response_model=ScheduleOut)
+@router.post(
+    "/candidates/{candidate_id}/defence/schedule",
+    status_code=201,
+    response_model=ScheduleOut,
+    responses=replayed(ScheduleOut, "Rescheduled (the same defence), or the same schedule again"),
+)
 def schedule_defence(
     candidate_id: VisibleCandidate,
     body: ScheduleRequest,
