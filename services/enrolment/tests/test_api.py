@@ -144,7 +144,7 @@ def test_who_may_call_what(app: Any) -> None:
     _problem(app.client.post("/candidates", json=BODY, headers={"Authorization": "Bearer nope"}), 401)
     _problem(_enrol(app, headers=auth("jury")), 403)
     _problem(_enrol(app, headers=auth("candidate", candidate_id="x")), 403)
-    assert _enrol(app, headers=auth("admin", subject="ops")).status_code == 201
+    _problem(_enrol(app, headers=auth("admin", subject="ops")), 403)  # no tenant: an LMS enrols
 
 
 def test_listing_is_paginated(app: Any) -> None:
@@ -234,3 +234,10 @@ def test_a_repeated_enrolment_answers_a_documented_200(app: Any) -> None:
     assert responses["200"]["content"]["application/json"]["schema"] == {
         "$ref": "#/components/schemas/CandidateOut"
     }
+
+
+def test_only_an_lms_enrols_a_candidate(app: Any) -> None:
+    """Found by the fuzzer: an admin could enrol, and the candidate's LMS was then the admin's subject."""
+    for roles in (("admin",), ("officer",)):
+        _problem(_enrol(app, headers=auth(*roles, subject="admin-1")), 403)
+    assert _enrol(app).status_code == 201

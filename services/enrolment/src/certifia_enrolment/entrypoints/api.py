@@ -96,6 +96,13 @@ def enrol(
     response: Response,
     principal: Annotated[Principal, Depends(require("lms"))],
 ) -> CandidateOut:
+    if not principal.has("lms"):  # the LMS that enrols a candidate is their tenant: an admin has none
+        raise Problem(
+            403,
+            "Forbidden",
+            "Only an LMS client enrols candidates: they belong to the LMS that enrolled them.",
+            type="forbidden",
+        )
     cmd = handlers.EnrolCandidate(lms_client=_lms_client(principal), **body.model_dump())
     try:
         candidate, created = handlers.enrol_candidate(cmd, uow=_ctx(request).uow())
