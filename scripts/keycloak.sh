@@ -63,31 +63,9 @@ START_TIMEOUT="${KEYCLOAK_START_TIMEOUT:-120}"
 HEAP_OPTS="${KEYCLOAK_HEAP_OPTS:--Xms64m -Xmx512m}"
 JAVA_APPEND="${KEYCLOAK_JAVA_OPTS_APPEND--XX:TieredStopAtLevel=1}"
 
-log() { printf '[keycloak.sh] %s\n' "$*" >&2; }
-die() { printf '[keycloak.sh] error: %s\n' "$*" >&2; exit 1; }
-now_ms() { date +%s%3N; }
-elapsed() { # <start_ms>
-  local d=$(( $(now_ms) - $1 ))
-  printf '%d.%03ds' $((d / 1000)) $((d % 1000))
-}
-
-# ---------------------------------------------------------------- tools ----
-require_java() {
-  command -v java >/dev/null 2>&1 \
-    || die "java not found. Install a Java 17+ runtime, e.g. 'apt-get install -y openjdk-17-jre-headless' (Debian/Ubuntu) or 'brew install openjdk@17' (macOS)."
-  local line major
-  line="$(java -version 2>&1 | head -n1)"
-  major="$(sed -E 's/.*version "([0-9]+)(\.([0-9]+))?.*/\1 \3/' <<<"$line")"
-  if [[ "${major%% *}" == 1 ]]; then major="${major#* }"; else major="${major%% *}"; fi
-  [[ "$major" =~ ^[0-9]+$ ]] || die "cannot parse java version from: $line"
-  (( major >= 17 )) \
-    || die "Keycloak $KEYCLOAK_VERSION needs Java 17+, found: $line. Install e.g. 'apt-get install -y openjdk-17-jre-headless'."
-}
-
-require_mvn() {
-  command -v mvn >/dev/null 2>&1 \
-    || die "mvn not found (needed once to download Keycloak). Install Maven, e.g. 'apt-get install -y maven' (Debian/Ubuntu) or 'brew install maven' (macOS)."
-}
+TAG=keycloak.sh PRODUCT="Keycloak $KEYCLOAK_VERSION"
+# shellcheck source=scripts/lib.sh
+source "$REPO_ROOT/scripts/lib.sh"
 
 require_curl() {
   command -v curl >/dev/null 2>&1 || die "curl not found (used to wait for readiness): 'apt-get install -y curl'"
@@ -139,42 +117,6 @@ is_running() {
   kill -0 "$pid" 2>/dev/null || return 1
   local args; args="$(ps -p "$pid" -o args= 2>/dev/null || true)"
   [[ "$args" == *kc.sh* || "$args" == *QuarkusEntryPoint* ]] && [[ "$args" == *"certifia.keycloak.data=$DATA_DIR"* ]]
-}
-
-port_in_use() { # <port>: something accepts connections on 127.0.0.1:<port>
-  (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
-}
-
-port_bindable() { # <port>
-  if command -v python3 >/dev/null 2>&1; then
-    python3 - "$1" <<'EOF' 2>/dev/null
-import socket, sys
-s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-# as the server will (Vert.x sets SO_REUSEADDR): connections in TIME_WAIT do not make the port busy
-s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-try:
-    s.bind(("127.0.0.1", int(sys.argv[1])))
-except OSError:
-    sys.exit(1)
-finally:
-    s.close()
-EOF
-  elif port_in_use "$1"; then
-    return 1
-  fi
-}
-
-random_free_port() {
-  local p _
-  if command -v python3 >/dev/null 2>&1; then
-    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
-    return 0
-  fi
-  for _ in $(seq 1 200); do
-    p=$(( 20000 + RANDOM % 40000 ))
-    port_bindable "$p" && { echo "$p"; return 0; }
-  done
-  die "could not find a free local port"
 }
 
 pick_port() {
