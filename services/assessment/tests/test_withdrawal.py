@@ -4,6 +4,7 @@ before still lands. On SQLite and (``-m integration``) PostgreSQL: see the ``cli
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -16,6 +17,7 @@ from certifia_assessment.service_layer.handlers import (
 )
 from certifia_shared import event_types as ev
 from certifia_shared.envelope import CloudEvent
+from certifia_shared.problems import candidate_withdrawn
 from certifia_shared.referential import load_referential
 from certifia_shared.service import ServiceContext
 from certifia_shared.testing import auth, outbox_events
@@ -87,6 +89,26 @@ def test_a_vae_jury_cannot_validate_a_bloc_of_a_withdrawn_candidate(
     _apply(ctx, _withdrawn())
     _problem(client.post(f"/candidates/{CID}/vae-decisions", json={"bloc": "1"}, headers=OFFICER))
     assert outbox_events(ctx, ev.BLOC_PASSED) == []
+
+
+def test_the_withdrawn_candidate_is_answered_as_enrolment_and_thesis_answer(
+    client: TestClient, enrol: Callable[..., None], ctx: ServiceContext
+) -> None:
+    """One problem for a withdrawn candidate in every service (enrolment and thesis assert the same): the
+    shared type, title and ``withdrawn_at`` extension, and the shared detail."""
+    enrol(CID)
+    _apply(ctx, _withdrawn())
+    decision = {"criterion_id": "2.A1.C1.E1", "outcome": "validated", "comment": "j"}
+    body = _problem(client.post(f"/candidates/{CID}/decisions", json=decision, headers=JURY))
+    shared = candidate_withdrawn(CID, datetime(2026, 11, 29, 8, tzinfo=UTC)).body(
+        f"/candidates/{CID}/decisions"
+    )
+    assert body == shared
+    assert (body["type"], body["title"]) == (
+        "https://certifia.fr/problems/candidate-withdrawn",
+        "Candidate withdrawn",
+    )
+    assert body["withdrawn_at"] == "2026-11-29T08:00:00+00:00"
 
 
 def test_a_withdrawal_before_the_enrolment_is_a_gap_the_consumer_retries(

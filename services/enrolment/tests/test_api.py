@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from certifia_shared import event_types as ev
 from certifia_shared.contracts import contract
+from certifia_shared.problems import candidate_withdrawn
 from certifia_shared.testing import auth
 
 LMS = auth("lms", subject="moodle-client", client_id="moodle")
@@ -196,8 +198,26 @@ def test_a_withdrawn_candidate_can_no_longer_change_option(app: Any) -> None:
     [event] = app.outbox(ev.CANDIDATE_WITHDRAWN)
     assert event.data["withdrawn_by_role"] == "officer"
     problem = _problem(app.client.put(f"/candidates/{cid}/option", json={"option": "5A"}, headers=LMS), 409)
-    assert problem["type"].endswith("candidate-withdrawn") and "withdrew on" in problem["detail"]
+    # the shared shape (it said "withdrew on <date> (<reason>)" before assessment and thesis answered alike)
+    assert problem["type"].endswith("candidate-withdrawn")
+    assert "withdrew from the certification on" in problem["detail"] and problem["withdrawn_at"]
     assert app.outbox(ev.OPTION_CHOSEN) == []
+
+
+def test_the_withdrawn_candidate_is_answered_as_assessment_and_thesis_answer(app: Any) -> None:
+    """One problem for a withdrawn candidate in every service (assessment and thesis assert the same): the
+    shared type, title and ``withdrawn_at`` extension, and the shared detail."""
+    cid = _enrol(app).json()["id"]
+    withdrawn = app.client.post(f"/candidates/{cid}/withdrawal", json={"reason": "départ"}, headers=LMS)
+    when = datetime.fromisoformat(withdrawn.json()["withdrawn_at"])
+    body = _problem(app.client.put(f"/candidates/{cid}/option", json={"option": "5B"}, headers=LMS), 409)
+    assert body == candidate_withdrawn(cid, when).body(f"/candidates/{cid}/option")
+    assert (body["type"], body["title"]) == (
+        "https://certifia.fr/problems/candidate-withdrawn",
+        "Candidate withdrawn",
+    )
+    assert datetime.fromisoformat(body["withdrawn_at"]) == when and when.tzinfo is not None
+    assert "départ" not in body["detail"]  # the reason is the candidate's record, not every refusal's
 
 
 def test_withdrawal_checks_who_asks_and_the_reason(app: Any) -> None:

@@ -4,10 +4,11 @@ PostgreSQL (``-m integration``). Every refusal is problem+json and writes nothin
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from certifia_shared import event_types as ev
+from certifia_shared import problems
 from certifia_shared.contracts import contract
 from certifia_shared.testing import auth
 from certifia_thesis.adapters.orm import defence_schedules, thesis_deposits
@@ -270,3 +271,18 @@ def test_a_withdrawn_candidate_starts_no_new_mission(app: Any) -> None:
     problem = _problem(app.mission(), 409)
     assert problem["type"].endswith("candidate-withdrawn")
     assert app.outbox(ev.MISSION_REGISTERED) == []
+
+
+def test_the_withdrawn_candidate_is_answered_as_enrolment_and_assessment_answer(app: Any) -> None:
+    """One problem for a withdrawn candidate in every service (enrolment and assessment assert the same): the
+    shared type, title and ``withdrawn_at`` extension, and the shared detail."""
+    app.enrol()
+    _withdraw(app)
+    body = _problem(app.mission(), 409)
+    when = datetime(2026, 11, 20, 10, tzinfo=UTC)
+    assert body == problems.candidate_withdrawn("cand-1", when).body("/candidates/cand-1/missions")
+    assert (body["type"], body["title"]) == (
+        "https://certifia.fr/problems/candidate-withdrawn",
+        "Candidate withdrawn",
+    )
+    assert body["withdrawn_at"] == "2026-11-20T10:00:00+00:00"

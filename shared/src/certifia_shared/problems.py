@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from datetime import datetime
 from http import HTTPStatus
 from typing import Any
 from urllib.parse import quote
@@ -65,6 +66,33 @@ class Problem(Exception):
 def not_found(what: str, ident: str, field: str) -> Problem:
     return Problem(
         404, f"{what} not found", f"No {what.lower()} with id {ident!r}.", type="not-found", field=field
+    )
+
+
+def conflict() -> Problem:
+    """A unique constraint refused the write and :func:`certifia_shared.db.retry_on_conflict` gave up (or the
+    route does not retry): nothing was written, and the same request again reads what the other one wrote."""
+    return Problem(
+        409,
+        "Conflict",
+        "A concurrent request changed the same thing at the same moment and this one could not be completed; "
+        "nothing was written. Retry the request: it will see what the other one recorded.",
+        type="conflict",
+    )
+
+
+def candidate_withdrawn(candidate_id: str, withdrawn_at: datetime) -> Problem:
+    """What every service answers to a request for something new for a candidate who withdrew (enrolment's
+    option, assessment's decisions, hand-ins and appeals, thesis missions, deposits and defences)."""
+    when = withdrawn_at.isoformat()
+    return Problem(
+        409,
+        "Candidate withdrawn",
+        f"Candidate {candidate_id!r} withdrew from the certification on {when}: nothing new is accepted for "
+        "them after a withdrawal. What they acquired before stays, and the results of work handed in before "
+        "it (a grading verdict, an appeal already open) still land.",
+        type="candidate-withdrawn",
+        extensions={"withdrawn_at": when},
     )
 
 

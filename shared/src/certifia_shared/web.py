@@ -1,5 +1,6 @@
 """The FastAPI application every service builds: problems, auth state, health, readiness, metrics, traces,
-and the edges every route shares (unhandled errors, body limits, caching, the OpenAPI security and errors).
+and the edges every route shares (the service's error map, unhandled errors, body limits, caching, the OpenAPI
+security and errors).
 
 Middleware, outermost first: ``_Edge`` (counts every request, 500s included; answers an unhandled error
 with a problem instead of dropping the connection; ``Cache-Control: no-store`` on private JSON), then
@@ -15,6 +16,7 @@ import re
 import time
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from contextlib import asynccontextmanager
+from types import MappingProxyType
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, Response
@@ -29,6 +31,7 @@ from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from certifia_shared.config import ServiceSettings
+from certifia_shared.errors import ErrorMap, install_error_map
 from certifia_shared.metrics import HTTP_LATENCY, HTTP_REQUESTS, HTTP_UNHANDLED_ERRORS
 from certifia_shared.problems import (
     MEDIA_TYPE,
@@ -448,6 +451,9 @@ def _check_declared(app: FastAPI, public_paths: Iterable[str], body_limits: Mapp
         )
 
 
+NO_ERRORS: ErrorMap = MappingProxyType({})
+
+
 def create_app(
     *,
     settings: ServiceSettings,
@@ -463,12 +469,14 @@ def create_app(
     upload_body_limit: int = UPLOAD_BODY_LIMIT,
     public_body_limit: int = PUBLIC_BODY_LIMIT,
     openid_connect_url: str | None = None,
+    errors: ErrorMap = NO_ERRORS,
 ) -> FastAPI:
     """``public_paths``: the routes that need no token (templates, or prefixes ending in ``/``; health,
     readiness, metrics and the docs always are): no security in OpenAPI, no forced ``no-store``,
     ``public_body_limit``. ``body_limits``: ``{route template: bytes}`` for the routes that need their own
     (an upload: its file limit plus a little for the multipart framing). ``openid_connect_url``: also
-    document an OpenID Connect scheme."""
+    document an OpenID Connect scheme. ``errors``: the service's map ``{domain error: problem factory}``
+    (:mod:`certifia_shared.errors`), over the shared defaults: routes let those errors propagate."""
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -483,6 +491,7 @@ def create_app(
     for key, value in (state or {}).items():
         setattr(app.state, key, value)
     install_problem_handlers(app)
+    install_error_map(app, errors)
     app.include_router(health_router(readiness))
     for router in routers:
         app.include_router(router)

@@ -10,6 +10,7 @@ from certifia_assessment.adapters.orm import candidates, messaging
 from certifia_assessment.config import Settings
 from certifia_assessment.entrypoints.api import router
 from certifia_assessment.entrypoints.appeals_api import router as appeals_router
+from certifia_assessment.entrypoints.errors import ERRORS
 from certifia_assessment.entrypoints.referential_api import router as referential_router
 from certifia_assessment.service_layer.handlers import event_handlers
 from certifia_shared.artifacts import ArtifactStore
@@ -43,6 +44,7 @@ def create_application(settings: Settings | None = None) -> FastAPI:
         title="certifia assessment",
         routers=[referential_router, router, appeals_router],
         readiness=ctx.runtime.readiness,
+        errors=ERRORS,
         on_start=ctx.runtime.start,
         on_stop=ctx.runtime.stop,
         state={

@@ -12,6 +12,7 @@ from certifia_certification.adapters.orm import candidates, messaging
 from certifia_certification.config import Settings
 from certifia_certification.entrypoints.api import router
 from certifia_certification.entrypoints.documents import router as documents_router
+from certifia_certification.entrypoints.errors import ERRORS
 from certifia_certification.entrypoints.revocation import router as revocation_router
 from certifia_certification.entrypoints.verification import router as verification_router
 from certifia_certification.service_layer.handlers import STATUS_LISTS_PATH, Issuer, event_handlers
@@ -61,6 +62,7 @@ def create_application(settings: Settings | None = None) -> FastAPI:
         title="certifia certification",
         routers=[router, revocation_router, verification_router, documents_router],
         readiness=ctx.runtime.readiness,
+        errors=ERRORS,
         on_start=ctx.runtime.start,
         on_stop=ctx.runtime.stop,
         state={

@@ -12,6 +12,7 @@ from certifia_enrolment.adapters.orm import candidates, messaging
 from certifia_enrolment.adapters.webhook_http import HttpWebhookSender
 from certifia_enrolment.config import Settings
 from certifia_enrolment.entrypoints.api import router
+from certifia_enrolment.entrypoints.errors import ERRORS
 from certifia_enrolment.entrypoints.webhooks_api import router as webhooks_router
 from certifia_enrolment.service_layer.webhooks import DeliveryWorker, event_handlers
 from certifia_shared.service import ServiceContext, build_context
@@ -74,6 +75,7 @@ def create_application(settings: Settings | None = None) -> FastAPI:
         title="certifia enrolment",
         routers=[router, webhooks_router],
         readiness=readiness,
+        errors=ERRORS,
         on_start=ctx.runtime.start,
         on_stop=ctx.runtime.stop,
         state={"ctx": ctx, "tenants": TableTenants(ctx.sessions, candidates.c.id, candidates.c.lms_client)},

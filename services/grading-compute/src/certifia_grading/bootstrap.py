@@ -15,6 +15,7 @@ from certifia_grading.adapters.runner import LocalGrader, RayGrader
 from certifia_grading.config import Settings
 from certifia_grading.engine import GradingEngine
 from certifia_grading.entrypoints.api import router
+from certifia_grading.entrypoints.errors import ERRORS
 from certifia_grading.service_layer.events import event_handlers
 from certifia_grading.service_layer.jobs import (
     Grade,
@@ -132,6 +133,7 @@ def create_application(settings: Settings | None = None) -> FastAPI:
         title="certifia grading-compute",
         routers=[router],
         readiness=lambda: {**ctx.runtime.readiness(), **grading_readiness(settings, engine)},
+        errors=ERRORS,
         on_start=ctx.runtime.start,
         on_stop=stop,
         state={

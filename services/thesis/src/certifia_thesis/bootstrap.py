@@ -14,6 +14,7 @@ from certifia_shared.web import create_app
 from certifia_thesis.adapters.orm import candidates, messaging
 from certifia_thesis.config import Settings
 from certifia_thesis.entrypoints import api, deposit_api
+from certifia_thesis.entrypoints.errors import ERRORS
 from certifia_thesis.service_layer.events import HANDLERS
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
@@ -40,6 +41,7 @@ def create_application(settings: Settings | None = None) -> FastAPI:
         title="certifia thesis",
         routers=[api.router, deposit_api.router],
         readiness=ctx.runtime.readiness,
+        errors=ERRORS,
         on_start=ctx.runtime.start,
         on_stop=ctx.runtime.stop,
         state={

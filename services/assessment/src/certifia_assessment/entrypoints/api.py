@@ -12,22 +12,15 @@ from fastapi import APIRouter, Depends, File, Form, Header, Request, Response, U
 from pydantic import BaseModel, ConfigDict, Field
 
 from certifia_assessment.adapters.repository import AssessmentRepository
-from certifia_assessment.config import Settings
-from certifia_assessment.domain.model import (
-    CriterionAlreadyValidated,
-    DeciderRole,
-    Decision,
-    Submission,
-    bloc_progress,
-)
+from certifia_assessment.domain.model import DeciderRole, Decision, Submission, bloc_progress
+from certifia_assessment.entrypoints.deps import ArtifactsDep, ReferentialDep, SettingsDep, known_candidate
 from certifia_assessment.service_layer import handlers
-from certifia_shared.artifacts import ArtifactStore
 from certifia_shared.auth import Principal, require
+from certifia_shared.db import UnitOfWork
+from certifia_shared.deps import UnitOfWorkDep
 from certifia_shared.downloads import download_responses, file_response
 from certifia_shared.hygiene import CleanText, free_text
 from certifia_shared.problems import Problem, not_found
-from certifia_shared.referential import Referential, ReferentialLookupError
-from certifia_shared.service import ServiceContext
 from certifia_shared.tenancy import VisibleCandidate, ensure_visible
 from certifia_shared.web import replayed
 
@@ -35,34 +28,6 @@ router = APIRouter(tags=["assessment"])
 ShortId = Annotated[str, CleanText("identifier", 1, 64)]
 """An id of the referential (a criterion, an evaluation) or of a record (a decision): printable ASCII."""
 Comment = Annotated[str, free_text(5000)]
-
-
-def _ctx(request: Request) -> ServiceContext:
-    ctx: ServiceContext = request.app.state.ctx
-    return ctx
-
-
-def _referential(request: Request) -> Referential:
-    referential: Referential = request.app.state.referential
-    return referential
-
-
-def _known_candidate(request: Request, candidate_id: str) -> dict[str, Any]:
-    with _ctx(request).uow() as uow:
-        candidate = AssessmentRepository(uow.session).candidate(candidate_id)
-    if candidate is None:
-        raise not_found("Candidate", candidate_id, "candidate_id")
-    return candidate
-
-
-def withdrawn_problem(exc: handlers.CandidateWithdrawn) -> Problem:
-    return Problem(
-        409,
-        "Candidate withdrawn",
-        f"The candidate withdrew on {exc.withdrawn_at:%Y-%m-%d}: nothing new is assessed for them "
-        "(what they acquired before stays).",
-        type="candidate-withdrawn",
-    )
 
 
 # -- decisions -----------------------------------------------------------------------------------------
@@ -100,9 +65,10 @@ class DecisionOut(BaseModel):
 def decide(
     candidate_id: VisibleCandidate,
     body: DecisionRequest,
-    request: Request,
     response: Response,
     principal: Annotated[Principal, Depends(require("jury", "officer"))],
+    uow: UnitOfWorkDep,
+    referential: ReferentialDep,
 ) -> DecisionOut:
     """A jury member or officer validates or rejects one evaluation criterion for a candidate."""
     role: DeciderRole = (
@@ -116,30 +82,7 @@ def decide(
         decided_by=principal.subject,
         decided_by_role=role,
     )
-    try:
-        decision, created = handlers.decide_criterion(
-            cmd, uow=_ctx(request).uow(), referential=_referential(request)
-        )
-    except handlers.UnknownCandidate:
-        raise not_found("Candidate", candidate_id, "candidate_id") from None
-    except handlers.CandidateWithdrawn as exc:
-        raise withdrawn_problem(exc) from None
-    except handlers.UnknownCriterion:
-        raise Problem(
-            422,
-            "Unknown criterion",
-            f"{body.criterion_id!r} is not a criterion of the referential; GET /referential lists their ids.",
-            type="unknown-criterion",
-            field="criterion_id",
-        ) from None
-    except CriterionAlreadyValidated as exc:
-        raise Problem(
-            409,
-            "Criterion already validated",
-            f"{exc.criterion_id} was validated by decision {exc.decision_id}; a validation is final.",
-            type="criterion-already-validated",
-            field="outcome",
-        ) from None
+    decision, created = handlers.decide_criterion(cmd, uow=uow, referential=referential)
     if not created:
         response.status_code = 200
     return DecisionOut.of(decision)
@@ -148,12 +91,12 @@ def decide(
 @router.get("/candidates/{candidate_id}/decisions", response_model=list[DecisionOut])
 def list_decisions(
     candidate_id: VisibleCandidate,
-    request: Request,
     principal: Annotated[Principal, Depends(require("candidate", "jury", "officer", "lms"))],
+    uow: UnitOfWorkDep,
     bloc: str | None = None,
 ) -> list[DecisionOut]:
-    _known_candidate(request, candidate_id)
-    with _ctx(request).uow() as uow:
+    known_candidate(uow, candidate_id)
+    with uow:
         return [DecisionOut.of(d) for d in AssessmentRepository(uow.session).decisions_of(candidate_id, bloc)]
 
 
@@ -179,28 +122,13 @@ class VaeBlocOut(BaseModel):
 def vae_bloc(
     candidate_id: VisibleCandidate,
     body: VaeBlocRequest,
-    request: Request,
     response: Response,
     _: Annotated[Principal, Depends(require("jury", "officer"))],
+    uow: UnitOfWorkDep,
+    referential: ReferentialDep,
 ) -> VaeBlocOut:
     """A VAE jury validates a whole bloc for a candidate on the VAE path."""
-    try:
-        created, at = handlers.validate_bloc_by_vae(
-            candidate_id, body.bloc, uow=_ctx(request).uow(), referential=_referential(request)
-        )
-    except handlers.UnknownCandidate:
-        raise not_found("Candidate", candidate_id, "candidate_id") from None
-    except handlers.CandidateWithdrawn as exc:
-        raise withdrawn_problem(exc) from None
-    except handlers.NotVaeCandidate:
-        raise Problem(
-            409,
-            "Not a VAE candidate",
-            "Blocs are validated by a VAE jury only for candidates enrolled on the VAE path; "
-            "record criterion decisions instead.",
-            type="not-vae",
-            field="candidate_id",
-        ) from None
+    created, at = handlers.validate_bloc_by_vae(candidate_id, body.bloc, uow=uow, referential=referential)
     if not created:
         response.status_code = 200
     return VaeBlocOut(candidate_id=candidate_id, bloc=body.bloc, via="vae", passed_at=at.isoformat())
@@ -210,13 +138,13 @@ def vae_bloc(
 @router.get("/candidates/{candidate_id}/progress")
 def progress(
     candidate_id: VisibleCandidate,
-    request: Request,
     principal: Annotated[Principal, Depends(require("candidate", "jury", "officer", "lms"))],
+    uow: UnitOfWorkDep,
+    referential: ReferentialDep,
 ) -> dict[str, Any]:
     """Per bloc: criteria validated/rejected, competencies validated, bloc passed; and the appeals."""
-    candidate = _known_candidate(request, candidate_id)
-    referential = _referential(request)
-    with _ctx(request).uow() as uow:
+    candidate = known_candidate(uow, candidate_id)
+    with uow:
         repo = AssessmentRepository(uow.session)
         outcomes = repo.latest_outcomes(candidate_id)
         competencies = repo.validated_competencies(candidate_id)
@@ -276,9 +204,12 @@ class SubmissionOut(BaseModel):
 )
 async def submit(
     candidate_id: VisibleCandidate,
-    request: Request,
     response: Response,
     principal: Annotated[Principal, Depends(require("candidate", "lms"))],
+    uow: UnitOfWorkDep,
+    settings: SettingsDep,
+    referential: ReferentialDep,
+    store: ArtifactsDep,
     evaluation_id: Annotated[ShortId, Form(description="global id, e.g. 2.EV1")],
     file: Annotated[UploadFile, File(description="the deliverable (a zip for code and models)")],
     pack_id: Annotated[
@@ -296,7 +227,6 @@ async def submit(
     ] = None,
 ) -> SubmissionOut:
     """A candidate hands in a deliverable for an evaluation; naming a grading pack asks for grading."""
-    settings: Settings = request.app.state.settings
     content = await file.read(settings.max_submission_bytes + 1)
     if len(content) > settings.max_submission_bytes:
         raise Problem(
@@ -308,7 +238,6 @@ async def submit(
         )
     if not content:
         raise Problem(422, "Empty submission", "The file is empty.", type="validation-error", field="file")
-    store: ArtifactStore = request.app.state.artifacts
     digest = hashlib.sha256(content).hexdigest()
     cmd = handlers.ReceiveSubmission(
         candidate_id=candidate_id,
@@ -320,37 +249,25 @@ async def submit(
         pack_id=pack_id or None,
         idempotency_key=idempotency_key,
     )
-    try:
-        candidate = _known_candidate(request, candidate_id)
-        if candidate.get("withdrawn_at") is not None:  # refused before the file is stored
-            raise withdrawn_problem(handlers.CandidateWithdrawn(candidate_id, candidate["withdrawn_at"]))
-        _referential(request).evaluation(evaluation_id)
-    except ReferentialLookupError:
-        raise Problem(
-            422,
-            "Unknown evaluation",
-            f"{evaluation_id!r} is not an evaluation of the referential; GET /referential/evaluations lists them.",
-            type="unknown-evaluation",
-            field="evaluation_id",
-        ) from None
+    # refused before the file is stored; a withdrawal between this check and the submission is refused too
+    handlers.check_submission(candidate_id, evaluation_id, uow=uow, referential=referential)
     store.put(content)  # stored before the event points at it; content-addressed, so a retry is harmless
-    try:
-        submission, created = handlers.receive_submission(
-            cmd,
-            uow=_ctx(request).uow(),
-            referential=_referential(request),
-            artifact_url=settings.base_url() + "/submissions/{submission_id}/artifact",
-        )
-    except handlers.CandidateWithdrawn as exc:  # withdrawn between the check above and now
-        raise withdrawn_problem(exc) from None
+    submission, created = handlers.receive_submission(
+        cmd,
+        uow=uow,
+        referential=referential,
+        artifact_url=settings.base_url() + "/submissions/{submission_id}/artifact",
+    )
     if not created:
         response.status_code = 200
     response.headers["Location"] = f"/submissions/{submission.id}"
     return SubmissionOut.of(submission)
 
 
-def _visible_submission(request: Request, principal: Principal, submission_id: str) -> Submission:
-    with _ctx(request).uow() as uow:
+def _visible_submission(
+    request: Request, uow: UnitOfWork, principal: Principal, submission_id: str
+) -> Submission:
+    with uow:
         submission = AssessmentRepository(uow.session).submission(submission_id)
     hidden = not_found("Submission", submission_id, "submission_id")
     if submission is None:
@@ -364,18 +281,19 @@ def get_submission(
     submission_id: str,
     request: Request,
     principal: Annotated[Principal, Depends(require("candidate", "jury", "officer", "lms", "service"))],
+    uow: UnitOfWorkDep,
 ) -> SubmissionOut:
-    return SubmissionOut.of(_visible_submission(request, principal, submission_id))
+    return SubmissionOut.of(_visible_submission(request, uow, principal, submission_id))
 
 
 @router.get("/candidates/{candidate_id}/submissions", response_model=list[SubmissionOut])
 def list_submissions(
     candidate_id: VisibleCandidate,
-    request: Request,
     principal: Annotated[Principal, Depends(require("candidate", "jury", "officer", "lms"))],
+    uow: UnitOfWorkDep,
 ) -> list[SubmissionOut]:
-    _known_candidate(request, candidate_id)
-    with _ctx(request).uow() as uow:
+    known_candidate(uow, candidate_id)
+    with uow:
         return [SubmissionOut.of(s) for s in AssessmentRepository(uow.session).submissions_of(candidate_id)]
 
 
@@ -388,11 +306,12 @@ def artifact(
     submission_id: str,
     request: Request,
     principal: Annotated[Principal, Depends(require("candidate", "jury", "officer", "service"))],
+    uow: UnitOfWorkDep,
+    store: ArtifactsDep,
 ) -> Response:
     """The submitted file, byte for byte (grading-compute fetches it with a service token: the claim check).
     Always a download: its type is read from the file, never the type the uploader claimed."""
-    submission = _visible_submission(request, principal, submission_id)
-    store: ArtifactStore = request.app.state.artifacts
+    submission = _visible_submission(request, uow, principal, submission_id)
     return file_response(
         store.path(submission.digest),
         filename=submission.filename,

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
+from certifia_assessment.entrypoints.deps import ReferentialDep
 from certifia_shared.auth import Principal, require
 from certifia_shared.problems import Problem
 from certifia_shared.referential import Referential, ReferentialLookupError
@@ -20,11 +21,6 @@ router = APIRouter(prefix="/referential", tags=["referential"], responses=NOT_MO
 READERS = require("lms", "candidate", "jury", "officer", "service")
 CACHE_CONTROL = "private, max-age=300, must-revalidate"
 BLOCS = "^(1|2|3|4|5A|5B)$"
-
-
-def _referential(request: Request) -> Referential:
-    referential: Referential = request.app.state.referential
-    return referential
 
 
 def _cached(request: Request, referential: Referential, body: Any) -> Response:
@@ -57,11 +53,11 @@ def _check_evaluation_type(referential: Referential, evaluation_type: str | None
 def whole(
     request: Request,
     _: Annotated[Principal, Depends(READERS)],
+    referential: ReferentialDep,
     bloc: Annotated[str | None, Query(pattern=BLOCS, description="keep only this bloc")] = None,
     evaluation_type: Annotated[str | None, Query(description="keep only evaluations of this type")] = None,
 ) -> Response:
     """The whole referential as JSON (the shape `make -s referential` prints), optionally filtered."""
-    referential = _referential(request)
     _check_evaluation_type(referential, evaluation_type)
     data = referential.to_public_dict()
     if bloc is not None:
@@ -73,8 +69,9 @@ def whole(
 
 
 @router.get("/blocs/{code}")
-def one_bloc(code: str, request: Request, _: Annotated[Principal, Depends(READERS)]) -> Response:
-    referential = _referential(request)
+def one_bloc(
+    code: str, request: Request, _: Annotated[Principal, Depends(READERS)], referential: ReferentialDep
+) -> Response:
     for b in referential.to_public_dict()["blocs"]:
         if b["code"] == code:
             return _cached(request, referential, b)
@@ -85,10 +82,10 @@ def one_bloc(code: str, request: Request, _: Annotated[Principal, Depends(READER
 def evaluations(
     request: Request,
     _: Annotated[Principal, Depends(READERS)],
+    referential: ReferentialDep,
     bloc: Annotated[str | None, Query(pattern=BLOCS)] = None,
     evaluation_type: Annotated[str | None, Query(alias="type")] = None,
 ) -> Response:
-    referential = _referential(request)
     _check_evaluation_type(referential, evaluation_type)
     items = [
         _dump(e)
@@ -100,10 +97,13 @@ def evaluations(
 
 @router.get("/{kind}/{global_id}")
 def one_item(
-    kind: str, global_id: str, request: Request, _: Annotated[Principal, Depends(READERS)]
+    kind: str,
+    global_id: str,
+    request: Request,
+    _: Annotated[Principal, Depends(READERS)],
+    referential: ReferentialDep,
 ) -> Response:
     """A competency, criterion, evaluation or activity by its global id (e.g. `5B.A3.C1.E2`)."""
-    referential = _referential(request)
     lookups = {
         "competencies": ("competency", referential.competency),
         "criteria": ("criterion", referential.criterion),
@@ -115,7 +115,7 @@ def one_item(
     what, lookup = lookups[kind]
     try:
         item = lookup(global_id)
-    except ReferentialLookupError:
+    except ReferentialLookupError:  # the route's own 404: which kind of item was asked for
         raise _unknown(what, global_id, "global_id") from None
     return _cached(request, referential, _dump(item))
 

@@ -29,9 +29,16 @@ from certifia_shared.referential import Referential
 class UnknownDecision(LookupError):
     """No decision with this id for this candidate."""
 
+    def __init__(self, candidate_id: str, decision_id: str) -> None:
+        super().__init__(decision_id)
+        self.candidate_id = candidate_id
+        self.decision_id = decision_id
+
 
 class UnknownAppeal(LookupError):
-    pass
+    def __init__(self, appeal_id: str) -> None:
+        super().__init__(appeal_id)
+        self.appeal_id = appeal_id
 
 
 @dataclass(frozen=True)
@@ -51,7 +58,7 @@ def open_appeal(cmd: OpenAppeal, *, uow: UnitOfWork, window: timedelta) -> Appea
         active_candidate(repo, cmd.candidate_id)
         decision = repo.decision(cmd.decision_id)
         if decision is None or decision.candidate_id != cmd.candidate_id:
-            raise UnknownDecision(cmd.decision_id)
+            raise UnknownDecision(cmd.candidate_id, cmd.decision_id)
         in_force = repo.decision_in_force(decision.candidate_id, decision.criterion_id)
         assert in_force is not None  # ``decision`` itself at least
         appeal = rules.open_appeal(

@@ -28,7 +28,9 @@ log = logging.getLogger(__name__)
 
 
 class UnknownCandidate(LookupError):
-    pass
+    def __init__(self, candidate_id: str) -> None:
+        super().__init__(candidate_id)
+        self.candidate_id = candidate_id
 
 
 class CandidateWithdrawn(Exception):
@@ -52,15 +54,23 @@ def active_candidate(repo: AssessmentRepository, candidate_id: str) -> dict[str,
 
 
 class UnknownCriterion(LookupError):
-    pass
+    def __init__(self, criterion_id: str) -> None:
+        super().__init__(criterion_id)
+        self.criterion_id = criterion_id
 
 
 class UnknownEvaluation(LookupError):
-    pass
+    def __init__(self, evaluation_id: str) -> None:
+        super().__init__(evaluation_id)
+        self.evaluation_id = evaluation_id
 
 
 class NotVaeCandidate(Exception):
-    pass
+    """Blocs are validated by a VAE jury only for candidates enrolled on the VAE path."""
+
+    def __init__(self, candidate_id: str) -> None:
+        super().__init__(candidate_id)
+        self.candidate_id = candidate_id
 
 
 @dataclass(frozen=True)
@@ -233,6 +243,19 @@ class ReceiveSubmission:
     filename: str | None
     pack_id: str | None
     idempotency_key: str | None
+
+
+def check_submission(
+    candidate_id: str, evaluation_id: str, *, uow: UnitOfWork, referential: Referential
+) -> None:
+    """What :func:`receive_submission` refuses, checked before the file is stored: the candidate (known, not
+    withdrawn), then the evaluation."""
+    with uow:
+        active_candidate(AssessmentRepository(uow.session), candidate_id)
+    try:
+        referential.evaluation(evaluation_id)
+    except ReferentialLookupError:
+        raise UnknownEvaluation(evaluation_id) from None
 
 
 def receive_submission(

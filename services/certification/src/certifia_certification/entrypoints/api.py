@@ -12,8 +12,11 @@ from certifia_certification.adapters.repository import ProgressRepository
 from certifia_certification.domain.model import CandidateProgress, Diploma
 from certifia_certification.domain.revocation import Revocation
 from certifia_certification.domain.rule import bloc_order, evaluate
+from certifia_certification.entrypoints.deps import IssuerDep
 from certifia_certification.service_layer.handlers import Issuer
 from certifia_shared.auth import Principal, require
+from certifia_shared.db import UnitOfWork
+from certifia_shared.deps import UnitOfWorkDep
 from certifia_shared.problems import Problem, not_found
 from certifia_shared.tenancy import VisibleCandidate, ensure_visible
 
@@ -95,13 +98,8 @@ class DiplomaOut(BaseModel):
     revocation: RevocationOut | None
 
 
-def _issuer(request: Request) -> Issuer:
-    issuer: Issuer = request.app.state.issuer
-    return issuer
-
-
-def _progress(request: Request, candidate_id: str) -> CandidateProgress:
-    with request.app.state.ctx.uow() as uow:
+def _progress(uow: UnitOfWork, candidate_id: str) -> CandidateProgress:
+    with uow:
         progress = ProgressRepository(uow.session).get(candidate_id)
     if progress is None:
         raise not_found("Candidate", candidate_id, "candidate_id")
@@ -163,19 +161,21 @@ READERS = ("candidate", "lms", "jury", "officer", "service")
 @router.get("/candidates/{candidate_id}/progress", response_model=ProgressOut)
 def get_progress(
     candidate_id: VisibleCandidate,
-    request: Request,
     principal: Annotated[Principal, Depends(require(*READERS))],
+    uow: UnitOfWorkDep,
+    issuer: IssuerDep,
 ) -> ProgressOut:
-    return progress_out(_progress(request, candidate_id), _issuer(request))
+    return progress_out(_progress(uow, candidate_id), issuer)
 
 
 @router.get("/candidates/{candidate_id}/diploma", response_model=DiplomaOut)
 def get_candidate_diploma(
     candidate_id: VisibleCandidate,
-    request: Request,
     principal: Annotated[Principal, Depends(require(*READERS))],
+    uow: UnitOfWorkDep,
+    issuer: IssuerDep,
 ) -> DiplomaOut:
-    progress = _progress(request, candidate_id)
+    progress = _progress(uow, candidate_id)
     if progress.diploma is None:
         raise Problem(
             404,
@@ -184,7 +184,7 @@ def get_candidate_diploma(
             type="not-found",
             field="candidate_id",
         )
-    return diploma_out(progress.diploma, _issuer(request), principal)
+    return diploma_out(progress.diploma, issuer, principal)
 
 
 @router.get("/diplomas/{diploma_id}", response_model=DiplomaOut)
@@ -192,11 +192,13 @@ def get_diploma(
     diploma_id: str,
     request: Request,
     principal: Annotated[Principal, Depends(require("officer", "candidate"))],
+    uow: UnitOfWorkDep,
+    issuer: IssuerDep,
 ) -> DiplomaOut:
-    with request.app.state.ctx.uow() as uow:
+    with uow:
         diploma = ProgressRepository(uow.session).diploma(diploma_id)
     hidden = not_found("Diploma", diploma_id, "diploma_id")  # another candidate's: not disclosed
     if diploma is None:
         raise hidden
     ensure_visible(request, principal, diploma.candidate_id, hidden_as=hidden)
-    return diploma_out(diploma, _issuer(request), principal)
+    return diploma_out(diploma, issuer, principal)

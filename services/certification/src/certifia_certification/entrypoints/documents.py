@@ -16,10 +16,12 @@ from certifia_certification.adapters.diploma_page import (
 from certifia_certification.adapters.diploma_pdf import render_diploma_pdf
 from certifia_certification.domain.credential import ISSUER_NAME, summary
 from certifia_certification.domain.diploma_view import DiplomaView, diploma_view
+from certifia_certification.entrypoints.deps import IssuerDep
 from certifia_certification.entrypoints.verification import checked_diploma
 from certifia_certification.service_layer.handlers import Issuer
 from certifia_certification.service_layer.verification import DiplomaCheck
 from certifia_shared.auth import Principal, require
+from certifia_shared.deps import UnitOfWorkDep
 from certifia_shared.problems import not_found
 from certifia_shared.tenancy import ensure_visible
 
@@ -27,11 +29,6 @@ router = APIRouter(tags=["verification"])
 
 PDF_READERS = ("candidate", "lms", "officer")
 """With admin (always): the holder (a candidate token for their own id), LMS clients, officers."""
-
-
-def _issuer(request: Request) -> Issuer:
-    issuer: Issuer = request.app.state.issuer
-    return issuer
 
 
 def _view(checked: DiplomaCheck, issuer: Issuer) -> DiplomaView:
@@ -59,11 +56,10 @@ def _wants_json(request: Request) -> bool:
         }
     },
 )
-def verification_page(diploma_id: str, request: Request) -> Response:
+def verification_page(diploma_id: str, request: Request, uow: UnitOfWorkDep, issuer: IssuerDep) -> Response:
     """Public (no token): the diploma's verification page in French, for an employer: holder, certification,
     issue date, issuer, key id and the verdict (authentic, revoked on <date>: <reason>, or why not)."""
-    issuer = _issuer(request)
-    checked = checked_diploma(request, diploma_id)
+    checked = checked_diploma(diploma_id, uow=uow, issuer=issuer)
     if checked is None:
         if _wants_json(request):
             raise not_found("Diploma", diploma_id, "diploma_id")
@@ -86,17 +82,19 @@ def diploma_pdf(
     diploma_id: str,
     request: Request,
     principal: Annotated[Principal, Depends(require(*PDF_READERS))],
+    uow: UnitOfWorkDep,
+    issuer: IssuerDep,
 ) -> Response:
     """The diploma as a PDF (A4 landscape, French) with its verification page's URL and key id. A revoked
     diploma's PDF is still served, stamped RÉVOQUÉ with the date and reason (one that fails verification:
     NON AUTHENTIQUE). The same diploma in the same state gives the same bytes."""
-    checked = checked_diploma(request, diploma_id)
+    checked = checked_diploma(diploma_id, uow=uow, issuer=issuer)
     hidden = not_found("Diploma", diploma_id, "diploma_id")
     if checked is None:
         raise hidden
     diploma = checked.diploma
     ensure_visible(request, principal, diploma.candidate_id, hidden_as=hidden)  # theirs, or their LMS's
-    pdf = render_diploma_pdf(_view(checked, _issuer(request)), issued_at=diploma.issued_at)
+    pdf = render_diploma_pdf(_view(checked, issuer), issued_at=diploma.issued_at)
     headers = {
         "Content-Disposition": f'inline; filename="diplome-{diploma.diploma_id}.pdf"',
         "Cache-Control": "no-store",

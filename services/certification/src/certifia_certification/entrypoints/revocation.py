@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends
 from pydantic import BaseModel
 
 from certifia_certification.domain.revocation import REASON_MAX_LENGTH, RevokerRole
 from certifia_certification.entrypoints.api import RevocationOut
-from certifia_certification.service_layer.revocation import RevokeDiploma, UnknownDiploma, revoke_diploma
+from certifia_certification.service_layer.revocation import RevokeDiploma, revoke_diploma
 from certifia_shared.auth import Principal, require
+from certifia_shared.deps import UnitOfWorkDep
 from certifia_shared.hygiene import one_line
-from certifia_shared.problems import not_found
 
 router = APIRouter(tags=["certification"])
 
@@ -34,18 +34,15 @@ class DiplomaRevocationOut(RevocationOut):
 def revoke(
     diploma_id: str,
     body: RevocationIn,
-    request: Request,
     principal: Annotated[Principal, Depends(require("officer"))],
+    uow: UnitOfWorkDep,
 ) -> DiplomaRevocationOut:
     """Revoke a diploma: from now on its verification reports it revoked (when and why), its status list
     entry is set, and ``diploma.revoked`` is emitted. Revoking a revoked diploma changes nothing and
     answers with the revocation in force."""
     role: RevokerRole = "officer" if principal.has("officer") else "admin"
     cmd = RevokeDiploma(diploma_id, body.reason, revoked_by=principal.subject, revoked_by_role=role)
-    try:
-        diploma, _new = revoke_diploma(cmd, uow=request.app.state.ctx.uow())
-    except UnknownDiploma:
-        raise not_found("Diploma", diploma_id, "diploma_id") from None
+    diploma, _new = revoke_diploma(cmd, uow=uow)
     assert diploma.revocation is not None
     shown = RevocationOut.of(diploma.revocation, staff=True)
     return DiplomaRevocationOut(

@@ -6,12 +6,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from fastapi import APIRouter, Body, Request
+from fastapi import APIRouter, Body
 from pydantic import BaseModel
 
 from certifia_certification.adapters.keystore import public_keys
 from certifia_certification.domain.credential import CredentialCheck, summary
 from certifia_certification.domain.signing import jwk
+from certifia_certification.entrypoints.deps import IssuerDep
 from certifia_certification.service_layer.handlers import STATUS_LISTS_PATH, Issuer
 from certifia_certification.service_layer.verification import (
     DiplomaCheck,
@@ -19,6 +20,8 @@ from certifia_certification.service_layer.verification import (
     check_diploma,
     published_status_list,
 )
+from certifia_shared.db import UnitOfWork
+from certifia_shared.deps import UnitOfWorkDep
 from certifia_shared.envelope import utcnow
 from certifia_shared.problems import not_found
 
@@ -43,26 +46,19 @@ class VerificationOut(BaseModel):
     revocation: PublicRevocationOut | None
 
 
-def _issuer(request: Request) -> Issuer:
-    issuer: Issuer = request.app.state.issuer
-    return issuer
-
-
 @router.get("/.well-known/jwks.json")
-def jwks(request: Request) -> dict[str, list[dict[str, str]]]:
-    with request.app.state.ctx.uow() as uow:
+def jwks(uow: UnitOfWorkDep) -> dict[str, list[dict[str, str]]]:
+    with uow:
         keys = public_keys(uow.session)
     return {"keys": [jwk(k) for k in keys.values()]}
 
 
 @router.get(f"/{STATUS_LISTS_PATH}/{{list_id}}")
-def status_list(list_id: str, request: Request) -> dict[str, Any]:
+def status_list(list_id: str, uow: UnitOfWorkDep, issuer: IssuerDep) -> dict[str, Any]:
     """Public: the signed ``BitstringStatusListCredential`` (revocation) that diplomas' ``credentialStatus``
     points at, as of now."""
-    with request.app.state.ctx.uow() as uow:
-        credential = published_status_list(
-            list_id, session=uow.session, issuer=_issuer(request), now=utcnow()
-        )
+    with uow:
+        credential = published_status_list(list_id, session=uow.session, issuer=issuer, now=utcnow())
     if credential is None:
         raise not_found("Status list", list_id, "list_id")
     return credential
@@ -88,26 +84,26 @@ def verification_out(
     )
 
 
-def checked_diploma(request: Request, diploma_id: str) -> DiplomaCheck | None:
+def checked_diploma(diploma_id: str, *, uow: UnitOfWork, issuer: Issuer) -> DiplomaCheck | None:
     """The stored diploma and its check (None when unknown): what the JSON, the page and the PDF show."""
-    return check_diploma(diploma_id, uow=request.app.state.ctx.uow(), issuer=_issuer(request))
+    return check_diploma(diploma_id, uow=uow, issuer=issuer)
 
 
 @router.get("/diplomas/{diploma_id}/verification", response_model=VerificationOut)
-def verify_diploma(diploma_id: str, request: Request) -> VerificationOut:
+def verify_diploma(diploma_id: str, uow: UnitOfWorkDep, issuer: IssuerDep) -> VerificationOut:
     """Public: is the diploma this service issued intact, signed by it and not revoked? Who holds it?"""
-    checked = checked_diploma(request, diploma_id)
+    checked = checked_diploma(diploma_id, uow=uow, issuer=issuer)
     if checked is None:
         raise not_found("Diploma", diploma_id, "diploma_id")
     return verification_out(checked.diploma.credential, checked.check, diploma_id)
 
 
 @router.post("/verifications", response_model=VerificationOut)
-def verify_presented(request: Request, credential: dict[str, Any] = Body(...)) -> VerificationOut:
+def verify_presented(
+    uow: UnitOfWorkDep, issuer: IssuerDep, credential: dict[str, Any] = Body(...)
+) -> VerificationOut:
     """Public: check a credential as presented by its holder (the JSON of ``GET /diplomas/{id}``): its
     signature, then whether it was revoked (this service's records and the status list it names)."""
     diploma_id = str(credential.get("id", "")).removeprefix("urn:uuid:") or None
-    result = check_credential(
-        credential, uow=request.app.state.ctx.uow(), issuer=_issuer(request), diploma_id=diploma_id
-    )
+    result = check_credential(credential, uow=uow, issuer=issuer, diploma_id=diploma_id)
     return verification_out(credential, result, diploma_id)

@@ -22,7 +22,9 @@ class RevokeDiploma:
 
 
 class UnknownDiploma(LookupError):
-    pass
+    def __init__(self, diploma_id: str) -> None:
+        super().__init__(diploma_id)
+        self.diploma_id = diploma_id
 
 
 def revoke_diploma(cmd: RevokeDiploma, *, uow: UnitOfWork) -> tuple[Diploma, bool]:

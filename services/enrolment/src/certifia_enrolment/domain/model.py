@@ -15,9 +15,10 @@ OPTIONS: tuple[Option, ...] = ("5A", "5B")
 class EnrolmentConflict(Exception):
     """The LMS sent the same external id again with different data."""
 
-    def __init__(self, fields: list[str]) -> None:
+    def __init__(self, fields: list[str], *, external_id: str) -> None:
         super().__init__(f"differs from the existing enrolment in: {', '.join(fields)}")
         self.fields = fields
+        self.external_id = external_id
 
 
 @dataclass(frozen=True)
@@ -47,14 +48,15 @@ class Candidate:
 class CandidateWithdrawn(Exception):
     """The candidate has left the certification: their enrolment no longer changes."""
 
-    def __init__(self, candidate: Candidate) -> None:
-        super().__init__(f"candidate {candidate.id} withdrew on {candidate.withdrawn_at:%Y-%m-%d}")
-        self.candidate = candidate
+    def __init__(self, candidate_id: str, withdrawn_at: datetime) -> None:
+        super().__init__(f"candidate {candidate_id} withdrew on {withdrawn_at.isoformat()}")
+        self.candidate_id = candidate_id
+        self.withdrawn_at = withdrawn_at
 
 
 def ensure_active(candidate: Candidate) -> None:
-    if candidate.withdrawn:
-        raise CandidateWithdrawn(candidate)
+    if candidate.withdrawn_at is not None:
+        raise CandidateWithdrawn(candidate.id, candidate.withdrawn_at)
 
 
 def withdraw(
@@ -77,4 +79,4 @@ def check_same_enrolment(existing: Candidate, requested: dict[str, object]) -> N
     """An enrolment repeated by the LMS is the same one only if its identity fields match."""
     differing = [f for f in IDENTITY_FIELDS if getattr(existing, f) != requested.get(f)]
     if differing:
-        raise EnrolmentConflict(differing)
+        raise EnrolmentConflict(differing, external_id=existing.external_id)

@@ -5,13 +5,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from certifia_enrolment.adapters.repository import CandidateRepository
-from certifia_enrolment.domain.model import Candidate, CandidateWithdrawn, EnrolmentConflict, WithdrawerRole
+from certifia_enrolment.domain.model import Candidate, WithdrawerRole
 from certifia_enrolment.service_layer import handlers
 from certifia_shared.auth import Principal, require
+from certifia_shared.db import UnitOfWork
+from certifia_shared.deps import UnitOfWorkDep
 from certifia_shared.hygiene import CleanText, Identifier, free_text, one_line
 from certifia_shared.problems import Problem, not_found
 from certifia_shared.tenancy import VisibleCandidate, tenant
@@ -65,21 +67,6 @@ class CandidateOut(BaseModel):
         return cls(status=status, **{f: getattr(c, f) for f in cls.model_fields if f != "status"})
 
 
-def withdrawn_problem(exc: CandidateWithdrawn) -> Problem:
-    c = exc.candidate
-    return Problem(
-        409,
-        "Candidate withdrawn",
-        f"The candidate withdrew on {c.withdrawn_at:%Y-%m-%d} ({c.withdrawal_reason}); their enrolment no longer "
-        "changes.",
-        type="candidate-withdrawn",
-    )
-
-
-def _ctx(request: Request):  # type: ignore[no-untyped-def]
-    return request.app.state.ctx
-
-
 def _lms_client(principal: Principal) -> str:
     return tenant(principal)
 
@@ -92,9 +79,9 @@ def _lms_client(principal: Principal) -> str:
 )
 def enrol(
     body: EnrolmentRequest,
-    request: Request,
     response: Response,
     principal: Annotated[Principal, Depends(require("lms"))],
+    uow: UnitOfWorkDep,
 ) -> CandidateOut:
     if not principal.has("lms"):  # the LMS that enrols a candidate is their tenant: an admin has none
         raise Problem(
@@ -104,16 +91,7 @@ def enrol(
             type="forbidden",
         )
     cmd = handlers.EnrolCandidate(lms_client=_lms_client(principal), **body.model_dump())
-    try:
-        candidate, created = handlers.enrol_candidate(cmd, uow=_ctx(request).uow())
-    except EnrolmentConflict as exc:
-        raise Problem(
-            409,
-            "Enrolment conflict",
-            f"external_id {body.external_id!r} is already enrolled with other data ({exc}).",
-            type="enrolment-conflict",
-            errors=[{"field": f, "message": "differs from the existing enrolment"} for f in exc.fields],
-        ) from exc
+    candidate, created = handlers.enrol_candidate(cmd, uow=uow)
     if not created:
         response.status_code = 200
     response.headers["Location"] = f"/candidates/{candidate.id}"
@@ -122,19 +100,19 @@ def enrol(
 
 @router.get("/candidates", response_model=list[CandidateOut])
 def list_candidates(
-    request: Request,
     principal: Annotated[Principal, Depends(require("lms", "officer"))],
+    uow: UnitOfWorkDep,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     offset: Annotated[int, Query(ge=0, le=1_000_000, description="rows to skip (at most 1,000,000)")] = 0,
 ) -> list[CandidateOut]:
     lms_client = None if principal.has("admin", "officer") else _lms_client(principal)
-    with _ctx(request).uow() as uow:
+    with uow:
         rows = CandidateRepository(uow.session).list(lms_client=lms_client, limit=limit, offset=offset)
     return [CandidateOut.of(c) for c in rows]
 
 
-def _load(request: Request, candidate_id: str) -> Candidate:
-    with _ctx(request).uow() as uow:
+def _load(uow: UnitOfWork, candidate_id: str) -> Candidate:
+    with uow:
         candidate = CandidateRepository(uow.session).get(candidate_id)
     if candidate is None:
         raise not_found("Candidate", candidate_id, "candidate_id")
@@ -144,26 +122,21 @@ def _load(request: Request, candidate_id: str) -> Candidate:
 @router.get("/candidates/{candidate_id}", response_model=CandidateOut)
 def get_candidate(
     candidate_id: VisibleCandidate,
-    request: Request,
     principal: Annotated[Principal, Depends(require("lms", "candidate", "officer", "jury"))],
+    uow: UnitOfWorkDep,
 ) -> CandidateOut:
-    return CandidateOut.of(_load(request, candidate_id))
+    return CandidateOut.of(_load(uow, candidate_id))
 
 
 @router.put("/candidates/{candidate_id}/option", response_model=CandidateOut)
 def choose_option(
     candidate_id: VisibleCandidate,
     body: OptionRequest,
-    request: Request,
     principal: Annotated[Principal, Depends(require("lms", "candidate", "officer"))],
+    uow: UnitOfWorkDep,
 ) -> CandidateOut:
-    _load(request, candidate_id)
-    try:
-        candidate, _changed = handlers.choose_option(
-            handlers.ChooseOption(candidate_id=candidate_id, option=body.option), uow=_ctx(request).uow()
-        )
-    except CandidateWithdrawn as exc:
-        raise withdrawn_problem(exc) from exc
+    cmd = handlers.ChooseOption(candidate_id=candidate_id, option=body.option)
+    candidate, _changed = handlers.choose_option(cmd, uow=uow)
     return CandidateOut.of(candidate)
 
 
@@ -178,15 +151,14 @@ def _withdrawer_role(principal: Principal) -> WithdrawerRole:
 def withdraw(
     candidate_id: VisibleCandidate,
     body: WithdrawalRequest,
-    request: Request,
     principal: Annotated[Principal, Depends(require("lms", "candidate", "officer"))],
+    uow: UnitOfWorkDep,
 ) -> CandidateOut:
     """The candidate leaves the certification (their own request, their LMS's or an officer's). What they
     acquired stays; assessment, thesis and certification stop taking anything new. A repeat returns the
     first withdrawal."""
-    _load(request, candidate_id)
     cmd = handlers.WithdrawCandidate(
         candidate_id=candidate_id, reason=body.reason, role=_withdrawer_role(principal)
     )
-    candidate, _changed = handlers.withdraw_candidate(cmd, uow=_ctx(request).uow())
+    candidate, _changed = handlers.withdraw_candidate(cmd, uow=uow)
     return CandidateOut.of(candidate)

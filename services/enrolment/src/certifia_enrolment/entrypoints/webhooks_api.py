@@ -13,11 +13,14 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from certifia_enrolment.adapters.webhook_repository import WebhookRepository
-from certifia_enrolment.domain.webhooks import EVENT_NAMES, Delivery, Subscription, WebhookRefused
+from certifia_enrolment.config import Settings
+from certifia_enrolment.domain.webhooks import EVENT_NAMES, Delivery, Subscription
 from certifia_enrolment.service_layer import webhooks as service
 from certifia_shared.auth import Principal, require
+from certifia_shared.db import UnitOfWork
+from certifia_shared.deps import UnitOfWorkDep
 from certifia_shared.hygiene import free_text
-from certifia_shared.problems import Problem, not_found
+from certifia_shared.problems import not_found
 
 router = APIRouter(tags=["webhooks"])
 LMS = Depends(require("lms"))
@@ -100,13 +103,12 @@ class DeliveryOut(BaseModel):
         )
 
 
-def _ctx(request: Request):  # type: ignore[no-untyped-def]
-    return request.app.state.ctx
+def webhook_policy(request: Request) -> service.WebhookPolicy:
+    settings: Settings = request.app.state.settings
+    return settings.webhook_policy()
 
 
-def _policy(request: Request) -> service.WebhookPolicy:
-    policy: service.WebhookPolicy = _ctx(request).settings.webhook_policy()
-    return policy
+Policy = Annotated[service.WebhookPolicy, Depends(webhook_policy)]
 
 
 def _lms_client(principal: Principal) -> str:
@@ -117,18 +119,14 @@ def _sees_all(principal: Principal) -> bool:
     return principal.has("admin", "officer")
 
 
-def _load(request: Request, principal: Principal, subscription_id: str) -> Subscription:
-    with _ctx(request).uow() as uow:
+def _load(uow: UnitOfWork, principal: Principal, subscription_id: str) -> Subscription:
+    with uow:
         subscription = WebhookRepository(uow.session).subscription(subscription_id)
     if subscription is None or not (
         _sees_all(principal) or subscription.lms_client == _lms_client(principal)
     ):
         raise not_found("Webhook subscription", subscription_id, "subscription_id")
     return subscription
-
-
-def _refused(exc: WebhookRefused) -> Problem:
-    return Problem(422, "Webhook refused", exc.message, type="webhook-refused", field=exc.field)
 
 
 @router.get("/webhooks/events", response_model=list[str])
@@ -139,70 +137,67 @@ def event_catalogue(_: Annotated[Principal, LMS_OR_STAFF]) -> list[str]:
 
 @router.post("/webhooks", status_code=201, response_model=SubscriptionWithSecret)
 def create_subscription(
-    body: SubscriptionRequest, request: Request, response: Response, principal: Annotated[Principal, LMS]
+    body: SubscriptionRequest,
+    response: Response,
+    principal: Annotated[Principal, LMS],
+    uow: UnitOfWorkDep,
+    policy: Policy,
 ) -> SubscriptionWithSecret:
     cmd = service.Subscribe(
         lms_client=_lms_client(principal), url=body.url, events=body.events, description=body.description
     )
-    try:
-        subscription = service.subscribe(cmd, uow=_ctx(request).uow(), policy=_policy(request))
-    except WebhookRefused as exc:
-        raise _refused(exc) from exc
+    subscription = service.subscribe(cmd, uow=uow, policy=policy)
     response.headers["Location"] = f"/webhooks/{subscription.id}"
     return SubscriptionWithSecret.with_secret(subscription)
 
 
 @router.get("/webhooks", response_model=list[SubscriptionOut])
 def list_subscriptions(
-    request: Request, principal: Annotated[Principal, LMS_OR_STAFF]
+    principal: Annotated[Principal, LMS_OR_STAFF], uow: UnitOfWorkDep
 ) -> list[SubscriptionOut]:
     lms_client = None if _sees_all(principal) else _lms_client(principal)
-    with _ctx(request).uow() as uow:
+    with uow:
         rows = WebhookRepository(uow.session).subscriptions(lms_client=lms_client)
     return [SubscriptionOut.of(s) for s in rows]
 
 
 @router.get("/webhooks/{subscription_id}", response_model=SubscriptionOut)
 def get_subscription(
-    subscription_id: str, request: Request, principal: Annotated[Principal, LMS_OR_STAFF]
+    subscription_id: str, principal: Annotated[Principal, LMS_OR_STAFF], uow: UnitOfWorkDep
 ) -> SubscriptionOut:
-    return SubscriptionOut.of(_load(request, principal, subscription_id))
+    return SubscriptionOut.of(_load(uow, principal, subscription_id))
 
 
 @router.delete("/webhooks/{subscription_id}", status_code=204)
 def delete_subscription(
-    subscription_id: str, request: Request, principal: Annotated[Principal, LMS]
+    subscription_id: str, principal: Annotated[Principal, LMS], uow: UnitOfWorkDep
 ) -> Response:
-    _load(request, principal, subscription_id)
-    service.unsubscribe(subscription_id, uow=_ctx(request).uow())
+    _load(uow, principal, subscription_id)
+    service.unsubscribe(subscription_id, uow=uow)
     return Response(status_code=204)
 
 
 @router.post("/webhooks/{subscription_id}/secret", response_model=SubscriptionWithSecret)
 def rotate_secret(
-    subscription_id: str, request: Request, principal: Annotated[Principal, LMS]
+    subscription_id: str, principal: Annotated[Principal, LMS], uow: UnitOfWorkDep, policy: Policy
 ) -> SubscriptionWithSecret:
     """A new secret; the previous one keeps signing beside it (two signatures) for a grace period."""
-    subscription = _load(request, principal, subscription_id)
-    if not subscription.active:
-        raise Problem(
-            409, "Subscription deleted", "This subscription was deleted; create a new one.", type="gone"
-        )
-    rotated = service.rotate_secret(subscription_id, uow=_ctx(request).uow(), policy=_policy(request))
+    _load(uow, principal, subscription_id)
+    rotated = service.rotate_secret(subscription_id, uow=uow, policy=policy)
     return SubscriptionWithSecret.with_secret(rotated)
 
 
 @router.get("/webhooks/{subscription_id}/deliveries", response_model=list[DeliveryOut])
 def list_deliveries(
     subscription_id: str,
-    request: Request,
     principal: Annotated[Principal, LMS_OR_STAFF],
+    uow: UnitOfWorkDep,
     status: Literal["pending", "delivered", "failed"] | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     offset: Annotated[int, Query(ge=0, le=1_000_000, description="rows to skip (at most 1,000,000)")] = 0,
 ) -> list[DeliveryOut]:
-    _load(request, principal, subscription_id)
-    with _ctx(request).uow() as uow:
+    _load(uow, principal, subscription_id)
+    with uow:
         rows = WebhookRepository(uow.session).deliveries(
             subscription_id, status=status, limit=limit, offset=offset
         )
@@ -211,17 +206,15 @@ def list_deliveries(
 
 @router.post("/webhooks/{subscription_id}/deliveries/{delivery_id}/retry", response_model=DeliveryOut)
 def retry_delivery(
-    subscription_id: str, delivery_id: str, request: Request, principal: Annotated[Principal, LMS_OR_STAFF]
+    subscription_id: str,
+    delivery_id: str,
+    principal: Annotated[Principal, LMS_OR_STAFF],
+    uow: UnitOfWorkDep,
 ) -> DeliveryOut:
     """Send a failed delivery again now (after fixing the endpoint); a delivered one is left alone."""
-    _load(request, principal, subscription_id)
-    with _ctx(request).uow() as uow:
+    _load(uow, principal, subscription_id)
+    with uow:
         delivery = WebhookRepository(uow.session).delivery(delivery_id)
     if delivery is None or delivery.subscription_id != subscription_id:
         raise not_found("Webhook delivery", delivery_id, "delivery_id")
-    try:
-        return DeliveryOut.of(service.retry_delivery(delivery_id, uow=_ctx(request).uow()))
-    except service.SubscriptionDeleted as exc:
-        raise Problem(
-            409, "Subscription deleted", "This subscription was deleted; create a new one.", type="gone"
-        ) from exc
+    return DeliveryOut.of(service.retry_delivery(delivery_id, uow=uow))

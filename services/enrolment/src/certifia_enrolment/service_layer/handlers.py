@@ -45,7 +45,9 @@ class WithdrawCandidate:
 
 
 class UnknownCandidate(LookupError):
-    pass
+    def __init__(self, candidate_id: str) -> None:
+        super().__init__(candidate_id)
+        self.candidate_id = candidate_id
 
 
 def enrol_candidate(cmd: EnrolCandidate, *, uow: UnitOfWork) -> tuple[Candidate, bool]:

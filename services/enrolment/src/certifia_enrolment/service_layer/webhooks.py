@@ -67,15 +67,23 @@ class WebhookPolicy:
 
 
 class UnknownSubscription(LookupError):
-    pass
+    def __init__(self, subscription_id: str) -> None:
+        super().__init__(subscription_id)
+        self.subscription_id = subscription_id
 
 
 class UnknownDelivery(LookupError):
-    pass
+    def __init__(self, delivery_id: str) -> None:
+        super().__init__(delivery_id)
+        self.delivery_id = delivery_id
 
 
 class SubscriptionDeleted(Exception):
-    """The delivery's subscription no longer exists: nothing can be sent for it."""
+    """The subscription was deleted: nothing can be sent for it, and its secret no longer rotates."""
+
+    def __init__(self, subscription_id: str) -> None:
+        super().__init__(subscription_id)
+        self.subscription_id = subscription_id
 
 
 # -- subscriptions ----------------------------------------------------------------------------------
@@ -121,8 +129,10 @@ def rotate_secret(subscription_id: str, *, uow: UnitOfWork, policy: WebhookPolic
     with uow:
         repo = WebhookRepository(uow.session)
         current = repo.subscription(subscription_id)
-        if current is None or not current.active:
+        if current is None:
             raise UnknownSubscription(subscription_id)
+        if not current.active:
+            raise SubscriptionDeleted(subscription_id)
         secret = new_secret()
         repo.rotate_secret(
             subscription_id, secret=secret, previous=current.secret, until=utcnow() + policy.secret_overlap

@@ -75,7 +75,7 @@ class GradingEngine:
         try:
             return self._load_specs()[pack_id]
         except KeyError:
-            raise UnknownPack(f"no grading pack {pack_id!r}") from None
+            raise UnknownPack(pack_id) from None
 
     def list_packs(self) -> list[PackInfo]:
         return [s.info() for s in self._load_specs().values()]

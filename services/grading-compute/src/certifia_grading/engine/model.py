@@ -93,8 +93,12 @@ class PackInfo:
 class UnknownPack(KeyError):
     """No grading pack with that id."""
 
+    def __init__(self, pack_id: str) -> None:
+        super().__init__(pack_id)
+        self.pack_id = pack_id
+
     def __str__(self) -> str:
-        return str(self.args[0]) if self.args else "unknown pack"
+        return f"no grading pack {self.pack_id!r}"
 
 
 class PackError(ValueError):

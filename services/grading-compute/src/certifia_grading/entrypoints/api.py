@@ -9,30 +9,32 @@ from fastapi import APIRouter, Depends, Request
 from certifia_grading.adapters.repository import JobRepository
 from certifia_grading.engine import GradingEngine
 from certifia_shared.auth import Principal, require
+from certifia_shared.deps import UnitOfWorkDep
 from certifia_shared.problems import not_found
-from certifia_shared.service import ServiceContext
 from certifia_shared.tenancy import ensure_visible
 
 router = APIRouter(tags=["grading"])
 READERS = require("lms", "candidate", "jury", "officer", "service")
 
 
-def _engine(request: Request) -> GradingEngine:
+def grading_engine(request: Request) -> GradingEngine:
     engine: GradingEngine = request.app.state.engine
     return engine
 
 
+GradingEngineDep = Annotated[GradingEngine, Depends(grading_engine)]
+
+
 @router.get("/packs")
-def list_packs(request: Request, _: Annotated[Principal, Depends(READERS)]) -> list[dict[str, Any]]:
-    return [p.to_public_dict() for p in _engine(request).list_packs()]
+def list_packs(_: Annotated[Principal, Depends(READERS)], engine: GradingEngineDep) -> list[dict[str, Any]]:
+    return [p.to_public_dict() for p in engine.list_packs()]
 
 
 @router.get("/packs/{pack_id}")
-def get_pack(pack_id: str, request: Request, _: Annotated[Principal, Depends(READERS)]) -> dict[str, Any]:
-    try:
-        return _engine(request).pack(pack_id).to_public_dict()
-    except KeyError:
-        raise not_found("Pack", pack_id, "pack_id") from None
+def get_pack(
+    pack_id: str, _: Annotated[Principal, Depends(READERS)], engine: GradingEngineDep
+) -> dict[str, Any]:
+    return engine.pack(pack_id).to_public_dict()  # an unknown pack: UnknownPack, the pack's 404
 
 
 @router.get("/submissions/{submission_id}/grading")
@@ -40,10 +42,10 @@ def grading_status(
     submission_id: str,
     request: Request,
     principal: Annotated[Principal, Depends(READERS)],
+    uow: UnitOfWorkDep,
 ) -> dict[str, Any]:
     """Status (queued, running, completed, failed) and, when finished, the report with every verdict."""
-    ctx: ServiceContext = request.app.state.ctx
-    with ctx.uow() as uow:
+    with uow:
         job = JobRepository(uow.session).get(submission_id)
     hidden = not_found("Grading job", submission_id, "submission_id")
     if job is None:

@@ -43,13 +43,18 @@ class DepositRefused(ValueError):
         self.message = message
 
 
-class ThesisFileTooLarge(DepositRefused):
+class InvalidThesisFile(DepositRefused):
+    """The file itself cannot be the thesis (empty, not a PDF, too large): ``field`` is ``file``."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__("file", message)
+
+
+class ThesisFileTooLarge(InvalidThesisFile):
     """The file exceeds the configured maximum (answered 413)."""
 
     def __init__(self, size: int, max_bytes: int) -> None:
-        super().__init__(
-            "file", f"The thesis file is {size} bytes or more; the maximum is {max_bytes} bytes."
-        )
+        super().__init__(f"The thesis file is {size} bytes or more; the maximum is {max_bytes} bytes.")
         self.max_bytes = max_bytes
 
 
@@ -66,9 +71,9 @@ def check_thesis_file(content: bytes, max_bytes: int) -> None:
     if len(content) > max_bytes:
         raise ThesisFileTooLarge(len(content), max_bytes)
     if not content:
-        raise DepositRefused("file", "The thesis file is empty.")
+        raise InvalidThesisFile("The thesis file is empty.")
     if not content.startswith(PDF_MAGIC):
-        raise DepositRefused("file", "The thesis must be a PDF file (its content does not start with %PDF-).")
+        raise InvalidThesisFile("The thesis must be a PDF file (its content does not start with %PDF-).")
 
 
 def check_mission_counts(mission: Mission) -> None:

@@ -74,6 +74,10 @@ class MissionConflict(Exception):
 class ThesisAlreadyPassed(Exception):
     """The candidate already passed the defence: the outcome is final."""
 
+    def __init__(self, candidate_id: str) -> None:
+        super().__init__(f"candidate {candidate_id!r} already passed the thesis defence")
+        self.candidate_id = candidate_id
+
 
 class CandidateWithdrawn(Exception):
     """The candidate withdrew from the certification: no deposit, scheduling or outcome after that."""
@@ -86,6 +90,10 @@ class CandidateWithdrawn(Exception):
 
 class DefenceNotScheduled(Exception):
     """No scheduled defence waits for an outcome (none scheduled, or its outcome is already recorded)."""
+
+    def __init__(self, candidate_id: str) -> None:
+        super().__init__(f"no scheduled defence of candidate {candidate_id!r} waits for an outcome")
+        self.candidate_id = candidate_id
 
 
 class DefenceNotHeldYet(Exception):
@@ -137,8 +145,9 @@ def same_defence(previous: Sequence[Defence], requested: Defence) -> Defence | N
 
 def check_not_passed(previous: Sequence[Defence]) -> None:
     """A passed defence is final: nothing about the thesis changes after it."""
-    if any(d.outcome == "passed" for d in previous):
-        raise ThesisAlreadyPassed()
+    passed = next((d for d in previous if d.outcome == "passed"), None)
+    if passed is not None:
+        raise ThesisAlreadyPassed(passed.candidate_id)
 
 
 def check_defence_allowed(previous: Sequence[Defence], defended_at: datetime, now: datetime) -> None:

@@ -54,6 +54,10 @@ class ScheduleRefused(ValueError):
 class NoDeposit(Exception):
     """No thesis was deposited: there is nothing to defend yet."""
 
+    def __init__(self, candidate_id: str) -> None:
+        super().__init__(candidate_id)
+        self.candidate_id = candidate_id
+
 
 def _key(name: str) -> str:
     return " ".join(name.split()).casefold()

@@ -1,19 +1,17 @@
-"""What the thesis routers share: the service context, the clock, and the problem documents for refusals
-several endpoints make (who may see a candidate is certifia_shared.tenancy's VisibleCandidate)."""
+"""What the thesis routers take besides the shared dependencies (certifia_shared.deps; who may see a candidate
+is certifia_shared.tenancy's VisibleCandidate); refusals are answered by ``errors.ERRORS``."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from typing import Annotated
 
-from fastapi import Request
+from fastapi import Depends, Request
 
-from certifia_shared.problems import Problem
-from certifia_thesis.domain.model import CandidateWithdrawn
-
-
-def ctx(request: Request):  # type: ignore[no-untyped-def]
-    return request.app.state.ctx
+from certifia_shared.artifacts import ArtifactStore
+from certifia_shared.deps import current_settings
+from certifia_thesis.config import Settings
 
 
 def clock(request: Request) -> Callable[[], datetime]:
@@ -22,22 +20,11 @@ def clock(request: Request) -> Callable[[], datetime]:
     return now
 
 
-def withdrawn(exc: CandidateWithdrawn) -> Problem:
-    when = exc.withdrawn_at.isoformat()
-    return Problem(
-        409,
-        "Candidate withdrew",
-        f"Candidate {exc.candidate_id!r} withdrew from the certification on {when}; no thesis deposit, "
-        "defence scheduling or defence outcome is accepted after a withdrawal.",
-        type="candidate-withdrawn",
-        extensions={"withdrawn_at": when},
-    )
+def deposits(request: Request) -> ArtifactStore:
+    store: ArtifactStore = request.app.state.deposits
+    return store
 
 
-def already_passed(candidate_id: str) -> Problem:
-    return Problem(
-        409,
-        "Thesis already passed",
-        f"Candidate {candidate_id!r} already passed the thesis defence; that outcome is final.",
-        type="thesis-already-passed",
-    )
+Clock = Annotated[Callable[[], datetime], Depends(clock)]
+DepositsDep = Annotated[ArtifactStore, Depends(deposits)]
+SettingsDep = Annotated[Settings, Depends(current_settings)]

@@ -52,11 +52,15 @@ class RecordDefence:
 
 
 class UnknownCandidate(LookupError):
-    pass
+    def __init__(self, candidate_id: str) -> None:
+        super().__init__(candidate_id)
+        self.candidate_id = candidate_id
 
 
 class UnknownMission(LookupError):
-    pass
+    def __init__(self, mission_id: str) -> None:
+        super().__init__(mission_id)
+        self.mission_id = mission_id
 
 
 def register_mission(cmd: RegisterMission, *, uow: UnitOfWork) -> tuple[Mission, bool]:
@@ -96,7 +100,7 @@ def record_defence(
     try:
         return retry_on_conflict(lambda: _record_defence_once(cmd, uow=uow, now=now), attempts=2)
     except Conflict:  # uq_defences_one_pass or the defence id, twice: the other outcome stands
-        raise ThesisAlreadyPassed() from None
+        raise ThesisAlreadyPassed(cmd.candidate_id) from None
 
 
 def _record_defence_once(
@@ -112,7 +116,7 @@ def _record_defence_once(
         schedules = repo.schedules_of(cmd.candidate_id)
         if not schedules:
             check_not_passed(previous)
-            raise DefenceNotScheduled()
+            raise DefenceNotScheduled(cmd.candidate_id)
         scheduled = pending(schedules, previous) or schedules[-1]
         mission_id = _defended_mission(repo, cmd, scheduled.deposit_id)
         at = now()
@@ -132,7 +136,7 @@ def _record_defence_once(
             return repeated, False
         check_not_passed(previous)
         if any(d.id == scheduled.id for d in previous):
-            raise DefenceNotScheduled()  # its outcome is recorded: a resit is scheduled first
+            raise DefenceNotScheduled(cmd.candidate_id)  # its outcome is recorded: a resit is scheduled first
         check_held(scheduled.scheduled_at, at)
         check_defence_allowed(previous, defence.defended_at, at)
         repo.add_defence(defence)

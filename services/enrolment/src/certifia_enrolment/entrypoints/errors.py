@@ -1,0 +1,45 @@
+"""The enrolment service's one map from its domain errors to problems (registered by create_app)."""
+
+from __future__ import annotations
+
+from certifia_enrolment.domain.model import CandidateWithdrawn, EnrolmentConflict
+from certifia_enrolment.domain.webhooks import WebhookRefused
+from certifia_enrolment.service_layer.handlers import UnknownCandidate
+from certifia_enrolment.service_layer.webhooks import (
+    SubscriptionDeleted,
+    UnknownDelivery,
+    UnknownSubscription,
+)
+from certifia_shared.errors import ErrorMap, withdrawn
+from certifia_shared.problems import Problem, not_found
+
+
+def enrolment_conflict(exc: EnrolmentConflict) -> Problem:
+    return Problem(
+        409,
+        "Enrolment conflict",
+        f"external_id {exc.external_id!r} is already enrolled with other data ({exc}).",
+        type="enrolment-conflict",
+        errors=[{"field": f, "message": "differs from the existing enrolment"} for f in exc.fields],
+    )
+
+
+def subscription_deleted(_exc: SubscriptionDeleted) -> Problem:
+    return Problem(
+        409, "Subscription deleted", "This subscription was deleted; create a new one.", type="gone"
+    )
+
+
+ERRORS: ErrorMap = {
+    UnknownCandidate: lambda exc: not_found("Candidate", exc.candidate_id, "candidate_id"),
+    CandidateWithdrawn: withdrawn,
+    EnrolmentConflict: enrolment_conflict,
+    WebhookRefused: lambda exc: Problem(
+        422, "Webhook refused", exc.message, type="webhook-refused", field=exc.field
+    ),
+    UnknownSubscription: lambda exc: not_found(
+        "Webhook subscription", exc.subscription_id, "subscription_id"
+    ),
+    UnknownDelivery: lambda exc: not_found("Webhook delivery", exc.delivery_id, "delivery_id"),
+    SubscriptionDeleted: subscription_deleted,
+}
