@@ -10,7 +10,7 @@ REQS := requirements/base.txt requirements/dev.txt requirements/grading.txt
 PYPROJECTS := shared/pyproject.toml $(foreach s,$(SERVICES),services/$(s)/pyproject.toml)
 empty :=
 space := $(empty) $(empty)
-PYTEST := $(BIN)/python -m pytest -p no:cacheprovider --import-mode=importlib
+PYTEST := $(BIN)/python -X faulthandler -m pytest -p no:cacheprovider --import-mode=importlib
 
 .PHONY: help venv prerequisites kafka kafka-stop postgres run stop demo dead-letters replay-dead-letter test lint typecheck test-unit \
         test-integration test-e2e test-gpu referential packs bench-grading bench-gpu clean
@@ -70,7 +70,7 @@ lint: venv
 typecheck: venv
 	MYPYPATH=$(subst $(space),:,$(SRC_DIRS)) $(BIN)/mypy $(SRC_DIRS)
 
-test-unit: venv
+test-unit: venv certification-tools
 	$(PYTEST) -q -m "not integration and not e2e and not gpu" shared/tests $(foreach s,$(SERVICES),services/$(s)/tests) contracts/tests
 
 # Schemathesis over every service's OpenAPI document, in-process on SQLite: no 5xx, every response as documented.
@@ -105,6 +105,18 @@ $(TOOLS_STAMP): $(TOOLS)/package.json $(TOOLS)/package-lock.json
 
 contracts-check: $(TOOLS_STAMP)
 	node $(TOOLS)/validate.js contracts/asyncapi.yaml
+
+# The independent verifier of the certification service's credentials (Digital Bazaar's @digitalbazaar/vc with
+# the eddsa-rdfc-2022 cryptosuite, pinned in services/certification/tools/): the unit tests run it, offline, on
+# what the service issues. Without npm the install is skipped and those tests say why they skip.
+CERT_TOOLS := services/certification/tools
+CERT_TOOLS_STAMP := $(CERT_TOOLS)/node_modules/.installed
+.PHONY: certification-tools
+certification-tools: $(CERT_TOOLS_STAMP)
+
+$(CERT_TOOLS_STAMP): $(CERT_TOOLS)/package.json $(CERT_TOOLS)/package-lock.json
+	@command -v npm >/dev/null 2>&1 || { echo "warning: no node/npm: the independent credential verifier is not installed (Debian 12 / Ubuntu: sudo apt-get install -y nodejs npm)" >&2; exit 0; }; \
+	cd $(CERT_TOOLS) && npm ci --cache $(NPM_CACHE) --prefer-offline --ignore-scripts --no-audit --no-fund && touch node_modules/.installed
 
 referential: venv
 	@$(BIN)/python scripts/referential.py

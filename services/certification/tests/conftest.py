@@ -31,6 +31,7 @@ from certifia_shared.envelope import CloudEvent
 NOW = "2026-06-30T10:00:00+00:00"
 REFERENTIAL_VERSION = "1.0.0"
 BASE_URL = "https://certifia.example"
+DID = "did:web:certifia.example"
 
 
 def make_settings(database_url: str, **extra: Any) -> Settings:
@@ -135,8 +136,8 @@ def signing_key_setting(key: SigningKey) -> str:
 
 def legacy_diploma(database_url: str, key: SigningKey) -> dict[str, Any]:
     """Bring an empty database to revision 0001 only (before revocation and status lists) and store one
-    diploma there, signed with ``key`` as the service signed them then (no credentialStatus); returns the
-    credential (its id is ``urn:uuid:<diploma id>``, its holder Ada Lovelace)."""
+    diploma there, signed with ``key`` (no credentialStatus: as diplomas were before status lists); returns
+    the credential (its id is ``urn:uuid:<diploma id>``, its holder Ada Lovelace)."""
     issued = datetime(2026, 7, 1, 12, 0, tzinfo=UTC)
     candidate_id, diploma_id = str(uuid.uuid4()), str(uuid.uuid4())
     facts = DiplomaFacts(
@@ -150,9 +151,12 @@ def legacy_diploma(database_url: str, key: SigningKey) -> dict[str, Any]:
         blocs=("1", "2", "3", "4", "5B"),
         issued_at=issued,
     )
-    method = f"{BASE_URL}/.well-known/jwks.json#{key.kid}"
+    method = f"{DID}#{key.kid}"
     credential = sign(
-        diploma_credential(facts, base_url=BASE_URL), key, verification_method=method, created=issued
+        diploma_credential(facts, issuer_id=DID, base_url=BASE_URL),
+        key,
+        verification_method=method,
+        created=issued,
     )
     engine = make_engine(database_url)
     cfg = Config()

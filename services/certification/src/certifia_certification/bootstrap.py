@@ -24,6 +24,8 @@ from certifia_shared.web import create_app
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 PUBLIC_PATHS = (
     "/.well-known/",
+    "/did.json",
+    "/credentials/verify",
     f"/{STATUS_LISTS_PATH}/",
     "/diplomas/{diploma_id}/verification",
     "/diplomas/{diploma_id}/verify",
@@ -42,7 +44,12 @@ class Wiring:
 def bootstrap(settings: Settings | None = None, *, referential: Referential | None = None) -> Wiring:
     settings = settings or Settings()
     keys = KeyRing(settings.signing_key_bytes())
-    issuer = Issuer(referential=referential or load_referential(), keys=keys, base_url=settings.base_url())
+    issuer = Issuer(
+        referential=referential or load_referential(),
+        keys=keys,
+        base_url=settings.base_url(),
+        did=settings.did(),
+    )
     ctx = build_context(
         settings,
         database_name="certification",

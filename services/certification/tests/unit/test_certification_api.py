@@ -82,7 +82,15 @@ def test_diploma_credential_and_public_verification(
 
     check = client.get(f"/diplomas/{diploma_id}/verification")  # public: no token
     assert check.status_code == 200
-    assert check.json() | {"key_id": None} == {
+    assert [c["check"] for c in check.json()["checks"]] == [
+        "credential type",
+        "issuer",
+        "proof",
+        "validity period",
+        "status",
+    ]
+    assert all(c["passed"] for c in check.json()["checks"])
+    assert check.json() | {"key_id": None, "checks": None} == {
         "valid": True,
         "reason": "the signature is valid",
         "diploma_id": diploma_id,
@@ -92,6 +100,7 @@ def test_diploma_credential_and_public_verification(
         "issuer": "certifia",
         "key_id": None,
         "revocation": None,
+        "checks": None,
     }
     keys = client.get("/.well-known/jwks.json").json()["keys"]
     assert [k["kid"] for k in keys] == [check.json()["key_id"]]

@@ -143,7 +143,7 @@ def test_stored_credential_verifies_with_the_stored_key(
     key = wiring.issuer.keys.active()
     credential = progress.diploma.credential
     assert credential["proof"]["verificationMethod"].endswith(f"#{key.kid}")
-    assert verify(credential, {key.kid: key.public_key}.get).valid
+    assert verify(credential, {f"{wiring.issuer.did}#{key.kid}": key.public_key}.get).valid
     assert json.loads(json.dumps(credential)) == credential
 
 
@@ -176,7 +176,8 @@ def test_new_diplomas_carry_distinct_shuffled_status_list_entries(
             "statusListCredential": url,
         }
     key = wiring.issuer.keys.active()
-    assert verify(diplomas_issued[0].credential, {key.kid: key.public_key}.get).valid
+    method = f"{wiring.issuer.did}#{key.kid}"
+    assert verify(diplomas_issued[0].credential, {method: key.public_key}.get).valid
     with wiring.ctx.uow() as uow:
         allocated = uow.session.execute(select(status_lists.c.allocated, status_lists.c.size)).all()
     assert [tuple(r) for r in allocated] == [(5, LIST_SIZE)]

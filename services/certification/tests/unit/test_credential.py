@@ -1,9 +1,12 @@
-"""The diploma credential: shape, Ed25519 signature, verification, keys."""
+"""The diploma credential: shape, its eddsa-rdfc-2022 proof (Data Integrity), verification, keys."""
 
 from __future__ import annotations
 
 import base64
 import copy
+import hashlib
+import re
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -11,27 +14,39 @@ import pytest
 from pydantic import ValidationError
 
 from certifia_certification.config import Settings
+from certifia_certification.domain.controller import assertion_keys, controller_document, did_web
 from certifia_certification.domain.credential import (
     DiplomaFacts,
-    canonical_json,
     diploma_credential,
     holder_name,
     sign,
     verify,
 )
-from certifia_certification.domain.signing import SigningKey, b64url_decode, jwk, thumbprint
+from certifia_certification.domain.data_integrity import canonical_nquads
+from certifia_certification.domain.signing import (
+    SigningKey,
+    b64url_decode,
+    base58btc,
+    base58btc_decode,
+    jwk,
+    multibase_base58btc_decode,
+    multikey,
+    public_key_from_multikey,
+    thumbprint,
+)
 from certifia_certification.domain.status_list import status_entry
 
 ISSUED = datetime(2026, 7, 1, 12, 0, tzinfo=UTC)
 BASE = "https://certifia.example"
+DID = "did:web:certifia.example"
 
 
-def facts() -> DiplomaFacts:
+def facts(given_name: str = "Ada", family_name: str = "Lovelace") -> DiplomaFacts:
     return DiplomaFacts(
         diploma_id="11111111-2222-3333-4444-555555555555",
         candidate_id="c-1",
-        given_name="Ada",
-        family_name="Lovelace",
+        given_name=given_name,
+        family_name=family_name,
         title="Ingénieur en Intelligence Artificielle (MS)",
         criteria="blocs 1 à 4, une option, la thèse",
         referential_version="1.0.0",
@@ -45,36 +60,77 @@ def key() -> SigningKey:
     return SigningKey.generate()
 
 
-def signed(key: SigningKey) -> dict[str, Any]:
-    method = f"{BASE}/.well-known/jwks.json#{key.kid}"
-    return sign(diploma_credential(facts(), base_url=BASE), key, verification_method=method, created=ISSUED)
+def unsigned(credential_status: dict[str, Any] | None = None, **names: str) -> dict[str, Any]:
+    return diploma_credential(
+        facts(**names), issuer_id=DID, base_url=BASE, credential_status=credential_status
+    )
+
+
+def signed(key: SigningKey, credential: dict[str, Any] | None = None) -> dict[str, Any]:
+    method = f"{DID}#{key.kid}"
+    return sign(credential or unsigned(), key, verification_method=method, created=ISSUED)
 
 
 def resolver(key: SigningKey) -> Any:
-    return {key.kid: key.public_key}.get
+    return assertion_keys(controller_document(DID, {key.kid: key.public_key})).get
 
 
 def test_credential_is_an_open_badge(key: SigningKey) -> None:
     cred = signed(key)
     assert cred["type"] == ["VerifiableCredential", "OpenBadgeCredential"]
-    assert cred["@context"][0] == "https://www.w3.org/ns/credentials/v2"
+    assert cred["@context"] == [
+        "https://www.w3.org/ns/credentials/v2",
+        "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json",
+    ]
     assert cred["validFrom"] == "2026-07-01T12:00:00Z"
-    assert cred["issuer"]["id"] == BASE
+    assert cred["issuer"]["id"] == DID
     achievement = cred["credentialSubject"]["achievement"]
     assert achievement["name"] == "Ingénieur en Intelligence Artificielle (MS)"
     assert achievement["achievementType"] == "Diploma"
     assert holder_name(cred) == "Ada Lovelace"
     proof = cred["proof"]
-    assert set(proof) >= {"type", "created", "verificationMethod", "proofValue"}
-    assert len(b64url_decode(proof["proofValue"])) == 64
-    assert "=" not in proof["proofValue"]
+    assert proof == {
+        "type": "DataIntegrityProof",
+        "cryptosuite": "eddsa-rdfc-2022",
+        "created": "2026-07-01T12:00:00Z",
+        "verificationMethod": f"{DID}#{key.kid}",
+        "proofPurpose": "assertionMethod",
+        "proofValue": proof["proofValue"],
+    }
+    assert proof["proofValue"].startswith("z")
+    assert len(multibase_base58btc_decode(proof["proofValue"])) == 64
 
 
-def test_signature_covers_the_canonical_json_without_the_proof(key: SigningKey) -> None:
+# Signed by Digital Bazaar's @digitalbazaar/vc 7.3.0 + eddsa-rdfc-2022-cryptosuite 1.3.0 (vc.issue, key from
+# this seed, the credential of ``golden_credential``): Ed25519 is deterministic, so the same bytes to sign
+# give the same proofValue. Our canonicalisation, proof configuration and hashing must match theirs.
+GOLDEN_SEED = "9b937b81322d816cfab9d5a3baacc9b2a5febe4b149f126b3630f93a29527017"
+GOLDEN_MULTIKEY = "z6Mkf5rGMoatrSj1f4CyvuHBeXJELe9RPdzo2PKGNCKVtZxP"
+GOLDEN_PROOF_VALUE = (
+    "z2BaNJmmdZfuqWsxzqod4Yk4PxX4qDc8Q3h3AsaFq9ELYYUEJJ3MdwzxBcBvqMVMGb3123v8qKiiedke2WAHyyCVb"
+)
+
+
+def test_proof_matches_digital_bazaars_for_the_same_credential_and_key() -> None:
+    key = SigningKey.from_raw(bytes.fromhex(GOLDEN_SEED))
+    assert multikey(key.public_key) == GOLDEN_MULTIKEY
+    entry = status_entry(f"{BASE}/status-lists/l-1", 4242)
+    credential = unsigned(entry, given_name="Thị Ánh", family_name="Nguyễn")
+    cred = sign(credential, key, verification_method=f"{DID}#key-1", created=ISSUED)
+    assert cred["proof"]["proofValue"] == GOLDEN_PROOF_VALUE
+
+
+def test_the_signature_covers_the_proof_configuration_and_the_document(key: SigningKey) -> None:
     cred = signed(key)
-    unsigned = {k: v for k, v in cred.items() if k != "proof"}
-    key.public_key.verify(b64url_decode(cred["proof"]["proofValue"]), canonical_json(unsigned))
-    assert canonical_json({"b": 1, "a": "é"}) == '{"a":"é","b":1}'.encode()
+    proof = cred["proof"]
+    document = {k: v for k, v in cred.items() if k != "proof"}
+    config = {k: v for k, v in proof.items() if k != "proofValue"} | {"@context": cred["@context"]}
+    hash_data = (
+        hashlib.sha256(canonical_nquads(config).encode()).digest()
+        + hashlib.sha256(canonical_nquads(document).encode()).digest()
+    )
+    key.public_key.verify(multibase_base58btc_decode(proof["proofValue"]), hash_data)
+    assert "<https://w3id.org/security#cryptosuite>" in canonical_nquads(config)
 
 
 def test_valid_credential_verifies(key: SigningKey) -> None:
@@ -88,8 +144,17 @@ def test_valid_credential_verifies(key: SigningKey) -> None:
         lambda c: c["credentialSubject"]["identifier"][0].update(identityHash="Mallory"),
         lambda c: c["credentialSubject"]["achievement"].update(name="Docteur"),
         lambda c: c.update(validFrom="2020-01-01T00:00:00Z"),
-        lambda c: c["proof"].update(proofValue="A" + c["proof"]["proofValue"][1:]),
-        lambda c: c["proof"].update(proofValue="not base64!"),
+        lambda c: c["proof"].update(proofValue="z" + c["proof"]["proofValue"][2:]),
+        lambda c: c["proof"].update(proofValue="not base58!"),
+        # the proof options are signed (the issue: each of these kept ``valid: true``)
+        lambda c: c["proof"].update(created="2020-01-01T00:00:00Z"),
+        lambda c: c["proof"].update(proofPurpose="authentication"),
+        lambda c: c["proof"].update(
+            verificationMethod=c["proof"]["verificationMethod"].replace("certifia.example", "evil.example")
+        ),
+        lambda c: c["proof"].update(cryptosuite="eddsa-jcs-2022"),
+        lambda c: c.update(proof=[c["proof"]]),
+        lambda c: c.update(undefinedTerm="ignored by JSON-LD, so unsigned"),
     ],
 )
 def test_tampered_credential_fails(key: SigningKey, tamper: Any) -> None:
@@ -99,12 +164,53 @@ def test_tampered_credential_fails(key: SigningKey, tamper: Any) -> None:
     assert not result.valid
 
 
+def test_an_undefined_term_is_refused_at_signing(key: SigningKey) -> None:
+    credential = unsigned() | {"nickname": "Ada"}
+    with pytest.raises(ValueError, match="undefined term 'nickname'"):
+        signed(key, credential)
+    with pytest.raises(ValueError, match="not one this issuer bundles"):
+        signed(key, unsigned() | {"@context": [*unsigned()["@context"], "https://evil.example/ctx"]})
+
+
+@pytest.mark.parametrize(
+    ("change", "why"),
+    [
+        (lambda c: c.update(id="relative"), "relative @id at /"),
+        (
+            lambda c: c["credentialSubject"]["achievement"].update(id="../x"),
+            "relative @id at /credentialSubject",
+        ),
+        (
+            lambda c: c["credentialSubject"].update(type=["AchievementSubject", "Bogus"]),
+            "undefined type 'Bogus'",
+        ),
+        (lambda c: c["credentialSubject"]["achievement"]["criteria"].update(x=1), "undefined term 'x'"),
+        (lambda c: c.update({"@context": [*c["@context"], {"@vocab": "https://x.example/"}]}), "by URL"),
+        (
+            lambda c: c["credentialSubject"].update({"@context": {"x": "https://x.example/x"}, "x": 1}),
+            "embedded",
+        ),
+    ],
+)
+def test_what_json_ld_would_leave_out_or_redefine_is_refused(
+    key: SigningKey, change: Callable[[dict[str, Any]], None], why: str
+) -> None:
+    credential = unsigned()
+    change(credential)
+    with pytest.raises(ValueError, match=re.escape(why)):
+        signed(key, credential)
+
+
+def test_control_characters_do_not_reach_the_credential(key: SigningKey) -> None:
+    cred = signed(key, unsigned(given_name="Ada\t\x08", family_name=" Lovelace\x00"))
+    assert holder_name(cred) == "Ada Lovelace"
+    assert verify(cred, resolver(key)).valid
+
+
 def test_credential_status_is_part_of_the_signed_credential(key: SigningKey) -> None:
     assert "credentialStatus" not in signed(key)  # as before status lists: nothing added
     entry = status_entry(f"{BASE}/status-lists/l-1", 4242)
-    method = f"{BASE}/.well-known/jwks.json#{key.kid}"
-    unsigned = diploma_credential(facts(), base_url=BASE, credential_status=entry)
-    cred = sign(unsigned, key, verification_method=method, created=ISSUED)
+    cred = signed(key, unsigned(entry))
     assert cred["credentialStatus"] == entry
     assert verify(cred, resolver(key)).valid
     moved = copy.deepcopy(cred)
@@ -116,10 +222,68 @@ def test_credential_status_is_part_of_the_signed_credential(key: SigningKey) -> 
 
 def test_other_key_or_unknown_key_fails(key: SigningKey) -> None:
     other = SigningKey.generate()
-    assert not verify(signed(key), {key.kid: other.public_key}.get).valid
-    assert verify(signed(key), resolver(other)).reason == "the signing key is unknown to this issuer"
+    impostor = assertion_keys(controller_document(DID, {key.kid: other.public_key})).get
+    assert not verify(signed(key), impostor).valid
+    assert verify(signed(key), resolver(other)).failure == "unknown_key"
     no_proof = {k: v for k, v in signed(key).items() if k != "proof"}
-    assert not verify(no_proof, resolver(key)).valid
+    assert verify(no_proof, resolver(key)).failure == "no_proof"
+
+
+def test_the_retired_suite_is_not_accepted(key: SigningKey) -> None:
+    cred = signed(key)
+    cred["proof"]["cryptosuite"] = "certifia-eddsa-sortedjson-2025"
+    result = verify(cred, resolver(key))
+    assert result.failure == "unsupported_proof" and "certifia-eddsa-sortedjson-2025" in result.reason
+
+
+# -- keys: Multikey, did:web, the controller document ------------------------------------------------------
+def test_base58btc_round_trips_and_keeps_leading_zeros() -> None:
+    assert base58btc(b"Hello World!") == "2NEpo7TZRRrLZSi2U"
+    assert base58btc(b"\0\0\x01") == "112"
+    for data in (b"", b"\0", bytes(range(40)), b"\xff" * 33):
+        assert base58btc_decode(base58btc(data)) == data
+    with pytest.raises(ValueError):
+        base58btc_decode("0OIl")
+
+
+def test_a_multikey_is_z_base58btc_of_ed01_and_the_raw_key(key: SigningKey) -> None:
+    value = multikey(key.public_key)
+    assert value.startswith("z6Mk")  # as every Ed25519 Multikey
+    raw = multibase_base58btc_decode(value)
+    assert raw[:2] == b"\xed\x01" and len(raw) == 34
+    assert public_key_from_multikey(value).public_bytes_raw() == key.public_key.public_bytes_raw()
+    with pytest.raises(ValueError):
+        public_key_from_multikey("z" + base58btc(b"\xec\x01" + raw[2:]))  # an X25519 key
+
+
+@pytest.mark.parametrize(
+    ("base_url", "did"),
+    [
+        ("https://certifia.example", "did:web:certifia.example"),
+        ("http://127.0.0.1:8005", "did:web:127.0.0.1%3A8005"),
+        ("https://Example.org/certifia/fr/", "did:web:example.org:certifia:fr"),
+    ],
+)
+def test_did_web_of_the_base_url(base_url: str, did: str) -> None:
+    assert did_web(base_url) == did
+
+
+def test_controller_document_lists_every_key_for_assertion(key: SigningKey) -> None:
+    old = SigningKey.generate()
+    doc = controller_document(DID, {old.kid: old.public_key, key.kid: key.public_key})
+    assert doc["@context"] == ["https://www.w3.org/ns/did/v1", "https://w3id.org/security/multikey/v1"]
+    assert doc["id"] == DID
+    assert doc["assertionMethod"] == [f"{DID}#{old.kid}", f"{DID}#{key.kid}"]
+    assert doc["verificationMethod"][1] == {
+        "id": f"{DID}#{key.kid}",
+        "type": "Multikey",
+        "controller": DID,
+        "publicKeyMultibase": multikey(key.public_key),
+    }
+    assert set(assertion_keys(doc)) == {f"{DID}#{old.kid}", f"{DID}#{key.kid}"}
+    canonical_nquads(doc)  # every term defined by the DID and Multikey contexts
+    doc["assertionMethod"] = [f"{DID}#{key.kid}"]
+    assert set(assertion_keys(doc)) == {f"{DID}#{key.kid}"}, "listed but not for assertion: not a key"
 
 
 def test_jwk_and_thumbprint_follow_rfc_8037_test_vector() -> None:

@@ -143,7 +143,7 @@ def test_page_of_an_authentic_diploma(client: TestClient, issued: Issued) -> Non
         "Titulaire": "Ada Lovelace",
         "Certification": TITLE,
         "Date de délivrance": french_timestamp(checked["issued_at"]),
-        "Émetteur": "certifia (https://certifia.example)",
+        "Émetteur": "certifia (did:web:certifia.example)",
         "Identifiant du diplôme": issued.diploma_id,
         "Clé de signature (Ed25519)": checked["key_id"],
     }
@@ -189,7 +189,7 @@ def test_page_of_a_diploma_signed_with_an_unknown_key(
         assert r.status_code == 200
         assert verdict(r.text) == "Diplôme non authentique : clé de signature inconnue"
         assert client.get(f"/diplomas/{diploma_id}/verification").json()["reason"] == (
-            "the signing key is unknown to this issuer"
+            "the verification method is not an assertion method of this issuer's controller document"
         )
 
 

@@ -42,7 +42,7 @@ def credential() -> dict[str, Any]:
         blocs=("1", "2", "3", "4", "5B"),
         issued_at=datetime(2026, 7, 1, 23, 30, tzinfo=UTC),
     )
-    return diploma_credential(facts, base_url=BASE)
+    return diploma_credential(facts, issuer_id="did:web:certifia.example", base_url=BASE)
 
 
 def view_of(check: CredentialCheck, cred: dict[str, Any] | None = None) -> Any:
@@ -81,7 +81,11 @@ def test_a_valid_diploma_is_authentic() -> None:
         "1er juillet 2026",
         "certifia",
     )
-    assert view.issuer_url == BASE and view.key_id == "kid-1" and view.verification_url == PAGE
+    assert (
+        view.issuer_url == "did:web:certifia.example"
+        and view.key_id == "kid-1"
+        and view.verification_url == PAGE
+    )
     assert view.rncp is None, "the credential carries no RNCP alignment"
     assert view.revoked_on is None and view.revocation_reason is None
 

@@ -69,6 +69,11 @@ def test_the_public_verification_reads_little(
     assert refused.status_code == 413, refused.text
     assert refused.json()["limit_bytes"] == 64 * 1024 and refused.json()["type"].endswith("/body-too-large")
     assert "no-store" not in client.get("/.well-known/jwks.json").headers.get("cache-control", "")
+    wrapped = {"verifiableCredential": padded}
+    refused = client.post(
+        "/credentials/verify", content=json.dumps(wrapped), headers={"content-type": "application/json"}
+    )
+    assert refused.status_code == 413, refused.text
 
 
 def test_openapi_documents_the_bearer_scheme_and_the_problems(client: TestClient) -> None:
@@ -82,6 +87,8 @@ def test_openapi_documents_the_bearer_scheme_and_the_problems(client: TestClient
         ],
         public=[
             ("get", "/.well-known/jwks.json"),
+            ("get", "/.well-known/did.json"),
+            ("post", "/credentials/verify"),
             ("get", "/status-lists/{list_id}"),
             ("get", "/diplomas/{diploma_id}/verification"),
             ("get", "/diplomas/{diploma_id}/verify"),

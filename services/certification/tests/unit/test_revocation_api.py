@@ -13,8 +13,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from certifia_certification.bootstrap import Wiring, create_application
+from certifia_certification.domain.controller import assertion_keys
 from certifia_certification.domain.credential import sign, verify
-from certifia_certification.domain.signing import SigningKey, public_key_from_x
+from certifia_certification.domain.signing import SigningKey
 from certifia_certification.domain.status_list import Bitstring, status_entry
 from certifia_certification.service_layer.revocation import RevokeDiploma, revoke_diploma
 from certifia_certification.service_layer.verification import check_credential
@@ -42,8 +43,9 @@ def credential_of(client: TestClient, diploma_id: str) -> dict[str, Any]:
     return credential
 
 
-def jwks(client: TestClient) -> dict[str, Any]:
-    return {k["kid"]: public_key_from_x(k["x"]) for k in client.get("/.well-known/jwks.json").json()["keys"]}
+def assertion_methods(client: TestClient) -> dict[str, Any]:
+    """The issuer's keys as its public controller document lists them for assertionMethod."""
+    return assertion_keys(client.get("/.well-known/did.json").json())
 
 
 def bits_of(status_list: dict[str, Any]) -> bytes:
@@ -127,7 +129,7 @@ def test_status_list_is_public_signed_and_has_the_revoked_bit_set(
     status_list = client.get(path).json()
     assert status_list["id"] == url
     assert status_list["type"] == ["VerifiableCredential", "BitstringStatusListCredential"]
-    assert status_list["issuer"]["id"] == "https://certifia.example"
+    assert status_list["issuer"] == {"id": "did:web:certifia.example", "name": "certifia"}
     subject = status_list["credentialSubject"]
     assert subject["type"] == "BitstringStatusList" and subject["statusPurpose"] == "revocation"
     raw = bits_of(status_list)
@@ -136,13 +138,11 @@ def test_status_list_is_public_signed_and_has_the_revoked_bit_set(
     assert bit(raw, kept_index) == 0
     assert sum(bin(b).count("1") for b in raw) == 1
 
-    keys = jwks(client)
+    keys = assertion_methods(client)
     result = verify(status_list, keys.get)
     assert result.valid, result.reason
-    assert (
-        status_list["proof"]["verificationMethod"]
-        == f"https://certifia.example/.well-known/jwks.json#{result.kid}"
-    )
+    assert status_list["proof"]["verificationMethod"] == f"did:web:certifia.example#{result.kid}"
+    assert status_list["proof"]["cryptosuite"] == "eddsa-rdfc-2022"
     status_list["credentialSubject"]["encodedList"] = Bitstring().encode()  # "un-revoke" it in transit
     assert not verify(status_list, keys.get).valid
 

@@ -1,41 +1,40 @@
-"""The diploma as a signed credential: a W3C Verifiable Credential shaped as an Open Badges 3.0
-``OpenBadgeCredential``.
+"""The diploma as a signed credential: a W3C Verifiable Credential 2.0 shaped as an Open Badges 3.0
+``OpenBadgeCredential``, secured with a W3C Data Integrity proof of the ``eddsa-rdfc-2022`` cryptosuite
+(``domain/data_integrity.py``) whose verification method is a key of the issuer's ``did:web`` controller
+document (``domain/controller.py``): verifiable by any standard verifier, offline, with the bundled contexts.
 
-The proof is deliberately modest, and documented as such: the signature is Ed25519 over the canonical JSON
-(keys sorted, no spaces, UTF-8) of the credential *without* its ``proof``; ``proofValue`` is that signature
-in base64url. It is a ``DataIntegrityProof`` with this project's own ``cryptosuite`` name, not the W3C
-``eddsa-jcs-2022`` or ``eddsa-rdfc-2022`` suites (no proof-options hashing, no multibase).
+Credentials signed before, with this project's own ``certifia-eddsa-sortedjson-2025`` suite (no proof
+options signed, no controller document), are no longer accepted: none was issued in production; such a
+credential verifies as ``unsupported_proof`` and its holder asks for it to be issued again.
 """
 
 from __future__ import annotations
 
-import json
+import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
+from certifia_certification.domain.contexts import CREDENTIALS_V2, OPEN_BADGES_V3
+from certifia_certification.domain.data_integrity import ProofFailure, add_proof, verify_proof
 from certifia_certification.domain.revocation import Revocation
-from certifia_certification.domain.signing import SigningKey, b64url, b64url_decode
+from certifia_certification.domain.signing import SigningKey
 
-CONTEXT = [
-    "https://www.w3.org/ns/credentials/v2",
-    "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json",
-]
-PROOF_TYPE = "DataIntegrityProof"
-CRYPTOSUITE = "certifia-eddsa-sortedjson-2025"
+CONTEXT = [CREDENTIALS_V2, OPEN_BADGES_V3]
 ISSUER_NAME = "certifia"
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def iso(value: datetime) -> str:
     return value.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
-def canonical_json(document: dict[str, Any]) -> bytes:
-    return json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+def plain_text(value: str) -> str:
+    """A name as a credential states it: control characters (never part of a name) become spaces."""
+    return " ".join(_CONTROL.sub(" ", value).split())
 
 
 @dataclass(frozen=True)
@@ -51,19 +50,26 @@ class DiplomaFacts:
     issued_at: datetime
 
 
-def issuer_profile(base_url: str) -> dict[str, Any]:
-    return {"id": base_url, "type": ["Profile"], "name": ISSUER_NAME}
+def issuer_profile(issuer_id: str) -> dict[str, Any]:
+    """The issuer as OB 3.0 describes it: its id is its DID (the controller of its signing keys)."""
+    return {"id": issuer_id, "type": ["Profile"], "name": ISSUER_NAME}
 
 
 def diploma_credential(
-    facts: DiplomaFacts, *, base_url: str, credential_status: dict[str, Any] | None = None
+    facts: DiplomaFacts,
+    *,
+    issuer_id: str,
+    base_url: str,
+    credential_status: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The unsigned credential (``credential_status``: its revocation status list entry)."""
+    """The unsigned credential (``issuer_id``: the issuer's DID; ``credential_status``: its revocation status
+    list entry)."""
+    holder = plain_text(f"{facts.given_name} {facts.family_name}")
     credential: dict[str, Any] = {
         "@context": CONTEXT,
         "id": f"urn:uuid:{facts.diploma_id}",
         "type": ["VerifiableCredential", "OpenBadgeCredential"],
-        "issuer": issuer_profile(base_url),
+        "issuer": issuer_profile(issuer_id),
         "validFrom": iso(facts.issued_at),
         "name": facts.title,
         "credentialSubject": {
@@ -74,7 +80,7 @@ def diploma_credential(
                     "type": "IdentityObject",
                     "identityType": "name",
                     "hashed": False,
-                    "identityHash": f"{facts.given_name} {facts.family_name}",
+                    "identityHash": holder,
                 }
             ],
             "achievement": {
@@ -95,20 +101,21 @@ def diploma_credential(
 def sign(
     credential: dict[str, Any], key: SigningKey, *, verification_method: str, created: datetime
 ) -> dict[str, Any]:
-    unsigned = {k: v for k, v in credential.items() if k != "proof"}
-    proof = {
-        "type": PROOF_TYPE,
-        "cryptosuite": CRYPTOSUITE,
-        "created": iso(created),
-        "proofPurpose": "assertionMethod",
-        "verificationMethod": verification_method,
-        "proofValue": b64url(key.sign(canonical_json(unsigned))),
-    }
-    return {**unsigned, "proof": proof}
+    """The credential with its ``eddsa-rdfc-2022`` proof (``verification_method``: ``<issuer DID>#<key id>``)."""
+    return add_proof(credential, key, verification_method=verification_method, created=created)
 
 
 Failure = Literal[
-    "no_proof", "unsupported_proof", "unknown_key", "bad_signature", "revoked", "status_unchecked"
+    "not_accepted",
+    "unknown_issuer",
+    "no_proof",
+    "unsupported_proof",
+    "unknown_key",
+    "bad_signature",
+    "not_yet_valid",
+    "expired",
+    "revoked",
+    "status_unchecked",
 ]
 """Why a credential is not valid, as a code (``reason`` says it in English for the JSON answers)."""
 
@@ -118,27 +125,29 @@ class Verification:
     valid: bool
     reason: str
     kid: str | None = None
-    failure: Failure | None = None
+    failure: ProofFailure | None = None
+
+
+def key_id(verification_method: str | None) -> str | None:
+    """The key id: the fragment of the verification method (``<did>#<key id>``)."""
+    return (verification_method or "").rpartition("#")[2] or None
 
 
 def verify(credential: dict[str, Any], resolve: Callable[[str], Ed25519PublicKey | None]) -> Verification:
-    """Check the proof. ``resolve`` maps a key id (the verification method's fragment) to a public key."""
-    proof = credential.get("proof")
-    if not isinstance(proof, dict):
-        return Verification(False, "the credential has no proof", failure="no_proof")
-    if proof.get("type") != PROOF_TYPE or proof.get("cryptosuite") != CRYPTOSUITE:
-        return Verification(False, "unsupported proof type or cryptosuite", failure="unsupported_proof")
-    method = str(proof.get("verificationMethod", ""))
-    kid = method.rpartition("#")[2] or None
-    public_key = resolve(kid) if kid else None
-    if public_key is None:
-        return Verification(False, "the signing key is unknown to this issuer", kid, "unknown_key")
-    unsigned = {k: v for k, v in credential.items() if k != "proof"}
-    try:
-        public_key.verify(b64url_decode(str(proof.get("proofValue", ""))), canonical_json(unsigned))
-    except (InvalidSignature, ValueError):
-        return Verification(False, "the signature does not match the credential", kid, "bad_signature")
-    return Verification(True, "the signature is valid", kid)
+    """Check the proof alone. ``resolve`` maps a verification method id (``<did>#<key id>``) to its public key
+    when the issuer's controller document lists it for ``assertionMethod``."""
+    result = verify_proof(credential, resolve)
+    return Verification(result.valid, result.reason, key_id(result.verification_method), result.failure)
+
+
+@dataclass(frozen=True)
+class Check:
+    """One check a verification ran: its name (``credential type``, ``issuer``, ``proof``, ``validity
+    period``, ``status``), whether it passed, and why."""
+
+    name: str
+    passed: bool
+    detail: str
 
 
 @dataclass(frozen=True)
@@ -151,6 +160,8 @@ class CredentialCheck:
     kid: str | None
     revocation: Revocation | None = None
     failure: Failure | None = None
+    checks: tuple[Check, ...] = field(default=())
+    """Every check run, in order; the last one failed when the credential is not valid."""
 
 
 def holder_name(credential: dict[str, Any]) -> str | None:

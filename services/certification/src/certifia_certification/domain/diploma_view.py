@@ -34,6 +34,22 @@ AUTHENTIC_DETAIL = (
     "et le diplôme n'a pas été révoqué."
 )
 FAILURES: dict[Failure, tuple[str, str]] = {
+    "not_accepted": (
+        "Document non reconnu : ce n'est pas un diplôme de cet émetteur",
+        "Le document présenté n'est pas un diplôme que cet émetteur délivre.",
+    ),
+    "unknown_issuer": (
+        "Diplôme non authentique : émetteur inconnu",
+        "Le diplôme ne désigne pas cet émetteur comme son émetteur.",
+    ),
+    "not_yet_valid": (
+        "Diplôme non valide : période de validité non commencée",
+        "La date de début de validité du diplôme est absente, illisible ou pas encore atteinte.",
+    ),
+    "expired": (
+        "Diplôme non valide : expiré",
+        "La date de fin de validité du diplôme est dépassée.",
+    ),
     "bad_signature": (
         "Diplôme non authentique : la signature ne correspond pas au contenu",
         "Le diplôme a été modifié après sa signature par l'émetteur.",

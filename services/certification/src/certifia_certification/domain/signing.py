@@ -1,4 +1,6 @@
-"""Ed25519 keys as JWKs (RFC 8037) with RFC 7638 thumbprints as key ids. Pure computation, no I/O."""
+"""Ed25519 keys as JWKs (RFC 8037) with RFC 7638 thumbprints as key ids, and as Multikeys (multibase
+base58btc of the multicodec ``ed25519-pub`` prefix and the raw key, as controller documents list them). Pure
+computation, no I/O."""
 
 from __future__ import annotations
 
@@ -47,6 +49,59 @@ def jwk(public_key: Ed25519PublicKey) -> dict[str, str]:
 
 def public_key_from_x(x: str) -> Ed25519PublicKey:
     return Ed25519PublicKey.from_public_bytes(b64url_decode(x))
+
+
+BASE58_ALPHABET = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
+_BASE58_INDEX = {c: i for i, c in enumerate(BASE58_ALPHABET)}
+MULTIBASE_BASE58BTC = "z"
+ED25519_PUB_MULTICODEC = b"\xed\x01"
+"""The multicodec ``ed25519-pub`` (0xed) as an unsigned varint: the prefix of an Ed25519 Multikey."""
+
+
+def base58btc(data: bytes) -> str:
+    """Base58 (Bitcoin alphabet): each leading zero byte is a ``1``."""
+    number = int.from_bytes(data, "big")
+    digits = []
+    while number:
+        number, rest = divmod(number, 58)
+        digits.append(BASE58_ALPHABET[rest])
+    zeros = len(data) - len(data.lstrip(b"\0"))
+    return "1" * zeros + "".join(reversed(digits))
+
+
+def base58btc_decode(text: str) -> bytes:
+    """Raises ValueError on a character outside the alphabet."""
+    number = 0
+    for char in text:
+        if char not in _BASE58_INDEX:
+            raise ValueError("not base58btc")
+        number = number * 58 + _BASE58_INDEX[char]
+    zeros = len(text) - len(text.lstrip("1"))
+    body = number.to_bytes((number.bit_length() + 7) // 8, "big") if number else b""
+    return b"\0" * zeros + body
+
+
+def multibase_base58btc(data: bytes) -> str:
+    return MULTIBASE_BASE58BTC + base58btc(data)
+
+
+def multibase_base58btc_decode(text: str) -> bytes:
+    if not text.startswith(MULTIBASE_BASE58BTC):
+        raise ValueError("not multibase base58btc (no 'z' prefix)")
+    return base58btc_decode(text[1:])
+
+
+def multikey(public_key: Ed25519PublicKey) -> str:
+    """``publicKeyMultibase`` of an Ed25519 Multikey: ``z`` + base58btc(0xed01 + the 32-byte key)."""
+    return multibase_base58btc(ED25519_PUB_MULTICODEC + public_bytes(public_key))
+
+
+def public_key_from_multikey(value: str) -> Ed25519PublicKey:
+    """Raises ValueError for what is not an Ed25519 Multikey."""
+    raw = multibase_base58btc_decode(value)
+    if not raw.startswith(ED25519_PUB_MULTICODEC) or len(raw) != len(ED25519_PUB_MULTICODEC) + 32:
+        raise ValueError("not an Ed25519 Multikey")
+    return Ed25519PublicKey.from_public_bytes(raw[len(ED25519_PUB_MULTICODEC) :])
 
 
 @dataclass(frozen=True)

@@ -68,7 +68,7 @@ def verification_page(diploma_id: str, request: Request, uow: UnitOfWorkDep, iss
     page = render_verification_page(
         _view(checked, issuer),
         json_url=issuer.verification_url(diploma_id),
-        jwks_url=f"{issuer.base_url}/.well-known/jwks.json",
+        jwks_url=f"{issuer.base_url}/.well-known/did.json",  # the controller document: the keys
     )
     return HTMLResponse(page, headers=HEADERS)
 

@@ -1,5 +1,6 @@
-"""Public endpoints (no token): the issuer's keys, its revocation status lists, and checking a diploma, as
-an employer does."""
+"""Public endpoints (no token): the issuer's controller document (did:web) and keys, its revocation status
+lists, and checking a diploma, as an employer does (``POST /credentials/verify``, VC API shaped;
+``POST /verifications``, this service's older answer)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Body
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from certifia_certification.adapters.keystore import public_keys
 from certifia_certification.domain.credential import CredentialCheck, summary
@@ -18,6 +19,7 @@ from certifia_certification.service_layer.verification import (
     DiplomaCheck,
     check_credential,
     check_diploma,
+    controller_document,
     published_status_list,
 )
 from certifia_shared.db import UnitOfWork
@@ -33,6 +35,13 @@ class PublicRevocationOut(BaseModel):
     reason: str
 
 
+class CheckOut(BaseModel):
+    check: str
+    """``credential type``, ``issuer``, ``proof``, ``validity period`` or ``status``."""
+    passed: bool
+    detail: str
+
+
 class VerificationOut(BaseModel):
     valid: bool
     reason: str
@@ -44,6 +53,44 @@ class VerificationOut(BaseModel):
     issuer: str | None
     key_id: str | None
     revocation: PublicRevocationOut | None
+    checks: list[CheckOut] = []
+    """Every check run, in order (the last one failed when not valid)."""
+
+
+class VerifyCredentialIn(BaseModel):
+    verifiableCredential: dict[str, Any]
+    options: dict[str, Any] = Field(default_factory=dict)
+    """Accepted and ignored (VC API): the checks are always all of them."""
+
+
+class VerificationErrorOut(BaseModel):
+    check: str
+    detail: str
+
+
+class VerifyCredentialOut(BaseModel):
+    """The VC API's verification result."""
+
+    verified: bool
+    checks: list[str]
+    """The checks run, in order: ``credential type``, ``issuer``, ``proof``, ``validity period``, ``status``
+    (a check not run because an earlier one failed is not listed)."""
+    warnings: list[str]
+    errors: list[VerificationErrorOut]
+
+
+@router.get("/.well-known/did.json")
+def did_document(uow: UnitOfWorkDep, issuer: IssuerDep) -> dict[str, Any]:
+    """Public: the issuer's controller document (``did:web``): every key it ever signed with, as a Multikey
+    for ``assertionMethod`` (a rotation keeps old credentials verifying)."""
+    with uow:
+        return controller_document(uow.session, issuer)
+
+
+@router.get("/did.json", include_in_schema=False)
+def did_document_at_path(uow: UnitOfWorkDep, issuer: IssuerDep) -> dict[str, Any]:
+    """The same, where a did:web with a path resolves (``did:web:<host>:<path>`` -> ``/<path>/did.json``)."""
+    return did_document(uow, issuer)
 
 
 @router.get("/.well-known/jwks.json")
@@ -81,6 +128,7 @@ def verification_out(
         revocation=PublicRevocationOut(revoked_at=revocation.revoked_at, reason=revocation.reason)
         if revocation
         else None,
+        checks=[CheckOut(check=c.name, passed=c.passed, detail=c.detail) for c in result.checks],
     )
 
 
@@ -107,3 +155,19 @@ def verify_presented(
     diploma_id = str(credential.get("id", "")).removeprefix("urn:uuid:") or None
     result = check_credential(credential, uow=uow, issuer=issuer, diploma_id=diploma_id)
     return verification_out(credential, result, diploma_id)
+
+
+@router.post("/credentials/verify", response_model=VerifyCredentialOut)
+def verify_credential(body: VerifyCredentialIn, uow: UnitOfWorkDep, issuer: IssuerDep) -> VerifyCredentialOut:
+    """Public (VC API ``/credentials/verify``): is this one of this issuer's diplomas, secured by a valid
+    ``eddsa-rdfc-2022`` proof of a key in its controller document, within its validity period and not
+    revoked? Each check is reported."""
+    credential = body.verifiableCredential
+    diploma_id = str(credential.get("id", "")).removeprefix("urn:uuid:") or None
+    result = check_credential(credential, uow=uow, issuer=issuer, diploma_id=diploma_id)
+    return VerifyCredentialOut(
+        verified=result.valid,
+        checks=[c.name for c in result.checks],
+        warnings=[],
+        errors=[VerificationErrorOut(check=c.name, detail=c.detail) for c in result.checks if not c.passed],
+    )

@@ -15,6 +15,7 @@ from functools import partial
 
 from certifia_certification.adapters.keystore import KeyRing
 from certifia_certification.adapters.repository import ProgressRepository, StatusListRepository
+from certifia_certification.domain.controller import method_id
 from certifia_certification.domain.credential import DiplomaFacts, diploma_credential, iso, sign
 from certifia_certification.domain.model import (
     BlocCertificate,
@@ -37,11 +38,13 @@ STATUS_LISTS_PATH = "status-lists"
 
 @dataclass(frozen=True)
 class Issuer:
-    """What issuing needs: the rule and title (referential), the signing key, the public address."""
+    """What issuing needs: the rule and title (referential), the signing key, the public address and the
+    issuer's DID (whose controller document lists the keys)."""
 
     referential: Referential
     keys: KeyRing
     base_url: str
+    did: str
 
     def verification_url(self, diploma_id: str) -> str:
         return f"{self.base_url}/diplomas/{diploma_id}/verification"
@@ -54,7 +57,8 @@ class Issuer:
         return f"{self.base_url}/diplomas/{diploma_id}/pdf"
 
     def verification_method(self) -> str:
-        return f"{self.base_url}/.well-known/jwks.json#{self.keys.active().kid}"
+        """The active key in the issuer's controller document: ``<did>#<key id>``."""
+        return method_id(self.did, self.keys.active().kid)
 
     def status_list_url(self, list_id: str) -> str:
         return f"{self.base_url}/{STATUS_LISTS_PATH}/{list_id}"
@@ -173,7 +177,9 @@ def issue_diploma(
     entry = StatusListRepository(repo.session).allocate(now=now)
     credential_status = status_entry(issuer.status_list_url(entry.list_id), entry.index)
     credential = sign(
-        diploma_credential(facts, base_url=issuer.base_url, credential_status=credential_status),
+        diploma_credential(
+            facts, issuer_id=issuer.did, base_url=issuer.base_url, credential_status=credential_status
+        ),
         issuer.keys.active(),
         verification_method=issuer.verification_method(),
         created=now,

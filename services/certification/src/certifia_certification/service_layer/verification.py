@@ -1,5 +1,5 @@
-"""What the public endpoints compute: a credential's check (signature, then revocation) and the signed
-revocation status lists."""
+"""What the public endpoints compute: a credential's check (kind, issuer, proof against the issuer's
+controller document, validity period, then revocation) and the signed revocation status lists."""
 
 from __future__ import annotations
 
@@ -11,7 +11,9 @@ from sqlalchemy.orm import Session
 
 from certifia_certification.adapters.keystore import public_keys
 from certifia_certification.adapters.repository import ProgressRepository, StatusListRepository
-from certifia_certification.domain.credential import CredentialCheck, issuer_profile, sign, verify
+from certifia_certification.domain.controller import assertion_keys
+from certifia_certification.domain.controller import controller_document as did_document
+from certifia_certification.domain.credential import ISSUER_NAME, Check, CredentialCheck, sign
 from certifia_certification.domain.model import Diploma
 from certifia_certification.domain.status_list import (
     Bitstring,
@@ -20,6 +22,7 @@ from certifia_certification.domain.status_list import (
     status_bit,
     status_list_credential,
 )
+from certifia_certification.domain.verifier import check_issued_credential
 from certifia_certification.service_layer.handlers import Issuer
 from certifia_shared.db import UnitOfWork
 from certifia_shared.envelope import utcnow
@@ -46,37 +49,49 @@ def published_status_list(
     for index in lists.revoked_indexes(list_id):
         bits.set(index)
     url = issuer.status_list_url(list_id)
+    # the issuer as VC 2.0's own context defines it (OB's Profile is not a term there: JSON-LD safe mode)
     unsigned = status_list_credential(
-        url=url, issuer=issuer_profile(issuer.base_url), bits=bits, valid_from=now
+        url=url, issuer={"id": issuer.did, "name": ISSUER_NAME}, bits=bits, valid_from=now
     )
     key = issuer.keys.active()
     return sign(unsigned, key, verification_method=issuer.verification_method(), created=now)
 
 
+def controller_document(session: Session, issuer: Issuer) -> dict[str, Any]:
+    """The issuer's DID document: every public key it ever signed with, as Multikeys for assertionMethod."""
+    return did_document(issuer.did, public_keys(session))
+
+
 def check_credential(
     credential: dict[str, Any], *, uow: UnitOfWork, issuer: Issuer, diploma_id: str | None
 ) -> CredentialCheck:
-    """Signature first (a tampered credential fails as such); then revocation, from this service's records
-    (every diploma, including those issued before status lists) and from the status list the credential
-    names, read back from the list as published."""
+    """Kind, issuer, proof (a tampered credential fails as such) and validity period first; then revocation,
+    from this service's records (every diploma, including those issued before status lists) and from the
+    status list the credential names, read back from the list as published."""
     with uow:
-        signature = verify(credential, public_keys(uow.session).get)
-        if not signature.valid:
-            return CredentialCheck(False, signature.reason, signature.kid, failure=signature.failure)
+        resolve = assertion_keys(controller_document(uow.session, issuer)).get
+        outcome = check_issued_credential(credential, issuer_did=issuer.did, resolve=resolve, now=utcnow())
+        kid, checks = outcome.kid, outcome.checks
+        if outcome.failure is not None:
+            return CredentialCheck(False, outcome.reason, kid, failure=outcome.failure, checks=checks)
         diploma = ProgressRepository(uow.session).diploma(diploma_id) if diploma_id else None
         if diploma is not None and diploma.revocation is not None:
             revocation = diploma.revocation
-            return CredentialCheck(False, revocation.statement(), signature.kid, revocation, "revoked")
+            reason = revocation.statement()
+            failed = (*checks, Check("status", False, reason))
+            return CredentialCheck(False, reason, kid, revocation, "revoked", failed)
         try:
             listed = _revoked_in_status_list(credential, session=uow.session, issuer=issuer)
         except StatusListError as exc:
             reason = f"the revocation status cannot be checked: {exc}"
-            return CredentialCheck(False, reason, signature.kid, failure="status_unchecked")
+            failed = (*checks, Check("status", False, reason))
+            return CredentialCheck(False, reason, kid, failure="status_unchecked", checks=failed)
         if listed:
-            return CredentialCheck(
-                False, "revoked: its status list entry is set", signature.kid, failure="revoked"
-            )
-        return CredentialCheck(True, signature.reason, signature.kid)
+            reason = "revoked: its status list entry is set"
+            failed = (*checks, Check("status", False, reason))
+            return CredentialCheck(False, reason, kid, failure="revoked", checks=failed)
+        passed = (*checks, Check("status", True, "not revoked"))
+        return CredentialCheck(True, outcome.reason, kid, checks=passed)
 
 
 def check_diploma(diploma_id: str, *, uow: UnitOfWork, issuer: Issuer) -> DiplomaCheck | None:

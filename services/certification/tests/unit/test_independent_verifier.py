@@ -1,0 +1,93 @@
+"""Digital Bazaar's verifier (@digitalbazaar/vc + eddsa-rdfc-2022, pinned in services/certification/tools,
+offline over our bundled contexts and controller document) verifies what this service issues and rejects
+what was changed or revoked: the proof is the standard one, not a suite only our code can read."""
+
+from __future__ import annotations
+
+import copy
+import json
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from certifia_certification.adapters.repository import ProgressRepository
+from certifia_certification.bootstrap import Wiring
+from certifia_shared.testing import auth
+
+TOOLS = Path(__file__).resolve().parents[2] / "tools"
+VERIFIER = TOOLS / "verify-credential.mjs"
+BASE = "https://certifia.example"
+
+
+@pytest.fixture(scope="module")
+def node() -> str:
+    found = shutil.which("node")
+    if found is None:
+        pytest.skip("node is not installed (Debian: apt-get install nodejs npm): no independent verifier")
+    if not (TOOLS / "node_modules" / "@digitalbazaar" / "vc").is_dir():
+        pytest.fail("the independent verifier is not installed: run `make certification-tools`")
+    return found
+
+
+class Verifier:
+    def __init__(self, node: str, folder: Path, controller: dict[str, Any]) -> None:
+        self.node, self.folder = node, folder
+        self.controller = self._write("controller", controller)
+
+    def _write(self, name: str, document: dict[str, Any]) -> Path:
+        path = self.folder / f"{name}.json"
+        path.write_text(json.dumps(document, ensure_ascii=False), encoding="utf-8")
+        return path
+
+    def __call__(self, credential: dict[str, Any], *status_lists: dict[str, Any]) -> tuple[bool, str]:
+        args = ["--credential", str(self._write("credential", credential))]
+        args += ["--controller", str(self.controller)]
+        for i, status_list in enumerate(status_lists):
+            args += ["--status-list", str(self._write(f"status-list-{i}", status_list))]
+        run = subprocess.run(
+            [self.node, str(VERIFIER), *args], capture_output=True, text=True, timeout=60, cwd=TOOLS
+        )
+        return run.returncode == 0, (run.stdout + run.stderr).strip()
+
+
+def test_digital_bazaar_verifies_our_diploma_and_status_list_and_rejects_tampering(
+    node: str, tmp_path: Path, client: TestClient, app_wiring: Wiring, events: Any, apply_events: Any
+) -> None:
+    emitted = apply_events(app_wiring, *events.full_candidate(given_name="Thị Ánh", family_name="Nguyễn"))
+    diploma_id = str(emitted[-1].data["diploma_id"])
+    with app_wiring.ctx.uow() as uow:
+        stored = ProgressRepository(uow.session).diploma(diploma_id)
+    assert stored is not None
+    diploma = stored.credential
+    status_url = diploma["credentialStatus"]["statusListCredential"]
+
+    def status_list() -> dict[str, Any]:
+        published: dict[str, Any] = client.get(status_url.removeprefix(BASE)).json()
+        return published
+
+    verify = Verifier(node, tmp_path, client.get("/.well-known/did.json").json())
+
+    ok, out = verify(diploma, status_list())
+    assert ok, out
+    ok, out = verify(status_list())  # the status list credential itself: a VC of the same issuer
+    assert ok, out
+
+    renamed = copy.deepcopy(diploma)
+    renamed["credentialSubject"]["identifier"][0]["identityHash"] = "Mallory"
+    ok, out = verify(renamed, status_list())
+    assert not ok and "Invalid signature" in out, out
+
+    backdated = copy.deepcopy(diploma)
+    backdated["proof"]["created"] = "2020-01-01T00:00:00Z"
+    ok, out = verify(backdated, status_list())
+    assert not ok and "Invalid signature" in out, out
+
+    officer = auth("officer", subject="officer-7")
+    revoked = client.post(f"/diplomas/{diploma_id}/revocation", json={"reason": "Fraude."}, headers=officer)
+    assert revoked.status_code == 200
+    ok, out = verify(diploma, status_list())
+    assert not ok and "revocation" in out, out
