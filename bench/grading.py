@@ -40,7 +40,7 @@ from benchlib import (
     table,
     timed,
 )
-from grading_packs import IN_FLIGHT, bench_sandbox_cost, bench_throughput
+from grading_packs import IN_FLIGHT, RAY_CPUS, bench_sandbox_cost, bench_throughput, previous_figures
 
 RESULTS = Path(__file__).resolve().parent / "results" / "grading.json"
 
@@ -226,8 +226,19 @@ def rows_throughput(data: dict[str, Any]) -> list[tuple[str, str, str]]:
                         _ray_value(entry[f"ray_{k}_in_flight"]),
                     )
                 )
+        if "ratios" in entry:
+            r = entry["ratios"]
+            value = (
+                f"rate x{r[f'ray_{RAY_CPUS}_in_flight_vs_sequential_rate']} (target >= "
+                f"{r['targets']['rate_at_least']}), p95 x{r['ray_1_in_flight_p95_vs_sequential_p95']} "
+                f"(target <= {r['targets']['p95_at_most']}): met {r['targets_met']}"
+            )
+            rows.append(("throughput", f"{pack_id} Ray vs the engine alone", value))
         if "verdicts_identical" in entry:
             rows.append(("throughput", f"{pack_id} verdicts all identical", str(entry["verdicts_identical"])))
+    if "load_average" in data:
+        load = data["load_average"]
+        rows.append(("throughput", "load average at start / end", f"{load['at_start']} / {load['at_end']}"))
     return rows
 
 
@@ -291,7 +302,10 @@ DEFAULT_SECTIONS = ("throughput", "sandbox_cost", "triton")
 def run_section(name: str) -> dict[str, Any] | None:
     """Run one section and merge it into the results file; None (nothing written) when its checks fail."""
     progress(f"{name}: starting")
+    before = read_results(RESULTS).get(name)
     data, took, cpu = metered(SECTIONS[name][0])
+    if name == "throughput":  # the figures this run replaces, kept for comparison
+        data["previous"] = previous_figures(before) or (before or {}).get("previous")
     data["section_wall_s"] = round(took, 1)
     data["section_cpu"] = cpu
     wrong = problems(data)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -197,9 +198,22 @@ class Stack:
 
             env["SERVICE_CLIENT_ID"] = "grading-compute"
             env["SERVICE_CLIENT_SECRET"] = client_secret("grading-compute")
+            env.setdefault("GRADING_SECRET", self.grading_secret())
         if spec.name in self.database_urls:
             env["DATABASE_URL"] = self.database_urls[spec.name]
         return env
+
+    def grading_secret(self) -> str:
+        """The stack's grading secret (hidden test data derives from it): generated into
+        ``<state_dir>/grading-secret`` (0600) at the first start, kept across restarts so verdicts stay
+        reproducible; never printed. GRADING_SECRET in the environment takes precedence."""
+        path = self.state_dir / "grading-secret"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as out:
+                out.write(secrets.token_urlsafe(32) + "\n")
+        return path.read_text().strip()
 
     def start_service(self, service: str) -> None:
         spec = self.spec(service)

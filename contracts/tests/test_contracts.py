@@ -659,7 +659,10 @@ def test_grading_completed_v1_keeps_its_released_comparators_and_v2_adds_equalit
     contract(event_types.GRADING_COMPLETED_V2).validate(SAMPLES[event_types.GRADING_COMPLETED])
     v1, v2 = (contract(t).schema for t in (event_types.GRADING_COMPLETED, event_types.GRADING_COMPLETED_V2))
     assert v1["x-certifia-topic"] == v2["x-certifia-topic"] == event_types.TOPIC_GRADING
-    assert v1["required"] == v2["required"] and set(v1["properties"]) == set(v2["properties"])
+    assert v1["required"] == v2["required"]
+    # v2 also carries, optionally, the commitment to the hidden data's seed (additive; v1 is frozen)
+    assert set(v2["properties"]) - set(v1["properties"]) == {"dataset_commitment"}
+    assert set(v1["properties"]) <= set(v2["properties"])
 
 
 def test_nested_errors_name_the_path() -> None:

@@ -256,6 +256,25 @@ def test_killing_its_parent_does_not_hurt_the_grader(probe: tuple[GradingEngine,
     assert_still_grades(engine)
 
 
+def test_no_user_namespace_for_a_way_around_the_sandbox(probe: tuple[GradingEngine, Path]) -> None:
+    """Measured before seccomp: unshare(CLONE_NEWUSER) succeeded in the sandbox (a root-in-namespace
+    that reaches far more of the kernel); now the filter refuses it."""
+    engine, _ = probe
+    outcome = grade(
+        engine,
+        """
+        import ctypes, os
+        def solve(numbers):
+            libc = ctypes.CDLL(None, use_errno=True)
+            if libc.unshare(0x10000000) != 0:  # CLONE_NEWUSER
+                raise OSError(ctypes.get_errno(), "unshare(CLONE_NEWUSER)")
+            return numbers * 2
+        """,
+    )
+    assert outcome.failed_reason and "[Errno 1] unshare" in outcome.failed_reason  # EPERM
+    assert_still_grades(engine)
+
+
 def test_symlink_in_the_archive_is_refused(probe: tuple[GradingEngine, Path]) -> None:
     import io
     import zipfile
@@ -274,6 +293,8 @@ def test_symlink_in_the_archive_is_refused(probe: tuple[GradingEngine, Path]) ->
 
 
 def test_symlink_planted_in_outputs_is_never_followed(probe: tuple[GradingEngine, Path]) -> None:
+    """The output folder is a tmpfs inside the sandbox that the host never reads: outputs come back only
+    through the harness's channel, so a planted link is never even seen."""
     engine, root = probe
     target = root / "packs" / "hostile_probe" / "labels.npy"
     outcome = grade(
@@ -285,6 +306,6 @@ def test_symlink_planted_in_outputs_is_never_followed(probe: tuple[GradingEngine
             os._exit(0)
         """,
     )
-    assert outcome.failed_reason and "symbolic link" in outcome.failed_reason
+    assert outcome.failed_reason == "expected output 'doubled.npy' was not written"
     assert target.read_text() == "the hidden labels"
     assert_still_grades(engine)

@@ -16,9 +16,11 @@ class RecordingExecutor:
 
     def __init__(self) -> None:
         self.jobs: list[tuple[str, float]] = []
+        self.timeouts: list[float | None] = []
 
-    def run(self, fn: Any, *args: Any, num_gpus: float = 0) -> Any:
+    def run(self, fn: Any, *args: Any, num_gpus: float = 0, timeout: float | None = None) -> Any:
         self.jobs.append((args[2], num_gpus))
+        self.timeouts.append(timeout)
         return fn(*args)
 
 

@@ -19,6 +19,11 @@ class Settings(ServiceSettings):
     # whose exam regulation sets another delay sets APPEAL_WINDOW_DAYS (e.g. 60, the two months of a
     # French administrative appeal).
     appeal_window_days: int = Field(default=30, ge=1, le=366)
+    # Submissions one candidate may have graded automatically per evaluation: the sixth is refused (409).
+    # Each graded attempt tells the candidate something about the hidden test data; five are enough to
+    # learn from the feedback and too few to reconstruct the labels. GRADING_MAX_ATTEMPTS_PER_EVALUATION,
+    # the same setting grading-compute shows in its grading status.
+    grading_max_attempts_per_evaluation: int = Field(default=5, ge=1)
 
     def resolved_artifacts_dir(self) -> Path:
         return (

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -13,7 +14,7 @@ from certifia_grading.adapters.artifacts import ArtifactFetcher
 from certifia_grading.adapters.orm import candidates, messaging
 from certifia_grading.adapters.runner import LocalGrader, RayGrader
 from certifia_grading.config import Settings
-from certifia_grading.engine import GradingEngine
+from certifia_grading.engine import GradingEngine, GradingOutcome, hidden
 from certifia_grading.entrypoints.api import router
 from certifia_grading.entrypoints.errors import ERRORS
 from certifia_grading.service_layer.events import event_handlers
@@ -48,7 +49,27 @@ def make_engine(settings: Settings) -> GradingEngine:
         Path(settings.packs_dir) if settings.packs_dir else None,
         sandbox=settings.sandbox,
         inference=inference,
+        secret=settings.grading_secret_bytes(),
     )
+
+
+class SameHiddenData:
+    """A grader elsewhere (a Ray worker) builds its own engine, with the secret of its own environment:
+    an outcome committed to other hidden data than this service's is an infrastructure error, never a
+    verdict (a worker without GRADING_SECRET would grade on the published development secret)."""
+
+    def __init__(self, engine: GradingEngine, grade: Grade) -> None:
+        self.engine = engine
+        self.grade = grade
+
+    def __call__(self, pack_id: str, archive: bytes) -> GradingOutcome:
+        outcome = self.grade(pack_id, archive)
+        if outcome.dataset_commitment and outcome.dataset_commitment != self.engine.commitment(pack_id):
+            raise RuntimeError(
+                f"the worker that graded pack {pack_id} derives hidden data from another grading secret: "
+                "give the Ray workers this service's GRADING_SECRET"
+            )
+        return outcome
 
 
 def make_grader(settings: Settings, engine: GradingEngine) -> Grade:
@@ -56,10 +77,17 @@ def make_grader(settings: Settings, engine: GradingEngine) -> Grade:
         return LocalGrader(engine)
     from certifia_grading.adapters.ray_executor import RayGradingExecutor
 
+    # a local Ray's workers inherit this environment (a cluster's workers need GRADING_SECRET set there)
+    secret = settings.grading_secret.get_secret_value().strip()
+    if secret:
+        os.environ[hidden.ENVIRONMENT_VARIABLE] = secret
+    else:  # development: the workers use the development secret, as this engine does
+        os.environ.pop(hidden.ENVIRONMENT_VARIABLE, None)
     executor = RayGradingExecutor(address=settings.ray_address or None)
-    return RayGrader(
+    grader = RayGrader(
         engine, executor, settings.packs_dir or None, settings.sandbox, model_packs_here=settings.use_triton
     )
+    return SameHiddenData(engine, grader)
 
 
 def start_inference(engine: GradingEngine) -> None:
@@ -102,7 +130,12 @@ def bootstrap(settings: Settings | None = None) -> tuple[ServiceContext, Grading
         )
         return [
             GradingWorker(
-                uow_factory=ctx.uow, fetch=fetch, grade=grader, max_attempts=settings.job_max_attempts
+                uow_factory=ctx.uow,
+                fetch=fetch,
+                grade=grader,
+                max_attempts=settings.job_max_attempts,
+                max_in_flight_per_candidate=settings.grading_max_in_flight_per_candidate,
+                max_attempts_per_evaluation=settings.grading_max_attempts_per_evaluation,
             ).run
             for _ in range(max(1, settings.grading_workers))
         ]

@@ -2,8 +2,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import SecretStr, model_validator
+from pydantic import Field, SecretStr, model_validator
 
+from certifia_grading.engine import hidden
 from certifia_shared.config import ServiceSettings
 
 
@@ -30,6 +31,34 @@ class Settings(ServiceSettings):
     service_token_url: str = ""  # "": the token endpoint the issuer's discovery document names
     artifact_max_bytes: int = 50 * 1024 * 1024
     job_max_attempts: int = 3  # fetch failures are retried; a candidate's failure is a verdict, not retried
+    # the deployment's grading secret: hidden splits, perturbations and synthetic data derive from it
+    # (engine.hidden); never published or logged. A development machine may go without, saying so: its
+    # hidden data then derives from a published development secret.
+    grading_secret: SecretStr = SecretStr("")
+    grading_secret_insecure_development: bool = False
+    # the fair queue: a candidate's jobs graded at once, at most (the others go round-robin meanwhile)
+    grading_max_in_flight_per_candidate: int = Field(default=1, ge=1)
+    # submissions one candidate may have graded per evaluation (assessment refuses the next one; shown
+    # in the grading status): 5 attempts, a bound on what a candidate can learn of the hidden data
+    grading_max_attempts_per_evaluation: int = Field(default=5, ge=1)
+
+    @model_validator(mode="after")
+    def _grading_secret_is_set(self) -> Settings:
+        secret = self.grading_secret.get_secret_value().strip()
+        if not secret and not self.grading_secret_insecure_development:
+            raise ValueError(
+                "GRADING_SECRET is not set: hidden test data derives from it, and without it anyone holding "
+                "the pack sources rebuilds the hidden sets. Generate one per deployment (python3 -c 'import "
+                "secrets; print(secrets.token_urlsafe(32))'), keep it out of the repository, give the same "
+                "to the Ray workers; or, on a development machine only, GRADING_SECRET_INSECURE_DEVELOPMENT=true"
+            )
+        if secret and len(secret) < hidden.MIN_SECRET_CHARS:
+            raise ValueError(f"GRADING_SECRET must have at least {hidden.MIN_SECRET_CHARS} characters")
+        return self
+
+    def grading_secret_bytes(self) -> bytes:
+        secret = self.grading_secret.get_secret_value().strip()
+        return secret.encode("utf-8") if secret else hidden.DEVELOPMENT_SECRET
 
     @model_validator(mode="after")
     def _external_triton_has_a_repository(self) -> Settings:

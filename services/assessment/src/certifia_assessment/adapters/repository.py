@@ -6,7 +6,7 @@ from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, insert, select, update
+from sqlalchemy import CursorResult, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from certifia_assessment.adapters.orm import (
@@ -179,6 +179,21 @@ class AssessmentRepository:
             .order_by(submissions.c.received_at, submissions.c.id)
         )
         return [_submission(r) for r in rows]
+
+    def graded_attempts(self, candidate_id: str, *, lock: bool = False) -> dict[str, int]:
+        """Per evaluation, how many of the candidate's submissions asked for automated grading. ``lock``
+        locks the candidate's row first (PostgreSQL), so that two hand-ins at once count one after the
+        other and a limit cannot be passed by racing it (SQLite serialises writers already)."""
+        if lock:
+            self.session.execute(
+                select(candidates.c.id).where(candidates.c.id == candidate_id).with_for_update()
+            )
+        rows = self.session.execute(
+            select(submissions.c.evaluation_id, func.count())
+            .where(submissions.c.candidate_id == candidate_id, submissions.c.pack_id.is_not(None))
+            .group_by(submissions.c.evaluation_id)
+        )
+        return {evaluation: int(n) for evaluation, n in rows}
 
     def set_submission_result(
         self, submission_id: str, *, status: str, report: dict[str, Any] | None, reason: str | None

@@ -19,6 +19,7 @@ from certifia_shared.auth import Principal, require
 from certifia_shared.db import UnitOfWork
 from certifia_shared.deps import UnitOfWorkDep
 from certifia_shared.downloads import download_responses, file_response
+from certifia_shared.feedback import report_for
 from certifia_shared.hygiene import CleanText, free_text
 from certifia_shared.problems import Problem, not_found
 from certifia_shared.tenancy import VisibleCandidate, ensure_visible
@@ -177,6 +178,12 @@ def progress(
 
 
 # -- submissions ---------------------------------------------------------------------------------------
+class GradingAttemptsOut(BaseModel):
+    used: int = Field(description="submissions of this candidate graded for this evaluation")
+    limit: int = Field(description="GRADING_MAX_ATTEMPTS_PER_EVALUATION")
+    left: int
+
+
 class SubmissionOut(BaseModel):
     id: str
     candidate_id: str
@@ -188,12 +195,30 @@ class SubmissionOut(BaseModel):
     pack_id: str | None
     status: str
     received_at: datetime
-    report: dict[str, Any] | None
+    report: dict[str, Any] | None = Field(
+        description="the grading report: exact for jury, officers, admins and services; for the candidate "
+        "and their LMS, each verdict with its metric rounded to the threshold's precision, without raw "
+        "metrics or counts"
+    )
     failure_reason: str | None
+    grading_attempts: GradingAttemptsOut | None = Field(
+        default=None, description="for a submission with a grading pack: the attempts at its evaluation"
+    )
 
     @classmethod
-    def of(cls, s: Submission) -> SubmissionOut:
-        return cls(**asdict(s))
+    def of(cls, s: Submission, principal: Principal, attempts: dict[str, int], limit: int) -> SubmissionOut:
+        """``attempts``: the candidate's graded submissions per evaluation (AssessmentRepository)."""
+        values = asdict(s)
+        values["report"] = report_for(principal, s.report)
+        if s.pack_id:
+            used = attempts.get(s.evaluation_id, 0)
+            values["grading_attempts"] = GradingAttemptsOut(used=used, limit=limit, left=max(0, limit - used))
+        return cls(**values)
+
+
+def graded_attempts(uow: UnitOfWork, candidate_id: str) -> dict[str, int]:
+    with uow:
+        return AssessmentRepository(uow.session).graded_attempts(candidate_id)
 
 
 @router.post(
@@ -249,19 +274,30 @@ async def submit(
         pack_id=pack_id or None,
         idempotency_key=idempotency_key,
     )
-    # refused before the file is stored; a withdrawal between this check and the submission is refused too
-    handlers.check_submission(candidate_id, evaluation_id, uow=uow, referential=referential)
+    limit = settings.grading_max_attempts_per_evaluation
+    # refused before the file is stored (a withdrawal, the attempt limit); a withdrawal or another hand-in
+    # between this check and the submission is refused too
+    handlers.check_submission(
+        candidate_id,
+        evaluation_id,
+        uow=uow,
+        referential=referential,
+        pack_id=cmd.pack_id,
+        idempotency_key=idempotency_key,
+        max_attempts=limit,
+    )
     store.put(content)  # stored before the event points at it; content-addressed, so a retry is harmless
     submission, created = handlers.receive_submission(
         cmd,
         uow=uow,
         referential=referential,
         artifact_url=settings.base_url() + "/submissions/{submission_id}/artifact",
+        max_attempts=limit,
     )
     if not created:
         response.status_code = 200
     response.headers["Location"] = f"/submissions/{submission.id}"
-    return SubmissionOut.of(submission)
+    return SubmissionOut.of(submission, principal, graded_attempts(uow, candidate_id), limit)
 
 
 def _visible_submission(
@@ -282,8 +318,11 @@ def get_submission(
     request: Request,
     principal: Annotated[Principal, Depends(require("candidate", "jury", "officer", "lms", "service"))],
     uow: UnitOfWorkDep,
+    settings: SettingsDep,
 ) -> SubmissionOut:
-    return SubmissionOut.of(_visible_submission(request, uow, principal, submission_id))
+    submission = _visible_submission(request, uow, principal, submission_id)
+    attempts = graded_attempts(uow, submission.candidate_id)
+    return SubmissionOut.of(submission, principal, attempts, settings.grading_max_attempts_per_evaluation)
 
 
 @router.get("/candidates/{candidate_id}/submissions", response_model=list[SubmissionOut])
@@ -291,10 +330,14 @@ def list_submissions(
     candidate_id: VisibleCandidate,
     principal: Annotated[Principal, Depends(require("candidate", "jury", "officer", "lms"))],
     uow: UnitOfWorkDep,
+    settings: SettingsDep,
 ) -> list[SubmissionOut]:
     known_candidate(uow, candidate_id)
+    limit = settings.grading_max_attempts_per_evaluation
     with uow:
-        return [SubmissionOut.of(s) for s in AssessmentRepository(uow.session).submissions_of(candidate_id)]
+        repo = AssessmentRepository(uow.session)
+        attempts = repo.graded_attempts(candidate_id)
+        return [SubmissionOut.of(s, principal, attempts, limit) for s in repo.submissions_of(candidate_id)]
 
 
 @router.get(

@@ -13,6 +13,7 @@ from certifia_assessment.domain.appeals import (
 from certifia_assessment.domain.model import CriterionAlreadyValidated
 from certifia_assessment.service_layer.appeals import UnknownAppeal, UnknownDecision
 from certifia_assessment.service_layer.handlers import (
+    AttemptLimitReached,
     CandidateWithdrawn,
     NotVaeCandidate,
     UnknownCandidate,
@@ -127,9 +128,25 @@ def already_resolved(exc: AlreadyResolved) -> Problem:
     )
 
 
+def attempt_limit_reached(exc: AttemptLimitReached) -> Problem:
+    cid = exc.candidate_id
+    return Problem(
+        409,
+        "Attempt limit reached",
+        f"Candidate {cid} has had {exc.used} submissions graded for evaluation {exc.evaluation_id}, the "
+        f"limit of {exc.limit} (GRADING_MAX_ATTEMPTS_PER_EVALUATION); this one was not recorded. The "
+        f"verdicts already given stand (GET /candidates/{cid}/submissions). To be graded again, contest a "
+        f"rejection (POST /candidates/{cid}/appeals) or ask a certification officer.",
+        type="attempt-limit-reached",
+        field="evaluation_id",
+        extensions={"evaluation_id": exc.evaluation_id, "limit": exc.limit, "used": exc.used},
+    )
+
+
 ERRORS: ErrorMap = {
     UnknownCandidate: lambda exc: not_found("Candidate", exc.candidate_id, "candidate_id"),
     CandidateWithdrawn: withdrawn,
+    AttemptLimitReached: attempt_limit_reached,
     UnknownCriterion: unknown_criterion,
     UnknownEvaluation: unknown_evaluation,
     CriterionAlreadyValidated: already_validated,

@@ -22,6 +22,7 @@ from certifia_assessment.domain.model import (
 from certifia_shared import event_types as ev
 from certifia_shared.db import Conflict, UnitOfWork, retry_on_conflict
 from certifia_shared.envelope import CloudEvent, utcnow
+from certifia_shared.feedback import candidate_explanation
 from certifia_shared.referential import Referential, ReferentialLookupError
 
 log = logging.getLogger(__name__)
@@ -71,6 +72,18 @@ class NotVaeCandidate(Exception):
     def __init__(self, candidate_id: str) -> None:
         super().__init__(candidate_id)
         self.candidate_id = candidate_id
+
+
+class AttemptLimitReached(Exception):
+    """The candidate has had ``limit`` submissions graded for this evaluation (the setting
+    GRADING_MAX_ATTEMPTS_PER_EVALUATION): another one is not graded."""
+
+    def __init__(self, candidate_id: str, evaluation_id: str, limit: int, used: int) -> None:
+        super().__init__(f"{candidate_id} used {used} of {limit} graded attempts for {evaluation_id}")
+        self.candidate_id = candidate_id
+        self.evaluation_id = evaluation_id
+        self.limit = limit
+        self.used = used
 
 
 @dataclass(frozen=True)
@@ -246,22 +259,50 @@ class ReceiveSubmission:
 
 
 def check_submission(
-    candidate_id: str, evaluation_id: str, *, uow: UnitOfWork, referential: Referential
+    candidate_id: str,
+    evaluation_id: str,
+    *,
+    uow: UnitOfWork,
+    referential: Referential,
+    pack_id: str | None = None,
+    idempotency_key: str | None = None,
+    max_attempts: int | None = None,
 ) -> None:
     """What :func:`receive_submission` refuses, checked before the file is stored: the candidate (known, not
-    withdrawn), then the evaluation."""
+    withdrawn), the evaluation, then the attempt limit (a replay of a hand-in already made passes)."""
     with uow:
-        active_candidate(AssessmentRepository(uow.session), candidate_id)
+        repo = AssessmentRepository(uow.session)
+        active_candidate(repo, candidate_id)
+        replay = idempotency_key and repo.submission_by_key(candidate_id, idempotency_key)
+        if pack_id and max_attempts is not None and not replay:
+            check_attempts(repo, candidate_id, evaluation_id, max_attempts)
     try:
         referential.evaluation(evaluation_id)
     except ReferentialLookupError:
         raise UnknownEvaluation(evaluation_id) from None
 
 
+def check_attempts(
+    repo: AssessmentRepository, candidate_id: str, evaluation_id: str, limit: int, *, lock: bool = False
+) -> None:
+    """Raise :class:`AttemptLimitReached` when the candidate has had ``limit`` submissions for the
+    evaluation graded already (every one counts, whatever its verdict: a submission that runs to its
+    wall-clock limit costs an attempt like any other)."""
+    used = repo.graded_attempts(candidate_id, lock=lock).get(evaluation_id, 0)
+    if used >= limit:
+        raise AttemptLimitReached(candidate_id, evaluation_id, limit, used)
+
+
 def receive_submission(
-    cmd: ReceiveSubmission, *, uow: UnitOfWork, referential: Referential, artifact_url: str
+    cmd: ReceiveSubmission,
+    *,
+    uow: UnitOfWork,
+    referential: Referential,
+    artifact_url: str,
+    max_attempts: int | None = None,
 ) -> tuple[Submission, bool]:
-    """Record a stored file as a submission; ask for automated grading when a pack is named."""
+    """Record a stored file as a submission; ask for automated grading when a pack is named, unless the
+    candidate has used their ``max_attempts`` for the evaluation (None: no limit)."""
     try:
         evaluation = referential.evaluation(cmd.evaluation_id)
     except ReferentialLookupError:
@@ -273,6 +314,8 @@ def receive_submission(
             existing = repo.submission_by_key(cmd.candidate_id, cmd.idempotency_key)
             if existing is not None:
                 return existing, False
+        if cmd.pack_id and max_attempts is not None:
+            check_attempts(repo, cmd.candidate_id, evaluation.id, max_attempts, lock=True)
         submission = Submission(
             id=str(uuid.uuid4()),
             candidate_id=cmd.candidate_id,
@@ -380,7 +423,9 @@ def grading_handlers(referential: Referential) -> dict[str, Any]:
                 candidate_id=submission.candidate_id,
                 criterion_id=criterion.id,
                 outcome=verdict["verdict"],
-                comment=verdict["explanation"],
+                # the decision (read by the candidate, sent on in criterion.* events) quotes the values
+                # rounded; the exact ones stay in the submission's report, which only staff read as is
+                comment=candidate_explanation(verdict["explanation"], data.get("metrics")),
                 decided_by=grader,
                 decided_by_role="grading",
                 submission_id=submission.id,

@@ -1,9 +1,13 @@
-"""Ray executor for grading jobs: one Ray task per job, one fresh worker process per task.
+"""Ray executor for grading jobs: one Ray task per job, in worker processes that Ray reuses.
 
 A local Ray is started on this machine (``address=None``) or an existing cluster is joined
 (``address="ray://..."`` or ``"auto"``). Every job is a Ray task with ``max_retries=0`` (Ray would
-otherwise retry a task killed for memory, again and again) and ``max_calls=1`` (the worker process
-exits after the task: nothing a job leaves behind in the interpreter can reach the next one).
+otherwise retry a task killed for memory, again and again). Workers are reused from job to job (Ray's
+default): candidate code never runs in a worker process, only in the sandbox the engine starts (with
+its own rlimits and cgroup), and the scorer in a bounded child, so what a worker keeps between jobs is
+the engine's own state (packs, datasets), which is what makes a job cost its grading and not a
+fresh interpreter (a fresh worker per job, ``max_calls=1``, cost 3.5-3.9 CPU-seconds a job). A job
+that is killed (timeout, crash) takes its worker with it; Ray starts another.
 GPUs are requested only when asked for and when the cluster has them.
 
 A job that raises, crashes, is killed or cannot be scheduled surfaces as :class:`GradingTaskError`,
@@ -108,7 +112,7 @@ class RayGradingExecutor:
             )
         self.start_seconds = time.perf_counter() - started
         self._cpus_per_task = cpus_per_task
-        self._remote = ray.remote(max_calls=1, max_retries=0, num_cpus=cpus_per_task)(_call)
+        self._remote = ray.remote(max_retries=0, num_cpus=cpus_per_task)(_call)
         log.info("ray ready in %.1f s: %s", self.start_seconds, ray.cluster_resources())
 
     @property
@@ -120,7 +124,7 @@ class RayGradingExecutor:
         return float(ray.cluster_resources().get("CPU", 0.0))
 
     def submit(self, fn: Callable[..., T], *args: Any, num_gpus: float = 0) -> GradingFuture[T]:
-        """Start ``fn(*args)`` in a fresh worker process; GPUs are requested only if the cluster has them."""
+        """Start ``fn(*args)`` in a Ray worker process; GPUs are requested only if the cluster has them."""
         options: dict[str, Any] = {}
         if num_gpus > 0:
             if self.gpus >= num_gpus:

@@ -5,10 +5,35 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import ScalarSelect, func, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from certifia_grading.adapters.orm import jobs
+
+CLAIM_LOCK = 0x6772_6164  # pg_advisory_xact_lock key of the grading-job claim ("grad")
+
+
+def _next_fair_job(max_in_flight: int) -> ScalarSelect[str]:
+    """The submission id a fair claim takes next (see :meth:`JobRepository.claim_next`)."""
+    queued, running, history = jobs.alias("queued"), jobs.alias("running"), jobs.alias("history")
+    in_flight = (
+        select(func.count())
+        .select_from(running)
+        .where(running.c.candidate_id == queued.c.candidate_id, running.c.status == "running")
+        .scalar_subquery()
+    )
+    last_claim = (
+        select(func.max(history.c.started_at))
+        .where(history.c.candidate_id == queued.c.candidate_id)
+        .scalar_subquery()
+    )
+    return (
+        select(queued.c.submission_id)
+        .where(queued.c.status == "queued", in_flight < max_in_flight)
+        .order_by(last_claim.asc().nulls_first(), queued.c.requested_at, queued.c.submission_id)
+        .limit(1)
+        .scalar_subquery()
+    )
 
 
 class JobRepository:
@@ -22,24 +47,68 @@ class JobRepository:
     def add(self, **values: Any) -> None:
         self.session.execute(insert(jobs).values(status="queued", attempts=0, **values))
 
-    def claim_next(self, now: datetime) -> dict[str, Any] | None:
-        """Mark the oldest queued job running; None when there is none (or another worker took it)."""
-        submission_id = self.session.scalar(
-            select(jobs.c.submission_id)
-            .where(jobs.c.status == "queued")
-            .order_by(jobs.c.requested_at)
-            .limit(1)
-        )
-        if submission_id is None:
-            return None
+    def claim_next(self, now: datetime, *, max_in_flight: int = 1) -> dict[str, Any] | None:
+        """Mark the next job running, fairly: round-robin across candidates (the candidate whose last
+        claim is oldest goes first, one never claimed before anyone), their oldest job first, skipping a
+        candidate who already has ``max_in_flight`` jobs running. None when nothing may be claimed.
+
+        One UPDATE ... RETURNING whose subquery picks the job, so the choice and the claim are one
+        statement: SQLite runs it under its write lock; on PostgreSQL, claims take a transaction-level
+        advisory lock first, so two workers never both see a candidate under the cap (the lock is
+        released by the unit of work's commit)."""
+        if self.session.get_bind().dialect.name == "postgresql":
+            self.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": CLAIM_LOCK})
         claimed = self.session.execute(
             update(jobs)
-            .where(jobs.c.submission_id == submission_id, jobs.c.status == "queued")
+            .where(jobs.c.submission_id == _next_fair_job(max_in_flight), jobs.c.status == "queued")
             .values(status="running", started_at=now, attempts=jobs.c.attempts + 1)
+            .returning(jobs.c.submission_id)
+        ).first()
+        return None if claimed is None else self.get(claimed[0])
+
+    def queue_snapshot(self) -> tuple[list[tuple[str, str]], dict[str, datetime | None]]:
+        """The queued jobs in claim order within each candidate ((candidate, submission) pairs), and each
+        queued candidate's last claim (None: never claimed)."""
+        queued = self.session.execute(
+            select(jobs.c.candidate_id, jobs.c.submission_id)
+            .where(jobs.c.status == "queued")
+            .order_by(jobs.c.requested_at, jobs.c.submission_id)
+        ).all()
+        last = self.session.execute(
+            select(jobs.c.candidate_id, func.max(jobs.c.started_at))
+            .where(jobs.c.candidate_id.in_({c for c, _ in queued}))
+            .group_by(jobs.c.candidate_id)
+        ).all()
+        return [(c, s) for c, s in queued], {c: at for c, at in last}
+
+    def attempt_number(self, job: dict[str, Any]) -> int:
+        """Which graded attempt of its candidate at its evaluation ``job`` is (1 for the first requested)."""
+        earlier = (jobs.c.requested_at < job["requested_at"]) | (
+            (jobs.c.requested_at == job["requested_at"]) & (jobs.c.submission_id <= job["submission_id"])
         )
-        if claimed.rowcount != 1:  # type: ignore[attr-defined]
-            return None
-        return self.get(submission_id)
+        return int(
+            self.session.scalar(
+                select(func.count())
+                .select_from(jobs)
+                .where(
+                    jobs.c.candidate_id == job["candidate_id"],
+                    jobs.c.evaluation_id == job["evaluation_id"],
+                    earlier,
+                )
+            )
+            or 0
+        )
+
+    def attempts_of(self, candidate_id: str, evaluation_id: str) -> int:
+        """How many submissions of this candidate for this evaluation were asked to be graded."""
+        return int(
+            self.session.scalar(
+                select(func.count())
+                .select_from(jobs)
+                .where(jobs.c.candidate_id == candidate_id, jobs.c.evaluation_id == evaluation_id)
+            )
+            or 0
+        )
 
     def requeue(self, submission_id: str, reason: str) -> None:
         self.session.execute(

@@ -1,5 +1,10 @@
 """Where a grading job runs: in this process (the engine still runs candidate code in its sandbox), or
-as a Ray task in a fresh worker process (local Ray, or a cluster when an address is configured).
+as a Ray task in a Ray worker process (local Ray, or a cluster when an address is configured). Ray
+reuses its worker processes, each keeping one engine (packs and datasets loaded once): candidate code
+never runs in a worker, only in the engine's sandbox, and the scorer in a process of its own.
+
+Every Ray job has a deadline derived from its pack's limits (:func:`job_timeout`); a job past it is
+killed and becomes a failed grading saying so.
 
 With Triton, model packs stay in this process: an ONNX submission carries no candidate code, only a
 model that trusted code scores, and the service's Triton server batches every model job's rows; a
@@ -7,7 +12,9 @@ Ray worker would load its own onnxruntime session beside it and defeat the batch
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import time
 from pathlib import Path
 from typing import Any
 
@@ -15,12 +22,24 @@ from certifia_grading.engine import GradingEngine, GradingOutcome
 from certifia_grading.engine.inference import cuda_available
 
 log = logging.getLogger(__name__)
+JOB_MARGIN_S = 60.0  # beyond the pack's limits: worker start, dataset build, archive checks
+_ENGINES: dict[tuple[str | None, bool, bool], GradingEngine] = {}  # one per worker process and setting
 
 
 def grade_in_worker(packs_dir: str | None, sandbox: bool, pack_id: str, archive: bytes) -> GradingOutcome:
-    """Runs inside a Ray worker: builds its own engine (nothing shared with other jobs)."""
-    engine = GradingEngine(Path(packs_dir) if packs_dir else None, sandbox=sandbox, gpu=worker_gpu())
+    """Runs inside a Ray worker: the worker's engine (built at its first job, datasets cached in it)."""
+    key = (packs_dir, sandbox, worker_gpu())
+    engine = _ENGINES.get(key)
+    if engine is None:
+        engine = _ENGINES[key] = GradingEngine(
+            Path(packs_dir) if packs_dir else None, sandbox=sandbox, gpu=key[2]
+        )
     return engine.grade(pack_id, archive)
+
+
+def job_timeout(limits: dict[str, float], margin_s: float = JOB_MARGIN_S) -> float:
+    """A Ray job's deadline: the candidate's wall-clock limit, as much again for scoring, and a margin."""
+    return 2 * float(limits.get("wall_seconds", 60.0)) + margin_s
 
 
 def worker_gpu() -> bool:
@@ -51,8 +70,10 @@ class RayGrader:
         sandbox: bool,
         *,
         model_packs_here: bool = False,
+        timeout_margin_s: float = JOB_MARGIN_S,
     ) -> None:
         self.engine = engine
+        self.timeout_margin_s = timeout_margin_s
         self.executor = executor
         self.packs_dir = packs_dir
         self.sandbox = sandbox
@@ -65,7 +86,36 @@ class RayGrader:
         num_gpus = info.limits.get(
             "gpus", 0
         )  # a pack asks for GPUs in its limits; Ray grants them if present
-        outcome: GradingOutcome = self.executor.run(
-            grade_in_worker, self.packs_dir, self.sandbox, pack_id, archive, num_gpus=num_gpus
-        )
+        from certifia_grading.adapters.ray_executor import GradingTaskError  # ray only where Ray runs jobs
+
+        timeout = job_timeout(info.limits, self.timeout_margin_s)
+        started = time.monotonic()
+        try:
+            outcome: GradingOutcome = self.executor.run(
+                grade_in_worker,
+                self.packs_dir,
+                self.sandbox,
+                pack_id,
+                archive,
+                num_gpus=num_gpus,
+                timeout=timeout,
+            )
+        except GradingTaskError as error:
+            if error.kind != "timeout":
+                raise  # the infrastructure's failure (worker died, no node): retried by the grading worker
+            log.warning("grading job of pack %s stopped after %.0f s", pack_id, timeout)
+            reason = (
+                f"grading stopped: the job ran longer than {timeout:g} s, the most this pack allows "
+                "(its code, its scoring and a margin), and was stopped"
+            )
+            return GradingOutcome(
+                pack_id=info.id,
+                pack_version=info.version,
+                dataset_seed=info.dataset_seed,
+                submission_digest=hashlib.sha256(archive).hexdigest(),
+                criteria=(),
+                metrics={},
+                duration_s=round(time.monotonic() - started, 3),
+                failed_reason=reason,
+            )
         return outcome

@@ -1,9 +1,21 @@
-"""Run untrusted candidate code under bubblewrap with rlimits, a wall-clock timeout and capped output.
+"""Run untrusted candidate code under bubblewrap with per-job limits, a wall-clock timeout and capped output.
 
 The sandbox (Debian's ``bwrap``) gets: new PID, network, IPC and UTS namespaces (no network at all,
 not even loopback to the host), a read-only ``/usr`` and Python installation, a private ``/tmp``,
-``/proc`` and ``/dev``, and exactly the host folders the caller lists (read-only inputs and code, one
-writable output folder). Nothing else of the host file system exists inside.
+``/proc`` and ``/dev``, exactly the host folders the caller lists (read-only inputs and code, and
+writable folders where a caller still asks for one), and ``scratch`` folders: size-bounded tmpfs
+(``max_output_mb`` each, like ``/tmp``) that vanish with the sandbox, so a write past the bound fails
+with ENOSPC inside. What a run hands back from a scratch folder comes through ``channel``: a pipe whose
+write end the command inherits (its number in ``$CERTIFIA_RESULT_FD``) and of which the host reads at
+most ``max_output_mb`` (more kills the run). Nothing else of the host file system exists inside.
+
+Per job (:mod:`certifia_grading.adapters.cgroups`): one cgroup holding every process of the run
+(joined by the first process before it execs bubblewrap), bounding memory of all of them together,
+their number, and CPU to one core; its peak and OOM kills are read back, and it is emptied and removed
+after the run. Where cgroups cannot be written (no root, no delegation), a log line says so once and the
+rlimits below are the bound (``SandboxResult.notes`` says which). A seccomp filter
+(:mod:`certifia_grading.adapters.seccomp`) denies namespace creation, io_uring, bpf, perf_event_open,
+keyctl, ptrace, mount and the like; without libseccomp the sandbox refuses to run.
 
 Limits, applied before ``exec`` and inherited by everything the candidate starts:
 ``RLIMIT_CPU`` (CPU seconds), ``RLIMIT_AS`` (address space), ``RLIMIT_NPROC`` (processes and threads),
@@ -19,6 +31,7 @@ the limit is set to the user's current process count plus the allowance.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import random
 import re
@@ -27,11 +40,14 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from certifia_grading.adapters import cgroups, seccomp
 
 __all__ = [
     "BwrapSandbox",
@@ -45,6 +61,9 @@ __all__ = [
 SANDBOX_ROOT = "/sandbox"  # where the job's folders appear inside the sandbox
 _UID_RANGE = (200_000, 260_000)  # dedicated uids for sandboxed runs when the grader is root
 _DEFAULT_PATH = "/usr/local/bin:/usr/bin:/bin"
+RESULT_FD_ENV = "CERTIFIA_RESULT_FD"  # the channel's inherited write end, as the command sees it
+log = logging.getLogger(__name__)
+_warned_once = threading.Lock()
 
 
 class SandboxUnavailable(RuntimeError):
@@ -85,10 +104,20 @@ class SandboxResult:
     output_flooded: bool = False  # killed because stdout/stderr exceeded the cap
     signal: int | None = None  # signal that ended the command, when known
     notes: tuple[str, ...] = field(default=())
+    oom_killed: bool = False  # the job's cgroup hit its memory limit (all its processes together)
+    memory_peak_mb: float | None = None  # the job's peak memory, where its cgroup reports one
+    channel: bytes | None = None  # what the command wrote to $CERTIFIA_RESULT_FD (at most max_output_mb)
+    channel_overflow: bool = False  # killed because it wrote more than that to the channel
 
     @property
     def ok(self) -> bool:
-        return self.returncode == 0 and not self.timed_out and not self.output_flooded
+        return (
+            self.returncode == 0
+            and not self.timed_out
+            and not self.output_flooded
+            and not self.oom_killed
+            and not self.channel_overflow
+        )
 
 
 def find_bwrap() -> str | None:
@@ -119,10 +148,19 @@ def gpu_devices(limits: Limits, dev: str = "/dev") -> list[str]:
     return [f"{dev}/{n}" for n in names if re.fullmatch(r"nvidia(ctl|-uvm|-uvm-tools|\d+)", n)]
 
 
-def _limits_preexec(limits: Limits, nproc: int) -> None:
-    """Runs in the child between fork and exec: new session, then the rlimits."""
+def _limits_preexec(limits: Limits, nproc: int, procs_files: Sequence[str] = ()) -> None:
+    """Runs in the child between fork and exec: new session, join the job's cgroup(s), the rlimits.
+
+    Joining here, before bubblewrap is exec'd, leaves no moment when a process of the job runs outside
+    its cgroup ("0" is the writing process itself, in v1 and v2 alike)."""
     os.setsid()
     os.umask(0o022)
+    for procs in procs_files:
+        fd = os.open(procs, os.O_WRONLY)
+        try:
+            os.write(fd, b"0")
+        finally:
+            os.close(fd)
     mem = limits.memory_mb * 1024 * 1024
     resource.setrlimit(resource.RLIMIT_CPU, (limits.cpu_seconds, limits.cpu_seconds + 1))
     # CUDA reserves tens of GiB of address space it never touches: a GPU run is bounded by its data
@@ -165,43 +203,117 @@ class _CappedReader(threading.Thread):
         return self.data.decode("utf-8", "replace") + suffix
 
 
+@dataclass
+class _Job:
+    """What one run holds besides its process: its cgroup, its channel, fds to pass, notes to report."""
+
+    cgroup: cgroups.JobCgroup | None = None
+    channel_read: int | None = None
+    pass_fds: tuple[int, ...] = ()
+    notes: tuple[str, ...] = ()
+
+    def close_fds(self) -> None:
+        for fd in (*self.pass_fds, *((self.channel_read,) if self.channel_read is not None else ())):
+            with contextlib.suppress(OSError):
+                os.close(fd)
+        self.pass_fds, self.channel_read = (), None
+
+
+def _wait(
+    proc: subprocess.Popen[bytes], limits: Limits, cgroup: cgroups.JobCgroup | None
+) -> tuple[bool, bool]:
+    """Wait for the command within the wall clock; (timed out, OOM kill seen) -- an OOM kill ends the job."""
+    deadline = time.monotonic() + limits.wall_seconds
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return True, False
+        try:
+            proc.wait(timeout=min(left, 0.05) if cgroup else left)
+            return False, False
+        except subprocess.TimeoutExpired:
+            if cgroup is not None and cgroup.oom_kills():
+                return False, True
+
+
 def _run_capped(
-    argv: Sequence[str], *, limits: Limits, env: Mapping[str, str], nproc: int, cwd: str | None = None
+    argv: Sequence[str],
+    *,
+    limits: Limits,
+    env: Mapping[str, str],
+    nproc: int,
+    cwd: str | None = None,
+    job: _Job | None = None,
 ) -> SandboxResult:
+    job = job or _Job()
     started = time.monotonic()
-    proc = subprocess.Popen(
-        list(argv),
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        env=dict(env),
-        cwd=cwd,
-        close_fds=True,
-        preexec_fn=lambda: _limits_preexec(limits, nproc),
-    )
-    flooded = threading.Event()
+    cgroup = job.cgroup
+    procs_files = cgroup.procs_files if cgroup else ()
+    try:
+        proc = subprocess.Popen(
+            list(argv),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=dict(env),
+            cwd=cwd,
+            close_fds=True,
+            pass_fds=job.pass_fds,
+            preexec_fn=lambda: _limits_preexec(limits, nproc, procs_files),
+        )
+    except (subprocess.SubprocessError, OSError):  # the preexec could not join the cgroup, or no exec
+        log.exception("the sandbox could not be started (%s)", argv[0])
+        job.close_fds()
+        if cgroup:
+            cgroup.close()
+        raise SandboxUnavailable(
+            "the sandbox could not be started under its limits (see the service log)"
+        ) from None
+    for fd in job.pass_fds:  # the command holds them now (the channel's write end: EOF once it is gone)
+        os.close(fd)
+    job.pass_fds = ()
+    flooded, overflow = threading.Event(), threading.Event()
 
     def kill() -> None:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)
+        if cgroup:
+            cgroup.kill()
 
     def on_flood() -> None:
         flooded.set()
         kill()
 
+    def on_overflow() -> None:
+        overflow.set()
+        kill()
+
     keep = limits.max_log_kb * 1024
     readers = [_CappedReader(s, keep, keep * 16, on_flood) for s in (proc.stdout, proc.stderr)]
+    channel = None
+    if job.channel_read is not None:
+        cap = limits.max_output_mb * 1024 * 1024
+        channel = _CappedReader(os.fdopen(job.channel_read, "rb", buffering=0), cap, cap, on_overflow)
+        job.channel_read = None  # the reader's file owns it now
+        readers.append(channel)
     for r in readers:
         r.start()
-    timed_out = False
+    peak = None
     try:
-        proc.wait(timeout=limits.wall_seconds)
-    except subprocess.TimeoutExpired:
-        timed_out = True
-    kill()  # whatever is left in the process group (always: a stray daemonised child must not survive)
-    proc.wait()
-    for r in readers:
-        r.join(timeout=5)
+        timed_out, oom = _wait(proc, limits, cgroup)
+        kill()  # whatever is left of the job (always: a stray daemonised child must not survive)
+        proc.wait()
+        for r in readers:
+            r.join(timeout=5)
+        if channel is not None and not channel.is_alive():
+            channel.stream.close()  # type: ignore[attr-defined]
+        if cgroup:
+            oom = oom or cgroup.oom_kills() > 0
+            peak = cgroup.peak_mb()
+    finally:
+        if cgroup:
+            kill()
+            cgroup.close()
     rc = proc.returncode
     sig = -rc if rc is not None and rc < 0 else (rc - 128 if rc is not None and 128 < rc < 160 else None)
     return SandboxResult(
@@ -212,6 +324,11 @@ def _run_capped(
         timed_out=timed_out,
         output_flooded=flooded.is_set(),
         signal=sig,
+        notes=job.notes,
+        oom_killed=oom,
+        memory_peak_mb=peak,
+        channel=bytes(channel.data) if channel is not None and not overflow.is_set() else None,
+        channel_overflow=overflow.is_set(),
     )
 
 
@@ -229,10 +346,18 @@ def _ancestors(path: str) -> list[str]:
 class BwrapSandbox:
     """Runs ``argv`` inside bubblewrap. ``binds`` maps sandbox path -> (host path, writable)."""
 
-    def __init__(self, bwrap: str | None = None, *, setpriv: str | None = None) -> None:
+    def __init__(
+        self,
+        bwrap: str | None = None,
+        *,
+        setpriv: str | None = None,
+        cgroup_hierarchy: cgroups.Hierarchy | None = None,
+    ) -> None:
+        """``cgroup_hierarchy``: where job cgroups go (default: what this process sees, detected once)."""
         self.bwrap = bwrap or find_bwrap()
         self.setpriv = setpriv or shutil.which("setpriv")
         self.as_root = os.geteuid() == 0
+        self.cgroup_hierarchy = cgroup_hierarchy
 
     def check(self) -> None:
         if not self.bwrap:
@@ -242,6 +367,14 @@ class BwrapSandbox:
             )
         if self.as_root and not self.setpriv:
             raise SandboxUnavailable("running as root needs setpriv (util-linux) to drop to a sandbox uid")
+        try:
+            seccomp.filter_program()
+        except seccomp.SeccompUnavailable as exc:
+            log.error("no seccomp filter: %s", exc)
+            raise SandboxUnavailable(
+                "the seccomp filter cannot be built: candidate code is never run without it "
+                "(install the Debian package libseccomp2 and the pinned pyseccomp)"
+            ) from None
 
     def sandbox_uid(self) -> int | None:
         """The uid a fresh run will use (root only); the caller chowns the writable folder to it."""
@@ -257,9 +390,15 @@ class BwrapSandbox:
         env: Mapping[str, str],
         tmp_mb: int = 64,
         devices: Sequence[str] = (),
+        scratch: Sequence[str] = (),
+        seccomp_fd: int | None = None,
     ) -> list[str]:
+        """``scratch``: sandbox folders mounted as tmpfs of ``tmp_mb`` (writable by anyone inside, like
+        ``/tmp``); ``seccomp_fd``: an inherited fd holding the BPF program bubblewrap loads."""
         assert self.bwrap
         cmd = [self.bwrap, "--die-with-parent", "--new-session", "--clearenv"]
+        if seccomp_fd is not None:
+            cmd += ["--seccomp", str(seccomp_fd)]
         cmd += ["--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts", "--unshare-cgroup-try"]
         if uid is None:
             cmd += ["--unshare-user"]
@@ -275,15 +414,19 @@ class BwrapSandbox:
         for node in devices:
             cmd += ["--dev-bind", node, node]
         cmd += ["--dir", SANDBOX_ROOT]
-        mounts = [(root, root, False) for root in _python_roots()]
+        mounts: list[tuple[str, str | None, bool]] = [(root, root, False) for root in _python_roots()]
         mounts += [(dest, src, rw) for dest, (src, rw) in sorted(binds.items())]
+        mounts += [(dest, None, True) for dest in sorted(scratch)]
         made: set[str] = {"/", "/usr", "/tmp", "/proc", "/dev", SANDBOX_ROOT}
         for dest, src, rw in mounts:
             for parent in _ancestors(dest):
                 if parent not in made:
                     cmd += ["--perms", "0755", "--dir", parent]
                     made.add(parent)
-            cmd += ["--bind" if rw else "--ro-bind", src, dest]
+            if src is None:
+                cmd += ["--perms", "1777", "--size", str(tmp_mb * 1024 * 1024), "--tmpfs", dest]
+            else:
+                cmd += ["--bind" if rw else "--ro-bind", src, dest]
             made.add(dest)
         for key, value in sorted(env.items()):
             cmd += ["--setenv", key, value]
@@ -303,7 +446,11 @@ class BwrapSandbox:
         chdir: str = SANDBOX_ROOT,
         uid: int | None = None,
         env: Mapping[str, str] | None = None,
+        scratch: Sequence[str] = (),
+        channel: bool = False,
     ) -> SandboxResult:
+        """``scratch``: folders that are bounded tmpfs inside; ``channel``: hand back bytes through a pipe
+        (``SandboxResult.channel``), the only way anything written in a scratch folder comes out."""
         self.check()
         if self.as_root and uid is None:
             uid = self.sandbox_uid()
@@ -311,6 +458,17 @@ class BwrapSandbox:
         devices = gpu_devices(limits)
         if devices and "CUDA_VISIBLE_DEVICES" in os.environ:  # the GPUs Ray granted this job, no others
             full_env["CUDA_VISIBLE_DEVICES"] = os.environ["CUDA_VISIBLE_DEVICES"]
+        job = _open_job(limits, channel, full_env, self.cgroup_hierarchy or cgroups.default_hierarchy())
+        try:
+            seccomp_fd = seccomp.filter_fd()
+        except (seccomp.SeccompUnavailable, OSError):
+            log.exception("no seccomp filter for this run")
+            job.close_fds()
+            if job.cgroup:
+                job.cgroup.close()
+            raise SandboxUnavailable("the seccomp filter cannot be handed to the sandbox") from None
+        job.pass_fds += (seccomp_fd,)
+        job.notes += (f"seccomp: {len(seccomp.DENIED)} system calls and namespace-creating clone denied",)
         cmd = self.build_argv(
             argv,
             binds=binds,
@@ -319,11 +477,48 @@ class BwrapSandbox:
             env=full_env,
             tmp_mb=limits.max_output_mb,
             devices=devices,
+            scratch=scratch,
+            seccomp_fd=seccomp_fd,
         )
         nproc = limits.max_processes + 2  # + bwrap's two processes
         if uid is None:
             nproc += _count_processes(os.getuid())
-        return _run_capped(cmd, limits=limits, env={"PATH": _DEFAULT_PATH}, nproc=nproc)
+        return _run_capped(cmd, limits=limits, env={"PATH": _DEFAULT_PATH}, nproc=nproc, job=job)
+
+
+def _job_cgroup(limits: Limits, hierarchy: cgroups.Hierarchy) -> tuple[cgroups.JobCgroup | None, str]:
+    """The run's cgroup and a note saying which limits hold; logs once why there is none."""
+    try:
+        cgroup = hierarchy.create(limits)
+    except cgroups.CgroupUnavailable as exc:
+        if _warned_once.acquire(blocking=False):  # never released: once per process
+            log.warning(
+                "per-job cgroups unavailable (%s): sandboxed runs are bounded by per-process rlimits only "
+                "(memory per process, processes per uid); run the grader as root or in a delegated cgroup",
+                exc,
+            )
+        return None, "limits: per-process rlimits only (no writable cgroup; see the service log)"
+    note = (
+        f"limits: {hierarchy.describe()} per job (memory {limits.memory_mb} MB for all its processes, "
+        f"{limits.max_processes} processes, {cgroups.CPUS} CPU) and per-process rlimits"
+    )
+    return cgroup, note
+
+
+def _open_job(
+    limits: Limits, channel: bool, env: dict[str, str], hierarchy: cgroups.Hierarchy | None
+) -> _Job:
+    """A run's cgroup (if a hierarchy is given) and channel: its write end in ``pass_fds``, its number
+    in ``env``."""
+    job = _Job()
+    if hierarchy is not None:
+        cgroup, note = _job_cgroup(limits, hierarchy)
+        job.cgroup, job.notes = cgroup, (note,)
+    if channel:
+        read_end, write_end = os.pipe()
+        job.channel_read, job.pass_fds = read_end, (write_end,)
+        env[RESULT_FD_ENV] = str(write_end)
+    return job
 
 
 class UnsandboxedRunner:
@@ -346,15 +541,31 @@ class UnsandboxedRunner:
         chdir: str = SANDBOX_ROOT,
         uid: int | None = None,
         env: Mapping[str, str] | None = None,
+        scratch: Sequence[str] = (),
+        channel: bool = False,
     ) -> SandboxResult:
-        # paths under SANDBOX_ROOT are translated to their host folders
-        def host(path: str) -> str:
-            for dest, (src, _rw) in sorted(binds.items(), key=lambda kv: -len(kv[0])):
-                if path == dest or path.startswith(dest + "/"):
-                    return src + path[len(dest) :]
-            return path
+        """As :meth:`BwrapSandbox.run`; a scratch folder is a fresh host folder (not size-bounded),
+        removed after the run."""
+        with contextlib.ExitStack() as stack:
+            binds = dict(binds)
+            for dest in scratch:
+                binds[dest] = (
+                    stack.enter_context(
+                        tempfile.TemporaryDirectory(prefix="certifia-scratch-", ignore_cleanup_errors=True)
+                    ),
+                    True,
+                )
 
-        full_env = {"PATH": _DEFAULT_PATH, "HOME": "/tmp", "LANG": "C.UTF-8", **(env or {})}
-        full_env = {k: host(v) if v.startswith(SANDBOX_ROOT) else v for k, v in full_env.items()}
-        nproc = limits.max_processes + _count_processes(os.getuid()) + 2
-        return _run_capped([host(a) for a in argv], limits=limits, env=full_env, nproc=nproc, cwd=host(chdir))
+            def host(path: str) -> str:  # paths under SANDBOX_ROOT are translated to their host folders
+                for dest, (src, _rw) in sorted(binds.items(), key=lambda kv: -len(kv[0])):
+                    if path == dest or path.startswith(dest + "/"):
+                        return src + path[len(dest) :]
+                return path
+
+            full_env = {"PATH": _DEFAULT_PATH, "HOME": "/tmp", "LANG": "C.UTF-8", **(env or {})}
+            full_env = {k: host(v) if v.startswith(SANDBOX_ROOT) else v for k, v in full_env.items()}
+            job = _open_job(limits, channel, full_env, None)
+            job.notes = ("limits: per-process rlimits only (unsandboxed: the benchmark's comparison)",)
+            nproc = limits.max_processes + _count_processes(os.getuid()) + 2
+            argv = [host(a) for a in argv]
+            return _run_capped(argv, limits=limits, env=full_env, nproc=nproc, cwd=host(chdir), job=job)

@@ -3,7 +3,9 @@ bad submission (the outcome's ``failed_reason`` says why it could not be graded)
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
+import inspect
 import logging
 import math
 import time
@@ -14,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from certifia_grading.adapters.sandbox import BwrapSandbox, SandboxUnavailable, UnsandboxedRunner
-from certifia_grading.engine import archive, execution
+from certifia_grading.engine import archive, execution, hidden, scoring_process
 from certifia_grading.engine.inference import InferenceBackend, OnnxRuntimeBackend, check_onnx_model
 from certifia_grading.engine.model import GradingOutcome, PackError, PackInfo, SubmissionError, UnknownPack
 from certifia_grading.engine.sandboxed_inference import SandboxedOnnxBackend
@@ -49,16 +51,20 @@ class GradingEngine:
         sandbox: bool = True,
         inference: InferenceBackend | None = None,
         gpu: bool = False,
+        secret: str | bytes | None = None,
     ) -> None:
         """``inference``: a model server (Triton) that serves candidate models once they passed the
         sandboxed preflight; None: every model runs in the sandbox (or, unsandboxed, in process: the
-        benchmark's comparison only). ``gpu``: sandboxed models run with CUDA (a job Ray gave a GPU)."""
+        benchmark's comparison only). ``gpu``: sandboxed models run with CUDA (a job Ray gave a GPU).
+        ``secret``: the deployment's grading secret, which hidden data derives from (engine.hidden);
+        None: ``GRADING_SECRET`` of the environment, else the published development secret."""
         self.packs_dir = Path(packs_dir) if packs_dir else DEFAULT_PACKS_DIR
         self.sandbox = sandbox
         self.server = inference
         self.gpu = gpu
         self.inference: InferenceBackend = inference or OnnxRuntimeBackend(gpu=gpu and not sandbox)
         self._specs: dict[str, PackSpec] | None = None
+        self._secret = hidden.as_secret(secret)
 
     # -- packs -----------------------------------------------------------------------------------------
     def _load_specs(self) -> dict[str, PackSpec]:
@@ -78,17 +84,34 @@ class GradingEngine:
             raise UnknownPack(pack_id) from None
 
     def list_packs(self) -> list[PackInfo]:
-        return [s.info() for s in self._load_specs().values()]
+        return [self.pack(pack_id) for pack_id in self._load_specs()]
 
     def pack(self, pack_id: str) -> PackInfo:
-        return self.spec(pack_id).info()
+        return dataclasses.replace(self.spec(pack_id).info(), dataset_commitment=self.commitment(pack_id))
+
+    # -- hidden data: derived from the grading secret, never from the published seed alone -------------
+    @staticmethod
+    def development_secret() -> bytes:
+        return hidden.DEVELOPMENT_SECRET
+
+    def _key(self, spec: PackSpec) -> bytes:
+        return hidden.derive_key(self._secret, spec.id, spec.version, spec.seed)
+
+    def hidden_seed(self, pack_id: str) -> int:
+        """The effective seed of the pack's hidden data: secret, never published or logged."""
+        return hidden.effective_seed(self._key(self.spec(pack_id)))
+
+    def commitment(self, pack_id: str) -> str:
+        """What is published about the hidden data instead of its seed (engine.hidden)."""
+        return hidden.commitment(self._key(self.spec(pack_id)))
 
     def dataset(self, pack_id: str) -> Dataset:
-        """The pack's reference dataset (built once per process; deterministic from the pack's seed)."""
+        """The pack's reference dataset (built once per process; deterministic from the derived seed)."""
         spec = self.spec(pack_id)
-        key = (str(spec.folder), spec.id, spec.version, spec.seed)
+        seed = self.hidden_seed(pack_id)
+        key = (str(spec.folder), spec.id, spec.version, seed)
         if key not in _DATASETS:
-            _DATASETS[key] = load_module(spec).build(spec.seed)
+            _DATASETS[key] = _build(load_module(spec).build, seed, spec.seed)
         return _DATASETS[key]
 
     # -- grading ---------------------------------------------------------------------------------------
@@ -101,7 +124,8 @@ class GradingEngine:
             return GradingOutcome(
                 pack_id=spec.id,
                 pack_version=spec.version,
-                dataset_seed=spec.seed,
+                dataset_seed=spec.seed,  # the pack's public seed; the hidden data's seed is never told
+                dataset_commitment=self.commitment(pack_id),
                 submission_digest=digest,
                 duration_s=round(time.monotonic() - started, 3),
                 volatile_metrics=spec.volatile_metrics,
@@ -112,7 +136,10 @@ class GradingEngine:
         try:
             dataset = self.dataset(pack_id)
             submission, logs = self._execute(spec, dataset, archive_bytes)
-            raw = load_module(spec).score(submission, dataset, self._score_context(spec))
+            bounds = scoring_process.ScoringBounds.of(spec.limits)  # the scorer reads hostile outputs
+            scorer = load_module(spec).score
+            context = self._score_context(spec)
+            raw = scoring_process.score_bounded(scorer, submission, dataset, context, bounds)
             metrics = {k: _clean_metric(v) for k, v in sorted(raw.items())}
         except SubmissionError as exc:
             return outcome(criteria=(), metrics={}, failed_reason=str(exc), logs=logs)
@@ -141,6 +168,7 @@ class GradingEngine:
     def _execute(self, spec: PackSpec, dataset: Dataset, archive_bytes: bytes) -> tuple[Submission, str]:
         if spec.interface.kind == "onnx":
             members = archive.read_members(archive_bytes)
+            archive.check_layout(members, module=None, allow=spec.submission_patterns)
             model = members.get(spec.interface.model_file)
             if model is None:
                 raise SubmissionError(f"the archive has no {spec.interface.model_file} at its root")
@@ -148,10 +176,23 @@ class GradingEngine:
             if self.sandbox and self.server is not None:  # a model server loads only what loaded here
                 self._sandboxed_models(spec).preflight(model, _model_feeds(spec, dataset))
             return Submission(model_bytes=model, files=tuple(sorted(members))), ""
+        # only the entry point's source runs: nothing shadows it (archive.check_layout)
+        members = archive.read_members(archive_bytes)
+        archive.check_layout(members, module=spec.interface.module, allow=spec.submission_patterns)
         runner: BwrapSandbox | UnsandboxedRunner = BwrapSandbox() if self.sandbox else UnsandboxedRunner()
         runner.check()
         outputs, result, names = execution.run_python(spec, dataset, archive_bytes, runner)
         return Submission(outputs=outputs, files=names), result.stderr[-4000:]
+
+
+def _build(build: Any, seed: int, public_seed: int) -> Dataset:
+    """``build(seed)``, or ``build(seed, public_seed=...)`` for a pack whose candidates rebuild their
+    training data from the published seed (spec.py)."""
+    if "public_seed" in inspect.signature(build).parameters:
+        dataset: Dataset = build(seed, public_seed=public_seed)
+    else:
+        dataset = build(seed)
+    return dataset
 
 
 def _model_feeds(spec: PackSpec, dataset: Dataset) -> dict[str, np.ndarray]:

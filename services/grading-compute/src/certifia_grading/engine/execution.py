@@ -1,4 +1,10 @@
-"""Step one of a grading: run the candidate's code on the evaluation inputs in the sandbox, collect outputs."""
+"""Step one of a grading: run the candidate's code on the evaluation inputs in the sandbox, collect outputs.
+
+The candidate's output folder is a size-bounded tmpfs inside the sandbox (``max_output_mb``): the host
+never reads it. The harness hands the declared outputs back through the run's channel (a pipe, framed
+as harness.py says), of which the host reads at most ``max_output_mb`` and parses nothing it did not ask
+for.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +12,6 @@ import json
 import os
 import shutil
 import signal
-import stat
 import sys
 import tempfile
 from pathlib import Path
@@ -21,6 +26,8 @@ from certifia_grading.engine.model import SubmissionError
 from certifia_grading.engine.spec import Dataset, PackSpec
 
 HARNESS = Path(__file__).with_name("harness.py")
+MAGIC = b"CERTIFIA-OUTPUTS/1\n"  # harness.MAGIC (the harness is never imported by the grader)
+OUTPUT_DIR = f"{SANDBOX_ROOT}/output"
 SANDBOX_ENV = {
     "OMP_NUM_THREADS": "1",
     "OPENBLAS_NUM_THREADS": "1",
@@ -64,16 +71,25 @@ def explain_failure(result: SandboxResult, spec: PackSpec) -> str | None:
     tail = [line for line in result.stderr.strip().splitlines() if line.strip()]
     last = tail[-1][:300] if tail else ""
     err = result.stderr
+    if result.oom_killed:
+        return f"memory limit exceeded ({lim.memory_mb} MB, including child processes)"
     if result.timed_out:
         return f"wall-clock limit exceeded: the code ran longer than {lim.wall_seconds:g} s and was killed"
     if result.output_flooded:
         return f"output limit exceeded: the code wrote more than {16 * lim.max_log_kb} KB to stdout/stderr"
+    if result.channel_overflow:
+        return f"output limit exceeded: the outputs handed back were larger than {lim.max_output_mb} MB"
     if result.returncode == 0:
         return None
     if result.signal == signal.SIGXCPU or "SIGXCPU" in err:
         return f"CPU time limit exceeded ({lim.cpu_seconds} CPU seconds)"
     if result.returncode == 12 or "MemoryError" in err or "std::bad_alloc" in err:
         return f"memory limit exceeded ({lim.memory_mb} MB of address space)"
+    if "No space left on device" in err:
+        return (
+            f"output limit exceeded: the code wrote more than {lim.max_output_mb} MB "
+            "into its output folder (or /tmp)"
+        )
     if "Resource temporarily unavailable" in err or "BlockingIOError" in err:
         return f"process limit exceeded (at most {lim.max_processes} processes/threads): {last}"
     if "File too large" in err or result.signal == signal.SIGXFSZ:
@@ -100,10 +116,10 @@ def run_python(
     root = Path(tempfile.mkdtemp(prefix="certifia-job-"))
     try:
         root.chmod(0o711)
-        folders = {k: root / k for k in ("submission", "inputs", "job", "output")}
+        folders = {k: root / k for k in ("submission", "inputs", "job")}
         for path in folders.values():
             path.mkdir(mode=0o755)
-        files = tuple(archive.extract(archive_bytes, folders["submission"]))
+        files = _extract(archive_bytes, folders["submission"])
         if f"{itf.module}.py" not in files:
             raise SubmissionError(
                 f"the archive has no {itf.module}.py at its root (found: {list(files)[:10]})"
@@ -122,17 +138,13 @@ def run_python(
             "outputs": [{"name": o.name, "format": o.format} for o in itf.outputs],
             "inputs_dir": seen("inputs"),
             "submission_dir": seen("submission"),
-            "output_dir": seen("output"),
         }
         (folders["job"] / "job.json").write_text(json.dumps(job), encoding="utf-8")
         shutil.copyfile(HARNESS, folders["job"] / "harness.py")
         for path in folders["job"].iterdir():
             path.chmod(0o644)
         uid = runner.sandbox_uid()
-        folders["output"].chmod(0o700)
-        if uid is not None:
-            os.chown(folders["output"], uid, uid)
-        binds = {f"{SANDBOX_ROOT}/{k}": (str(p), k == "output") for k, p in folders.items()}
+        binds = {f"{SANDBOX_ROOT}/{k}": (str(p), False) for k, p in folders.items()}
         # normalised: a path with ".." (python started as ../.venv/bin/python) does not exist in the sandbox
         argv = [
             os.path.normpath(sys.executable),
@@ -142,29 +154,60 @@ def run_python(
             f"{SANDBOX_ROOT}/job/job.json",
         ]
         result = runner.run(
-            argv, binds=binds, limits=spec.limits, chdir=f"{SANDBOX_ROOT}/output", uid=uid, env=SANDBOX_ENV
+            argv,
+            binds=binds,
+            limits=spec.limits,
+            chdir=OUTPUT_DIR,
+            uid=uid,
+            env=SANDBOX_ENV,
+            scratch=(OUTPUT_DIR,),
+            channel=True,
         )
         reason = explain_failure(result, spec)
         if reason:
             raise SubmissionError(reason)
-        return collect_outputs(spec, str(folders["output"])), result, files
+        return collect_outputs(spec, result.channel), result, files
     finally:
         _remove_tree(root)
 
 
-def collect_outputs(spec: PackSpec, out_dir: str) -> dict[str, Any]:
-    limit = spec.limits.max_output_mb * 1024 * 1024
-    dir_fd = safe_io.open_dir(out_dir)
+def _extract(archive_bytes: bytes, dest: Path) -> tuple[str, ...]:
+    """archive.extract, its file-system errors named for the candidate (never the host path or the class)."""
     try:
-        st = os.fstat(dir_fd)
-        if not stat.S_ISDIR(st.st_mode):
-            raise SubmissionError("output folder replaced")
-        if safe_io.folder_size(dir_fd) > limit:
-            raise SubmissionError(f"output limit exceeded: more than {spec.limits.max_output_mb} MB written")
-        outputs = {}
-        for item in spec.interface.outputs:
-            data = safe_io.read_bytes(dir_fd, f"{item.name}.{item.format}", limit)
-            outputs[item.name] = safe_io.parse(item.name, data, item.format)
-        return outputs
-    finally:
-        os.close(dir_fd)
+        return tuple(archive.extract(archive_bytes, dest))
+    except OSError:
+        raise SubmissionError(
+            "the archive could not be unpacked: two of its entries collide (a file and a folder of one "
+            "name, or a name too long for the file system)"
+        ) from None
+
+
+def collect_outputs(spec: PackSpec, channel: bytes | None) -> dict[str, Any]:
+    """The declared outputs from what the harness handed back (bounded by the runner), parsed safely."""
+    expected = {f"{o.name}.{o.format}": o for o in spec.interface.outputs}
+    frames = _unframe(channel or b"", set(expected))
+    outputs = {}
+    for filename, item in expected.items():
+        if filename not in frames:
+            raise SubmissionError(f"expected output {filename!r} was not written")
+        outputs[item.name] = safe_io.parse(item.name, frames[filename], item.format)
+    return outputs
+
+
+def _unframe(data: bytes, names: set[str]) -> dict[str, bytes]:
+    """{file name: bytes} from the harness's frames; anything unexpected or inconsistent is refused."""
+    if not data.startswith(MAGIC):
+        return {}  # the code ended (os._exit, a signal) before the harness handed anything back
+    frames: dict[str, bytes] = {}
+    pos, end = len(MAGIC), len(data)
+    while pos < end:
+        size = int.from_bytes(data[pos : pos + 4], "big")
+        name = data[pos + 4 : pos + 4 + size].decode("utf-8", "replace")
+        pos += 4 + size
+        length = int.from_bytes(data[pos : pos + 8], "big")
+        pos += 8
+        if pos > end or pos + length > end or name not in names or name in frames:
+            raise SubmissionError("the outputs handed back by the harness are malformed")
+        frames[name] = data[pos : pos + length]
+        pos += length
+    return frames

@@ -1,13 +1,23 @@
-"""Runs INSIDE the sandbox: load the inputs, call the candidate's entry point, write its outputs.
+"""Runs INSIDE the sandbox: load the inputs, call the candidate's entry point, hand back its outputs.
 
 Standard library + numpy/pandas only; never imported by the grader. Exit codes: 0 ok, 10 cannot
 import the entry point, 11 the entry point raised, 12 out of memory, 13 bad return value.
+
+The output folder is a size-bounded tmpfs that vanishes with the sandbox: the declared outputs go back
+through the pipe whose write end the sandbox inherited (``$CERTIFIA_RESULT_FD``), framed as
+``MAGIC`` then, per output, a 4-byte name length, the name, an 8-byte data length and the data (big
+endian). The host bounds and validates what it reads (the candidate's code can write there too: it
+controls its own outputs anyway, nothing more).
 """
 
 import importlib
+import io
 import json
+import os
 import sys
 import traceback
+
+MAGIC = b"CERTIFIA-OUTPUTS/1\n"
 
 
 def _fail(code, message):
@@ -30,24 +40,35 @@ def _load_inputs(spec, np, pd):
     return inputs
 
 
-def _write(item, value, out_dir, np, pd):
-    path = out_dir + "/" + item["name"] + "." + item["format"]
+def _encode(item, value, np, pd):
     if item["format"] == "npy":
         array = np.asarray(value)
         if array.dtype == object:
             _fail(13, f"output {item['name']!r}: numeric or fixed-width string array expected, got objects")
-        with open(path, "wb") as fh:
-            np.save(fh, array, allow_pickle=False)
-    elif item["format"] == "csv":
-        pd.DataFrame(value).to_csv(path, index=False)
-    else:
-        with open(path, "w", encoding="utf-8") as fh:
-            json.dump(value, fh, default=lambda o: o.tolist() if hasattr(o, "tolist") else str(o))
+        buf = io.BytesIO()
+        np.save(buf, array, allow_pickle=False)
+        return buf.getvalue()
+    if item["format"] == "csv":
+        return pd.DataFrame(value).to_csv(index=False).encode("utf-8")
+    text = json.dumps(value, default=lambda o: o.tolist() if hasattr(o, "tolist") else str(o))
+    return text.encode("utf-8")
+
+
+def _hand_back(channel, frames):
+    with os.fdopen(channel, "wb") as fh:
+        fh.write(MAGIC)
+        for name, data in frames:
+            raw = name.encode("utf-8")
+            fh.write(len(raw).to_bytes(4, "big") + raw + len(data).to_bytes(8, "big"))
+            fh.write(data)
 
 
 def main():
     with open(sys.argv[1], encoding="utf-8") as fh:
         spec = json.load(fh)
+    channel = int(os.environ.pop("CERTIFIA_RESULT_FD", "-1"))
+    if channel < 0:
+        _fail(13, "no channel to hand the outputs back")
     import numpy as np
     import pandas as pd
 
@@ -74,8 +95,8 @@ def main():
             names = [o["name"] for o in outputs]
             _fail(13, f"{spec['function']} must return a dict with the keys {names}")
     try:
-        for item in outputs:
-            _write(item, result[item["name"]], spec["output_dir"], np, pd)
+        frames = [(o["name"] + "." + o["format"], _encode(o, result[o["name"]], np, pd)) for o in outputs]
+        _hand_back(channel, frames)
     except MemoryError:
         _fail(12, "MemoryError while writing the outputs")
     except Exception:

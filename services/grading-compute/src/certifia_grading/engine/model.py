@@ -33,6 +33,8 @@ class GradingOutcome:
     failed_reason: str | None = None  # set (criteria empty) when the submission could not be graded
     volatile_metrics: tuple[str, ...] = ()  # wall-clock measurements (latency): vary run to run
     logs: str = ""  # the tail of the candidate code's stderr (capped), to help the candidate
+    # SHA-256 commitment to the seed the hidden data derived from (engine.hidden); the seed stays secret
+    dataset_commitment: str = ""
 
     @property
     def failed(self) -> bool:
@@ -72,9 +74,10 @@ class PackInfo:
     criteria: tuple[str, ...]
     evaluation_id: str | None
     title: str
-    dataset_seed: int = 0
+    dataset_seed: int = 0  # the public seed (pack.yaml): what candidates rebuild their training data from
     entry_point: str = ""  # the documented candidate signature / model contract
     limits: dict[str, float] = field(default_factory=dict)
+    dataset_commitment: str = ""  # to the hidden data's seed, which is never published (engine.hidden)
 
     def to_public_dict(self) -> dict[str, Any]:
         return {
@@ -84,7 +87,7 @@ class PackInfo:
             "criteria": list(self.criteria),
             "evaluation_id": self.evaluation_id,
             "title": self.title,
-            "dataset_seed": self.dataset_seed,
+            "dataset_commitment": self.dataset_commitment,
             "entry_point": self.entry_point,
             "limits": dict(self.limits),
         }

@@ -6,6 +6,11 @@ A pack module defines::
     def score(submission: Submission, dataset: Dataset, ctx: ScoreContext) -> dict[str, float | None]
 
 and optionally ``public(seed) -> dict`` (the training data a candidate is given).
+
+``seed`` is the effective seed derived from the deployment's grading secret (engine.hidden), never the
+published ``dataset.seed``: everything hidden derives from it. A pack whose candidates train offline on
+data they rebuild themselves declares ``build(seed, public_seed=None)`` and receives the published seed as
+``public_seed`` for that public part alone (None: one seed for both, as a plain ``build(seed)`` call does).
 """
 
 from __future__ import annotations
@@ -26,6 +31,12 @@ from certifia_grading.engine.model import Comparator, Interface, PackError, Pack
 
 _ID = re.compile(r"^[a-z0-9][a-z0-9_]{2,63}$")
 _FORMATS = ("csv", "npy", "json")
+# What a submission archive may hold when pack.yaml says nothing (``submission: {allow: [...]}``), besides
+# the entry point itself (solution.py, or the model file): source and plain-text data only, never
+# bytecode, compiled code or binaries the jury cannot read (engine.archive refuses those in every pack).
+DEFAULT_SUBMISSION_ALLOW = (
+    "*.py", "*.txt", "*.md", "*.json", "*.csv", "*.yaml", "*.toml", "requirements.txt",
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -83,6 +94,13 @@ class PackSpec:
     limits: Limits
     volatile_metrics: tuple[str, ...]
     folder: Path
+    submission_allow: tuple[str, ...] = DEFAULT_SUBMISSION_ALLOW  # archive members (PurePath.match)
+
+    @property
+    def submission_patterns(self) -> tuple[str, ...]:
+        """The allow-list plus the entry point itself (``solution.py`` or the model file)."""
+        itf = self.interface
+        return (*self.submission_allow, f"{itf.module}.py" if itf.kind == "python" else itf.model_file)
 
     def info(self) -> PackInfo:
         return PackInfo(
@@ -145,6 +163,20 @@ def _files(items: Any, what: str) -> tuple[FileSpec, ...]:
     return tuple(out)
 
 
+def _allow(section: Any, pid: str) -> tuple[str, ...]:
+    if not isinstance(section, dict | None):
+        raise PackError(f"{pid}: submission must be a mapping (allow: [glob patterns])")
+    items = (section or {}).get("allow")
+    if items is None:
+        return DEFAULT_SUBMISSION_ALLOW
+    if not isinstance(items, list) or not items or len(items) > 64:
+        raise PackError(f"{pid}: submission.allow must be a list of 1 to 64 glob patterns")
+    for item in items:
+        if not isinstance(item, str) or not 0 < len(item) <= 200 or item.startswith("/") or ".." in item:
+            raise PackError(f"{pid}: submission.allow: bad pattern {item!r} (relative, no '..')")
+    return tuple(items)
+
+
 def parse_spec(folder: Path) -> PackSpec:
     try:
         raw = yaml.safe_load((folder / "pack.yaml").read_text(encoding="utf-8"))
@@ -197,6 +229,7 @@ def parse_spec(folder: Path) -> PackSpec:
             limits=Limits.from_mapping(raw.get("limits") or {}),
             volatile_metrics=tuple(raw.get("volatile_metrics") or ()),
             folder=folder,
+            submission_allow=_allow(raw.get("submission"), pid),
         )
     except (KeyError, TypeError, ValueError) as exc:
         if isinstance(exc, PackError):

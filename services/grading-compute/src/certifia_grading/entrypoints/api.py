@@ -7,9 +7,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request
 
 from certifia_grading.adapters.repository import JobRepository
+from certifia_grading.config import Settings
 from certifia_grading.engine import GradingEngine
+from certifia_grading.service_layer.queue_status import grading_progress
 from certifia_shared.auth import Principal, require
-from certifia_shared.deps import UnitOfWorkDep
+from certifia_shared.deps import UnitOfWorkDep, current_settings
+from certifia_shared.feedback import report_for
 from certifia_shared.problems import not_found
 from certifia_shared.tenancy import ensure_visible
 
@@ -43,14 +46,20 @@ def grading_status(
     request: Request,
     principal: Annotated[Principal, Depends(READERS)],
     uow: UnitOfWorkDep,
+    settings: Annotated[Settings, Depends(current_settings)],
 ) -> dict[str, Any]:
-    """Status (queued, running, completed, failed) and, when finished, the report with every verdict."""
+    """Status (queued, running, completed, failed), the place in the fair queue while queued, the
+    candidate's attempts used and left for the evaluation and, when finished, the report: exact for the
+    jury, officers and auditors; for candidates and LMSs, each verdict with its metric rounded to what
+    the threshold needs, without raw metrics or counts (certifia_shared.feedback)."""
     with uow:
-        job = JobRepository(uow.session).get(submission_id)
-    hidden = not_found("Grading job", submission_id, "submission_id")
-    if job is None:
-        raise hidden
-    ensure_visible(request, principal, job["candidate_id"], hidden_as=hidden)
+        repo = JobRepository(uow.session)
+        job = repo.get(submission_id)
+        hidden = not_found("Grading job", submission_id, "submission_id")
+        if job is None:
+            raise hidden
+        ensure_visible(request, principal, job["candidate_id"], hidden_as=hidden)
+        progress = grading_progress(repo, job, max_attempts=settings.grading_max_attempts_per_evaluation)
     return {
         "submission_id": job["submission_id"],
         "candidate_id": job["candidate_id"],
@@ -58,8 +67,9 @@ def grading_status(
         "evaluation_id": job["evaluation_id"],
         "status": job["status"],
         "attempts": job["attempts"],
+        **progress,
         "requested_at": job["requested_at"],
         "finished_at": job["finished_at"],
-        "report": job["result"],
+        "report": report_for(principal, job["result"]),
         "reason": job["reason"],
     }

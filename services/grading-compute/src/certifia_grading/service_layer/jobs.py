@@ -1,6 +1,7 @@
 """Grading jobs: queued from ``grading.requested``, graded off the consumer loop, finished with an event.
 
-The consumer only records the job (fast, in the inbox transaction); workers claim jobs, fetch the
+The consumer only records the job (fast, in the inbox transaction); workers claim jobs fairly (round-robin
+across candidates, a cap on one candidate's jobs in flight: ``JobRepository.claim_next``), fetch the
 archive, grade it and, in one transaction, store the result and emit ``grading.completed`` (v2, and v1
 beside it when v1 can carry the verdict) or ``grading.failed``. A crash while grading leaves the job
 running; on restart it is queued again and graded again, which gives the same verdict because grading is
@@ -55,13 +56,22 @@ def completed_payload(job: dict[str, Any], outcome: GradingOutcome) -> dict[str,
         "candidate_id": job["candidate_id"],
         "pack_id": outcome.pack_id,
         "pack_version": outcome.pack_version,
-        "dataset_seed": outcome.dataset_seed,
+        "dataset_seed": outcome.dataset_seed,  # the pack's public seed, as v1 and v2 were released with
+        **_commitment(outcome),
         "submission_digest": outcome.submission_digest,
         "criteria": [asdict(v) for v in outcome.criteria],
         "metrics": dict(outcome.metrics),
         "duration_s": round(outcome.duration_s, 3),
         "completed_at": utcnow().isoformat(),
     }
+
+
+def _commitment(outcome: GradingOutcome | None) -> dict[str, str]:
+    """The commitment to the hidden data's seed (engine.hidden), when the engine graded: the seed itself
+    is never published; an auditor holding the grading secret checks it (python -m certifia_grading.audit)."""
+    if outcome is None or not outcome.dataset_commitment:
+        return {}
+    return {"dataset_commitment": outcome.dataset_commitment}
 
 
 # What grading.completed v1 can carry: its comparator enum was released without "==".
@@ -83,6 +93,7 @@ def failed_payload(job: dict[str, Any], reason: str, outcome: GradingOutcome | N
         "pack_id": job["pack_id"],
         "pack_version": outcome.pack_version if outcome else None,
         "dataset_seed": outcome.dataset_seed if outcome else None,
+        **_commitment(outcome),
         "submission_digest": outcome.submission_digest if outcome else job["artifact"]["sha256"],
         "reason": reason,
         "failed_at": utcnow().isoformat(),
@@ -98,12 +109,16 @@ class GradingWorker:
         grade: Grade,
         max_attempts: int = 3,
         idle_seconds: float = 0.3,
+        max_in_flight_per_candidate: int = 1,
+        max_attempts_per_evaluation: int | None = None,
     ) -> None:
         self._uow_factory = uow_factory
         self._fetch = fetch
         self._grade = grade
         self._max_attempts = max_attempts
         self._idle_seconds = idle_seconds
+        self._max_in_flight = max_in_flight_per_candidate
+        self._attempt_limit = max_attempts_per_evaluation
         self._tracer = tracer("certifia.grading")
 
     def run(self, stop: threading.Event) -> None:
@@ -118,7 +133,7 @@ class GradingWorker:
 
     def run_once(self) -> bool:
         with self._uow_factory() as uow:
-            job = JobRepository(uow.session).claim_next(utcnow())
+            job = JobRepository(uow.session).claim_next(utcnow(), max_in_flight=self._max_in_flight)
             uow.commit()
         if job is None:
             return False
@@ -133,6 +148,9 @@ class GradingWorker:
         return True
 
     def _process(self, job: dict[str, Any]) -> None:
+        if (beyond := self._beyond_attempt_limit(job)) is not None:
+            self._finish(job, failed_payload(job, beyond))
+            return
         try:
             archive = self._fetch(job["artifact"])
         except ArtifactUnavailable as exc:
@@ -153,6 +171,20 @@ class GradingWorker:
             self._finish(job, failed_payload(job, outcome.failed_reason, outcome))
         else:
             self._finish(job, completed_payload(job, outcome))
+
+    def _beyond_attempt_limit(self, job: dict[str, Any]) -> str | None:
+        """Defensive (assessment refuses the submission first): the reason a job past the candidate's
+        graded attempts at its evaluation is not graded, or None."""
+        if self._attempt_limit is None:
+            return None
+        with self._uow_factory() as uow:
+            number = JobRepository(uow.session).attempt_number(job)
+        if number <= self._attempt_limit:
+            return None
+        return (
+            f"not graded: submission {number} for evaluation {job['evaluation_id']}, beyond the limit of "
+            f"{self._attempt_limit} graded attempts per candidate (GRADING_MAX_ATTEMPTS_PER_EVALUATION)"
+        )
 
     def _retry_or_fail(self, job: dict[str, Any], reason: str) -> None:
         if job["attempts"] < self._max_attempts:

@@ -144,6 +144,12 @@ def _missing(rng: np.random.Generator, batch: np.ndarray) -> np.ndarray:
     return mask
 
 
+def _table_hides_the_alerts(mask: np.ndarray) -> bool:
+    """Every column of the whole table meets its threshold (an alert must need the per-batch view)."""
+    thresholds = np.array([MIN_COMPLETENESS.get(c, 0.98) for c in COLUMNS])
+    return bool(np.all(1 - mask.mean(axis=0) >= thresholds))
+
+
 def _inject_anomalies(rng: np.random.Generator, data: dict[str, np.ndarray], rows: np.ndarray) -> None:
     """Scale the amount (x3-6) or the weight (x4-8) towards the column's median: in range, jointly wrong."""
     medians = {c: float(np.median(data[c])) for c in ("amount", "shipping_weight_kg")}
@@ -175,6 +181,8 @@ def build(seed: int) -> Dataset:
     data = _clean_orders(rng)
     n, names = len(data["batch"]), list(COLUMNS)
     mask = _missing(rng, data["batch"])
+    while not _table_hides_the_alerts(mask):  # seeds derive from the grading secret: any seed must do
+        mask = _missing(rng, data["batch"])
     candidates = rng.permutation(np.flatnonzero(~mask.any(axis=1)))
     n_anomalies, n_violations = int(0.025 * len(candidates)), int(0.035 * n)
     anomalies = np.sort(candidates[:n_anomalies])

@@ -1,7 +1,9 @@
 """Bloc 2 data cleaning: a company financial table with injected gaps, outliers, useless and personal columns.
 
 Ground truth is known because the table is synthetic: the size of each company drives revenue, total
-assets, net profit and head count (log-normal, correlated), so a good imputer beats the median.
+assets, net profit and head count (log-normal, correlated), so a good imputer beats the median. Personal
+data (privacy.py) and useless or informative columns (columns.py) are judged on content, never on a
+column's name or an exact string: renaming, re-casing or obfuscating what was left changes nothing.
 """
 
 from __future__ import annotations
@@ -15,12 +17,13 @@ from scipy.stats import spearmanr
 
 from certifia_grading.engine.model import SubmissionError
 from certifia_grading.engine.spec import Dataset, ScoreContext, Submission
+from certifia_grading.packs.b2_data_cleaning.columns import Columns, check_shape
+from certifia_grading.packs.b2_data_cleaning.privacy import PersonalData
 from certifia_grading.packs.common import as_matrix, as_vector
 
 NUMERIC = ["revenue", "net_profit", "total_assets", "employees"]
-USELESS = ["company_id", "currency", "total_assets_keur"]
-INFORMATIVE = [*NUMERIC, "sector", "country"]
-PERSONAL = ["ceo_name", "ceo_email"]
+CATEGORIES = ["sector", "country"]
+PERSONAL = ["ceo_name", "ceo_email", "ceo_phone"]
 SECTORS = ["industrie", "commerce", "services", "banque", "energie"]
 COUNTRIES = ["FR", "BE", "CH", "LU"]
 FIRST = [
@@ -64,7 +67,7 @@ def build(seed: int) -> Dataset:
     missing[outlier_rows, :] = False
     raw = raw.mask(missing)
     first, last = rng.choice(FIRST, n), rng.choice(LAST, n)
-    names = [f"{f} {la} {i:03d}" for i, (f, la) in enumerate(zip(first, last, strict=True))]
+    names = [f"{f} {la}" for f, la in zip(first, last, strict=True)]  # names repeat, as in a real register
     table = pd.DataFrame(
         {
             "company_id": [f"C{i:05d}" for i in range(n)],
@@ -77,10 +80,21 @@ def build(seed: int) -> Dataset:
             "total_assets_keur": (raw["total_assets"] / 1000).round(3),
         }
     )
+    table.insert(3, "ceo_phone", _phones(rng, n))  # drawn last: figures, sectors, countries as in 1.0.0
     is_outlier = np.zeros(n, dtype=bool)
     is_outlier[outlier_rows] = True
     hidden = {"truth": truth, "missing": missing, "is_outlier": is_outlier, "table": table}
     return Dataset(inputs={"table": table}, hidden=hidden)
+
+
+def _phones(rng: np.random.Generator, n: int) -> list[str]:
+    """French mobile numbers, one per row, written +33 6 12 34 56 78."""
+    digits = rng.integers(0, 10, size=(n, 8))
+    leads = rng.choice(["6", "7"], n)
+    return [
+        f"+33 {lead} " + " ".join("".join(map(str, row[k : k + 2])) for k in range(0, 8, 2))
+        for lead, row in zip(leads, digits, strict=True)
+    ]
 
 
 def _guard(fn: Callable[[], dict[str, float | None]], names: list[str]) -> dict[str, float | None]:
@@ -110,13 +124,21 @@ def _cleaning(cleaned: pd.DataFrame, h: dict[str, Any]) -> dict[str, float | Non
     }
 
 
-def _privacy_and_columns(cleaned: pd.DataFrame, h: dict[str, Any]) -> dict[str, float | None]:
-    cells = set(cleaned.astype(str).to_numpy().ravel().tolist()) | {str(c) for c in cleaned.columns}
-    personal = set(h["table"]["ceo_name"]) | set(h["table"]["ceo_email"])
+def _privacy(cleaned: pd.DataFrame, h: dict[str, Any]) -> dict[str, float | None]:
+    check_shape(cleaned)
+    table = h["table"]
+    people = PersonalData(*(table[c] for c in PERSONAL))
+    return {"personal_data_leaks": float(people.leaks(cleaned))}
+
+
+def _columns(cleaned: pd.DataFrame, h: dict[str, Any]) -> dict[str, float | None]:
+    table, sound = h["table"], ~h["is_outlier"]
+    columns = Columns(cleaned, h["truth"], sound)
+    kept = [columns.carries_figure(table[c]) for c in NUMERIC]
+    kept += [columns.carries_category(table[c]) for c in CATEGORIES]
     return {
-        "personal_data_leaks": float(len(cells & personal)),
-        "useless_columns_kept": float(sum(c in cleaned.columns for c in USELESS)),
-        "informative_columns_dropped": float(sum(c not in cleaned.columns for c in INFORMATIVE)),
+        "useless_columns_kept": float(len(columns.useless())),
+        "informative_columns_dropped": float(kept.count(False)),
     }
 
 
@@ -174,10 +196,8 @@ def score(submission: Submission, dataset: Dataset, ctx: ScoreContext) -> dict[s
     out, h = submission.outputs, dataset.hidden
     groups: list[tuple[Callable[[], dict[str, float | None]], list[str]]] = [
         (lambda: _cleaning(out["cleaned"], h), ["imputation_nrmse", "missing_values_left"]),
-        (
-            lambda: _privacy_and_columns(out["cleaned"], h),
-            ["personal_data_leaks", "useless_columns_kept", "informative_columns_dropped"],
-        ),
+        (lambda: _privacy(out["cleaned"], h), ["personal_data_leaks"]),
+        (lambda: _columns(out["cleaned"], h), ["useless_columns_kept", "informative_columns_dropped"]),
         (lambda: _outliers(out["outliers"], h), ["outlier_precision", "outlier_recall"]),
         (
             lambda: _scaling(out["standardized"], out["normalized"], h),

@@ -5,7 +5,10 @@ The teacher is a random-feature network: 4096 fixed random ReLU units, the outpu
 form (ridge regression), so it is built in well under a second and identically on every machine. The
 candidate gets the teacher and the images it was trained on, without their labels: a student has to be
 trained on the teacher's predictions. The trusted scorer compares student and teacher on the hidden
-split (accuracy, agreement), statically (file size, stored parameters, bytes in light types) and in time.
+set (accuracy, agreement), statically (file size, stored parameters, bytes in light types) and in time.
+The teacher and its images derive from the published seed (``public_seed``: the candidate rebuilds them);
+the hidden set is never images of the public dataset: variants of the held-out images drawn under the
+grading secret (``seed``: packs.common.digit_variants), in a secret order.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ from certifia_grading.engine.model import SubmissionError
 from certifia_grading.engine.spec import Dataset, ScoreContext, Submission
 from certifia_grading.packs.b5b_model_compression import latency
 from certifia_grading.packs.b5b_model_compression.model_stats import weight_stats
-from certifia_grading.packs.common import run_classifier
+from certifia_grading.packs.common import digit_variants, run_classifier
 
 CLASSES = 10
 HIDDEN_UNITS = 4096  # wide enough that a small student is many times faster, still ~1.2 MB
@@ -69,11 +72,13 @@ def teacher_model(x: np.ndarray, y: np.ndarray, seed: int) -> bytes:
     return model.SerializeToString()
 
 
-def build(seed: int) -> Dataset:
+def build(seed: int, public_seed: int | None = None) -> Dataset:
     data = load_digits()
     x, y = data.data.astype(np.float32), data.target.astype(np.int64)
-    x_train, x_test, y_train, y_test = train_test_split(x, y, test_size=0.3, stratify=y, random_state=seed)
-    teacher = teacher_model(x_train, y_train, seed)
+    split = (seed if public_seed is None else public_seed) % 2**32  # sklearn: a 32-bit random_state
+    x_train, x_held, y_train, y_held = train_test_split(x, y, test_size=0.3, stratify=y, random_state=split)
+    teacher = teacher_model(x_train, y_train, split)
+    x_test, y_test = digit_variants(x_held, y_held, np.random.default_rng(seed))
     teacher_label = OnnxRuntimeBackend().predict(teacher, {"X": x_test})["label"].astype(np.int64)
     return Dataset(
         inputs={"X": x_test},

@@ -15,7 +15,7 @@ def _pseudonym(value: str) -> str:
 def clean(table: pd.DataFrame) -> dict:
     df = table.drop(columns=["company_id", "currency", "total_assets_keur"]).copy()
     df["ceo"] = [_pseudonym(v) for v in df["ceo_name"]]
-    df = df.drop(columns=["ceo_name", "ceo_email"])
+    df = df.drop(columns=["ceo_name", "ceo_email", "ceo_phone"])
 
     logs = np.log(df[NUMERIC].clip(lower=1e-3))
     med, mad = logs.median(), (logs - logs.median()).abs().median() * 1.4826
