@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import base64
+import io
 import json
-import re
 import uuid
-import zlib
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -16,6 +15,7 @@ import pytest
 from alembic import command
 from alembic.config import Config
 from fastapi.testclient import TestClient
+from pypdf import PdfReader
 from sqlalchemy import insert
 
 from certifia_certification.adapters.orm import candidates, diplomas
@@ -194,18 +194,8 @@ def legacy_diploma(database_url: str, key: SigningKey) -> dict[str, Any]:
 
 
 def pdf_strings(pdf: bytes) -> list[str]:
-    """The strings a PDF's pages show (``(...) Tj`` in its Flate-compressed content streams, WinAnsi text, as
-    fpdf2 writes them with core fonts): enough to read a page back without a PDF library."""
-    shown: list[str] = []
-    # each stream is read by its /Length: compressed bytes may end in \r or hold "endstream" themselves
-    for stream in re.finditer(rb"/Length (\d+)[^>]*>>\s*stream\r?\n", pdf):
-        content = zlib.decompress(pdf[stream.end() : stream.end() + int(stream.group(1))])
-        for text in re.finditer(rb"\(((?:\\.|[^\\)])*)\)\s*Tj", content, re.S):
-            raw = re.sub(
-                rb"\\(.)", lambda m: {b"n": b"\n", b"r": b"\r"}.get(m.group(1), m.group(1)), text.group(1)
-            )
-            shown.append(raw.decode("cp1252"))
-    return shown
+    """The lines of text a PDF's pages show, as pypdf extracts them (Unicode, through the fonts' ToUnicode)."""
+    return [line for page in PdfReader(io.BytesIO(pdf)).pages for line in page.extract_text().splitlines()]
 
 
 @pytest.fixture

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import io
 import json
 import re
 from datetime import datetime
@@ -13,9 +14,9 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from pypdf import PdfReader
 from sqlalchemy import update
 
-from certifia_certification.adapters.diploma_pdf import pdf_text as windows_1252
 from certifia_certification.adapters.orm import diplomas
 from certifia_certification.bootstrap import Wiring, create_application
 from certifia_certification.domain.diploma_view import french_date, french_timestamp
@@ -206,7 +207,8 @@ def test_hostile_names_are_escaped(
     assert "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;" in r.text
     assert "<script" not in r.text and "<img" not in r.text
     pdf = client.get(hostile.pdf, headers=hostile.holder)
-    assert pdf.status_code == 200 and f"{given} {family}" in pdf_text(pdf.content)
+    shown = " ".join(pdf_text(pdf.content).split())  # a name this long is wrapped on two lines
+    assert pdf.status_code == 200 and f"{given} {family}" in shown
 
 
 def test_unknown_diploma_page_is_an_html_404(client: TestClient) -> None:
@@ -244,7 +246,9 @@ def test_pdf_of_a_diploma(client: TestClient, issued: Issued, pdf_text: Any) -> 
     assert r.headers["cache-control"] == "no-store"
     pdf = r.content
     assert pdf.startswith(b"%PDF-") and pdf.rstrip().endswith(b"%%EOF")
-    assert b"/Count 1" in pdf and b"/MediaBox [0 0 841.89 595.28]" in pdf, "one A4 landscape page"
+    pages = PdfReader(io.BytesIO(pdf)).pages
+    a4_landscape = [0, 0, 842, 595]
+    assert len(pages) == 1 and [round(float(x)) for x in pages[0].mediabox] == a4_landscape
     checked = client.get(issued.json).json()
     text = pdf_text(pdf)
     for expected in (
@@ -335,16 +339,3 @@ def test_tampered_diploma_pdf_is_stamped_not_authentic(
 def test_unknown_diploma_pdf_is_404(client: TestClient) -> None:
     r = client.get("/diplomas/nope/pdf", headers=OFFICER)
     assert r.status_code == 404 and r.json()["errors"][0]["field"] == "diploma_id"
-
-
-@pytest.mark.parametrize(
-    ("name", "shown"),
-    [
-        ("Zoë Œdipe-Müller", "Zoë Œdipe-Müller"),
-        ("Łukasz Nguyễn", "Lukasz Nguyen"),
-        ("李 Wei", "? Wei"),
-        ("Ada\nLovelace\u202e", "Ada Lovelace "),
-    ],
-)
-def test_pdf_text_keeps_what_windows_1252_shows(name: str, shown: str) -> None:
-    assert windows_1252(name) == shown

@@ -22,13 +22,25 @@ main{max-width:44rem;margin:2rem auto;padding:0 1rem}
 .authentic{background:#e8f5ec;border-color:#1e7b3a;color:#124d24}
 .revoked,.invalid{background:#fbeaea;border-color:#b42318;color:#7a1a12}
 .warning{color:#7a1a12;font-weight:600}
-dl{display:grid;grid-template-columns:max-content 1fr;gap:.5rem 1.25rem;margin:0}
+dl{display:grid;grid-template-columns:minmax(0,max-content) minmax(0,1fr);gap:.5rem 1.25rem;margin:0}
 dt{color:#566073}
-dd{margin:0;overflow-wrap:anywhere}
+dd{margin:0;min-width:0;overflow-wrap:anywhere}
+h1,dt{overflow-wrap:break-word;hyphens:auto}
 code{font-size:.9em}
-footer{margin:1rem 0;color:#566073;font-size:.85rem}
+footer{margin:1rem 0;color:#566073;font-size:.85rem;overflow-wrap:anywhere}
 footer a{color:#33415c}
+@media (max-width:36rem){
+main{margin:1rem auto;padding:0 .75rem}
+.card{padding:1rem}
+.verdict{padding:.75rem 1rem}
+dl{grid-template-columns:minmax(0,1fr);gap:0}
+dt{font-size:.85rem;margin-top:.75rem}
+dd{font-weight:600}
+}
 """.strip()
+"""On a phone (up to 36rem, 576 px) the labels go above their values: side by side, a long label such as
+"Clé de signature (Ed25519)" took the width and left the value column ~50 px (the verdict wrapped letter by
+letter)."""
 STYLE_HASH = "sha256-" + base64.b64encode(hashlib.sha256(STYLE.encode()).digest()).decode()
 CONTENT_SECURITY_POLICY = (
     f"default-src 'none'; style-src '{STYLE_HASH}'; base-uri 'none'; form-action 'none'; "

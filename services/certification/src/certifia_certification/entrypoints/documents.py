@@ -94,7 +94,9 @@ def diploma_pdf(
         raise hidden
     diploma = checked.diploma
     ensure_visible(request, principal, diploma.candidate_id, hidden_as=hidden)  # theirs, or their LMS's
-    pdf = render_diploma_pdf(_view(checked, issuer), issued_at=diploma.issued_at)
+    pdf = render_diploma_pdf(
+        _view(checked, issuer), issued_at=diploma.issued_at, credential=diploma.credential
+    )
     headers = {
         "Content-Disposition": f'inline; filename="diplome-{diploma.diploma_id}.pdf"',
         "Cache-Control": "no-store",
