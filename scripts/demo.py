@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from independent_verification import describe, fetch_and_verify
 from stack import Stack
 from standardwebhooks import Webhook
 from standardwebhooks.webhooks import WebhookVerificationError
@@ -215,6 +216,7 @@ class Demo:
         diploma_id = diploma["diploma_id"]
         verification = self.call("GET", "certification", f"/diplomas/{diploma_id}/verification")
         self.say(f"[7/7] diploma {diploma_id} issued; public verification says: {verification.get('valid')}")
+        independent = self.independent_verification(cid, me, diploma)
         received = self.wait(
             "the LMS's diploma.issued webhook", lambda: self.webhooks(*webhooks, cid, "diploma.issued")
         )
@@ -240,6 +242,8 @@ class Demo:
         self.say(
             f"  diploma PDF   {self.stack.url('certification')}/diplomas/{diploma_id}/pdf  (bearer token needed)"
         )
+        if independent.get("pdf"):
+            self.say(f"  PDF saved     {independent['pdf']}")
         self.say(f"  referential   {self.stack.url('assessment')}/referential")
         self.say(f"  API docs      {self.stack.url('assessment')}/docs (one per service, ports 8001-8005)")
         self.say(
@@ -249,9 +253,32 @@ class Demo:
             "candidate_id": cid,
             "diploma_id": diploma_id,
             "verification": verification,
+            "independent": independent,
             "webhooks": received,
             "seconds": took,
         }
+
+    def independent_verification(
+        self, cid: str, me: dict[str, str], diploma: dict[str, Any]
+    ) -> dict[str, Any]:
+        """The diploma and one bloc certificate checked by an independent eddsa-rdfc-2022 verifier (Digital
+        Bazaar's) over the controller document and status lists fetched from the stack; the PDF saved."""
+        base = self.stack.url("certification")
+        certificate_id = self.progress(cid, me)["certificates"][0]["certificate_id"]
+        path = f"/bloc-certificates/{certificate_id}/credential"
+        certificate = self.call("GET", "certification", path, headers=me)
+        results = {
+            "diploma": fetch_and_verify(self.http, base, diploma["credential"]),
+            "bloc_certificate": fetch_and_verify(self.http, base, certificate),
+        }
+        self.say("      " + describe("diploma", results["diploma"]))
+        self.say("      " + describe(f"bloc certificate {certificate_id}", results["bloc_certificate"]))
+        pdf = self.http.get(f"{base}/diplomas/{diploma['diploma_id']}/pdf", headers=me)
+        saved = None
+        if pdf.status_code == 200:
+            saved = self.stack.state_dir / f"diploma-{diploma['diploma_id']}.pdf"
+            saved.write_bytes(pdf.content)
+        return {**results, "pdf": str(saved) if saved else None}
 
     def thesis_defence(
         self, cid: str, me: dict[str, str], officer: dict[str, str], jury: dict[str, str], mission_id: str

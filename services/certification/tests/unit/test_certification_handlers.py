@@ -180,7 +180,8 @@ def test_new_diplomas_carry_distinct_shuffled_status_list_entries(
     assert verify(diplomas_issued[0].credential, {method: key.public_key}.get).valid
     with wiring.ctx.uow() as uow:
         allocated = uow.session.execute(select(status_lists.c.allocated, status_lists.c.size)).all()
-    assert [tuple(r) for r in allocated] == [(5, LIST_SIZE)]
+    per_candidate = 6  # 5 bloc certificates and the diploma, each with its entry
+    assert [tuple(r) for r in allocated] == [(5 * per_candidate, LIST_SIZE)]
 
 
 def test_generated_key_survives_a_restart(sqlite_url: str, settings_for: Any) -> None:

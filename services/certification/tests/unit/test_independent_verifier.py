@@ -91,3 +91,22 @@ def test_digital_bazaar_verifies_our_diploma_and_status_list_and_rejects_tamperi
     assert revoked.status_code == 200
     ok, out = verify(diploma, status_list())
     assert not ok and "revocation" in out, out
+
+
+def test_digital_bazaar_verifies_a_bloc_certificate_and_rejects_it_tampered(
+    node: str, tmp_path: Path, client: TestClient, app_wiring: Wiring, events: Any, apply_events: Any
+) -> None:
+    apply_events(app_wiring, *events.full_candidate(given_name="Łukasz", family_name="Żółć"))
+    officer = auth("officer")
+    progress = client.get(f"/candidates/{events.candidate_id}/progress", headers=officer).json()
+    certificate_id = progress["certificates"][-1]["certificate_id"]
+    credential = client.get(f"/bloc-certificates/{certificate_id}/credential", headers=officer).json()
+    status_list = client.get(credential["credentialStatus"]["statusListCredential"].removeprefix(BASE)).json()
+    verify = Verifier(node, tmp_path, client.get("/.well-known/did.json").json())
+
+    ok, out = verify(credential, status_list)
+    assert ok, out
+    tampered = copy.deepcopy(credential)
+    tampered["credentialSubject"]["achievement"]["achievementType"] = "Diploma"
+    ok, out = verify(tampered, status_list)
+    assert not ok and "Invalid signature" in out, out

@@ -28,7 +28,10 @@ def test_the_tenancy_rule_holds_on_every_candidate_scoped_route(
         client,
         candidate_id=events.candidate_id,
         owner_lms="moodle",
-        resources={"diploma_id": progress["diploma_id"]},
+        resources={
+            "diploma_id": progress["diploma_id"],
+            "certificate_id": progress["certificates"][0]["certificate_id"],
+        },
         not_candidate_scoped=PUBLIC,
     )
     assert_holds(matrix)

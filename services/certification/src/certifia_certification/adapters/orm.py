@@ -60,7 +60,18 @@ bloc_certificates = Table(
     Column("candidate_id", String(64), ForeignKey("candidates.candidate_id"), nullable=False),
     Column("bloc", String(3), nullable=False),
     Column("issued_at", UtcDateTime(), nullable=False),
+    # the signed credential and its entry in the revocation status lists the diplomas use (None: recorded
+    # before bloc certificates were credentials)
+    Column("credential", Text, nullable=True),
+    Column(
+        "status_list_id",
+        String(36),
+        ForeignKey("status_lists.list_id", name="fk_bloc_certificates_status_list"),
+        nullable=True,
+    ),
+    Column("status_list_index", Integer, nullable=True),
     UniqueConstraint("candidate_id", "bloc", name="uq_bloc_certificates_candidate_bloc"),
+    UniqueConstraint("status_list_id", "status_list_index", name="uq_bloc_certificates_status_entry"),
 )
 
 # Revocation status lists (W3C Bitstring Status List): ``allocated`` entries handed out so far, in the

@@ -95,9 +95,7 @@ class ProgressRepository:
         for r in self.session.execute(
             select(bloc_certificates).where(bloc_certificates.c.candidate_id == cid)
         ):
-            progress.certificates[r.bloc] = BlocCertificate(
-                r.certificate_id, cid, r.bloc, as_utc(r.issued_at)
-            )
+            progress.certificates[r.bloc] = _certificate(r._mapping)
         row = self.session.execute(select(diplomas).where(diplomas.c.candidate_id == cid)).first()
         progress.diploma = _diploma(row._mapping) if row else None
         return progress
@@ -150,8 +148,17 @@ class ProgressRepository:
                 candidate_id=c.candidate_id,
                 bloc=c.bloc,
                 issued_at=c.issued_at,
+                credential=json.dumps(c.credential, ensure_ascii=False) if c.credential else None,
+                status_list_id=c.status.list_id if c.status else None,
+                status_list_index=c.status.index if c.status else None,
             )
         )
+
+    def certificate(self, certificate_id: str) -> BlocCertificate | None:
+        row = self.session.execute(
+            select(bloc_certificates).where(bloc_certificates.c.certificate_id == certificate_id)
+        ).first()
+        return _certificate(row._mapping) if row else None
 
     def add_diploma(self, d: Diploma) -> None:
         self.session.execute(
@@ -272,4 +279,16 @@ def _diploma(m: Any) -> Diploma:
         credential=json.loads(m["credential"]),
         status=StatusEntry(m["status_list_id"], m["status_list_index"]) if listed else None,
         revocation=_revocation(m),
+    )
+
+
+def _certificate(m: Any) -> BlocCertificate:
+    listed = m["status_list_id"] is not None
+    return BlocCertificate(
+        certificate_id=m["certificate_id"],
+        candidate_id=m["candidate_id"],
+        bloc=m["bloc"],
+        issued_at=as_utc(m["issued_at"]),
+        credential=json.loads(m["credential"]) if m["credential"] else None,
+        status=StatusEntry(m["status_list_id"], m["status_list_index"]) if listed else None,
     )

@@ -61,9 +61,10 @@ def diploma_credential(
     issuer_id: str,
     base_url: str,
     credential_status: dict[str, Any] | None = None,
+    evidence: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """The unsigned credential (``issuer_id``: the issuer's DID; ``credential_status``: its revocation status
-    list entry)."""
+    list entry; ``evidence``: the bloc certificates it rests on)."""
     holder = plain_text(f"{facts.given_name} {facts.family_name}")
     credential: dict[str, Any] = {
         "@context": CONTEXT,
@@ -95,6 +96,8 @@ def diploma_credential(
     }
     if credential_status is not None:
         credential["credentialStatus"] = credential_status
+    if evidence:
+        credential["evidence"] = evidence
     return credential
 
 

@@ -59,6 +59,9 @@ class BlocCertificate:
     candidate_id: str
     bloc: str
     issued_at: datetime
+    credential: dict[str, Any] | None = None
+    """The signed OB 3.0 credential (None for certificates recorded before they were credentials)."""
+    status: StatusEntry | None = None
 
 
 @dataclass(frozen=True)

@@ -26,8 +26,8 @@ class AcceptedKind:
     achievement_types: tuple[str, ...]
 
 
-ACCEPTED: tuple[AcceptedKind, ...] = (AcceptedKind("OpenBadgeCredential", ("Diploma",)),)
-"""What ``POST /credentials/verify`` accepts: the diploma (bloc certificates join this list)."""
+ACCEPTED: tuple[AcceptedKind, ...] = (AcceptedKind("OpenBadgeCredential", ("Diploma", "Certificate")),)
+"""What ``POST /credentials/verify`` accepts: the diploma and the bloc certificates (``Certificate``)."""
 
 
 @dataclass(frozen=True)

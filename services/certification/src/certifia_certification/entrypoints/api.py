@@ -202,3 +202,22 @@ def get_diploma(
         raise hidden
     ensure_visible(request, principal, diploma.candidate_id, hidden_as=hidden)
     return diploma_out(diploma, issuer, principal)
+
+
+@router.get("/bloc-certificates/{certificate_id}/credential")
+def get_bloc_certificate_credential(
+    certificate_id: str,
+    request: Request,
+    principal: Annotated[Principal, Depends(require(*READERS))],
+    uow: UnitOfWorkDep,
+) -> dict[str, Any]:
+    """The bloc certificate as its signed OB 3.0 credential (verifiable like the diploma)."""
+    with uow:
+        certificate = ProgressRepository(uow.session).certificate(certificate_id)
+    hidden = not_found("Bloc certificate", certificate_id, "certificate_id")  # another candidate's
+    if certificate is None:
+        raise hidden
+    ensure_visible(request, principal, certificate.candidate_id, hidden_as=hidden)
+    if certificate.credential is None:  # recorded before bloc certificates were credentials
+        raise hidden
+    return certificate.credential

@@ -15,6 +15,11 @@ from functools import partial
 
 from certifia_certification.adapters.keystore import KeyRing
 from certifia_certification.adapters.repository import ProgressRepository, StatusListRepository
+from certifia_certification.domain.bloc_credential import (
+    BlocFacts,
+    bloc_certificate_credential,
+    bloc_evidence,
+)
 from certifia_certification.domain.controller import method_id
 from certifia_certification.domain.credential import DiplomaFacts, diploma_credential, iso, sign
 from certifia_certification.domain.model import (
@@ -136,7 +141,7 @@ def settle(
     """Issue what the candidate's progress now earns: missing bloc certificates, then the diploma."""
     rule = issuer.referential.rule
     for bloc in progress.blocs_without_certificate(bloc_order(rule)):
-        certificate = BlocCertificate(str(uuid.uuid4()), progress.candidate_id, bloc, now)
+        certificate = issue_bloc_certificate(progress, bloc, repo=repo, issuer=issuer, now=now)
         repo.add_certificate(certificate)
         progress.certificates[bloc] = certificate
         uow.emit(
@@ -151,6 +156,35 @@ def settle(
         )
     if progress.diploma is None and evaluate(rule, progress).satisfied:
         issue_diploma(progress, repo=repo, uow=uow, issuer=issuer, now=now)
+
+
+def issue_bloc_certificate(
+    progress: CandidateProgress, bloc: str, *, repo: ProgressRepository, issuer: Issuer, now: datetime
+) -> BlocCertificate:
+    """The bloc certificate, signed like the diploma, with its entry in the same revocation status lists."""
+    ref, enrolment = issuer.referential, progress.enrolment
+    certificate_id = str(uuid.uuid4())
+    facts = BlocFacts(
+        certificate_id=certificate_id,
+        candidate_id=progress.candidate_id,
+        holder=f"{enrolment.given_name} {enrolment.family_name}" if enrolment else None,
+        bloc=bloc,
+        bloc_title=ref.bloc(bloc).title,
+        certification_title=ref.certification.title,
+        referential_version=ref.version,
+        issued_at=now,
+    )
+    entry = StatusListRepository(repo.session).allocate(now=now)
+    status = status_entry(issuer.status_list_url(entry.list_id), entry.index)
+    credential = sign(
+        bloc_certificate_credential(
+            facts, issuer_id=issuer.did, base_url=issuer.base_url, credential_status=status
+        ),
+        issuer.keys.active(),
+        verification_method=issuer.verification_method(),
+        created=now,
+    )
+    return BlocCertificate(certificate_id, progress.candidate_id, bloc, now, credential, entry)
 
 
 def issue_diploma(
@@ -178,7 +212,15 @@ def issue_diploma(
     credential_status = status_entry(issuer.status_list_url(entry.list_id), entry.index)
     credential = sign(
         diploma_credential(
-            facts, issuer_id=issuer.did, base_url=issuer.base_url, credential_status=credential_status
+            facts,
+            issuer_id=issuer.did,
+            base_url=issuer.base_url,
+            credential_status=credential_status,
+            evidence=[
+                bloc_evidence(c.certificate_id, b)
+                for b in result.blocs
+                if (c := progress.certificates.get(b)) is not None
+            ],
         ),
         issuer.keys.active(),
         verification_method=issuer.verification_method(),
