@@ -21,39 +21,9 @@ import pytest
 
 from certifia_grading.engine import GradingEngine, GradingOutcome, SubmissionError, archive
 from certifia_grading.engine.model import PackError
-from certifia_grading.engine.testing import zip_files
+from certifia_grading.engine.testing import doubling_pack_yaml, write_doubling_pack, zip_files
 
-PACK_YAML = """
-id: {pid}
-version: "0.0.1"
-title: "entry-point probe"
-interface:
-  kind: python
-  function: solve
-  signature: "solve(numbers: numpy.ndarray) -> numpy.ndarray"
-  inputs: [{{name: numbers, format: npy}}]
-  outputs: [{{name: doubled, format: npy}}]
-dataset: {{seed: 1}}
-limits: {{cpu_seconds: 10, memory_mb: 1024, wall_seconds: 20, max_processes: 12, max_output_mb: 4}}
-{extra}
-criteria:
-  - id: "2.A1.C1.E1"
-    summary: "probe"
-    checks: [{{metric: exact, comparator: "==", threshold: 1, reason: "every value doubled"}}]
-"""
-PACK_PY = """
-import numpy as np
-from certifia_grading.engine.spec import Dataset
-from certifia_grading.packs.common import as_vector
-
-def build(seed):
-    x = np.arange(10)
-    return Dataset(inputs={"numbers": x}, hidden={"y": 2 * x})
-
-def score(submission, dataset, ctx):
-    y = dataset.hidden["y"]
-    return {"exact": float((as_vector(submission.outputs["doubled"], len(y), "doubled") == y).all())}
-"""
+LIMITS = "cpu_seconds: 10, memory_mb: 1024, wall_seconds: 20, max_processes: 12, max_output_mb: 4"
 GOOD = "import helpers\n\ndef solve(numbers):\n    return helpers.double(numbers)\n"
 HELPERS = "def double(x):\n    return x * 2\n"
 TRIPLE = "def solve(numbers):\n    return numbers * 3\n"  # what a shadow would run instead
@@ -66,10 +36,7 @@ def engine() -> Iterator[GradingEngine]:
         ("entry_probe", ""),
         ("entry_probe_npy", 'submission: {allow: ["*.py", "weights/*.npy"]}'),
     ):
-        folder = root / "packs" / pid
-        folder.mkdir(parents=True)
-        (folder / "pack.yaml").write_text(PACK_YAML.format(pid=pid, extra=extra))
-        (folder / "pack.py").write_text(PACK_PY)
+        write_doubling_pack(root / "packs", pid, LIMITS, title="entry-point probe", extra=extra)
     yield GradingEngine(root / "packs")
     shutil.rmtree(root, ignore_errors=True)
 
@@ -209,7 +176,7 @@ def test_the_default_allow_list_is_stated_and_each_pack_may_declare_its_own(tmp_
         ("submission: {allow: []}", False),
         ("submission: {allow: ['/etc/*']}", False),
     ):
-        (folder / "pack.yaml").write_text(PACK_YAML.format(pid="entry_probe", extra=extra))
+        (folder / "pack.yaml").write_text(doubling_pack_yaml("entry_probe", LIMITS, extra=extra))
         if ok:
             spec = parse_spec(folder)
             assert spec.submission_allow == DEFAULT_SUBMISSION_ALLOW

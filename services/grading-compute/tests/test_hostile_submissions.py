@@ -15,62 +15,27 @@ from pathlib import Path
 import pytest
 
 from certifia_grading.engine import GradingEngine, GradingOutcome
-from certifia_grading.engine.testing import zip_files
+from certifia_grading.engine.testing import write_doubling_pack, zip_files
 
 pytestmark = [
     pytest.mark.integration,
     pytest.mark.skipif(shutil.which("bwrap") is None, reason="needs bubblewrap (apt-get install bubblewrap)"),
 ]
 
-PACK_YAML = """
-id: hostile_probe
-version: "0.0.1"
-title: "probe pack for the hostile suite"
-interface:
-  kind: python
-  function: solve
-  signature: "solve(numbers: numpy.ndarray) -> numpy.ndarray"
-  inputs: [{name: numbers, format: npy}]
-  outputs: [{name: doubled, format: npy}]
-dataset: {seed: 1}
-limits: {cpu_seconds: 4, memory_mb: 1024, wall_seconds: 8, max_processes: 12, max_output_mb: 4, max_log_kb: 16}
-criteria:
-  - id: "2.A1.C1.E1"
-    summary: "probe"
-    checks: [{metric: exact, comparator: "==", threshold: 1, reason: "every value doubled"}]
-"""
-PACK_PY = """
-import numpy as np
-from certifia_grading.engine.spec import Dataset
-from certifia_grading.packs.common import as_vector
-
-def build(seed):
-    x = np.arange(10)
-    return Dataset(inputs={"numbers": x}, hidden={"y": 2 * x})
-
-def score(submission, dataset, ctx):
-    y = dataset.hidden["y"]
-    return {"exact": float((as_vector(submission.outputs["doubled"], len(y), "doubled") == y).all())}
-"""
+LIMITS = (
+    "cpu_seconds: 4, memory_mb: 1024, wall_seconds: 8, max_processes: 12, max_output_mb: 4, max_log_kb: 16"
+)
 GOOD = "def solve(numbers):\n    return numbers * 2\n"
 
 
 @pytest.fixture(scope="module")
 def probe() -> Iterator[tuple[GradingEngine, Path]]:
     root = Path(tempfile.mkdtemp(prefix="certifia-hostile-"))
-    pack = root / "packs" / "hostile_probe"
-    pack.mkdir(parents=True)
-    (pack / "pack.yaml").write_text(PACK_YAML)
-    (pack / "pack.py").write_text(PACK_PY)
+    title = "probe pack for the hostile suite"
+    pack = write_doubling_pack(root / "packs", "hostile_probe", LIMITS, title=title)
     (pack / "labels.npy").write_text("the hidden labels")
-    gpu_pack = root / "packs" / "hostile_probe_gpu"  # the same probe asking for a GPU: other memory rlimit
-    gpu_pack.mkdir()
-    (gpu_pack / "pack.yaml").write_text(
-        PACK_YAML.replace("id: hostile_probe", "id: hostile_probe_gpu").replace(
-            "limits: {", "limits: {gpus: 1, "
-        )
-    )
-    (gpu_pack / "pack.py").write_text(PACK_PY)
+    # the same probe asking for a GPU: another memory rlimit
+    write_doubling_pack(root / "packs", "hostile_probe_gpu", "gpus: 1, " + LIMITS, title=title)
     other = root / "other-submission"
     other.mkdir()
     (other / "solution.py").write_text("SECRET = 'another candidate'\n")

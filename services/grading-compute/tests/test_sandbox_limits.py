@@ -28,53 +28,25 @@ from certifia_grading.adapters import cgroups
 from certifia_grading.adapters import sandbox as sandbox_module
 from certifia_grading.adapters.sandbox import BwrapSandbox, Limits, SandboxResult
 from certifia_grading.engine import GradingEngine, GradingOutcome
-from certifia_grading.engine.testing import zip_files
+from certifia_grading.engine.testing import write_doubling_pack, zip_files
 
 needs_bwrap = pytest.mark.skipif(shutil.which("bwrap") is None, reason="needs bubblewrap")
 needs_cgroups = pytest.mark.skipif(
     cgroups.available() is not None, reason="cgroups are not writable here (non-root, no delegation)"
 )
 
-PACK_YAML = """
-id: limits_probe
-version: "0.0.1"
-title: "probe pack for the per-job limits"
-interface:
-  kind: python
-  function: solve
-  signature: "solve(numbers: numpy.ndarray) -> numpy.ndarray"
-  inputs: [{name: numbers, format: npy}]
-  outputs: [{name: doubled, format: npy}]
-dataset: {seed: 1}
-limits: {cpu_seconds: 8, memory_mb: 512, wall_seconds: 15, max_processes: 16, max_output_mb: 4, max_log_kb: 16}
-criteria:
-  - id: "2.A1.C1.E1"
-    summary: "probe"
-    checks: [{metric: exact, comparator: "==", threshold: 1, reason: "every value doubled"}]
-"""
-PACK_PY = """
-import numpy as np
-from certifia_grading.engine.spec import Dataset
-from certifia_grading.packs.common import as_vector
-
-def build(seed):
-    x = np.arange(10)
-    return Dataset(inputs={"numbers": x}, hidden={"y": 2 * x})
-
-def score(submission, dataset, ctx):
-    y = dataset.hidden["y"]
-    return {"exact": float((as_vector(submission.outputs["doubled"], len(y), "doubled") == y).all())}
-"""
 GOOD = "def solve(numbers):\n    return numbers * 2\n"
 
 
 @pytest.fixture(scope="module")
 def packs() -> Iterator[Path]:
     root = Path(tempfile.mkdtemp(prefix="certifia-limits-"))
-    pack = root / "limits_probe"
-    pack.mkdir()
-    (pack / "pack.yaml").write_text(PACK_YAML)
-    (pack / "pack.py").write_text(PACK_PY)
+    write_doubling_pack(
+        root,
+        "limits_probe",
+        "cpu_seconds: 8, memory_mb: 512, wall_seconds: 15, max_processes: 16, max_output_mb: 4, max_log_kb: 16",
+        title="probe pack for the per-job limits",
+    )
     yield root
     shutil.rmtree(root, ignore_errors=True)
 

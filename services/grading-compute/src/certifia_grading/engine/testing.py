@@ -41,3 +41,51 @@ def sample_submission(engine: GradingEngine, pack_id: str, which: str = "referen
     spec.loader.exec_module(module)
     files: dict[str, bytes | str] = dict(module.build(engine.dataset(pack_id).public))
     return zip_files(files)
+
+
+DOUBLING_PACK_PY = """
+import numpy as np
+from certifia_grading.engine.spec import Dataset
+from certifia_grading.packs.common import as_vector
+
+def build(seed):
+    x = np.arange(10)
+    return Dataset(inputs={"numbers": x}, hidden={"y": 2 * x})
+
+def score(submission, dataset, ctx):
+    y = dataset.hidden["y"]
+    return {"exact": float((as_vector(submission.outputs["doubled"], len(y), "doubled") == y).all())}
+"""
+
+
+def doubling_pack_yaml(pack_id: str, limits: str, *, title: str = "probe pack", extra: str = "") -> str:
+    """The pack.yaml of a probe pack: ``solve(numbers)`` must return the numbers doubled (one criterion)."""
+    return f"""
+id: {pack_id}
+version: "0.0.1"
+title: "{title}"
+interface:
+  kind: python
+  function: solve
+  signature: "solve(numbers: numpy.ndarray) -> numpy.ndarray"
+  inputs: [{{name: numbers, format: npy}}]
+  outputs: [{{name: doubled, format: npy}}]
+dataset: {{seed: 1}}
+limits: {{{limits}}}
+{extra}
+criteria:
+  - id: "2.A1.C1.E1"
+    summary: "probe"
+    checks: [{{metric: exact, comparator: "==", threshold: 1, reason: "every value doubled"}}]
+"""
+
+
+def write_doubling_pack(
+    packs_dir: Path, pack_id: str, limits: str, *, title: str = "probe pack", extra: str = ""
+) -> Path:
+    """A probe pack in ``packs_dir/pack_id`` (the hostile, limits and entry-point suites grade against it)."""
+    folder = packs_dir / pack_id
+    folder.mkdir(parents=True)
+    (folder / "pack.yaml").write_text(doubling_pack_yaml(pack_id, limits, title=title, extra=extra))
+    (folder / "pack.py").write_text(DOUBLING_PACK_PY)
+    return folder
