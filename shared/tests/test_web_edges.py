@@ -27,7 +27,7 @@ from starlette.types import Message
 from certifia_shared.config import ServiceSettings
 from certifia_shared.hygiene import PersonName, ShortText
 from certifia_shared.problems import MEDIA_TYPE, correlation_id
-from certifia_shared.testing import test_issuer
+from certifia_shared.testing import test_issuer as local_issuer
 from certifia_shared.web import create_app, replayed
 
 SERVICE = "edges-test"
@@ -97,7 +97,7 @@ def _router() -> APIRouter:
 
 
 def _settings() -> ServiceSettings:
-    return ServiceSettings.model_construct(service_name=SERVICE, oidc_issuer=test_issuer().url)
+    return ServiceSettings.model_construct(service_name=SERVICE, oidc_issuer=local_issuer().url)
 
 
 def _app(**kwargs: Any) -> FastAPI:
