@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from certifia_certification.adapters.orm import diplomas, status_lists
+from certifia_certification.adapters.orm import bloc_certificates, diplomas, status_lists
 from certifia_certification.adapters.repository import ProgressRepository
 from certifia_certification.bootstrap import Wiring, bootstrap
 from certifia_certification.domain.signing import SigningKey
@@ -82,9 +82,14 @@ def test_diplomas_issued_at_once_get_distinct_entries(pg_wiring: Wiring, make_ev
     run_at_once([partial(apply_with_retries, pg_wiring, c.full_candidate(), errors) for c in candidates])
     with pg_wiring.ctx.uow() as uow:
         entries = uow.session.execute(select(diplomas.c.status_list_id, diplomas.c.status_list_index)).all()
+        blocs = uow.session.execute(
+            select(bloc_certificates.c.status_list_id, bloc_certificates.c.status_list_index)
+        ).all()
         lists = uow.session.execute(select(status_lists.c.list_id, status_lists.c.allocated)).all()
-    assert len(entries) == 9 and len(set(entries)) == 9
-    assert [tuple(r) for r in lists] == [(entries[0][0], 9)], "one list, every position handed out once"
+    assert len(entries) == 9 and len(blocs) == 9 * 5
+    # diplomas and bloc certificates share the revocation lists: no position is handed out twice across both
+    assert len(set(entries) | set(blocs)) == 9 * 6
+    assert [tuple(r) for r in lists] == [(entries[0][0], 54)], "one list, every position handed out once"
 
 
 def test_officers_revoking_at_once_record_one_revocation(pg_wiring: Wiring, make_events: Any) -> None:
