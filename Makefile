@@ -12,7 +12,7 @@ empty :=
 space := $(empty) $(empty)
 PYTEST := $(BIN)/python -X faulthandler -m pytest -p no:cacheprovider --import-mode=importlib
 
-.PHONY: help venv prerequisites kafka kafka-stop postgres run stop demo dead-letters replay-dead-letter test lint typecheck test-unit \
+.PHONY: help venv prerequisites prerequisites-test kafka kafka-stop postgres run stop demo dead-letters replay-dead-letter test lint typecheck test-unit \
         test-integration test-e2e test-gpu referential packs bench-grading bench-gpu clean
 
 help:
@@ -23,8 +23,13 @@ help:
 	@echo "make dead-letters [SERVICE=...] | make replay-dead-letter SERVICE=... DEAD_LETTER=topic:partition:offset"
 	@echo "make test-gpu | make bench-gpu   on a machine with an NVIDIA GPU (driver >= 580): the GPU path of grading"
 
+# Both install the missing system packages as root or with passwordless sudo (scripts/system-packages.sh),
+# else print the sudo apt-get command to run; `make run` and `make test` start with them.
 prerequisites:
 	@scripts/prerequisites.sh
+
+prerequisites-test:
+	@scripts/prerequisites.sh test
 
 venv: $(STAMP)
 $(STAMP): $(REQS) $(PYPROJECTS)
@@ -45,7 +50,7 @@ kafka-stop:
 postgres:
 	@scripts/postgres.sh ensure && scripts/postgres.sh createdbs
 
-run: venv
+run: prerequisites venv
 	@scripts/run.sh
 
 demo: venv
@@ -71,7 +76,8 @@ typecheck: venv
 	MYPYPATH=$(subst $(space),:,$(SRC_DIRS)) $(BIN)/mypy $(SRC_DIRS)
 
 test-unit: venv certification-tools
-	$(PYTEST) -q -m "not integration and not e2e and not gpu" shared/tests $(foreach s,$(SERVICES),services/$(s)/tests) contracts/tests
+	$(PYTEST) -q -m "not integration and not e2e and not gpu" shared/tests $(foreach s,$(SERVICES),services/$(s)/tests) contracts/tests \
+	  scripts/tests
 
 # Schemathesis over every service's OpenAPI document, in-process on SQLite: no 5xx, every response as documented.
 # FUZZ_EXAMPLES cases per operation (30; derandomized, so every run sends the same ones): FUZZ_EXAMPLES=300 make fuzz
@@ -86,7 +92,7 @@ test-integration: venv prerequisites postgres
 test-e2e: venv prerequisites postgres
 	$(PYTEST) -q -m e2e e2e
 
-test: lint typecheck contracts-check test-unit fuzz test-integration test-e2e
+test: prerequisites-test lint typecheck contracts-check test-unit fuzz test-integration test-e2e
 
 # The AsyncAPI document is generated from contracts/events/ and contracts/bus.yaml (a unit test fails when the
 # committed one is stale) and validated by the official parser, @asyncapi/parser pinned in contracts/tools/.

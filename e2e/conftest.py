@@ -1,19 +1,18 @@
 """The e2e harness: the real system (Kafka KRaft broker, PostgreSQL, Keycloak, the five services).
 
-Where a Docker engine answers, Kafka and PostgreSQL come from testcontainers; where none does (the
-development machines), from local processes: ``scripts/kafka.sh`` and the PostgreSQL that
-``scripts/postgres.sh`` started. ``CERTIFIA_E2E_CONTAINERS=0`` forbids containers. The services always
-run as local processes of this checkout, exactly as ``make run`` starts them (``scripts/stack.py``).
+Kafka and PostgreSQL come from testcontainers where they can start (a Docker engine answers and the images
+are present locally), else from local processes: ``scripts/kafka.sh`` and the PostgreSQL that
+``scripts/postgres.sh`` started (``e2e_harness``; ``CERTIFIA_E2E_CONTAINERS=1`` requires containers, ``=0``
+local processes). The branch taken, and why, is printed once after collection. The services always run as
+local processes of this checkout, exactly as ``make run`` starts them (``scripts/stack.py``).
 """
 
 from __future__ import annotations
 
 import contextlib
 import importlib.util
-import os
 import random
 import shutil
-import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,7 +24,9 @@ import pytest
 from certifia_shared.testing import fresh_pg_url
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(Path(__file__).resolve().parent))  # e2e_events
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # e2e_events, e2e_harness
+import e2e_harness  # noqa: E402
+
 DATABASES = {
     "enrolment": "enrolment",
     "assessment": "assessment",
@@ -48,17 +49,6 @@ stack_module = _load("stack")
 demo_module = _load("demo")
 
 
-def docker_answers() -> bool:
-    if shutil.which("docker") is None:
-        return False
-    try:
-        return (
-            subprocess.run(["docker", "info"], capture_output=True, timeout=10, check=False).returncode == 0
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return False
-
-
 @contextlib.contextmanager
 def containers() -> Iterator[tuple[str, dict[str, str]]]:
     """Kafka and PostgreSQL from testcontainers: (bootstrap, {service: database url})."""
@@ -67,8 +57,10 @@ def containers() -> Iterator[tuple[str, dict[str, str]]]:
     from testcontainers.postgres import PostgresContainer
 
     with (
-        KafkaContainer("confluentinc/cp-kafka:7.9.0").with_kraft() as kafka,
-        PostgresContainer("postgres:17", username="certifia", password="certifia", dbname="postgres") as pg,
+        KafkaContainer(e2e_harness.KAFKA_IMAGE).with_kraft() as kafka,
+        PostgresContainer(
+            e2e_harness.POSTGRES_IMAGE, username="certifia", password="certifia", dbname="postgres"
+        ) as pg,
     ):
         host, port = pg.get_container_host_ip(), pg.get_exposed_port(5432)
         with psycopg.connect(
@@ -83,19 +75,38 @@ def containers() -> Iterator[tuple[str, dict[str, str]]]:
         yield kafka.get_bootstrap_server(), urls
 
 
-def use_containers() -> bool:
-    if os.environ.get("CERTIFIA_E2E_CONTAINERS") == "0" or not docker_answers():
-        return False
-    return importlib.util.find_spec("testcontainers") is not None
+_BRANCH = pytest.StashKey[e2e_harness.Branch]()
+
+
+def branch(config: pytest.Config) -> e2e_harness.Branch:
+    """The branch of this session, chosen once (and printed to the terminal) the first time it is asked."""
+    if _BRANCH not in config.stash:
+        chosen = e2e_harness.probe_and_choose()
+        config.stash[_BRANCH] = chosen
+        reporter = config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None:
+            reporter.write_line(chosen.describe())
+    return config.stash[_BRANCH]
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    # At session start, and only when a selected test starts the stack (nothing to probe for -k that selects none).
+    if any("stack" in getattr(item, "fixturenames", ()) for item in session.items):
+        chosen = branch(session.config)
+        if chosen.error:
+            raise pytest.UsageError(chosen.error)
 
 
 @pytest.fixture(scope="session")
-def stack() -> Iterator[Any]:
+def stack(request: pytest.FixtureRequest) -> Iterator[Any]:
     base = ROOT / "var" / "e2e"
     shutil.rmtree(base, ignore_errors=True)
     with contextlib.ExitStack() as resources:
         bootstrap: str | None = None
-        if use_containers():
+        chosen = branch(request.config)
+        if chosen.error:
+            pytest.fail(chosen.error, pytrace=False)
+        if chosen.containers:
             bootstrap, urls = resources.enter_context(containers())
         else:
             urls = {service: fresh_pg_url(db) for service, db in DATABASES.items()}

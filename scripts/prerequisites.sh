@@ -1,17 +1,22 @@
 #!/usr/bin/env bash
-# Checks the tools certifia needs on this machine; silent when everything is there.
+# Installs the system packages certifia needs, then checks the tools; silent when everything is there.
 #
-# Usage: scripts/prerequisites.sh [python]
+# Usage: scripts/prerequisites.sh [python|test]
 #
-#   (no argument)  Python 3.11 (with venv), Java 17+, Maven (mvn) and bubblewrap (bwrap)
+#   (no argument)  what `make run` needs: Python 3.11 (with venv), Java 17+, Maven (mvn), bubblewrap (bwrap)
 #   python         only Python 3.11 (what `make venv` needs)
+#   test           what `make test` needs: the packages of the whole suite, then the same checks
 #
-# For each missing item, prints what is wrong and exactly how to install it (Debian/Ubuntu packages,
-# or pyenv for Python), then exits 1. The Python interpreter is $PY (default python3.11, as in the
-# Makefile); `make PY=/path/to/python3.11 ...` passes another one.
+# First, scripts/system-packages.sh installs the missing Debian/Ubuntu packages when run as root or with
+# passwordless sudo; otherwise it prints the exact `sudo apt-get ...` command and this exits 1. Then, for
+# each item still wrong, prints what is wrong and exactly how to fix it (e.g. pyenv for Python), then
+# exits 1. The Python interpreter is $PY (default python3.11, as in the Makefile; Debian 12's python3
+# package brings it); `make PY=/path/to/python3.11 ...` passes another one.
 set -uo pipefail
 
-PY="${PY:-python3.11}"
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+export PY="${PY:-python3.11}"
+
 JAVA_MIN=17
 missing=0
 
@@ -99,20 +104,28 @@ check_bubblewrap() {
   fi
 }
 
+system_packages() { # <profile of scripts/system-packages.sh>
+  "$HERE/system-packages.sh" --quiet "$1" || exit 1
+}
+
 case "${1:-all}" in
-  python) check_python ;;
-  all)
+  python)
+    system_packages python
+    check_python
+    ;;
+  all | test)
+    if [[ "${1:-all}" == test ]]; then system_packages all; else system_packages run; fi
     check_python
     check_java
     check_maven
     check_bubblewrap
     ;;
   -h | --help)
-    sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'
     exit 0
     ;;
   *)
-    echo "usage: $0 [python]" >&2
+    echo "usage: $0 [python|test]" >&2
     exit 2
     ;;
 esac
