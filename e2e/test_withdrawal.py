@@ -66,3 +66,69 @@ def test_a_withdrawn_candidate_is_refused_by_assessment_and_gets_no_diploma(stac
         events.read_all(stack, ev.TOPIC_ENROLMENT), cid, "candidate.withdrawn.v1"
     )
     assert len(withdrawals) == 1
+
+
+def test_rights_earned_before_a_withdrawal_survive_it(stack: Any, demo: Any) -> None:
+    """Measured before (issue 17): an appeal opened before a withdrawal and upheld after it passed the bloc in
+    assessment, but certification issued no certificate, judging by the resolution time; and a rejection
+    decided before the withdrawal could no longer be appealed after it (409)."""
+    lms, jury, officer = demo.headers("lms"), demo.headers("jury"), demo.headers("officer")
+    body = {
+        "external_id": f"rights-{uuid.uuid4().hex[:8]}",
+        "given_name": "Inès",
+        "family_name": "Roy",
+        "email": "ines@example.org",
+    }
+    cid = demo.call("POST", "enrolment", "/candidates", headers=lms, json=body)["id"]
+    me = demo.headers("candidate", candidate_id=cid)
+    demo.wait(
+        "assessment to learn of the candidate",
+        lambda: (
+            demo.http.get(stack.url("assessment") + f"/candidates/{cid}/progress", headers=jury).status_code
+            == 200
+        ),
+    )
+    *validated, contested, late = [c.id for c in demo.referential.bloc("4").criteria]
+    for criterion in validated:
+        decision = {"criterion_id": criterion, "outcome": "validated", "comment": "avant le départ"}
+        demo.call("POST", "assessment", f"/candidates/{cid}/decisions", headers=jury, json=decision)
+    rejected = {}
+    for criterion in (contested, late):
+        decision = {"criterion_id": criterion, "outcome": "rejected", "comment": "Livrable incomplet."}
+        rejected[criterion] = demo.call(
+            "POST", "assessment", f"/candidates/{cid}/decisions", headers=jury, json=decision
+        )["id"]
+    grounds = "Le livrable complet a été déposé dans les délais ; le jury ne l'a pas lu."
+    opened = demo.call(
+        "POST",
+        "assessment",
+        f"/candidates/{cid}/appeals",
+        headers=me,
+        json={"decision_id": rejected[contested], "grounds": grounds},
+    )
+    demo.call("POST", "enrolment", f"/candidates/{cid}/withdrawal", headers=lms, json={"reason": "Départ"})
+
+    def appealed_after() -> dict[str, Any] | None:  # once assessment knows of the withdrawal
+        url = stack.url("assessment") + f"/candidates/{cid}/appeals"
+        answer = demo.http.post(url, headers=me, json={"decision_id": rejected[late], "grounds": grounds})
+        assert answer.status_code in (201, 200), answer.text  # before the fix: 409 candidate-withdrawn
+        return dict(answer.json())
+
+    later = demo.wait("an appeal on a decision made before the withdrawal", appealed_after)
+    for appeal in (opened, later):
+        demo.call(
+            "POST",
+            "assessment",
+            f"/appeals/{appeal['id']}/resolution",
+            headers=officer,
+            json={"outcome": "upheld", "reasoning": "Le livrable complet figurait bien au dossier déposé."},
+        )
+
+    def certified() -> bool:
+        response = demo.http.get(stack.url("certification") + f"/candidates/{cid}/progress", headers=officer)
+        return response.status_code == 200 and "4" in response.json().get("blocs_passed", [])
+
+    demo.wait("certification to certify bloc 4, earned before the withdrawal", certified, timeout=60)
+    records = events.read_all(stack, ev.TOPIC_CERTIFICATION)
+    assert [r for r in events.of_candidate(records, cid, "bloc_certificate.issued.v1")]
+    assert not events.of_candidate(records, cid, "diploma.issued.v1")

@@ -290,7 +290,8 @@ def certification() -> Seeded:
         ),
     )
     diploma = _ok(TestClient(app).get(f"/candidates/{candidate_id}/diploma", headers=auth("admin")), 200)
-    list_url = diploma["credential"]["credentialStatus"]["statusListCredential"]
+    status = diploma["credential"]["credentialStatus"]  # [revocation, suspension] (one entry before)
+    list_url = (status[0] if isinstance(status, list) else status)["statusListCredential"]
     return Seeded(
         "certification",
         app,

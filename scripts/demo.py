@@ -34,6 +34,7 @@ DEMO_PACKS = {
     "5B": ("b2_data_cleaning", "b2_supervised_onnx", "b5b_model_compression"),
 }
 HOW_GRADED = {"python": "code, sandboxed", "onnx": "ONNX model"}
+DEMO_EXTRA_TIME = 1.25  # the demo candidate's accommodation: a quarter more time
 DEMO_HOOK_PATH = "/demo-lms/webhooks"
 
 
@@ -161,6 +162,23 @@ class Demo:
         self.say(f"[1/7] enrolled candidate {cid} (LMS id {external_id})")
         self.call("PUT", "enrolment", f"/candidates/{cid}/option", headers=me, json={"option": option})
         self.say(f"[2/7] chose option bloc {option}")
+        accommodation = self.call(
+            "POST",
+            "enrolment",
+            f"/candidates/{cid}/accommodations",
+            headers=officer,
+            json={
+                "extra_time_factor": DEMO_EXTRA_TIME,
+                "adapted_formats": ["rest_breaks"],
+                "adapted_defence": "Une pause de dix minutes au milieu de la soutenance.",
+                "evidence_reference": "MDPH-2026-DEMO-0042",
+                "reason": "Avis du médecin désigné par la CDAPH : un tiers-temps et des pauses.",
+            },
+        )
+        self.say(
+            f"      accommodation granted by an officer: extra time x{accommodation['extra_time_factor']:g}, "
+            "rest breaks, an adapted defence (décret 2021-389)"
+        )
 
         # assessment learns of the candidate from candidate.enrolled over Kafka
         self.wait(
@@ -174,7 +192,18 @@ class Demo:
         )
         automated: set[str] = set()
         if grade_submission:
-            automated = self.graded_submission(cid, me, jury, DEMO_PACKS[option])
+            # grading-compute applies the extra time once it has heard of the grant (over Kafka)
+            self.wait(
+                "grading-compute to apply the accommodation",
+                lambda: (
+                    self.call("GET", "grading-compute", f"/candidates/{cid}/accommodation", headers=me)[
+                        "extra_time_factor"
+                    ]
+                    == DEMO_EXTRA_TIME
+                ),
+            )
+            proposed = self.graded_submission(cid, me, jury, DEMO_PACKS[option])
+            automated = self.jury_confirms(cid, jury, proposed)
         blocs = ["1", "2", "3", "4", option]
         self.say(f"[4/7] jury decisions on every remaining criterion of blocs {', '.join(blocs)}")
         for code in blocs:
@@ -300,7 +329,7 @@ class Demo:
         # The local stack gives the jury 0 days to read it (DEFENCE_READING_DAYS, 7 by default): a defence
         # two seconds from now.
         at = datetime.now(UTC) + timedelta(seconds=2)
-        self.call(
+        schedule = self.call(
             "POST",
             "thesis",
             f"/candidates/{cid}/defence/schedule",
@@ -323,9 +352,11 @@ class Demo:
             headers=jury,
             json={"outcome": "passed", "grade": 16.5},
         )
+        minutes = schedule.get("duration_minutes")
+        longer = f" for {minutes} min (extra time applied)" if schedule.get("accommodation") else ""
         self.say(
             f"[6/7] thesis deposited (v{deposit['version']}, {deposit['size_bytes']} bytes), defence scheduled "
-            "before a jury of 3 and passed (16.5/20)"
+            f"before a jury of 3{longer} and passed (16.5/20)"
         )
 
     @staticmethod
@@ -352,6 +383,44 @@ class Demo:
             self.stack.url("certification") + f"/candidates/{cid}/progress", headers=headers
         )
         return response.json() if response.status_code == 200 else {}
+
+    def jury_confirms(self, cid: str, jury: dict[str, str], proposed: set[str]) -> set[str]:
+        """The jury policy (contracts/referential/jury_policy.yaml) makes an automated verdict on a
+        document's or an oral's evaluation a proposal: a jury member reads the evidence and confirms them,
+        in bulk, in their own name. Returns the criteria that are validated once confirmed."""
+        pending = self.call(
+            "GET", "assessment", f"/proposals?candidate_id={cid}&status=pending", headers=jury
+        )
+        if not pending:
+            return proposed
+        confirmed = self.call(
+            "POST",
+            "assessment",
+            "/proposals/reviews",
+            headers=jury,
+            json={
+                "proposal_ids": [p["id"] for p in pending],
+                "comment": "Preuves relues : les mesures du correcteur automatique sont confirmées.",
+            },
+        )
+        policies = ", ".join(sorted({p["policy"] for p in pending}))
+        reviewer = next(
+            (
+                r["reviewed_by"]
+                for p in confirmed["proposals"]
+                for r in p.get("reviews", [])
+                if r.get("reviewed_by")
+            ),
+            "a jury member",
+        )
+        self.say(
+            f"      jury member {reviewer} confirmed {confirmed['confirmed']} automated verdicts under review "
+            f"(policy {policies}): the decisions are in their name"
+        )
+        automatic = {p["criterion_id"] for p in pending}
+        return {c for c in proposed if c not in automatic} | {
+            p["criterion_id"] for p in confirmed["proposals"] if p["proposed_outcome"] == "validated"
+        }
 
     def graded_submission(
         self, cid: str, me: dict[str, str], jury: dict[str, str], pack_ids: tuple[str, ...]
@@ -389,7 +458,9 @@ class Demo:
             if done["status"] == "failed":
                 self.say(f"      {pack['id']}: grading failed: {done['failure_reason']}")
                 continue
-            self.say(f"      {pack['id']} v{done['report']['pack_version']}:")
+            extra = done["report"].get("accommodation")
+            under = f", graded under extra time x{extra['extra_time_factor']:g}" if extra else ""
+            self.say(f"      {pack['id']} v{done['report']['pack_version']}{under}:")
             for c in done["report"]["criteria"]:
                 if c["verdict"] == "validated":
                     validated.add(c["criterion_id"])

@@ -41,6 +41,47 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "enrolled_at": NOW,
     },
     event_types.OPTION_CHOSEN: {"candidate_id": "c-1", "option": "5B", "chosen_at": NOW},
+    event_types.ACCOMMODATION_GRANTED: {
+        "accommodation_id": "acc-1",
+        "candidate_id": "c-1",
+        "extra_time_factor": 1.33,
+        "adapted_formats": ["large_print", "rest_breaks"],
+        "adapted_defence": "Une pause de dix minutes.",
+        "evidence_reference": "MDPH-2026-0042",
+        "granted_by": "officer-7",
+        "granted_by_role": "officer",
+        "granted_at": NOW,
+        "reason": "Avis du médecin désigné par la CDAPH.",
+    },
+    event_types.DEFENCE_CANCELLED: {
+        "defence_id": "d-1",
+        "candidate_id": "c-1",
+        "scheduled_at": NOW,
+        "reason": "candidate_withdrawn",
+        "cancelled_at": NOW,
+        "cancelled_by": "officer-9",
+    },
+    event_types.DEFENCE_APPEAL_OPENED: {
+        "appeal_id": "ap-1",
+        "candidate_id": "c-1",
+        "defence_id": "d-1",
+        "grounds": "Le jury n'a pas tenu compte de l'aménagement accordé.",
+        "opened_by": "account-1",
+        "opened_by_role": "candidate",
+        "opened_at": NOW,
+        "resolve_by": NOW,
+    },
+    event_types.DEFENCE_APPEAL_RESOLVED: {
+        "appeal_id": "ap-1",
+        "candidate_id": "c-1",
+        "defence_id": "d-1",
+        "outcome": "upheld",
+        "reasoning": "La pause prévue n'a pas été accordée : la soutenance est annulée.",
+        "resolved_by": "officer-2",
+        "resolved_by_role": "officer",
+        "resolved_at": NOW,
+        "defence_annulled": True,
+    },
     event_types.CANDIDATE_WITHDRAWN: {
         "candidate_id": "c-1",
         "withdrawn_at": NOW,
@@ -138,6 +179,56 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "resolved_by_role": "officer",
         "resolved_at": NOW,
         "resolution_decision_id": "d-3",
+    },
+    event_types.VAE_DECIDED: {
+        "decision_id": "v-1",
+        "candidate_id": "c-1",
+        "bloc": "4",
+        "outcome": "partially_validated",
+        "competencies_validated": ["4.A1.C1", "4.A1.C2"],
+        "decided_by": "jury-7",
+        "decided_by_role": "jury",
+        "comment": "Livret 2 et entretien : deux compétences du bloc maîtrisées en poste.",
+        "evidence_reference": "VAE-2026-014/livret-2",
+        "decided_at": NOW,
+        "referential_version": "1.0.0",
+    },
+    event_types.VERDICT_PROPOSED: {
+        "proposal_id": "p-1",
+        "candidate_id": "c-1",
+        "submission_id": "s-1",
+        "evaluation_id": "1.EV3",
+        "bloc": "1",
+        "criterion_id": "1.A4.C7.E4",
+        "criterion_code": "A4-C7-E4",
+        "proposed_outcome": "validated",
+        "policy": "jury_confirms",
+        "policy_version": "1.0.0",
+        "review_reasons": ["jury_confirms", "implausible"],
+        "grader": "b1_bias_mitigation@1.0.0",
+        "proposed_at": NOW,
+    },
+    event_types.VERDICT_REVIEWED: {
+        "proposal_id": "p-1",
+        "candidate_id": "c-1",
+        "submission_id": "s-1",
+        "evaluation_id": "1.EV3",
+        "bloc": "1",
+        "criterion_id": "1.A4.C7.E4",
+        "criterion_code": "A4-C7-E4",
+        "proposed_outcome": "validated",
+        "policy": "jury_confirms",
+        "policy_version": "1.0.0",
+        "review_reasons": ["jury_confirms"],
+        "grader": "b1_bias_mitigation@1.0.0",
+        "proposed_at": NOW,
+        "action": "override",
+        "outcome": "rejected",
+        "reviewed_by": "jury-7",
+        "reviewed_by_role": "jury",
+        "comment": "Le document ne propose aucune mesure d'atténuation.",
+        "reviewed_at": NOW,
+        "decision_id": "d-4",
     },
     event_types.GRADING_COMPLETED: {
         "submission_id": "s-1",
@@ -257,6 +348,16 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "revoked_at": NOW,
         "revoked_by": "officer-7",
         "revoked_by_role": "officer",
+    },
+    event_types.BLOC_CERTIFICATE_REVOKED: {
+        "certificate_id": "cert-1",
+        "candidate_id": "c-1",
+        "bloc": "2",
+        "reason": "Fraude à l'évaluation du bloc (décision du jury du 2025-03-01).",
+        "revoked_at": NOW,
+        "revoked_by": "officer-7",
+        "revoked_by_role": "officer",
+        "diploma_id": "dip-1",
     },
 }
 # Issue 3's minimum catalogue.
@@ -580,6 +681,8 @@ def test_each_missing_required_field_is_rejected_and_named(event_type: str) -> N
         (event_types.THESIS_DEFENDED, "outcome", "maybe"),
         (event_types.DIPLOMA_ISSUED, "option", "5"),
         (event_types.DIPLOMA_REVOKED, "revoked_by_role", "candidate"),
+        (event_types.BLOC_CERTIFICATE_REVOKED, "revoked_by_role", "jury"),
+        (event_types.BLOC_CERTIFICATE_REVOKED, "bloc", "6"),
         (event_types.APPEAL_OPENED, "opened_by_role", "jury"),
         (event_types.APPEAL_OPENED, "bloc", "6"),
         (event_types.APPEAL_RESOLVED, "outcome", "partially"),
@@ -660,8 +763,9 @@ def test_grading_completed_v1_keeps_its_released_comparators_and_v2_adds_equalit
     v1, v2 = (contract(t).schema for t in (event_types.GRADING_COMPLETED, event_types.GRADING_COMPLETED_V2))
     assert v1["x-certifia-topic"] == v2["x-certifia-topic"] == event_types.TOPIC_GRADING
     assert v1["required"] == v2["required"]
-    # v2 also carries, optionally, the commitment to the hidden data's seed (additive; v1 is frozen)
-    assert set(v2["properties"]) - set(v1["properties"]) == {"dataset_commitment"}
+    # v2 also carries, optionally, the commitment to the hidden data's seed and the accommodation the job
+    # was graded under (additive; v1 is frozen)
+    assert set(v2["properties"]) - set(v1["properties"]) == {"dataset_commitment", "accommodation"}
     assert set(v1["properties"]) <= set(v2["properties"])
 
 

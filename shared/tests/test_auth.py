@@ -17,12 +17,13 @@ from certifia_shared.auth import Principal, require
 from certifia_shared.oidc_testing import OMIT
 from certifia_shared.problems import install_problem_handlers
 from certifia_shared.tenancy import VisibleCandidate
-from certifia_shared.testing import auth, test_issuer, token
+from certifia_shared.testing import auth, token
+from certifia_shared.testing import test_issuer as local_issuer
 
 
 def _client() -> TestClient:
     app = FastAPI()
-    app.state.verifier = test_issuer().verifier()
+    app.state.verifier = local_issuer().verifier()
     app.state.tenants = SimpleNamespace(tenant_of=lambda cid: {"c-1": "moodle", "c-2": "moodle"}.get(cid))
     install_problem_handlers(app)
 
@@ -75,7 +76,7 @@ def test_a_correctly_signed_token_with_odd_claims_is_401_not_a_500(claims: dict[
     """Measured before: roles = 5, null or [["admin"]] raised TypeError; client_id = ["x"] reached the
     database as a list (ProgrammingError)."""
     odd = dict(claims)
-    raw = test_issuer().mint("x", odd.pop("roles", ["admin"]), **odd)
+    raw = local_issuer().mint("x", odd.pop("roles", ["admin"]), **odd)
     response = _client().get("/candidates/c-1", headers=bearer(raw))
     assert response.status_code == 401, response.text
 
@@ -102,7 +103,7 @@ def test_require_right_role_and_admin_always() -> None:
 
 
 def test_unknown_roles_in_a_token_are_ignored() -> None:
-    raw = test_issuer().mint("x", ["jury", "root", "default-roles-certifia"])
+    raw = local_issuer().mint("x", ["jury", "root", "default-roles-certifia"])
     assert _client().get("/jury-only", headers=bearer(raw)).status_code == 200
 
 

@@ -106,17 +106,24 @@ def test_only_jury_and_officers_decide_and_candidates_see_only_their_own(
     assert client.get("/candidates/cand-6/progress", headers=own).status_code == 403
 
 
+VAE = {
+    "comment": "Livret 2 et entretien : les six activités du bloc sont maîtrisées en poste.",
+    "evidence_reference": "VAE-2026-014/livret-2",
+}
+
+
 def test_vae_jury_passes_a_whole_bloc_for_vae_candidates_only(
     client: TestClient, enrol: Callable[..., None], outbox: Callable[[], list[str]]
 ) -> None:
     enrol("vae-1", path="vae")
     enrol("form-1")
-    ok = client.post("/candidates/vae-1/vae-decisions", json={"bloc": "2"}, headers=JURY)
+    ok = client.post("/candidates/vae-1/vae-decisions", json={"bloc": "2", **VAE}, headers=JURY)
     assert ok.status_code == 201
-    assert client.post("/candidates/vae-1/vae-decisions", json={"bloc": "2"}, headers=JURY).status_code == 200
-    refused = client.post("/candidates/form-1/vae-decisions", json={"bloc": "2"}, headers=JURY)
+    again = client.post("/candidates/vae-1/vae-decisions", json={"bloc": "2", **VAE}, headers=JURY)
+    assert again.status_code == 200
+    refused = client.post("/candidates/form-1/vae-decisions", json={"bloc": "2", **VAE}, headers=JURY)
     assert refused.status_code == 409
-    assert outbox() == [ev.BLOC_PASSED]
+    assert outbox() == [ev.VAE_DECIDED, ev.BLOC_PASSED]
 
 
 def _zip() -> bytes:
@@ -225,13 +232,15 @@ def test_the_200_of_a_replayed_decision_vae_bloc_or_submission_is_documented(
     enrol("vae-9", path="vae")
     assert decide(client, "vae-9", "2.A1.C1.E1").status_code == 201
     assert decide(client, "vae-9", "2.A1.C1.E1").status_code == 200
-    client.post("/candidates/vae-9/vae-decisions", json={"bloc": "3"}, headers=JURY)
-    replayed = client.post("/candidates/vae-9/vae-decisions", json={"bloc": "3"}, headers=JURY)
+    client.post("/candidates/vae-9/vae-decisions", json={"bloc": "3", **VAE}, headers=JURY)
+    replayed = client.post("/candidates/vae-9/vae-decisions", json={"bloc": "3", **VAE}, headers=JURY)
     assert replayed.status_code == 200 and set(replayed.json()) == {
         "candidate_id",
         "bloc",
         "via",
         "passed_at",
+        "bloc_passed",
+        "decision",
     }
     paths = client.get("/openapi.json").json()["paths"]
     for path in ("decisions", "vae-decisions", "submissions"):

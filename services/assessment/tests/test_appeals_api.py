@@ -186,7 +186,7 @@ def _all_but_last_validated_then_rejected(client: TestClient, cid: str) -> str:
 
 
 VOLATILE = {"candidate_id", "decision_id", "decided_by", "decided_by_role", "comment"}
-VOLATILE |= {"decided_at", "validated_at", "passed_at"}
+VOLATILE |= {"decided_at", "validated_at", "passed_at", "earned_at"}
 
 
 def _shape(evts: list[CloudEvent]) -> list[tuple[str, dict[str, Any]]]:
@@ -386,8 +386,12 @@ def test_an_automated_grading_rejection_can_be_contested(
     with ctx.uow() as uow:
         grading_handlers(REF)[ev.GRADING_COMPLETED_V2](completed, uow)
         uow.commit()
+    # 2.EV1 is under jury review (jury_policy.yaml): the rejection is the jury's once confirmed
+    [proposal] = client.get("/proposals", headers=JURY).json()
+    confirm = client.post(f"/proposals/{proposal['id']}/review", json={"action": "confirm"}, headers=JURY)
+    assert confirm.status_code == 200, confirm.text
     [rejection] = client.get("/candidates/cand-1/decisions", headers=OWN).json()
-    assert rejection["decided_by_role"] == "grading"
+    assert (rejection["decided_by"], rejection["proposed_by"]) == ("jury-1", "b2_data_cleaning@1.0.0")
     opened = appeal(client, "cand-1", rejection["id"])
     assert opened.status_code == 201
     assert resolve(client, opened.json()["id"], "upheld").status_code == 200

@@ -37,7 +37,11 @@ CRITERION = "2.A1.C1.E1"
 def rejection(client: TestClient, candidate_id: str = "cand-1", criterion: str = CRITERION) -> str:
     response = client.post(
         f"/candidates/{candidate_id}/decisions",
-        json={"criterion_id": criterion, "outcome": "rejected"},
+        json={
+            "criterion_id": criterion,
+            "outcome": "rejected",
+            "comment": "Le livrable ne traite pas la consigne.",
+        },
         headers=auth("jury", subject="jury-1"),
     )
     assert response.status_code == 201, response.text

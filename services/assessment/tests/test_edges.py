@@ -59,7 +59,7 @@ def test_hostile_text_in_a_decision_is_422_naming_the_field_and_writes_nothing(
     for what, value in hostile(valid[field], free_text=field == "comment").items():
         assert refused_fields(_decide(client, **{field: value})) == {field}, what
         if field == "comment":
-            vae = {"bloc": "2", "comment": value}
+            vae = {"bloc": "2", "comment": value, "evidence_reference": "VAE-2026-001"}
             response = client.post("/candidates/cand-1/vae-decisions", json=vae, headers=JURY)
             assert refused_fields(response) == {"comment"}, what
     assert outbox() == []

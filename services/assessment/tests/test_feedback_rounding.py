@@ -180,10 +180,17 @@ def test_the_candidate_reads_the_grading_rounded_and_the_jury_exactly(
     assert "metrics" not in own["report"] and "dataset_seed" not in own["report"]
     assert "0.849963" not in str(own) and "0.01235" not in str(own)
     assert jury["report"]["metrics"]["tp"] == 87.0 and jury["report"]["criteria"][0]["value"] == 0.849963
-    # the decision the grading recorded (the candidate reads it, criterion.rejected carries it) is rounded
+    # 2.EV1 is under jury review (jury_policy.yaml: a written report): a jury member confirms the verdict;
+    # the decision (the candidate reads it, criterion.rejected carries it) quotes the grading rounded
+    [proposal] = client.get("/proposals", headers=auth("jury")).json()
+    confirmed = client.post(
+        f"/proposals/{proposal['id']}/review", json={"action": "confirm"}, headers=auth("jury")
+    )
+    assert confirmed.status_code == 200, confirmed.text
     [decision] = client.get("/candidates/cand-1/decisions", headers=OWN).json()
-    assert decision["decided_by_role"] == "grading"
+    assert decision["decided_by_role"] == "jury"
     assert "accuracy = 0.84 (attendu >= 0.85" in decision["comment"]
+    assert "0.849963" not in decision["comment"]
 
 
 def test_the_sixth_graded_submission_for_an_evaluation_is_refused_naming_the_limit(

@@ -6,14 +6,20 @@ from __future__ import annotations
 
 import io
 import zipfile
+from typing import Any
 
 from fastapi.testclient import TestClient
 
-from certifia_assessment.service_layer.handlers import on_candidate_enrolled
+from certifia_assessment.service_layer.handlers import grading_handlers, on_candidate_enrolled
+from certifia_shared import event_types as ev
+from certifia_shared.envelope import CloudEvent, utcnow
+from certifia_shared.referential import load_referential
 from certifia_shared.tenancy_matrix import Matrix, assert_holds
 from certifia_shared.testing import auth, enrolled_event, outbox_events
 
 from .conftest import ctx_of
+
+REF = load_referential()
 
 
 def _zip() -> bytes:
@@ -48,14 +54,44 @@ def test_the_tenancy_rule_holds_on_every_candidate_scoped_route(client: TestClie
         files={"file": ("solution.zip", _zip(), "application/zip")},
         headers=own,
     ).json()
+    proposal = _proposal_of(client, submission)
     matrix = Matrix(
         client,
         candidate_id="cand-1",
         owner_lms="lms-a",
-        resources={"submission_id": submission["id"], "appeal_id": appeal["id"]},
+        resources={"submission_id": submission["id"], "appeal_id": appeal["id"], "proposal_id": proposal},
         not_candidate_scoped={"/referential/blocs/{code}", "/referential/{kind}/{global_id}"},
     )
     assert_holds(matrix)
+
+
+def _proposal_of(client: TestClient, submission: dict[str, Any]) -> str:
+    """Grade the submission (2.EV1 is under jury review: jury_policy.yaml) and return its proposal's id."""
+    verdict = {
+        "criterion_id": "2.A1.C1.E1",
+        "verdict": "validated",
+        "metric": "imputation_nrmse",
+        "value": 0.1,
+        "threshold": 0.2,
+        "comparator": "<=",
+        "explanation": "imputation_nrmse = 0.1 (attendu <= 0.2)",
+    }
+    data = {
+        "submission_id": submission["id"],
+        "candidate_id": "cand-1",
+        "pack_id": "b2_data_cleaning",
+        "pack_version": "1.1.0",
+        "dataset_seed": 7,
+        "submission_digest": submission["digest"],
+        "criteria": [verdict],
+        "completed_at": utcnow().isoformat(),
+    }
+    event = CloudEvent(type=ev.GRADING_COMPLETED_V2, source="/certifia/grading", subject="cand-1", data=data)
+    with ctx_of(client).uow() as uow:
+        grading_handlers(REF)[ev.GRADING_COMPLETED_V2](event, uow)
+        uow.commit()
+    [proposal] = client.get("/proposals", headers=auth("jury")).json()
+    return str(proposal["id"])
 
 
 def test_another_lms_cannot_hand_in_work_for_a_candidate_it_did_not_enrol(client: TestClient) -> None:

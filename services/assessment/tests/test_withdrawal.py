@@ -87,7 +87,8 @@ def test_a_vae_jury_cannot_validate_a_bloc_of_a_withdrawn_candidate(
 ) -> None:
     enrol(CID, "vae")
     _apply(ctx, _withdrawn())
-    _problem(client.post(f"/candidates/{CID}/vae-decisions", json={"bloc": "1"}, headers=OFFICER))
+    vae = {"bloc": "1", "comment": "Livret 2 complet et entretien probant.", "evidence_reference": "VAE-1"}
+    _problem(client.post(f"/candidates/{CID}/vae-decisions", json=vae, headers=OFFICER))
     assert outbox_events(ctx, ev.BLOC_PASSED) == []
 
 

@@ -32,6 +32,15 @@ NOW = "2026-06-30T10:00:00+00:00"
 REFERENTIAL_VERSION = "1.0.0"
 BASE_URL = "https://certifia.example"
 DID = "did:web:certifia.example"
+RNCP_CODE = "RNCP00000"
+SIRET = "73282932000074"
+CREDENTIAL_DATA = {
+    "CERTIFIA_RNCP_CODE": RNCP_CODE,
+    "CERTIFIA_CERTIFIER_SIRET": SIRET,
+    "CERTIFIA_NSF_CODE": "326",
+}
+"""What the tests' issuer states beyond the defaults (an RNCP code, a SIRET, an NSF code): so every credential
+the tests issue, and Digital Bazaar's verifier checks, carries the whole of domain/achievement.py."""
 
 
 def make_settings(database_url: str, **extra: Any) -> Settings:
@@ -39,6 +48,7 @@ def make_settings(database_url: str, **extra: Any) -> Settings:
         "database_url": database_url,
         "run_background_workers": False,
         "public_base_url": BASE_URL,
+        **CREDENTIAL_DATA,
     }
     values.update(extra)
     return Settings(**values)
@@ -74,15 +84,19 @@ class Events:
         data = {"candidate_id": self.candidate_id, "option": option, "chosen_at": chosen_at}
         return self._event(ev.OPTION_CHOSEN, "/certifia/enrolment", data)
 
-    def bloc_passed(self, bloc: str, via: str = "assessment") -> CloudEvent:
+    def bloc_passed(
+        self, bloc: str, via: str = "assessment", *, passed_at: str = NOW, earned_at: str | None = None
+    ) -> CloudEvent:
         data = {
             "candidate_id": self.candidate_id,
             "bloc": bloc,
             "competencies": [f"{bloc}.A1.C1"],
             "via": via,
-            "passed_at": NOW,
+            "passed_at": passed_at,
             "referential_version": REFERENTIAL_VERSION,
         }
+        if earned_at is not None:
+            data["earned_at"] = earned_at
         return self._event(ev.BLOC_PASSED, "/certifia/assessment", data)
 
     def thesis_defended(self, outcome: str = "passed", defence_id: str = "def-1") -> CloudEvent:

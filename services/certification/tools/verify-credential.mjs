@@ -7,8 +7,10 @@
 //   node verify-credential.mjs --credential diploma.json --controller did.json [--status-list list.json ...]
 //
 // Exit 0 when vc.verifyCredential verifies the credential (proof, controller document, proof purpose,
-// issuer = controller, dates) and, when it has a credentialStatus, the signed status list it names (with
-// @digitalbazaar/vc-bitstring-status-list) has its bit clear; non-zero otherwise, printing why.
+// issuer = controller, dates) and, when it has a credentialStatus, every signed status list it names (with
+// @digitalbazaar/vc-bitstring-status-list: each entry is checked against the list of its statusPurpose,
+// revocation and suspension alike; pass each with --status-list) has its bit clear; non-zero otherwise,
+// printing why (e.g. "status set in the status list: suspension").
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';

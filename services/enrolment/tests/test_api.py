@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -261,3 +262,35 @@ def test_only_an_lms_enrols_a_candidate(app: Any) -> None:
     for roles in (("admin",), ("officer",)):
         _problem(_enrol(app, headers=auth(*roles, subject="admin-1")), 403)
     assert _enrol(app).status_code == 201
+
+
+def test_the_withdrawal_records_the_account_that_asked_and_staff_see_it(app: Any) -> None:
+    """Measured before (issue 17, item 7): only withdrawn_by_role was stored; who withdrew was lost."""
+    by_whom: dict[str, tuple[Callable[[str], dict[str, str]], str]] = {
+        "moodle-50": (lambda cid: auth("candidate", subject="ada-account", candidate_id=cid), "ada-account"),
+        "moodle-51": (lambda _cid: LMS, "moodle"),  # the LMS client id, not its service account's subject
+        "moodle-52": (lambda _cid: auth("officer", subject="officer-9"), "officer-9"),
+    }
+    for external_id, (caller, account) in by_whom.items():
+        cid = _enrol(app, {**BODY, "external_id": external_id}).json()["id"]
+        response = app.client.post(
+            f"/candidates/{cid}/withdrawal", json={"reason": "départ"}, headers=caller(cid)
+        )
+        assert response.status_code == 200, response.text
+        [event] = [e for e in app.outbox(ev.CANDIDATE_WITHDRAWN) if e.subject == cid]
+        contract(ev.CANDIDATE_WITHDRAWN).validate(event.data)
+        assert event.data["withdrawn_by"] == account, external_id
+        assert app.client.get(f"/candidates/{cid}", headers=OFFICER).json()["withdrawn_by"] == account
+        assert app.client.get(f"/candidates/{cid}", headers=auth("jury")).json()["withdrawn_by"] == account
+        # the LMS and the candidate see that they withdrew and why, not the staff's record of the account
+        assert app.client.get(f"/candidates/{cid}", headers=LMS).json()["withdrawn_by"] is None
+        own = auth("candidate", subject="someone", candidate_id=cid)
+        assert app.client.get(f"/candidates/{cid}", headers=own).json()["withdrawn_by"] is None
+    listed = {
+        c["external_id"]: c["withdrawn_by"] for c in app.client.get("/candidates", headers=OFFICER).json()
+    }
+    assert listed == {e: account for e, (_, account) in by_whom.items()}
+    # a repeat by someone else keeps the first account
+    cid = app.client.get("/candidates", headers=OFFICER).json()[1]["id"]
+    app.client.post(f"/candidates/{cid}/withdrawal", json={"reason": "autre"}, headers=OFFICER)
+    assert app.client.get(f"/candidates/{cid}", headers=OFFICER).json()["withdrawn_by"] == "moodle"

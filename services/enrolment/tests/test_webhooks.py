@@ -22,8 +22,10 @@ from standardwebhooks import Webhook
 from certifia_enrolment.adapters.orm import webhook_deliveries as deliveries
 from certifia_enrolment.bootstrap import create_application, delivery_worker
 from certifia_enrolment.config import Settings
-from certifia_enrolment.service_layer.webhooks import DeliveryWorker, fan_out
+from certifia_enrolment.domain.webhooks import WEBHOOK_EVENTS
+from certifia_enrolment.service_layer.webhooks import DeliveryWorker, event_handlers, fan_out
 from certifia_shared import event_types as ev
+from certifia_shared.bus import bus
 from certifia_shared.envelope import CloudEvent, utcnow
 from certifia_shared.tenancy_matrix import Matrix, assert_holds
 from certifia_shared.testing import auth, fresh_pg_url
@@ -349,3 +351,29 @@ def test_the_tenancy_rule_holds_on_every_candidate_scoped_route(hooks: Hooks) ->
         resources={"subscription_id": subscription["id"], "delivery_id": delivery["id"]},
     )
     assert_holds(matrix)
+
+
+def test_every_event_enrolment_handles_in_bus_yaml_reaches_the_lms_webhooks(hooks: Hooks) -> None:
+    """Issue 17: the new candidate events (accommodation_granted, verdict.*, vae.decided, defence.cancelled,
+    thesis appeals, bloc_certificate.revoked) were listed nowhere in enrolment and reached no LMS. Each type
+    bus.yaml says enrolment handles has a handler, and that handler makes a delivery under its public name."""
+    handles = sorted(bus().subscriptions["enrolment"].handles)
+    handlers = event_handlers()
+    assert [t for t in handles if t not in handlers] == []
+    assert [t for t in handles if t not in WEBHOOK_EVENTS] == []
+    subscription = hooks.subscribe(PUBLIC_URL)  # every event
+    candidate = hooks.enrol("ext-every-event")
+    for event_type in handles:
+        event = _event(
+            event_type,
+            candidate["id"],
+            diploma_id="dip-1",
+            option="5A",
+            issued_at="2026-12-01T10:00:00+00:00",
+            revoked_at="2026-12-02T10:00:00+00:00",
+        )
+        with hooks.ctx.uow() as uow:
+            handlers[event_type](event, uow)
+            uow.commit()
+    delivered = sorted(d["event"] for d in hooks.deliveries(subscription["id"], limit=500))
+    assert delivered == sorted(WEBHOOK_EVENTS[t] for t in handles)

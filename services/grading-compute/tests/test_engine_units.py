@@ -112,7 +112,7 @@ def test_unknown_pack_raises_keyerror() -> None:
 def test_bad_archive_is_a_failed_outcome_not_an_exception() -> None:
     outcome = GradingEngine().grade("b2_supervised_onnx", b"garbage")
     assert outcome.failed_reason and "zip" in outcome.failed_reason and outcome.criteria == ()
-    assert len(outcome.submission_digest) == 64 and outcome.pack_version == "1.0.0"
+    assert len(outcome.submission_digest) == 64 and outcome.pack_version == "1.1.0"
 
 
 def test_without_bwrap_grading_fails_clearly_never_unsandboxed(monkeypatch: pytest.MonkeyPatch) -> None:

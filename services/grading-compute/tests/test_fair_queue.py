@@ -96,7 +96,7 @@ def test_one_job_of_b_queued_after_ten_of_a_is_claimed_second_not_eleventh(ctx: 
     [honest] = queue(ctx, "cand-b")
     order: list[str] = []
 
-    def grade(pack: str, archive: bytes) -> GradingOutcome:
+    def grade(pack: str, archive: bytes, **_: Any) -> GradingOutcome:
         return outcome()
 
     worker = GradingWorker(
@@ -164,7 +164,7 @@ def test_a_submission_sleeping_to_its_wall_limit_holds_one_worker_and_the_other_
     release = threading.Event()
     done: dict[str, float] = {}
 
-    def grade(pack: str, archive: bytes) -> GradingOutcome:
+    def grade(pack: str, archive: bytes, **_: Any) -> GradingOutcome:
         return outcome()
 
     def fetch(artifact: dict[str, Any]) -> bytes:
@@ -209,7 +209,7 @@ def test_a_job_beyond_the_attempt_limit_fails_without_being_graded(ctx: ServiceC
     queue(ctx, "cand-a", 1, start=3, evaluation="2.EV2")
     graded: list[str] = []
 
-    def grade(pack: str, archive: bytes) -> GradingOutcome:
+    def grade(pack: str, archive: bytes, **_: Any) -> GradingOutcome:
         graded.append(pack)
         return outcome()
 
@@ -301,7 +301,7 @@ def test_a_candidate_reads_a_rounded_report_and_the_jury_the_exact_one(
     client, ctx = app_client
     queue(ctx, "cand-a", 1)
     worker = GradingWorker(
-        uow_factory=ctx.uow, fetch=lambda a: b"zip", grade=lambda p, a: outcome(), idle_seconds=0
+        uow_factory=ctx.uow, fetch=lambda a: b"zip", grade=lambda p, a, **_: outcome(), idle_seconds=0
     )
     assert worker.run_once()
     candidate = client.get("/submissions/cand-a-0/grading", headers=OWN).json()

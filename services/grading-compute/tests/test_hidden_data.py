@@ -304,10 +304,10 @@ def test_a_worker_with_another_secret_is_an_infrastructure_error() -> None:
     service = GradingEngine(secret=SECRET_A)
     archive = sample_submission(service, "b2_supervised_onnx", "weak")
 
-    def elsewhere(pack_id: str, archive: bytes) -> Any:  # a Ray worker configured with another secret
-        return GradingEngine(secret=SECRET_B).grade(pack_id, archive)
+    def elsewhere(pack_id: str, archive: bytes, **kw: Any) -> Any:  # a Ray worker with another secret
+        return GradingEngine(secret=SECRET_B).grade(pack_id, archive, **kw)
 
     with pytest.raises(RuntimeError, match="another grading secret"):
         SameHiddenData(service, elsewhere)("b2_supervised_onnx", archive)
-    same = SameHiddenData(service, lambda p, a: GradingEngine(secret=SECRET_A).grade(p, a))
+    same = SameHiddenData(service, lambda p, a, **kw: GradingEngine(secret=SECRET_A).grade(p, a, **kw))
     assert same("b2_supervised_onnx", archive).dataset_commitment == service.commitment("b2_supervised_onnx")

@@ -371,3 +371,52 @@ def test_without_cgroups_the_sandbox_says_so_once_and_runs_under_rlimits(
     assert all(r.ok and r.stdout == "hello\n" for r in results)
     assert all("per-process rlimits only" in r.notes[0] for r in results)
     assert len([r for r in caplog.records if "cgroups unavailable" in r.getMessage()]) == 1
+
+
+# -- accommodations: the extra-time factor on the candidate's run (issue 17 item 7) ----------------------
+@pytest.fixture(scope="module")
+def tight_packs() -> Iterator[Path]:
+    root = Path(tempfile.mkdtemp(prefix="certifia-extra-time-"))
+    write_doubling_pack(
+        root,
+        "tight_probe",
+        "cpu_seconds: 8, memory_mb: 512, wall_seconds: 3, max_processes: 16, max_output_mb: 4, max_log_kb: 16",
+        title="probe pack with a 3 s wall-clock limit",
+    )
+    yield root
+    shutil.rmtree(root, ignore_errors=True)
+
+
+SLOW = """
+import time
+def solve(numbers):
+    time.sleep(4)
+    return numbers * 2
+"""
+
+
+@pytest.mark.integration
+@needs_bwrap
+def test_an_extra_time_factor_extends_the_wall_clock_limit_of_the_candidates_run(tight_packs: Path) -> None:
+    engine = GradingEngine(tight_packs)
+    archive = zip_files({"solution.py": textwrap.dedent(SLOW)})
+    plain = engine.grade("tight_probe", archive)
+    assert plain.failed_reason and "wall-clock limit exceeded" in plain.failed_reason
+    assert "3 s" in plain.failed_reason
+    extended = engine.grade("tight_probe", archive, time_factor=2.0)
+    assert extended.failed_reason is None and [c.verdict for c in extended.criteria] == ["validated"]
+    assert extended.time_factor == 2.0
+    assert engine.spec("tight_probe").limits.wall_seconds == 3  # the pack itself is unchanged
+
+
+def test_an_extra_time_factor_outside_the_contract_is_refused() -> None:
+    from certifia_grading.engine.engine import with_extra_time
+
+    spec = GradingEngine().spec("b2_data_cleaning")
+    for bad in (0.5, 3.5, float("nan")):
+        with pytest.raises(ValueError):
+            with_extra_time(spec, bad)
+    doubled = with_extra_time(spec, 2.0)
+    assert doubled.limits.wall_seconds == 2 * spec.limits.wall_seconds
+    assert doubled.limits.cpu_seconds == 2 * spec.limits.cpu_seconds
+    assert doubled.limits.memory_mb == spec.limits.memory_mb

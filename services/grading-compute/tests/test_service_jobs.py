@@ -89,7 +89,7 @@ def test_a_requested_job_is_graded_once_and_completed_with_its_verdicts(ctx: Ser
     queue(ctx, request())
     queue(ctx, request())  # the same request again (another event id): still one job
     calls = []
-    w = worker(ctx, lambda pack, archive: calls.append((pack, archive)) or outcome())
+    w = worker(ctx, lambda pack, archive, **_: calls.append((pack, archive)) or outcome())
     assert w.run_once() is True
     assert w.run_once() is False
     assert calls == [("b2_data_cleaning", b"zip")]
@@ -107,7 +107,7 @@ def test_a_submission_that_cannot_be_graded_ends_in_grading_failed_with_the_reas
     ctx: ServiceContext,
 ) -> None:
     queue(ctx, request())
-    worker(ctx, lambda pack, archive: outcome(failed="wall-clock limit of 60 s exceeded")).run_once()
+    worker(ctx, lambda pack, archive, **_: outcome(failed="wall-clock limit of 60 s exceeded")).run_once()
     [(event_type, payload)] = emitted(ctx)
     assert event_type == ev.GRADING_FAILED
     assert payload["reason"] == "wall-clock limit of 60 s exceeded"
@@ -116,7 +116,7 @@ def test_a_submission_that_cannot_be_graded_ends_in_grading_failed_with_the_reas
 def test_an_unknown_pack_fails_without_retry(ctx: ServiceContext) -> None:
     queue(ctx, request(pack_id="no-such-pack"))
 
-    def grade(pack: str, archive: bytes) -> GradingOutcome:
+    def grade(pack: str, archive: bytes, **_: Any) -> GradingOutcome:
         raise UnknownPack(pack)
 
     worker(ctx, grade).run_once()
@@ -130,7 +130,7 @@ def test_an_unreachable_artifact_is_retried_then_fails(ctx: ServiceContext) -> N
     def fetch(artifact: dict[str, Any]) -> bytes:
         raise ArtifactUnavailable("connection refused")
 
-    w = worker(ctx, lambda pack, archive: outcome(), fetch=fetch)
+    w = worker(ctx, lambda pack, archive, **_: outcome(), fetch=fetch)
     w.run_once()
     assert emitted(ctx) == []  # requeued after the first attempt
     w.run_once()
@@ -144,14 +144,14 @@ def test_a_job_interrupted_by_a_crash_is_queued_again(ctx: ServiceContext) -> No
         JobRepository(uow.session).claim_next(__import__("datetime").datetime.now())
         uow.commit()
     assert recover_interrupted_jobs(ctx.uow()) == 1
-    assert worker(ctx, lambda pack, archive: outcome()).run_once() is True
+    assert worker(ctx, lambda pack, archive, **_: outcome()).run_once() is True
     assert [t for t, _ in emitted(ctx)] == [ev.GRADING_COMPLETED_V2, ev.GRADING_COMPLETED]
 
 
 def test_a_verdict_with_an_equality_check_is_completed_in_v2_only(ctx: ServiceContext) -> None:
     # v1's comparator enum has no "==": a v1 reader would dead-letter it, so v1 is not written at all
     queue(ctx, request())
-    worker(ctx, lambda pack, archive: outcome(comparators=(">=", "=="))).run_once()
+    worker(ctx, lambda pack, archive, **_: outcome(comparators=(">=", "=="))).run_once()
     [(event_type, payload)] = emitted(ctx)
     assert event_type == ev.GRADING_COMPLETED_V2
     assert [c["comparator"] for c in payload["criteria"]] == [">=", "=="]
@@ -161,7 +161,7 @@ def test_a_verdict_v1_can_carry_is_completed_in_v2_and_in_v1_beside_it_with_the_
     ctx: ServiceContext,
 ) -> None:
     queue(ctx, request())
-    worker(ctx, lambda pack, archive: outcome(comparators=(">=", "<="))).run_once()
+    worker(ctx, lambda pack, archive, **_: outcome(comparators=(">=", "<="))).run_once()
     by_type = dict(emitted(ctx))
     assert set(by_type) == {ev.GRADING_COMPLETED_V2, ev.GRADING_COMPLETED}
     assert by_type[ev.GRADING_COMPLETED]["criteria"] == by_type[ev.GRADING_COMPLETED_V2]["criteria"]
@@ -173,7 +173,7 @@ def test_an_engine_error_is_an_infrastructure_failure_retried_not_an_unknown_pac
 ) -> None:
     queue(ctx, request())
 
-    def grade(pack: str, archive: bytes) -> GradingOutcome:
+    def grade(pack: str, archive: bytes, **_: Any) -> GradingOutcome:
         raise KeyError("some internal key")
 
     w = worker(ctx, grade)
@@ -202,4 +202,147 @@ def test_a_job_that_crashed_its_worker_every_time_fails_instead_of_being_retried
     [(event_type, payload)] = emitted(ctx)
     assert event_type == ev.GRADING_FAILED
     assert "interrupted 3 times" in payload["reason"]
-    assert worker(ctx, lambda pack, archive: outcome()).run_once() is False  # nothing queued any more
+    assert worker(ctx, lambda pack, archive, **_: outcome()).run_once() is False  # nothing queued any more
+
+
+# -- whose failure it is (issue 12: an infrastructure failure used up one of the candidate's attempts) ----
+def test_a_failure_says_whose_fault_it_is(ctx: ServiceContext) -> None:
+    queue(ctx, request("sub-1"))
+    worker(ctx, lambda pack, archive, **_: outcome(failed="wall-clock limit of 60 s exceeded")).run_once()
+    queue(ctx, request("sub-2", pack_id="no-such-pack"))
+
+    def unknown(pack: str, archive: bytes, **_: Any) -> GradingOutcome:
+        raise UnknownPack(pack)
+
+    worker(ctx, unknown).run_once()
+    causes = {p["submission_id"]: p["cause"] for t, p in emitted(ctx) if t == ev.GRADING_FAILED}
+    assert causes == {"sub-1": "submission", "sub-2": "infrastructure"}
+
+
+def test_an_infrastructure_failure_does_not_use_up_an_attempt(ctx: ServiceContext) -> None:
+    """With 2 graded attempts allowed, a first job that the infrastructure failed (given up after its retries)
+    leaves both attempts to the candidate: the two next submissions are graded, the third is not."""
+    w = GradingWorker(
+        uow_factory=ctx.uow,
+        fetch=lambda artifact: b"zip",
+        grade=lambda pack, archive, **_: outcome(),
+        max_attempts=1,
+        idle_seconds=0,
+        max_attempts_per_evaluation=2,
+    )
+
+    def broken(artifact: dict[str, Any]) -> bytes:
+        raise ArtifactUnavailable("connection refused")
+
+    queue(ctx, request("sub-1"))
+    GradingWorker(
+        uow_factory=ctx.uow, fetch=broken, grade=w._grade, max_attempts=1, idle_seconds=0
+    ).run_once()
+    for sid in ("sub-2", "sub-3", "sub-4"):
+        event = request(sid)
+        event.data["requested_at"] = f"2026-11-25T08:0{sid[-1]}:00+00:00"
+        queue(ctx, event)
+        w.run_once()
+    by_submission = {p["submission_id"]: t for t, p in emitted(ctx) if t != ev.GRADING_COMPLETED}
+    assert by_submission == {
+        "sub-1": ev.GRADING_FAILED,
+        "sub-2": ev.GRADING_COMPLETED_V2,
+        "sub-3": ev.GRADING_COMPLETED_V2,
+        "sub-4": ev.GRADING_FAILED,
+    }
+    with ctx.uow() as uow:
+        assert JobRepository(uow.session).attempts_of("cand-1", "2.EV1") == 3  # sub-1 is not counted
+
+
+# -- accommodations (issue 17 item 7: the extra-time factor reaches the sandbox's limits) ---------------
+def enrol(ctx: ServiceContext) -> None:
+    from certifia_grading.service_layer.candidates import on_candidate_enrolled
+
+    with ctx.uow() as uow:
+        on_candidate_enrolled(
+            CloudEvent(
+                type=ev.CANDIDATE_ENROLLED,
+                source="/certifia/enrolment",
+                subject="cand-1",
+                data={
+                    "candidate_id": "cand-1",
+                    "lms_client": "demo-lms",
+                    "enrolled_at": "2026-11-01T08:00:00Z",
+                },
+            ),
+            uow,
+        )
+        uow.commit()
+
+
+def grant(ctx: ServiceContext, factor: float, at: str, accommodation_id: str = "acc-1") -> None:
+    from certifia_grading.service_layer.candidates import on_accommodation_granted
+
+    with ctx.uow() as uow:
+        on_accommodation_granted(
+            CloudEvent(
+                type=ev.ACCOMMODATION_GRANTED,
+                source="/certifia/enrolment",
+                subject="cand-1",
+                data={
+                    "accommodation_id": accommodation_id,
+                    "candidate_id": "cand-1",
+                    "extra_time_factor": factor,
+                    "adapted_formats": [],
+                    "evidence_reference": "MDPH 2026-0042",
+                    "granted_by": "officer-1",
+                    "granted_by_role": "officer",
+                    "granted_at": at,
+                },
+            ),
+            uow,
+        )
+        uow.commit()
+
+
+def test_the_candidates_extra_time_factor_reaches_the_grader_and_the_verdicts_record(
+    ctx: ServiceContext,
+) -> None:
+    enrol(ctx)
+    grant(ctx, 1.5, "2026-11-10T08:00:00Z")
+    grant(ctx, 1.25, "2026-11-01T09:00:00Z", "acc-old")  # an older grant arriving late changes nothing
+    queue(ctx, request())
+    factors: list[float] = []
+
+    def grade(pack: str, archive: bytes, *, time_factor: float = 1.0) -> GradingOutcome:
+        factors.append(time_factor)
+        return __import__("dataclasses").replace(outcome(), time_factor=time_factor)
+
+    worker(ctx, grade).run_once()
+    assert factors == [1.5]
+    payload = dict(emitted(ctx))[ev.GRADING_COMPLETED_V2]
+    assert payload["accommodation"] == {"extra_time_factor": 1.5, "applied_to": ["sandbox_time_limits"]}
+
+
+def test_without_an_accommodation_the_factor_is_one_and_the_record_says_nothing(ctx: ServiceContext) -> None:
+    enrol(ctx)
+    queue(ctx, request())
+    factors: list[float] = []
+    worker(ctx, lambda pack, archive, *, time_factor=1.0: factors.append(time_factor) or outcome()).run_once()
+    assert factors == [1.0] and "accommodation" not in dict(emitted(ctx))[ev.GRADING_COMPLETED_V2]
+
+
+def test_the_factor_in_force_is_readable_by_the_candidate(tmp_path: Path) -> None:
+    from fastapi.testclient import TestClient
+
+    from certifia_grading.bootstrap import create_application
+    from certifia_shared.testing import auth
+
+    app = create_application(
+        Settings(database_url=f"sqlite:///{tmp_path / 'g.db'}", run_background_workers=False)
+    )
+    with TestClient(app) as client:
+        ctx = app.state.ctx
+        enrol(ctx)
+        me = auth("candidate", candidate_id="cand-1")
+        assert client.get("/candidates/cand-1/accommodation", headers=me).json()["extra_time_factor"] == 1.0
+        grant(ctx, 1.5, "2026-11-10T08:00:00Z")
+        answer = client.get("/candidates/cand-1/accommodation", headers=me).json()
+        assert answer["extra_time_factor"] == 1.5 and answer["granted_at"].startswith("2026-11-10")
+        assert client.get("/candidates/nobody/accommodation", headers=auth("officer")).status_code == 404
+    app.state.ctx.engine.dispose()

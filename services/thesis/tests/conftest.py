@@ -8,7 +8,8 @@ move time, e.g. past a scheduled defence); deposited files go to the test's temp
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -144,6 +145,24 @@ def sqlite_app(tmp_path: Path) -> Iterator[Thesis]:
     with TestClient(application) as client:
         yield _thesis(client, application)
     application.state.ctx.engine.dispose()
+
+
+@pytest.fixture
+def make_app(tmp_path: Path) -> Iterator[Callable[..., Thesis]]:
+    """Builds apps on SQLite with other settings, e.g. ``make_app(defence_max_attempts=3)``."""
+    stack = ExitStack()
+
+    def make(**overrides: Any) -> Thesis:
+        folder = tmp_path / f"app-{len(stack._exit_callbacks)}"
+        application = create_application(
+            settings_for(f"sqlite:///{folder}.db", folder / "files", **overrides)
+        )
+        stack.callback(application.state.ctx.engine.dispose)
+        client = stack.enter_context(TestClient(application))
+        return _thesis(client, application)
+
+    with stack:
+        yield make
 
 
 @pytest.fixture

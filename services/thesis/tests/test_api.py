@@ -136,14 +136,15 @@ def test_a_failed_defence_then_a_resit_passed_then_no_more(app: Any) -> None:
     assert passed.status_code == 201
     assert passed.json()["id"] == resit.json()["defence_id"]
     assert app.thesis().json()["status"] == "defended_passed"
-    for outcome in ("passed", "failed"):
-        problem = _problem(app.defend(mission_id, outcome=outcome), 409)
+    for outcome, grade in (("passed", 14.5), ("failed", 9.5)):
+        problem = _problem(app.defend(mission_id, outcome=outcome, grade=grade), 409)
         assert problem["type"].endswith("thesis-already-passed")
     events = app.outbox(ev.THESIS_DEFENDED)
     assert [e.data["outcome"] for e in events] == ["failed", "passed"]
     for event in events:
         contract(ev.THESIS_DEFENDED).validate(event.data)
     assert events[0].data["jury"] == ["Dr A", "Pr B"] and events[0].data["grade"] == 8
+    assert [e.data["recorded_by"] for e in events] == ["jury-1", "jury-1"]  # who, for the audit trail
     assert events[1].data["defence_id"] == passed.json()["id"]
     thesis = app.thesis(headers=auth("candidate", candidate_id="cand-1")).json()
     assert [d["outcome"] for d in thesis["defences"]] == ["failed", "passed"]
@@ -278,6 +279,7 @@ def test_a_candidate_without_mission_has_status_no_mission(app: Any) -> None:
         "scheduled_defence": None,
         "scheduled_defences": [],
         "defences": [],
+        "appeals": [],
     }
 
 

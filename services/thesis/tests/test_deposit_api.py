@@ -185,6 +185,7 @@ def test_an_officer_schedules_the_defence_with_defence_scheduled(app: Any) -> No
     assert event.data["defence_id"] == body["defence_id"] and event.data["location"] == "Salle B204"
     assert datetime.fromisoformat(event.data["scheduled_at"]) == datetime.fromisoformat(at)
     assert event.data["jury"][0] == {"name": "Pr Durand", "role": "president"}
+    assert event.data["scheduled_by"] == "officer-1"  # who, for the audit trail
     thesis = app.thesis().json()
     assert thesis["status"] == "defence_scheduled"
     assert thesis["scheduled_defence"]["defence_id"] == body["defence_id"]

@@ -95,6 +95,20 @@ def candidate_criterion(criterion: dict[str, Any], exact: dict[str, Any] | None 
         else None
     )
     out["explanation"] = candidate_explanation(str(criterion.get("explanation", "")), exact)
+    checks = criterion.get("checks")
+    if isinstance(checks, list):  # every check, each value rounded like the verdict's own
+        out["checks"] = [_candidate_check(k) for k in checks if isinstance(k, dict)]
+    return out
+
+
+def _candidate_check(check: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {k: check[k] for k in ("metric", "threshold", "comparator", "passed") if k in check}
+    value, threshold = check.get("value"), check.get("threshold")
+    out["value"] = (
+        round_for_threshold(float(value), float(threshold), str(check.get("comparator")))
+        if isinstance(value, int | float) and isinstance(threshold, int | float)
+        else None
+    )
     return out
 
 
@@ -108,7 +122,7 @@ def candidate_report(report: dict[str, Any] | None) -> dict[str, Any] | None:
     if "criteria" in report:
         metrics = report.get("metrics") if isinstance(report.get("metrics"), dict) else {}
         out["criteria"] = [candidate_criterion(c, metrics) for c in report["criteria"]]
-    for key in ("reason", "completed_at", "failed_at"):
+    for key in ("reason", "cause", "accommodation", "completed_at", "failed_at"):
         if key in report:
             out[key] = report[key]
     return out

@@ -10,9 +10,13 @@ from certifia_assessment.adapters.orm import candidates, messaging
 from certifia_assessment.config import Settings
 from certifia_assessment.entrypoints.api import router
 from certifia_assessment.entrypoints.appeals_api import router as appeals_router
+from certifia_assessment.entrypoints.audit_api import router as audit_router
 from certifia_assessment.entrypoints.errors import ERRORS
+from certifia_assessment.entrypoints.proposals_api import router as proposals_router
 from certifia_assessment.entrypoints.referential_api import router as referential_router
+from certifia_assessment.entrypoints.vae_api import router as vae_router
 from certifia_assessment.service_layer.handlers import event_handlers
+from certifia_assessment.service_layer.proposing import read_jury_policy
 from certifia_shared.artifacts import ArtifactStore
 from certifia_shared.referential import load_referential
 from certifia_shared.service import ServiceContext, build_context
@@ -27,12 +31,13 @@ MULTIPART_ALLOWANCE = 64 * 1024
 def bootstrap(settings: Settings | None = None) -> ServiceContext:
     settings = settings or Settings()
     referential = load_referential()
+    jury_policy = read_jury_policy(referential, settings.jury_policy_path or None)  # fails fast if invalid
     return build_context(
         settings,
         database_name="assessment",
         tables=messaging,
         migrations_dir=MIGRATIONS,
-        handlers=lambda: event_handlers(referential),
+        handlers=lambda: event_handlers(referential, jury_policy),
     )
 
 
@@ -42,7 +47,7 @@ def create_application(settings: Settings | None = None) -> FastAPI:
     return create_app(
         settings=settings,
         title="certifia assessment",
-        routers=[referential_router, router, appeals_router],
+        routers=[referential_router, router, appeals_router, proposals_router, vae_router, audit_router],
         readiness=ctx.runtime.readiness,
         errors=ERRORS,
         on_start=ctx.runtime.start,

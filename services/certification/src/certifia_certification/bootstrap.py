@@ -10,12 +10,20 @@ from fastapi import FastAPI
 from certifia_certification.adapters.keystore import KeyRing
 from certifia_certification.adapters.orm import candidates, messaging
 from certifia_certification.config import Settings
+from certifia_certification.entrypoints.achievements import router as achievements_router
 from certifia_certification.entrypoints.api import router
 from certifia_certification.entrypoints.documents import router as documents_router
 from certifia_certification.entrypoints.errors import ERRORS
+from certifia_certification.entrypoints.exchange import router as exchange_router
 from certifia_certification.entrypoints.revocation import router as revocation_router
+from certifia_certification.entrypoints.suspension import router as suspension_router
 from certifia_certification.entrypoints.verification import router as verification_router
-from certifia_certification.service_layer.handlers import STATUS_LISTS_PATH, Issuer, event_handlers
+from certifia_certification.service_layer.handlers import (
+    STATUS_LISTS_PATH,
+    Issuer,
+    credential_data,
+    event_handlers,
+)
 from certifia_shared.referential import Referential, load_referential
 from certifia_shared.service import ServiceContext, build_context
 from certifia_shared.tenancy import TableTenants
@@ -30,6 +38,7 @@ PUBLIC_PATHS = (
     "/diplomas/{diploma_id}/verification",
     "/diplomas/{diploma_id}/verify",
     "/verifications",
+    "/achievements/",
 )
 """What anyone may call without a token (an employer checking a diploma): no security in OpenAPI, the small
 public body limit (a presented credential is a few KiB), caching left to the route."""
@@ -44,11 +53,14 @@ class Wiring:
 def bootstrap(settings: Settings | None = None, *, referential: Referential | None = None) -> Wiring:
     settings = settings or Settings()
     keys = KeyRing(settings.signing_key_bytes())
+    referential = referential or load_referential()
+    data = credential_data(
+        referential,
+        certifier=settings.certifier(),
+        qualification=settings.qualification(referential.certification.rncp_code),
+    )
     issuer = Issuer(
-        referential=referential or load_referential(),
-        keys=keys,
-        base_url=settings.base_url(),
-        did=settings.did(),
+        referential=referential, keys=keys, base_url=settings.base_url(), did=settings.did(), data=data
     )
     ctx = build_context(
         settings,
@@ -67,7 +79,15 @@ def create_application(settings: Settings | None = None) -> FastAPI:
     return create_app(
         settings=ctx.settings,
         title="certifia certification",
-        routers=[router, revocation_router, verification_router, documents_router],
+        routers=[
+            router,
+            revocation_router,
+            suspension_router,
+            verification_router,
+            documents_router,
+            exchange_router,
+            achievements_router,
+        ],
         readiness=ctx.runtime.readiness,
         errors=ERRORS,
         on_start=ctx.runtime.start,

@@ -85,11 +85,20 @@ def test_diplomas_issued_at_once_get_distinct_entries(pg_wiring: Wiring, make_ev
         blocs = uow.session.execute(
             select(bloc_certificates.c.status_list_id, bloc_certificates.c.status_list_index)
         ).all()
-        lists = uow.session.execute(select(status_lists.c.list_id, status_lists.c.allocated)).all()
+        lists = uow.session.execute(
+            select(status_lists.c.list_id, status_lists.c.allocated).where(
+                status_lists.c.purpose == "revocation"
+            )
+        ).all()
+        suspension = uow.session.execute(
+            select(status_lists.c.allocated).where(status_lists.c.purpose == "suspension")
+        ).all()
     assert len(entries) == 9 and len(blocs) == 9 * 5
     # diplomas and bloc certificates share the revocation lists: no position is handed out twice across both
     assert len(set(entries) | set(blocs)) == 9 * 6
     assert [tuple(r) for r in lists] == [(entries[0][0], 54)], "one list, every position handed out once"
+    # and each credential has its place in the one suspension list too, none twice
+    assert [tuple(r) for r in suspension] == [(54,)]
 
 
 def test_officers_revoking_at_once_record_one_revocation(pg_wiring: Wiring, make_events: Any) -> None:

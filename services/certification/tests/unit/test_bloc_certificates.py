@@ -54,8 +54,8 @@ def test_each_bloc_passed_is_a_signed_verifiable_credential_the_diploma_rests_on
         assert achievement["name"] == f"Bloc {bloc}: {app_wiring.issuer.referential.bloc(bloc).title}"
         assert credential["credentialSubject"]["identifier"][0]["identityHash"] == "Łukasz Żółć"
         assert credential["proof"]["cryptosuite"] == "eddsa-rdfc-2022"
-        status = credential["credentialStatus"]
-        assert status["statusPurpose"] == "revocation"
+        status, suspension = credential["credentialStatus"]
+        assert status["statusPurpose"] == "revocation" and suspension["statusPurpose"] == "suspension"
         status_entries.add((status["statusListCredential"], status["statusListIndex"]))
         answer = _verify(client, credential)
         assert answer["verified"], answer
@@ -66,7 +66,7 @@ def test_each_bloc_passed_is_a_signed_verifiable_credential_the_diploma_rests_on
 
     diploma = client.get(f"/diplomas/{progress['diploma_id']}", headers=own).json()["credential"]
     assert [e["id"] for e in diploma["evidence"]] == [c["id"] for c in credentials]
-    assert diploma["credentialStatus"]["statusListCredential"] in {u for u, _ in status_entries}
+    assert diploma["credentialStatus"][0]["statusListCredential"] in {u for u, _ in status_entries}
     assert _verify(client, diploma)["verified"]
 
 

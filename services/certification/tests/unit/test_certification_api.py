@@ -100,6 +100,8 @@ def test_diploma_credential_and_public_verification(
         "issuer": "certifia",
         "key_id": None,
         "revocation": None,
+        "suspended": False,
+        "suspension": None,
         "checks": None,
     }
     keys = client.get("/.well-known/jwks.json").json()["keys"]

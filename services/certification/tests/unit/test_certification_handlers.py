@@ -165,8 +165,8 @@ def test_new_diplomas_carry_distinct_shuffled_status_list_entries(
     assert len(set(indexes)) == 5 and all(0 <= i < LIST_SIZE for i in indexes)
     assert indexes != list(range(indexes[0], indexes[0] + 5)), "not handed out in sequence"
     for d in diplomas_issued:
-        assert d.status is not None
-        status = d.credential["credentialStatus"]
+        assert d.status is not None and d.suspension_status is not None
+        status, suspension = d.credential["credentialStatus"]
         url = f"https://certifia.example/status-lists/{d.status.list_id}"
         assert status == {
             "id": f"{url}#{d.status.index}",
@@ -175,13 +175,29 @@ def test_new_diplomas_carry_distinct_shuffled_status_list_entries(
             "statusListIndex": str(d.status.index),
             "statusListCredential": url,
         }
+        suspension_url = f"https://certifia.example/status-lists/{d.suspension_status.list_id}"
+        assert suspension_url != url, "a list of its own for suspension"
+        assert suspension == {
+            "id": f"{suspension_url}#{d.suspension_status.index}",
+            "type": "BitstringStatusListEntry",
+            "statusPurpose": "suspension",
+            "statusListIndex": str(d.suspension_status.index),
+            "statusListCredential": suspension_url,
+        }
     key = wiring.issuer.keys.active()
     method = f"{wiring.issuer.did}#{key.kid}"
     assert verify(diplomas_issued[0].credential, {method: key.public_key}.get).valid
     with wiring.ctx.uow() as uow:
-        allocated = uow.session.execute(select(status_lists.c.allocated, status_lists.c.size)).all()
-    per_candidate = 6  # 5 bloc certificates and the diploma, each with its entry
-    assert [tuple(r) for r in allocated] == [(5 * per_candidate, LIST_SIZE)]
+        allocated = uow.session.execute(
+            select(status_lists.c.purpose, status_lists.c.allocated, status_lists.c.size).order_by(
+                status_lists.c.purpose
+            )
+        ).all()
+    per_candidate = 6  # 5 bloc certificates and the diploma, each with an entry in each list
+    assert [tuple(r) for r in allocated] == [
+        ("revocation", 5 * per_candidate, LIST_SIZE),
+        ("suspension", 5 * per_candidate, LIST_SIZE),
+    ]
 
 
 def test_generated_key_survives_a_restart(sqlite_url: str, settings_for: Any) -> None:

@@ -13,7 +13,8 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from certifia_certification.config import Settings
+from certifia_certification.config import DEV_LOGO, Settings
+from certifia_certification.domain.achievement import Certifier, CredentialData, Qualification
 from certifia_certification.domain.controller import assertion_keys, controller_document, did_web
 from certifia_certification.domain.credential import (
     DiplomaFacts,
@@ -101,22 +102,47 @@ def test_credential_is_an_open_badge(key: SigningKey) -> None:
     assert len(multibase_base58btc_decode(proof["proofValue"])) == 64
 
 
+GOLDEN_DATA = CredentialData(
+    certifier=Certifier(
+        name="École certifia SAS",
+        url="https://certifia.example",
+        legal_identifier="73282932000074",
+        image=DEV_LOGO,
+        place="Paris",
+    ),
+    qualification=Qualification(rncp_code="RNCP00000", level=7, eqf_level=7, nsf_code="326"),
+    blocs=(("1", "Données"), ("2", "Modèles"), ("3", "Déploiement"), ("4", "Éthique"), ("5B", "Vision")),
+    thesis_required=True,
+)
+
+
+def golden_credential() -> dict[str, Any]:
+    """A diploma with everything a credential of ours may state (issuer profile, alignments, results, the
+    hashed email with a fixed salt, credentialSchema, status)."""
+    holder = facts(given_name="Thị Ánh", family_name="Nguyễn")
+    return diploma_credential(
+        DiplomaFacts(**{**holder.__dict__, "email": "Anh@Example.org", "salt": "00" * 16, "thesis": True}),
+        issuer_id=DID,
+        base_url=BASE,
+        credential_status=status_entry(f"{BASE}/status-lists/l-1", 4242),
+        data=GOLDEN_DATA,
+    )
+
+
 # Signed by Digital Bazaar's @digitalbazaar/vc 7.3.0 + eddsa-rdfc-2022-cryptosuite 1.3.0 (vc.issue, key from
 # this seed, the credential of ``golden_credential``): Ed25519 is deterministic, so the same bytes to sign
 # give the same proofValue. Our canonicalisation, proof configuration and hashing must match theirs.
 GOLDEN_SEED = "9b937b81322d816cfab9d5a3baacc9b2a5febe4b149f126b3630f93a29527017"
 GOLDEN_MULTIKEY = "z6Mkf5rGMoatrSj1f4CyvuHBeXJELe9RPdzo2PKGNCKVtZxP"
 GOLDEN_PROOF_VALUE = (
-    "z2BaNJmmdZfuqWsxzqod4Yk4PxX4qDc8Q3h3AsaFq9ELYYUEJJ3MdwzxBcBvqMVMGb3123v8qKiiedke2WAHyyCVb"
+    "z4ctsMZR2yvfXEMGTqNgd8ztUCYPx7W5o1deBnV7eka4R6pA6SY3DmuaKAnjCLZk2FRiUSPXu78MfJMYCVSyp6LFw"
 )
 
 
 def test_proof_matches_digital_bazaars_for_the_same_credential_and_key() -> None:
     key = SigningKey.from_raw(bytes.fromhex(GOLDEN_SEED))
     assert multikey(key.public_key) == GOLDEN_MULTIKEY
-    entry = status_entry(f"{BASE}/status-lists/l-1", 4242)
-    credential = unsigned(entry, given_name="Thị Ánh", family_name="Nguyễn")
-    cred = sign(credential, key, verification_method=f"{DID}#key-1", created=ISSUED)
+    cred = sign(golden_credential(), key, verification_method=f"{DID}#key-1", created=ISSUED)
     assert cred["proof"]["proofValue"] == GOLDEN_PROOF_VALUE
 
 

@@ -90,7 +90,7 @@ def test_a_changed_proof_option_or_claim_is_not_verified(
 
 
 def test_the_status_list_credential_is_not_a_diploma(client: TestClient, diploma: dict[str, Any]) -> None:
-    url = diploma["credentialStatus"]["statusListCredential"]
+    url = diploma["credentialStatus"][0]["statusListCredential"]
     status_list = client.get(url.removeprefix("https://certifia.example")).json()
     assert status_list["proof"]["cryptosuite"] == "eddsa-rdfc-2022"  # signed by the issuer all the same
     result = vc_api(client, status_list)

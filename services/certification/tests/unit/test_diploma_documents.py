@@ -143,7 +143,11 @@ def test_page_of_an_authentic_diploma(client: TestClient, issued: Issued) -> Non
     assert fields(r.text) == {
         "Titulaire": "Ada Lovelace",
         "Certification": TITLE,
+        "RNCP": "RNCP00000",
+        "Niveau": "niveau 7",
+        "Niveau européen": "niveau 7 du cadre européen des certifications (EQF)",
         "Date de délivrance": french_timestamp(checked["issued_at"]),
+        "Lieu de délivrance": "Paris",
         "Émetteur": "certifia (did:web:certifia.example)",
         "Identifiant du diplôme": issued.diploma_id,
         "Clé de signature (Ed25519)": checked["key_id"],

@@ -49,6 +49,9 @@ def view(holder: str, *, revoked: bool = False) -> DiplomaView:
         detail="",
         revoked_on="2 juillet 2026" if revoked else None,
         revocation_reason="Thèse plagiée : décision du jury" if revoked else None,
+        level="niveau 7",
+        eqf_level="niveau 7 du cadre européen des certifications (EQF)",
+        place="Paris",
     )
 
 
@@ -103,7 +106,8 @@ def test_the_rncp_mentions_are_there() -> None:
         "École certifia",  # the certifier
         "Expert en ingénierie de l'intelligence artificielle",  # the exact title
         "enregistrée au RNCP sous le numéro RNCP00000",
-        "le 1er juillet 2026",
+        "Niveau de qualification : niveau 7 — niveau 7 du cadre européen des certifications (EQF)",
+        "Fait à Paris, le 1er juillet 2026, par École certifia",
         "Ada Lovelace",
     ):
         assert mention in text, mention

@@ -144,8 +144,8 @@ def test_rncp_alignment_is_shown_when_the_credential_carries_it() -> None:
             "targetUrl": "https://www.francecompetences.fr/",
         },
     ]
-    assert summary(cred).rncp == "RNCP00000 — Niveau 7"
-    assert view_of(CredentialCheck(True, "ok", "k"), cred).rncp == "RNCP00000 — Niveau 7"
+    assert summary(cred).rncp == "RNCP00000", "the code (the PDF says « enregistrée au RNCP sous le numéro »)"
+    assert view_of(CredentialCheck(True, "ok", "k"), cred).rncp == "RNCP00000"
 
 
 @pytest.mark.parametrize(

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from certifia_certification.adapters.badge_svg import baked_credential
 from certifia_certification.adapters.repository import ProgressRepository
 from certifia_certification.bootstrap import Wiring
 from certifia_shared.testing import auth
@@ -54,6 +55,13 @@ class Verifier:
         return run.returncode == 0, (run.stdout + run.stderr).strip()
 
 
+def status_lists(client: TestClient, credential: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every status list the credential names (revocation and suspension), as published now."""
+    status = credential.get("credentialStatus", [])
+    entries = status if isinstance(status, list) else [status]
+    return [client.get(e["statusListCredential"].removeprefix(BASE)).json() for e in entries]
+
+
 def test_digital_bazaar_verifies_our_diploma_and_status_list_and_rejects_tampering(
     node: str, tmp_path: Path, client: TestClient, app_wiring: Wiring, events: Any, apply_events: Any
 ) -> None:
@@ -63,7 +71,7 @@ def test_digital_bazaar_verifies_our_diploma_and_status_list_and_rejects_tamperi
         stored = ProgressRepository(uow.session).diploma(diploma_id)
     assert stored is not None
     diploma = stored.credential
-    status_url = diploma["credentialStatus"]["statusListCredential"]
+    status_url = diploma["credentialStatus"][0]["statusListCredential"]
 
     def status_list() -> dict[str, Any]:
         published: dict[str, Any] = client.get(status_url.removeprefix(BASE)).json()
@@ -71,26 +79,63 @@ def test_digital_bazaar_verifies_our_diploma_and_status_list_and_rejects_tamperi
 
     verify = Verifier(node, tmp_path, client.get("/.well-known/did.json").json())
 
-    ok, out = verify(diploma, status_list())
+    ok, out = verify(diploma, *status_lists(client, diploma))
     assert ok, out
     ok, out = verify(status_list())  # the status list credential itself: a VC of the same issuer
     assert ok, out
 
     renamed = copy.deepcopy(diploma)
     renamed["credentialSubject"]["identifier"][0]["identityHash"] = "Mallory"
-    ok, out = verify(renamed, status_list())
+    ok, out = verify(renamed, *status_lists(client, diploma))
     assert not ok and "Invalid signature" in out, out
 
     backdated = copy.deepcopy(diploma)
     backdated["proof"]["created"] = "2020-01-01T00:00:00Z"
-    ok, out = verify(backdated, status_list())
+    ok, out = verify(backdated, *status_lists(client, diploma))
     assert not ok and "Invalid signature" in out, out
 
     officer = auth("officer", subject="officer-7")
     revoked = client.post(f"/diplomas/{diploma_id}/revocation", json={"reason": "Fraude."}, headers=officer)
     assert revoked.status_code == 200
-    ok, out = verify(diploma, status_list())
+    ok, out = verify(diploma, *status_lists(client, diploma))
     assert not ok and "revocation" in out, out
+
+
+def test_digital_bazaar_rejects_a_suspended_diploma_and_accepts_it_once_lifted(
+    node: str, tmp_path: Path, client: TestClient, app_wiring: Wiring, events: Any, apply_events: Any
+) -> None:
+    emitted = apply_events(app_wiring, *events.full_candidate())
+    diploma_id = str(emitted[-1].data["diploma_id"])
+    officer = auth("officer", subject="officer-7")
+    diploma = client.get(f"/diplomas/{diploma_id}/credential", headers=officer).json()
+    verify = Verifier(node, tmp_path, client.get("/.well-known/did.json").json())
+    suspension_list = status_lists(client, diploma)[1]
+    assert suspension_list["credentialSubject"]["statusPurpose"] == "suspension"
+    ok, out = verify(suspension_list)  # the suspension list itself: a VC of the same issuer
+    assert ok, out
+
+    path = f"/diplomas/{diploma_id}/suspension"
+    assert client.post(path, json={"reason": "Enquête en cours."}, headers=officer).status_code == 200
+    ok, out = verify(diploma, *status_lists(client, diploma))
+    assert not ok and "suspension" in out and "revocation" not in out, out
+
+    assert client.post(f"{path}/lift", json={"reason": "Enquête close."}, headers=officer).status_code == 200
+    ok, out = verify(diploma, *status_lists(client, diploma))
+    assert ok, out
+
+
+def test_digital_bazaar_verifies_the_credential_baked_in_the_badge(
+    node: str, tmp_path: Path, client: TestClient, app_wiring: Wiring, events: Any, apply_events: Any
+) -> None:
+    emitted = apply_events(
+        app_wiring, *events.full_candidate(given_name="Zoë", family_name="<O'Brien & fils>")
+    )
+    diploma_id = str(emitted[-1].data["diploma_id"])
+    svg = client.get(f"/diplomas/{diploma_id}/badge.svg", headers=auth("officer")).text
+    credential = baked_credential(svg)
+    verify = Verifier(node, tmp_path, client.get("/.well-known/did.json").json())
+    ok, out = verify(credential, *status_lists(client, credential))
+    assert ok, out
 
 
 def test_digital_bazaar_verifies_a_bloc_certificate_and_rejects_it_tampered(
@@ -101,12 +146,30 @@ def test_digital_bazaar_verifies_a_bloc_certificate_and_rejects_it_tampered(
     progress = client.get(f"/candidates/{events.candidate_id}/progress", headers=officer).json()
     certificate_id = progress["certificates"][-1]["certificate_id"]
     credential = client.get(f"/bloc-certificates/{certificate_id}/credential", headers=officer).json()
-    status_list = client.get(credential["credentialStatus"]["statusListCredential"].removeprefix(BASE)).json()
     verify = Verifier(node, tmp_path, client.get("/.well-known/did.json").json())
 
-    ok, out = verify(credential, status_list)
+    ok, out = verify(credential, *status_lists(client, credential))
     assert ok, out
     tampered = copy.deepcopy(credential)
     tampered["credentialSubject"]["achievement"]["achievementType"] = "Diploma"
-    ok, out = verify(tampered, status_list)
+    ok, out = verify(tampered, *status_lists(client, credential))
     assert not ok and "Invalid signature" in out, out
+
+
+def test_digital_bazaar_rejects_a_revoked_bloc_certificate(
+    node: str, tmp_path: Path, client: TestClient, app_wiring: Wiring, events: Any, apply_events: Any
+) -> None:
+    apply_events(app_wiring, *events.full_candidate())
+    officer = auth("officer")
+    progress = client.get(f"/candidates/{events.candidate_id}/progress", headers=officer).json()
+    revoked_id, kept_id = (c["certificate_id"] for c in progress["certificates"][:2])
+    verify = Verifier(node, tmp_path, client.get("/.well-known/did.json").json())
+    path = f"/bloc-certificates/{revoked_id}"
+    assert client.post(f"{path}/revocation", json={"reason": "Fraude."}, headers=officer).status_code == 200
+
+    revoked = client.get(f"{path}/credential", headers=officer).json()
+    ok, out = verify(revoked, *status_lists(client, revoked))
+    assert not ok and "revocation" in out, out
+    kept = client.get(f"/bloc-certificates/{kept_id}/credential", headers=officer).json()
+    ok, out = verify(kept, *status_lists(client, kept))
+    assert ok, out

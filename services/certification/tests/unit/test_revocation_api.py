@@ -81,6 +81,7 @@ def test_officer_revokes_a_diploma(
         "reason": REASON,
         "revoked_by": "officer-7",
         "revoked_by_role": "officer",
+        "revoked_bloc_certificates": [],
     }
 
     [event] = outbox_events(app_wiring.ctx, ev.DIPLOMA_REVOKED)
@@ -112,8 +113,9 @@ def test_status_list_is_public_signed_and_has_the_revoked_bit_set(
     client: TestClient, two_diplomas: tuple[str, str]
 ) -> None:
     revoked_id, kept_id = two_diplomas
-    revoked_entry = credential_of(client, revoked_id)["credentialStatus"]
-    kept_entry = credential_of(client, kept_id)["credentialStatus"]
+    revoked_entry = credential_of(client, revoked_id)["credentialStatus"][0]
+    kept_entry = credential_of(client, kept_id)["credentialStatus"][0]
+    assert revoked_entry["statusPurpose"] == kept_entry["statusPurpose"] == "revocation"
     url = revoked_entry["statusListCredential"]
     assert url == kept_entry["statusListCredential"] and url.startswith(
         "https://certifia.example/status-lists/"
@@ -136,7 +138,7 @@ def test_status_list_is_public_signed_and_has_the_revoked_bit_set(
     assert len(raw) == 16 * 1024
     assert bit(raw, revoked_index) == 1
     assert bit(raw, kept_index) == 0
-    assert sum(bin(b).count("1") for b in raw) == 1
+    assert sum(bin(b).count("1") for b in raw) == 1, "bloc certificates share the list: still unrevoked"
 
     keys = assertion_methods(client)
     result = verify(status_list, keys.get)
@@ -305,6 +307,6 @@ def test_tampering_still_fails_as_such_on_a_revoked_diploma(
     revoked_id, _ = two_diplomas
     revoke(client, revoked_id)
     forged = credential_of(client, revoked_id)
-    forged["credentialStatus"]["statusListIndex"] = "0"
+    forged["credentialStatus"][0]["statusListIndex"] = "0"
     result = client.post("/verifications", json=forged).json()
     assert result["valid"] is False and result["reason"] == "the signature does not match the credential"

@@ -13,6 +13,7 @@ from certifia_certification.domain.revocation import Revocation, revoke
 from certifia_certification.domain.signing import b64url, b64url_decode
 from certifia_certification.domain.status_list import (
     LIST_SIZE,
+    SUSPENSION,
     Bitstring,
     StatusListError,
     StatusReference,
@@ -21,7 +22,9 @@ from certifia_certification.domain.status_list import (
     status_bit,
     status_entry,
     status_list_credential,
+    status_references,
 )
+from certifia_certification.domain.suspension import Suspension, SuspensionRecord, lift, suspend
 
 LIST_URL = "https://certifia.example/status-lists/l-1"
 AT = datetime(2026, 11, 29, 15, 30, tzinfo=UTC)
@@ -154,7 +157,7 @@ def test_revocation_entries_of_a_credential() -> None:
     "change",
     [
         {"type": "StatusList2021Entry"},
-        {"statusPurpose": "suspension"},
+        {"statusPurpose": "refresh"},
         {"statusListIndex": 7},
         {"statusListIndex": "-7"},
         {"statusListIndex": "0x07"},
@@ -183,6 +186,43 @@ def test_status_list_credential_publishes_the_bits() -> None:
         status_bit(cred, LIST_SIZE)
     with pytest.raises(StatusListError, match="not a revocation list"):
         status_bit({**cred, "credentialSubject": {**subject, "statusPurpose": "suspension"}}, 5)
+
+
+def test_a_suspension_entry_and_list_beside_the_revocation_ones() -> None:
+    revocation = status_entry(LIST_URL, 7)
+    suspension = status_entry(f"{LIST_URL}-s", 9, SUSPENSION)
+    assert suspension["statusPurpose"] == "suspension" and suspension["id"] == f"{LIST_URL}-s#9"
+    both = {"credentialStatus": [revocation, suspension]}
+    assert status_references(both) == [
+        StatusReference(LIST_URL, 7, "revocation"),
+        StatusReference(f"{LIST_URL}-s", 9, "suspension"),
+    ]
+    assert revocation_entries(both) == [StatusReference(LIST_URL, 7)]
+    bits = Bitstring()
+    bits.set(9)
+    issuer = {"id": "did:web:certifia.example", "name": "certifia"}
+    listed = status_list_credential(
+        url=f"{LIST_URL}-s", issuer=issuer, bits=bits, valid_from=AT, purpose=SUSPENSION
+    )
+    assert listed["credentialSubject"]["statusPurpose"] == "suspension"
+    assert status_bit(listed, 9, SUSPENSION)
+    with pytest.raises(StatusListError, match="not a revocation list"):
+        status_bit(listed, 9)  # a suspension list never answers for a revocation entry
+
+
+# -- the suspension rule ----------------------------------------------------------------------------------
+def test_suspending_and_lifting_record_when_why_and_who() -> None:
+    suspension, record = suspend(None, reason=" Recours en cours. ", by="officer-7", by_role="officer", at=AT)
+    assert suspension == Suspension(AT, "Recours en cours.", "officer-7", "officer")
+    assert record == SuspensionRecord("suspended", AT, "Recours en cours.", "officer-7", "officer")
+    assert suspension.statement() == "suspended on 2026-11-29: Recours en cours."
+    again, nothing = suspend(suspension, reason="autre", by="admin-1", by_role="admin", at=AT)
+    assert again == suspension and nothing is None
+    lifted = lift(suspension, reason="Recours rejeté.", by="admin-1", by_role="admin", at=AT)
+    assert lifted == SuspensionRecord("lifted", AT, "Recours rejeté.", "admin-1", "admin")
+    assert lift(None, reason="x", by="admin-1", by_role="admin", at=AT) is None
+    with pytest.raises(ValueError, match="reason"):
+        suspend(None, reason="  ", by="officer-7", by_role="officer", at=AT)
 
 
 # -- the revocation rule ----------------------------------------------------------------------------------

@@ -16,6 +16,8 @@ PUBLIC = {
     "/diplomas/{diploma_id}/verification",  # anyone verifies a diploma: an employer, a wallet
     "/diplomas/{diploma_id}/verify",
     "/status-lists/{list_id}",
+    "/achievements/{achievement_id}",  # what the credentials' achievement ids resolve to: the same for all
+    "/achievements/{achievement_id}/blocs/{bloc}",
 }
 
 

@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from certifia_enrolment.adapters.orm import candidates, messaging
 from certifia_enrolment.adapters.webhook_http import HttpWebhookSender
 from certifia_enrolment.config import Settings
+from certifia_enrolment.entrypoints.accommodations_api import router as accommodations_router
 from certifia_enrolment.entrypoints.api import router
 from certifia_enrolment.entrypoints.errors import ERRORS
 from certifia_enrolment.entrypoints.webhooks_api import router as webhooks_router
@@ -73,7 +74,7 @@ def create_application(settings: Settings | None = None) -> FastAPI:
     return create_app(
         settings=ctx.settings,
         title="certifia enrolment",
-        routers=[router, webhooks_router],
+        routers=[router, accommodations_router, webhooks_router],
         readiness=readiness,
         errors=ERRORS,
         on_start=ctx.runtime.start,

@@ -7,13 +7,24 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import insert
 
-from certifia_enrolment.adapters.orm import messaging, metadata
-from certifia_enrolment.domain.model import OPTIONS, Candidate, EnrolmentConflict, check_same_enrolment
+from certifia_enrolment.adapters.orm import accommodations, messaging, metadata
+from certifia_enrolment.domain.model import (
+    OPTIONS,
+    Candidate,
+    CandidateCertified,
+    EnrolmentConflict,
+    HeldDiploma,
+    check_same_enrolment,
+    ensure_option_open,
+    withdraw,
+)
+from certifia_enrolment.service_layer import accommodations as grants
 from certifia_enrolment.service_layer import handlers
 from certifia_shared import event_types as ev
 from certifia_shared.contracts import contract
-from certifia_shared.db import UnitOfWork, make_engine, session_factory
+from certifia_shared.db import Conflict, UnitOfWork, make_engine, session_factory
 
 CANDIDATE = Candidate(
     id="c-1",
@@ -122,3 +133,46 @@ def test_choose_option_once_per_change(uow_factory: Any) -> None:
 def test_choose_option_of_an_unknown_candidate(uow_factory: Any) -> None:
     with pytest.raises(handlers.UnknownCandidate):
         handlers.choose_option(handlers.ChooseOption("nobody", "5A"), uow=uow_factory())
+
+
+def test_a_held_diploma_freezes_every_other_option() -> None:
+    ensure_option_open(CANDIDATE, "5B", diploma=None)
+    ensure_option_open(CANDIDATE, "5A", diploma=HeldDiploma("dip-1", "5A"))  # the diploma's own option
+    with pytest.raises(CandidateCertified) as refused:
+        ensure_option_open(CANDIDATE, "5B", diploma=HeldDiploma("dip-1", "5A"))
+    assert (refused.value.candidate_id, refused.value.diploma.id) == ("c-1", "dip-1")
+
+
+def test_a_withdrawal_keeps_who_recorded_it_and_a_repeat_keeps_the_first() -> None:
+    now = datetime(2026, 12, 1, tzinfo=UTC)
+    left, changed = withdraw(CANDIDATE, reason="départ", role="lms", by="moodle", now=now)
+    assert changed and (left.withdrawn_by, left.withdrawn_by_role) == ("moodle", "lms")
+    again, changed = withdraw(left, reason="autre", role="officer", by="officer-1", now=now)
+    assert not changed and again.withdrawn_by == "moodle"
+
+
+def _grant(candidate_id: str, factor: float) -> grants.GrantAccommodation:
+    return grants.GrantAccommodation(
+        candidate_id=candidate_id,
+        extra_time_factor=factor,
+        adapted_formats=["rest_breaks"],
+        adapted_defence=None,
+        evidence_reference="MDPH-1",
+        reason="avis médical",
+        granted_by="officer-1",
+        granted_by_role="officer",
+    )
+
+
+def test_at_most_one_grant_is_in_force_per_candidate(uow_factory: Any) -> None:
+    candidate, _ = handlers.enrol_candidate(_enrol(), uow=uow_factory())
+    first = grants.grant_accommodation(_grant(candidate.id, 1.5), uow=uow_factory())
+    second = grants.grant_accommodation(_grant(candidate.id, 2.0), uow=uow_factory())
+    history = grants.accommodation_history(candidate.id, uow=uow_factory())
+    assert [(a.id, a.in_force) for a in history] == [(second.id, True), (first.id, False)]
+    # a second row in force (what two racing grants would write without the update) is refused
+    uow = uow_factory()
+    with pytest.raises(Conflict), uow:
+        row = {c.name: getattr(second, c.name) for c in accommodations.c if c.name != "adapted_formats"}
+        uow.session.execute(insert(accommodations).values(**{**row, "id": "other"}, adapted_formats="[]"))
+        uow.commit()

@@ -62,8 +62,8 @@ class SameHiddenData:
         self.engine = engine
         self.grade = grade
 
-    def __call__(self, pack_id: str, archive: bytes) -> GradingOutcome:
-        outcome = self.grade(pack_id, archive)
+    def __call__(self, pack_id: str, archive: bytes, *, time_factor: float = 1.0) -> GradingOutcome:
+        outcome = self.grade(pack_id, archive, time_factor=time_factor)
         if outcome.dataset_commitment and outcome.dataset_commitment != self.engine.commitment(pack_id):
             raise RuntimeError(
                 f"the worker that graded pack {pack_id} derives hidden data from another grading secret: "

@@ -13,7 +13,7 @@ from certifia_shared.tenancy import TableTenants
 from certifia_shared.web import create_app
 from certifia_thesis.adapters.orm import candidates, messaging
 from certifia_thesis.config import Settings
-from certifia_thesis.entrypoints import api, deposit_api
+from certifia_thesis.entrypoints import api, appeals_api, deposit_api
 from certifia_thesis.entrypoints.errors import ERRORS
 from certifia_thesis.service_layer.events import HANDLERS
 
@@ -39,7 +39,7 @@ def create_application(settings: Settings | None = None) -> FastAPI:
     return create_app(
         settings=ctx.settings,
         title="certifia thesis",
-        routers=[api.router, deposit_api.router],
+        routers=[api.router, deposit_api.router, appeals_api.router],
         readiness=ctx.runtime.readiness,
         errors=ERRORS,
         on_start=ctx.runtime.start,

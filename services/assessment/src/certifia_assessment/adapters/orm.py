@@ -4,6 +4,7 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Column,
+    Float,
     Index,
     MetaData,
     String,
@@ -29,6 +30,10 @@ candidates = Table(
     Column("family_name", String(200), nullable=False),
     Column("enrolled_at", UtcDateTime(), nullable=False),
     Column("withdrawn_at", UtcDateTime(), nullable=True),  # from candidate.withdrawn
+    # who recorded the withdrawal and why (candidate.withdrawn; withdrawn_by only on events that carry it)
+    Column("withdrawn_by", String(255), nullable=True),
+    Column("withdrawn_by_role", String(10), nullable=True),
+    Column("withdrawal_reason", String(500), nullable=True),
     # the LMS client that enrolled them (candidate.enrolled): the tenant, see certifia_shared.tenancy
     Column("lms_client", String(200), nullable=True),
 )
@@ -48,6 +53,8 @@ decisions = Table(
     Column("decided_by_role", String(10), nullable=False),
     Column("decided_at", UtcDateTime(), nullable=False),
     Column("submission_id", String(64), nullable=True),
+    # when the right was earned (the hand-in graded, the appeal upheld); NULL on rows older than 0006
+    Column("earned_at", UtcDateTime(), nullable=True),
     Index("ix_decisions_candidate_criterion", "candidate_id", "criterion_id", "decided_at"),
 )
 
@@ -69,6 +76,7 @@ competency_validations = Table(
     Column("competency_id", String(64), primary_key=True),
     Column("bloc", String(2), nullable=False),
     Column("validated_at", UtcDateTime(), nullable=False),
+    Column("earned_at", UtcDateTime(), nullable=True),  # the latest of its criteria's (NULL before 0006)
 )
 
 bloc_passes = Table(
@@ -78,6 +86,7 @@ bloc_passes = Table(
     Column("bloc", String(2), primary_key=True),
     Column("via", String(12), nullable=False),
     Column("passed_at", UtcDateTime(), nullable=False),
+    Column("earned_at", UtcDateTime(), nullable=True),  # bloc.passed's earned_at (NULL before 0006)
 )
 
 submissions = Table(
@@ -123,4 +132,93 @@ appeals = Table(
     Column("resolved_at", UtcDateTime(), nullable=True),
     Column("resolution_decision_id", String(64), nullable=True),
     UniqueConstraint("decision_id", name="uq_appeals_decision"),
+)
+
+# Automated verdicts that a person must answer for (jury_policy.yaml): a proposal per (submission, criterion),
+# its id derived from both, so a replayed grading.completed adds nothing. status: 'pending' -> 'decided', or
+# 'pending' -> 'escalated' (second_reader, the reader disagreed) -> 'decided', each by a conditional UPDATE.
+verdict_proposals = Table(
+    "verdict_proposals",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("candidate_id", String(64), nullable=False, index=True),
+    Column("submission_id", String(64), nullable=False),
+    Column("evaluation_id", String(64), nullable=False),
+    Column("bloc", String(2), nullable=False),
+    Column("criterion_id", String(64), nullable=False),
+    Column("criterion_code", String(64), nullable=False),
+    Column("proposed_outcome", String(10), nullable=False),
+    Column("policy", String(20), nullable=False),
+    Column("policy_version", String(40), nullable=False),
+    Column("review_reasons", JSON, nullable=False),
+    Column("grader", String(200), nullable=False),
+    Column("evidence", JSON, nullable=False),  # digest, pack, the verdict and the exact metrics
+    Column("proposed_at", UtcDateTime(), nullable=False),
+    Column("status", String(10), nullable=False),
+    Column("decision_id", String(64), nullable=True),
+    Column("decided_at", UtcDateTime(), nullable=True),
+    Index("ix_verdict_proposals_status", "status", "proposed_at"),
+)
+
+# Every review of a proposal (a second opinion, a confirmation, an override). One per reviewer and proposal:
+# a reader who gave the second opinion cannot also decide the escalated proposal.
+verdict_reviews = Table(
+    "verdict_reviews",
+    metadata,
+    Column("proposal_id", String(64), primary_key=True),
+    Column("reviewed_by", String(200), primary_key=True),
+    Column("reviewed_by_role", String(10), nullable=False),
+    Column("action", String(20), nullable=False),
+    Column("outcome", String(10), nullable=False),
+    Column("comment", Text, nullable=False),
+    Column("reviewed_at", UtcDateTime(), nullable=False),
+)
+
+# VAE jury decisions on a whole bloc (the audit trail of VAE; the pass itself is in bloc_passes).
+vae_decisions = Table(
+    "vae_decisions",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("candidate_id", String(64), nullable=False, index=True),
+    Column("bloc", String(2), nullable=False),
+    Column("outcome", String(20), nullable=False),
+    Column("competencies_validated", JSON, nullable=False),
+    Column("decided_by", String(200), nullable=False),
+    Column("decided_by_role", String(10), nullable=False),
+    Column("comment", Text, nullable=False),
+    Column("evidence_reference", String(500), nullable=False),
+    Column("decided_at", UtcDateTime(), nullable=False),
+    Column("referential_version", String(20), nullable=False),
+)
+
+# Accommodations granted to a candidate (candidate.accommodation_granted); the latest grant is in force.
+accommodations = Table(
+    "accommodations",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("candidate_id", String(64), nullable=False, index=True),
+    Column("extra_time_factor", Float, nullable=False),
+    Column("evidence_reference", String(500), nullable=False),
+    Column("granted_by", String(255), nullable=False),
+    Column("granted_by_role", String(10), nullable=False),
+    Column("granted_at", UtcDateTime(), nullable=False),
+    Column("reason", Text, nullable=True),
+)
+
+# The thesis service's facts about a candidate, for their audit trail (defence scheduled, outcome recorded,
+# defence cancelled, defence appeal opened and resolved): one row per event, keyed by the event's id.
+thesis_audit = Table(
+    "thesis_audit",
+    metadata,
+    Column("event_id", String(64), primary_key=True),
+    Column("candidate_id", String(64), nullable=False, index=True),
+    Column("kind", String(30), nullable=False),
+    Column("at", UtcDateTime(), nullable=False),
+    Column("account", String(255), nullable=True),
+    Column("role", String(10), nullable=True),
+    Column("reason", Text, nullable=True),
+    Column("outcome", String(60), nullable=True),
+    Column("grade", Float, nullable=True),
+    Column("defence_id", String(64), nullable=False),
+    Column("ref", String(64), nullable=False),
 )

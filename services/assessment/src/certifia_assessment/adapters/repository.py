@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, func, insert, select, update
+from sqlalchemy import CursorResult, insert, select, update
 from sqlalchemy.orm import Session
 
 from certifia_assessment.adapters.orm import (
@@ -49,11 +50,20 @@ class AssessmentRepository:
     def add_candidate(self, **values: Any) -> None:
         self.session.execute(insert(candidates).values(**values))
 
-    def set_withdrawn(self, candidate_id: str, at: datetime) -> None:
+    def set_withdrawn(
+        self,
+        candidate_id: str,
+        at: datetime,
+        *,
+        by: str | None = None,
+        by_role: str | None = None,
+        reason: str | None = None,
+    ) -> None:
+        """The first withdrawal stands (a replay changes nothing); who recorded it, in which role and why."""
         self.session.execute(
             update(candidates)
             .where(candidates.c.id == candidate_id, candidates.c.withdrawn_at.is_(None))
-            .values(withdrawn_at=at)
+            .values(withdrawn_at=at, withdrawn_by=by, withdrawn_by_role=by_role, withdrawal_reason=reason)
         )
 
     def set_option(self, candidate_id: str, option: str) -> None:
@@ -137,11 +147,21 @@ class AssessmentRepository:
         return set(self.session.scalars(query))
 
     def add_competency_validation(
-        self, candidate_id: str, competency_id: str, bloc: str, at: datetime
+        self,
+        candidate_id: str,
+        competency_id: str,
+        bloc: str,
+        at: datetime,
+        *,
+        earned_at: datetime | None = None,
     ) -> None:
         self.session.execute(
             insert(competency_validations).values(
-                candidate_id=candidate_id, competency_id=competency_id, bloc=bloc, validated_at=at
+                candidate_id=candidate_id,
+                competency_id=competency_id,
+                bloc=bloc,
+                validated_at=at,
+                earned_at=earned_at or at,
             )
         )
 
@@ -149,10 +169,36 @@ class AssessmentRepository:
         rows = self.session.execute(select(bloc_passes).where(bloc_passes.c.candidate_id == candidate_id))
         return {r.bloc: _row(r) for r in rows}
 
-    def add_bloc_pass(self, candidate_id: str, bloc: str, via: str, at: datetime) -> None:
+    def add_bloc_pass(
+        self, candidate_id: str, bloc: str, via: str, at: datetime, *, earned_at: datetime | None = None
+    ) -> None:
         self.session.execute(
-            insert(bloc_passes).values(candidate_id=candidate_id, bloc=bloc, via=via, passed_at=at)
+            insert(bloc_passes).values(
+                candidate_id=candidate_id, bloc=bloc, via=via, passed_at=at, earned_at=earned_at or at
+            )
         )
+
+    def validations_earned_at(self, candidate_id: str, criterion_ids: Iterable[str]) -> dict[str, datetime]:
+        """When each validated criterion among ``criterion_ids`` was earned (its validation's earned_at, its
+        decision time on rows older than it)."""
+        rows = self.session.execute(
+            select(decisions.c.criterion_id, decisions.c.earned_at, decisions.c.decided_at)
+            .join(criterion_validations, criterion_validations.c.decision_id == decisions.c.id)
+            .where(
+                criterion_validations.c.candidate_id == candidate_id,
+                criterion_validations.c.criterion_id.in_(list(criterion_ids)),
+            )
+        )
+        return {criterion: earned or decided for criterion, earned, decided in rows}
+
+    def competencies_earned_at(self, candidate_id: str, bloc: str) -> datetime | None:
+        """The latest time one of the bloc's validated competencies was earned (None: none validated)."""
+        rows = self.session.execute(
+            select(competency_validations.c.earned_at, competency_validations.c.validated_at).where(
+                competency_validations.c.candidate_id == candidate_id, competency_validations.c.bloc == bloc
+            )
+        )
+        return max((earned or validated for earned, validated in rows), default=None)
 
     # submissions -------------------------------------------------------------------------------------
     def add_submission(self, submission: Submission, idempotency_key: str | None) -> None:
@@ -181,7 +227,8 @@ class AssessmentRepository:
         return [_submission(r) for r in rows]
 
     def graded_attempts(self, candidate_id: str, *, lock: bool = False) -> dict[str, int]:
-        """Per evaluation, how many of the candidate's submissions asked for automated grading. ``lock``
+        """Per evaluation, how many of the candidate's submissions asked for automated grading, less those
+        whose grading failed for the infrastructure (they cost the candidate nothing). ``lock``
         locks the candidate's row first (PostgreSQL), so that two hand-ins at once count one after the
         other and a limit cannot be passed by racing it (SQLite serialises writers already)."""
         if lock:
@@ -189,11 +236,17 @@ class AssessmentRepository:
                 select(candidates.c.id).where(candidates.c.id == candidate_id).with_for_update()
             )
         rows = self.session.execute(
-            select(submissions.c.evaluation_id, func.count())
-            .where(submissions.c.candidate_id == candidate_id, submissions.c.pack_id.is_not(None))
-            .group_by(submissions.c.evaluation_id)
+            select(submissions.c.evaluation_id, submissions.c.status, submissions.c.report).where(
+                submissions.c.candidate_id == candidate_id, submissions.c.pack_id.is_not(None)
+            )
         )
-        return {evaluation: int(n) for evaluation, n in rows}
+        counts: dict[str, int] = {}
+        for evaluation, status, report in rows:
+            # grading.failed for the infrastructure (its ``cause``) is not the candidate's attempt
+            if status == "failed" and isinstance(report, dict) and report.get("cause") == "infrastructure":
+                continue
+            counts[evaluation] = counts.get(evaluation, 0) + 1
+        return counts
 
     def set_submission_result(
         self, submission_id: str, *, status: str, report: dict[str, Any] | None, reason: str | None
@@ -226,6 +279,13 @@ class AssessmentRepository:
             .order_by(appeals.c.opened_at, appeals.c.id)
         )
         return [_appeal(r) for r in rows]
+
+    def appeals_by_status(self, status: str | None = None) -> list[Appeal]:
+        """Every candidate's appeals (``status``: open or resolved only), oldest first."""
+        query = select(appeals)
+        if status:
+            query = query.where(appeals.c.status == status)
+        return [_appeal(r) for r in self.session.execute(query.order_by(appeals.c.opened_at, appeals.c.id))]
 
     def record_resolution(self, appeal_id: str, r: Resolution) -> bool:
         """Resolve the appeal if it is still open; False when another transaction resolved it first (on

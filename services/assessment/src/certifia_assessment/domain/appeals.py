@@ -3,7 +3,7 @@
 A candidate contests the decision in force on one criterion when it is a rejection, within a window after
 it. A decision is contested once: a second appeal on it, open or resolved, is refused and names the first
 (a dismissal is final here; a new attempt, i.e. a new decision, can be contested anew). An officer who took
-the contested decision may not resolve the appeal (impartiality). Upheld, the criterion is validated by a
+the contested decision, or opened the appeal on the candidate's behalf, may not resolve it (impartiality). Upheld, the criterion is validated by a
 new decision (the service layer records it through the usual decision path); dismissed, nothing else
 changes. Plain Python, no I/O.
 """
@@ -111,14 +111,23 @@ class AlreadyResolved(Exception):
         self.appeal = appeal
 
 
-class NotImpartial(Exception):
-    """The officer took the contested decision and may not judge the appeal against it."""
+ImpartialityRule = Literal["took-the-decision", "opened-the-appeal"]
 
-    def __init__(self, decision: Decision) -> None:
-        super().__init__(
-            f"you took the contested decision {decision.id}; another officer must resolve this appeal"
+
+class NotImpartial(Exception):
+    """The officer took part on one side and may not judge the appeal: they took the contested decision (for
+    a jury decision: they are the deciding jury member), or they opened the appeal on the candidate's behalf.
+    ``rule`` names which."""
+
+    def __init__(self, decision: Decision, rule: ImpartialityRule = "took-the-decision") -> None:
+        what = (
+            f"you took the contested decision {decision.id}"
+            if rule == "took-the-decision"
+            else f"you opened this appeal against decision {decision.id} on the candidate's behalf"
         )
+        super().__init__(f"{what}; another officer must resolve this appeal")
         self.decision = decision
+        self.rule: ImpartialityRule = rule
 
 
 # -- rules ---------------------------------------------------------------------------------------------
@@ -188,7 +197,8 @@ def resolve_appeal(
 
     A resolution is final: the same request again (same officer, outcome and reasoning: a retry) returns
     the resolution in force and records nothing; any other raises :class:`AlreadyResolved`. An officer who
-    took the contested decision may not resolve it (:class:`NotImpartial`).
+    took the contested decision, or opened the appeal for the candidate, may not resolve it
+    (:class:`NotImpartial`).
     """
     reasoning = _text(reasoning, "reasoning")
     if appeal.resolution is not None:
@@ -197,6 +207,8 @@ def resolve_appeal(
             return appeal, False
         raise AlreadyResolved(appeal)
     if contested.decided_by == resolved_by:
-        raise NotImpartial(contested)
+        raise NotImpartial(contested, "took-the-decision")
+    if appeal.opened_by_role != "candidate" and appeal.opened_by == resolved_by:
+        raise NotImpartial(contested, "opened-the-appeal")
     resolution = Resolution(outcome, reasoning, resolved_by, resolved_by_role, now)
     return replace(appeal, resolution=resolution), True

@@ -34,6 +34,23 @@ class Decision:
     decided_by_role: DeciderRole
     decided_at: datetime
     submission_id: str | None = None
+    earned_at: datetime | None = None
+    """When the right this decision records was earned: the hand-in of the graded work, the opening of the
+    upheld appeal, else the decision itself (None on decisions recorded before it was kept)."""
+
+    @property
+    def earned(self) -> datetime:
+        return self.earned_at or self.decided_at
+
+
+class RejectionWithoutReason(ValueError):
+    """A person rejected a criterion without saying why: the candidate could neither learn from it nor
+    contest it."""
+
+
+def check_reasoned(outcome: Outcome, comment: str) -> None:
+    if outcome == "rejected" and not comment.strip():
+        raise RejectionWithoutReason("a rejection needs a comment that tells the candidate why")
 
 
 class CriterionAlreadyValidated(Exception):

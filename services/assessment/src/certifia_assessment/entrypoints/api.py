@@ -1,5 +1,5 @@
-"""REST API of the assessment service: jury decisions, VAE bloc decisions, submissions, progress (appeals:
-``appeals_api``)."""
+"""REST API of the assessment service: jury decisions, submissions, progress (appeals: ``appeals_api``; VAE
+rulings: ``vae_api``; the audit trail: ``audit_api``)."""
 
 from __future__ import annotations
 
@@ -12,14 +12,16 @@ from fastapi import APIRouter, Depends, File, Form, Header, Request, Response, U
 from pydantic import BaseModel, ConfigDict, Field
 
 from certifia_assessment.adapters.repository import AssessmentRepository
+from certifia_assessment.domain.checks import with_checks
 from certifia_assessment.domain.model import DeciderRole, Decision, Submission, bloc_progress
 from certifia_assessment.entrypoints.deps import ArtifactsDep, ReferentialDep, SettingsDep, known_candidate
-from certifia_assessment.service_layer import handlers
+from certifia_assessment.service_layer import handlers, proposal_views
+from certifia_assessment.service_layer.governance_views import decision_extras
 from certifia_shared.auth import Principal, require
 from certifia_shared.db import UnitOfWork
 from certifia_shared.deps import UnitOfWorkDep
 from certifia_shared.downloads import download_responses, file_response
-from certifia_shared.feedback import report_for
+from certifia_shared.feedback import report_for, sees_exact_grading
 from certifia_shared.hygiene import CleanText, free_text
 from certifia_shared.problems import Problem, not_found
 from certifia_shared.tenancy import VisibleCandidate, ensure_visible
@@ -39,6 +41,19 @@ class DecisionRequest(BaseModel):
     comment: Comment = ""
 
 
+class AccommodationApplied(BaseModel):
+    extra_time_factor: float
+    applied_to: list[Literal["appeal_window"]]
+
+
+class CheckOut(BaseModel):
+    metric: str
+    comparator: str | None
+    threshold: float | None
+    value: float | None = Field(description="exact for staff; rounded to the threshold's precision otherwise")
+    passed: bool | None
+
+
 class DecisionOut(BaseModel):
     id: str
     candidate_id: str
@@ -51,10 +66,38 @@ class DecisionOut(BaseModel):
     decided_by_role: str
     decided_at: datetime
     submission_id: str | None
+    proposed_by: str | None = Field(
+        default=None,
+        description="automated grading's proposal this decision answers for, `<pack>@<version>`; decided_by "
+        "is then the jury member who confirmed or overrode it (or the grader itself under automated_final)",
+    )
+    policy: str | None = Field(default=None, description="the jury policy the verdict fell under")
+    earned_at: datetime | None = Field(
+        default=None,
+        description="when the right it records was earned: the hand-in graded, the appeal's opening, else "
+        "the decision itself (a withdrawal takes away nothing earned before it)",
+    )
+    appealable_until: datetime | None = Field(
+        default=None,
+        description="a rejection in force: until when it can be contested (APPEAL_WINDOW_DAYS, times the "
+        "candidate's extra time factor); null otherwise",
+    )
+    accommodation: AccommodationApplied | None = Field(
+        default=None, description="the accommodation that stretched appealable_until, if any"
+    )
+    checks: list[CheckOut] | None = Field(
+        default=None,
+        description="automated verdicts: every check of the criterion (metric/threshold above name one)",
+    )
 
     @classmethod
-    def of(cls, d: Decision) -> DecisionOut:
-        return cls(**asdict(d))
+    def of(
+        cls,
+        d: Decision,
+        provenance: dict[str, dict[str, Any]] | None = None,
+        extras: dict[str, dict[str, Any]] | None = None,
+    ) -> DecisionOut:
+        return cls(**asdict(d), **(provenance or {}).get(d.id, {}), **(extras or {}).get(d.id, {}))
 
 
 @router.post(
@@ -70,8 +113,10 @@ def decide(
     principal: Annotated[Principal, Depends(require("jury", "officer"))],
     uow: UnitOfWorkDep,
     referential: ReferentialDep,
+    settings: SettingsDep,
 ) -> DecisionOut:
-    """A jury member or officer validates or rejects one evaluation criterion for a candidate."""
+    """A jury member or officer validates or rejects one evaluation criterion for a candidate (a rejection
+    says why in its comment)."""
     role: DeciderRole = (
         "jury" if principal.has("jury") else "officer" if principal.has("officer") else "admin"
     )
@@ -86,7 +131,9 @@ def decide(
     decision, created = handlers.decide_criterion(cmd, uow=uow, referential=referential)
     if not created:
         response.status_code = 200
-    return DecisionOut.of(decision)
+    with uow:
+        extras = decision_extras(uow.session, candidate_id, [decision], settings.appeal_window(), exact=True)
+    return DecisionOut.of(decision, extras=extras)
 
 
 @router.get("/candidates/{candidate_id}/decisions", response_model=list[DecisionOut])
@@ -94,45 +141,16 @@ def list_decisions(
     candidate_id: VisibleCandidate,
     principal: Annotated[Principal, Depends(require("candidate", "jury", "officer", "lms"))],
     uow: UnitOfWorkDep,
+    settings: SettingsDep,
     bloc: str | None = None,
 ) -> list[DecisionOut]:
     known_candidate(uow, candidate_id)
     with uow:
-        return [DecisionOut.of(d) for d in AssessmentRepository(uow.session).decisions_of(candidate_id, bloc)]
-
-
-class VaeBlocRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    bloc: Literal["1", "2", "3", "4", "5A", "5B"]
-    comment: Comment = ""
-
-
-class VaeBlocOut(BaseModel):
-    candidate_id: str
-    bloc: str
-    via: Literal["vae"]
-    passed_at: str = Field(description="when the bloc was passed (ISO 8601)")
-
-
-@router.post(
-    "/candidates/{candidate_id}/vae-decisions",
-    status_code=201,
-    response_model=VaeBlocOut,
-    responses=replayed(VaeBlocOut, "The bloc was already validated by a VAE jury: when"),
-)
-def vae_bloc(
-    candidate_id: VisibleCandidate,
-    body: VaeBlocRequest,
-    response: Response,
-    _: Annotated[Principal, Depends(require("jury", "officer"))],
-    uow: UnitOfWorkDep,
-    referential: ReferentialDep,
-) -> VaeBlocOut:
-    """A VAE jury validates a whole bloc for a candidate on the VAE path."""
-    created, at = handlers.validate_bloc_by_vae(candidate_id, body.bloc, uow=uow, referential=referential)
-    if not created:
-        response.status_code = 200
-    return VaeBlocOut(candidate_id=candidate_id, bloc=body.bloc, via="vae", passed_at=at.isoformat())
+        decisions = AssessmentRepository(uow.session).decisions_of(candidate_id, bloc)
+        origin = proposal_views.provenance(uow.session, candidate_id, decisions)
+        window, exact = settings.appeal_window(), sees_exact_grading(principal)
+        extras = decision_extras(uow.session, candidate_id, decisions, window, exact=exact)
+        return [DecisionOut.of(d, origin, extras) for d in decisions]
 
 
 # -- progress ------------------------------------------------------------------------------------------
@@ -143,7 +161,8 @@ def progress(
     uow: UnitOfWorkDep,
     referential: ReferentialDep,
 ) -> dict[str, Any]:
-    """Per bloc: criteria validated/rejected, competencies validated, bloc passed; and the appeals."""
+    """Per bloc: criteria validated/rejected, competencies validated, bloc passed; the appeals; and the
+    automated verdicts under jury review."""
     candidate = known_candidate(uow, candidate_id)
     with uow:
         repo = AssessmentRepository(uow.session)
@@ -151,6 +170,7 @@ def progress(
         competencies = repo.validated_competencies(candidate_id)
         passed = repo.passed_blocs(candidate_id)
         appeals = repo.appeals_of(candidate_id)
+        under_review = proposal_views.under_review(uow.session, candidate_id)
     blocs = [
         asdict(bloc_progress(referential, b.code, outcomes, competencies, b.code in passed))
         for b in referential.blocs
@@ -174,6 +194,8 @@ def progress(
             }
             for a in appeals
         ],
+        # automated verdicts a jury member has still to answer for (jury_policy.yaml): no decision yet
+        "under_jury_review": under_review,
     }
 
 
@@ -209,7 +231,9 @@ class SubmissionOut(BaseModel):
     def of(cls, s: Submission, principal: Principal, attempts: dict[str, int], limit: int) -> SubmissionOut:
         """``attempts``: the candidate's graded submissions per evaluation (AssessmentRepository)."""
         values = asdict(s)
-        values["report"] = report_for(principal, s.report)
+        values["report"] = with_checks(
+            report_for(principal, s.report), s.report, exact=sees_exact_grading(principal)
+        )
         if s.pack_id:
             used = attempts.get(s.evaluation_id, 0)
             values["grading_attempts"] = GradingAttemptsOut(used=used, limit=limit, left=max(0, limit - used))

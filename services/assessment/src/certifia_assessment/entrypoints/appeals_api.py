@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from certifia_assessment.adapters.repository import AssessmentRepository
+from certifia_assessment.config import Settings
 from certifia_assessment.domain.appeals import (
     TEXT_MAX_LENGTH,
     TEXT_MIN_LENGTH,
@@ -17,11 +18,13 @@ from certifia_assessment.domain.appeals import (
     OpenerRole,
     ResolverRole,
 )
+from certifia_assessment.domain.governance import is_overdue, resolve_by
 from certifia_assessment.entrypoints.api import ShortId
 from certifia_assessment.entrypoints.deps import ReferentialDep, SettingsDep, known_candidate
 from certifia_assessment.service_layer import appeals as use_cases
 from certifia_shared.auth import Principal, require
 from certifia_shared.deps import UnitOfWorkDep
+from certifia_shared.envelope import utcnow
 from certifia_shared.hygiene import free_text
 from certifia_shared.problems import not_found
 from certifia_shared.tenancy import VisibleCandidate, ensure_visible
@@ -66,10 +69,20 @@ class AppealOut(BaseModel):
     opened_at: datetime
     status: Literal["open", "resolved"]
     resolution: ResolutionOut | None
+    resolve_by: datetime = Field(
+        description="when an officer should have resolved it (APPEAL_RESOLUTION_DAYS)"
+    )
+    overdue: bool = Field(description="still open after resolve_by")
 
     @classmethod
-    def of(cls, a: Appeal) -> AppealOut:
-        return cls(**asdict(a), status=a.status)
+    def of(cls, a: Appeal, settings: Settings) -> AppealOut:
+        window = settings.appeal_resolution_window()
+        return cls(
+            **asdict(a),
+            status=a.status,
+            resolve_by=resolve_by(a, window),
+            overdue=is_overdue(a, window, utcnow()),
+        )
 
 
 @router.post("/candidates/{candidate_id}/appeals", status_code=201, response_model=AppealOut)
@@ -89,7 +102,7 @@ def open_appeal(
     cmd = use_cases.OpenAppeal(candidate_id, body.decision_id, body.grounds, principal.subject, role)
     appeal = use_cases.open_appeal(cmd, uow=uow, window=settings.appeal_window())
     response.headers["Location"] = f"/appeals/{appeal.id}"
-    return AppealOut.of(appeal)
+    return AppealOut.of(appeal, settings)
 
 
 @router.post("/appeals/{appeal_id}/resolution", response_model=AppealOut)
@@ -99,19 +112,24 @@ def resolve_appeal(
     principal: Annotated[Principal, Depends(require("officer"))],
     uow: UnitOfWorkDep,
     referential: ReferentialDep,
+    settings: SettingsDep,
 ) -> AppealOut:
-    """An officer who took no part in the contested decision upholds the appeal (the criterion is
+    """An officer who took no part in the contested decision nor opened the appeal upholds it (the criterion is
     validated by a new decision in their name, with the competency and bloc rules as for any validation)
     or dismisses it. A resolution is final: the same request again answers 200 with it, another 409."""
     role: ResolverRole = "officer" if principal.has("officer") else "admin"
     cmd = use_cases.ResolveAppeal(appeal_id, body.outcome, body.reasoning, principal.subject, role)
     appeal, _new = use_cases.resolve_appeal(cmd, uow=uow, referential=referential)
-    return AppealOut.of(appeal)
+    return AppealOut.of(appeal, settings)
 
 
 @router.get("/appeals/{appeal_id}", response_model=AppealOut)
 def get_appeal(
-    appeal_id: str, request: Request, principal: Annotated[Principal, Depends(READERS)], uow: UnitOfWorkDep
+    appeal_id: str,
+    request: Request,
+    principal: Annotated[Principal, Depends(READERS)],
+    uow: UnitOfWorkDep,
+    settings: SettingsDep,
 ) -> AppealOut:
     with uow:
         appeal = AssessmentRepository(uow.session).appeal(appeal_id)
@@ -119,13 +137,35 @@ def get_appeal(
     if appeal is None:
         raise hidden
     ensure_visible(request, principal, appeal.candidate_id, hidden_as=hidden)
-    return AppealOut.of(appeal)
+    return AppealOut.of(appeal, settings)
 
 
 @router.get("/candidates/{candidate_id}/appeals", response_model=list[AppealOut])
 def list_appeals(
-    candidate_id: VisibleCandidate, principal: Annotated[Principal, Depends(READERS)], uow: UnitOfWorkDep
+    candidate_id: VisibleCandidate,
+    principal: Annotated[Principal, Depends(READERS)],
+    uow: UnitOfWorkDep,
+    settings: SettingsDep,
 ) -> list[AppealOut]:
     known_candidate(uow, candidate_id)
     with uow:
-        return [AppealOut.of(a) for a in AssessmentRepository(uow.session).appeals_of(candidate_id)]
+        appeals = AssessmentRepository(uow.session).appeals_of(candidate_id)
+    return [AppealOut.of(a, settings) for a in appeals]
+
+
+@router.get("/appeals", response_model=list[AppealOut])
+def appeals_to_resolve(
+    principal: Annotated[Principal, Depends(require("officer", "jury"))],
+    uow: UnitOfWorkDep,
+    settings: SettingsDep,
+    status: Literal["open", "resolved"] | None = None,
+    overdue: bool | None = None,
+) -> list[AppealOut]:
+    """Every candidate's appeals, for staff (``status=open``: those waiting for an officer): the overdue
+    first, then by how soon they are due (resolve_by); ``overdue=true`` keeps only those past it."""
+    with uow:
+        appeals = AssessmentRepository(uow.session).appeals_by_status(status)
+    out = [AppealOut.of(a, settings) for a in appeals]
+    if overdue is not None:
+        out = [a for a in out if a.overdue == overdue]
+    return sorted(out, key=lambda a: (not a.overdue, a.resolve_by, a.id))

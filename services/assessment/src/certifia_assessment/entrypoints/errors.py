@@ -10,7 +10,9 @@ from certifia_assessment.domain.appeals import (
     DecisionSuperseded,
     NotImpartial,
 )
-from certifia_assessment.domain.model import CriterionAlreadyValidated
+from certifia_assessment.domain.model import CriterionAlreadyValidated, RejectionWithoutReason
+from certifia_assessment.domain.proposals import ReviewRefused
+from certifia_assessment.domain.vae import BlocAlreadyPassed, CompetenciesRefused, OtherOptionBloc
 from certifia_assessment.service_layer.appeals import UnknownAppeal, UnknownDecision
 from certifia_assessment.service_layer.handlers import (
     AttemptLimitReached,
@@ -20,6 +22,7 @@ from certifia_assessment.service_layer.handlers import (
     UnknownCriterion,
     UnknownEvaluation,
 )
+from certifia_assessment.service_layer.proposals import UnknownProposal
 from certifia_shared.errors import ErrorMap, withdrawn
 from certifia_shared.problems import Problem, not_found
 
@@ -107,11 +110,20 @@ def already_appealed(exc: AlreadyAppealed) -> Problem:
 
 
 def not_impartial(exc: NotImpartial) -> Problem:
+    """Names the rule broken (``rule``): who took the contested decision, or opened the appeal on the
+    candidate's behalf, may not resolve it."""
+    did = (
+        f"You took the contested decision {exc.decision.id}"
+        if exc.rule == "took-the-decision"
+        else f"You opened this appeal against decision {exc.decision.id} on the candidate's behalf"
+    )
     return Problem(
         403,
         "Not impartial",
-        f"You took the contested decision {exc.decision.id}: another officer must resolve this appeal.",
+        f"{did}: another officer must resolve this appeal (whoever took the contested decision or opened "
+        "the appeal may not judge it).",
         type="not-impartial",
+        extensions={"rule": exc.rule, "decision_id": exc.decision.id},
     )
 
 
@@ -143,6 +155,78 @@ def attempt_limit_reached(exc: AttemptLimitReached) -> Problem:
     )
 
 
+REVIEW_TITLES = {
+    "proposal-already-decided": "Proposal already decided",
+    "proposal-already-reviewed": "Proposal already reviewed by you",
+    "second-opinion-required": "Second opinion first",
+    "second-opinion-not-expected": "No second opinion on this proposal",
+    "invalid-review": "Invalid review",
+}
+
+
+def review_refused(exc: ReviewRefused) -> Problem:
+    proposal = exc.proposal
+    extensions = {"proposal_id": proposal.id, "proposal_status": proposal.status}
+    if proposal.decision_id:
+        extensions["decision_id"] = proposal.decision_id
+    return Problem(
+        exc.status,
+        REVIEW_TITLES.get(exc.problem_type, "Review refused"),
+        str(exc),
+        type=exc.problem_type,
+        field=exc.field,
+        extensions=extensions,
+    )
+
+
+def rejection_without_reason(exc: RejectionWithoutReason) -> Problem:
+    return Problem(
+        422,
+        "Rejection without a reason",
+        "A rejection needs a comment that tells the candidate why (what is missing or wrong): they read it "
+        "to improve and to decide whether to contest it. Write it in comment.",
+        type="validation",
+        field="comment",
+    )
+
+
+def other_option_bloc(exc: OtherOptionBloc) -> Problem:
+    why = "passed" if exc.why == "passed" else "chose"
+    return Problem(
+        409,
+        "Other option bloc",
+        f"Candidate {exc.candidate_id} {why} option bloc {exc.other}; a candidate passes one option bloc "
+        f"(5A or 5B), so {exc.bloc} cannot be ruled on. Rule on bloc {exc.other}, or have the candidate "
+        "change their option in enrolment first (only while no option bloc is passed).",
+        type="other-option-bloc",
+        field="bloc",
+        extensions={"option_bloc": exc.other, "because": exc.why},
+    )
+
+
+def competencies_refused(exc: CompetenciesRefused) -> Problem:
+    return Problem(
+        422,
+        "Competencies do not fit the ruling",
+        f"{exc}; GET /referential/blocs/{exc.bloc} lists the bloc's competencies.",
+        type="vae-competencies",
+        field="competencies",
+        extensions={"unknown": exc.unknown} if exc.unknown else None,
+    )
+
+
+def bloc_already_passed(exc: BlocAlreadyPassed) -> Problem:
+    return Problem(
+        409,
+        "Bloc already passed",
+        f"Bloc {exc.bloc} of candidate {exc.candidate_id} was passed ({exc.via}) on "
+        f"{exc.passed_at.isoformat()}; a pass is final, a VAE jury can no longer reject it or validate part of it.",
+        type="bloc-already-passed",
+        field="outcome",
+        extensions={"passed_at": exc.passed_at.isoformat()},
+    )
+
+
 ERRORS: ErrorMap = {
     UnknownCandidate: lambda exc: not_found("Candidate", exc.candidate_id, "candidate_id"),
     CandidateWithdrawn: withdrawn,
@@ -157,4 +241,10 @@ ERRORS: ErrorMap = {
     AlreadyAppealed: already_appealed,
     NotImpartial: not_impartial,
     AlreadyResolved: already_resolved,
+    UnknownProposal: lambda exc: not_found("Proposal", exc.proposal_id, "proposal_id"),
+    ReviewRefused: review_refused,
+    RejectionWithoutReason: rejection_without_reason,
+    OtherOptionBloc: other_option_bloc,
+    CompetenciesRefused: competencies_refused,
+    BlocAlreadyPassed: bloc_already_passed,
 }

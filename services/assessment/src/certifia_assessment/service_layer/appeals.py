@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 
+from certifia_assessment.adapters.governance_repository import GovernanceRepository
 from certifia_assessment.adapters.repository import AssessmentRepository
 from certifia_assessment.domain import appeals as rules
 from certifia_assessment.domain.appeals import (
@@ -18,8 +19,14 @@ from certifia_assessment.domain.appeals import (
     OpenerRole,
     ResolverRole,
 )
+from certifia_assessment.domain.governance import appeal_window, earned_before_withdrawal, upheld_earned_at
 from certifia_assessment.domain.model import Decision
-from certifia_assessment.service_layer.handlers import DecideCriterion, active_candidate, record_decision
+from certifia_assessment.service_layer.handlers import (
+    CandidateWithdrawn,
+    DecideCriterion,
+    UnknownCandidate,
+    record_decision,
+)
 from certifia_shared import event_types as ev
 from certifia_shared.db import Conflict, UnitOfWork, retry_on_conflict
 from certifia_shared.envelope import utcnow
@@ -52,13 +59,24 @@ class OpenAppeal:
 
 def open_appeal(cmd: OpenAppeal, *, uow: UnitOfWork, window: timedelta) -> Appeal:
     """Contest a rejection; emits appeal.opened. Raises the domain's refusals (``AppealNotAllowed``,
-    ``AlreadyAppealed``), also when a concurrent opening for the same decision committed first."""
+    ``AlreadyAppealed``), also when a concurrent opening for the same decision committed first.
+
+    ``window`` is APPEAL_WINDOW_DAYS; the candidate's extra time factor (an accommodation) stretches it. A
+    withdrawal takes away no right earned before it: a rejection of work handed in before the withdrawal can
+    still be contested within its window; nothing else is (``CandidateWithdrawn``)."""
     with uow:
         repo = AssessmentRepository(uow.session)
-        active_candidate(repo, cmd.candidate_id)
+        candidate = repo.candidate(cmd.candidate_id)
+        if candidate is None:
+            raise UnknownCandidate(cmd.candidate_id)
         decision = repo.decision(cmd.decision_id)
         if decision is None or decision.candidate_id != cmd.candidate_id:
+            if candidate["withdrawn_at"] is not None:
+                raise CandidateWithdrawn(cmd.candidate_id, candidate["withdrawn_at"])
             raise UnknownDecision(cmd.candidate_id, cmd.decision_id)
+        if not earned_before_withdrawal(decision, candidate["withdrawn_at"]):
+            raise CandidateWithdrawn(cmd.candidate_id, candidate["withdrawn_at"])
+        factor = GovernanceRepository(uow.session).extra_time_factor(cmd.candidate_id)
         in_force = repo.decision_in_force(decision.candidate_id, decision.criterion_id)
         assert in_force is not None  # ``decision`` itself at least
         appeal = rules.open_appeal(
@@ -70,7 +88,7 @@ def open_appeal(cmd: OpenAppeal, *, uow: UnitOfWork, window: timedelta) -> Appea
             opened_by=cmd.opened_by,
             opened_by_role=cmd.opened_by_role,
             now=utcnow(),
-            window=window,
+            window=appeal_window(window, factor),
         )
         try:
             repo.add_appeal(appeal)
@@ -126,7 +144,9 @@ def _resolve_once(cmd: ResolveAppeal, *, uow: UnitOfWork, referential: Referenti
             assert current is not None
             return _resolve(current, cmd, contested)
         if cmd.outcome == "upheld":
-            decision, _ = record_decision(_validation(appeal, cmd), uow, referential)
+            candidate = repo.candidate(appeal.candidate_id) or {}
+            earned = upheld_earned_at(appeal, contested, candidate.get("withdrawn_at"))
+            decision, _ = record_decision(_validation(appeal, cmd, earned), uow, referential)
             repo.set_resolution_decision(appeal.id, decision.id)
             resolved = replace(resolved, resolution=replace(resolved.resolution, decision_id=decision.id))
         uow.emit(ev.APPEAL_RESOLVED, subject=appeal.candidate_id, data=_resolved(resolved))
@@ -146,7 +166,7 @@ def _resolve(appeal: Appeal, cmd: ResolveAppeal, contested: Decision) -> tuple[A
     )
 
 
-def _validation(appeal: Appeal, cmd: ResolveAppeal) -> DecideCriterion:
+def _validation(appeal: Appeal, cmd: ResolveAppeal, earned_at: datetime) -> DecideCriterion:
     return DecideCriterion(
         candidate_id=appeal.candidate_id,
         criterion_id=appeal.criterion_id,
@@ -154,6 +174,7 @@ def _validation(appeal: Appeal, cmd: ResolveAppeal) -> DecideCriterion:
         comment=f"Appeal {appeal.id} upheld: {cmd.reasoning.strip()}",
         decided_by=cmd.resolved_by,
         decided_by_role=cmd.resolved_by_role,
+        earned_at=earned_at,  # the appeal's opening: the right was earned then, not at the resolution
     )
 
 

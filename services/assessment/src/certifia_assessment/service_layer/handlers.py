@@ -8,7 +8,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from certifia_assessment.adapters.governance_repository import GovernanceRepository
 from certifia_assessment.adapters.repository import AssessmentRepository
+from certifia_assessment.domain.governance import Accommodation
+from certifia_assessment.domain.jury_policy import JuryPolicy
 from certifia_assessment.domain.model import (
     CriterionAlreadyValidated,
     DeciderRole,
@@ -17,13 +20,15 @@ from certifia_assessment.domain.model import (
     Submission,
     bloc_is_passed,
     check_decision_allowed,
+    check_reasoned,
     competencies_now_validated,
 )
+from certifia_assessment.service_layer.proposing import propose_if_reviewed, read_jury_policy
 from certifia_shared import event_types as ev
 from certifia_shared.db import Conflict, UnitOfWork, retry_on_conflict
 from certifia_shared.envelope import CloudEvent, utcnow
 from certifia_shared.feedback import candidate_explanation
-from certifia_shared.referential import Referential, ReferentialLookupError
+from certifia_shared.referential import Competency, Referential, ReferentialLookupError
 
 log = logging.getLogger(__name__)
 
@@ -96,6 +101,9 @@ class DecideCriterion:
     decided_by_role: DeciderRole
     submission_id: str | None = None
     decision_id: str | None = None
+    earned_at: datetime | None = None
+    """When the right was earned: the graded submission's received_at, the upheld appeal's opened_at; None
+    for a decision on the spot (a jury's): its own time. bloc.passed carries the latest (its earned_at)."""
 
 
 def decide_criterion(
@@ -110,6 +118,7 @@ def decide_criterion(
     def attempt() -> tuple[Decision, bool]:
         with uow:
             active_candidate(AssessmentRepository(uow.session), cmd.candidate_id)
+            check_reasoned(cmd.outcome, cmd.comment)
             decision, created = record_decision(cmd, uow, referential)
             uow.commit()
             return decision, created
@@ -134,6 +143,7 @@ def record_decision(cmd: DecideCriterion, uow: UnitOfWork, referential: Referent
     if not check_decision_allowed(current, cmd.outcome):
         assert current is not None
         return current, False
+    now = utcnow()
     decision = Decision(
         id=cmd.decision_id or str(uuid.uuid4()),
         candidate_id=cmd.candidate_id,
@@ -144,8 +154,9 @@ def record_decision(cmd: DecideCriterion, uow: UnitOfWork, referential: Referent
         comment=cmd.comment,
         decided_by=cmd.decided_by,
         decided_by_role=cmd.decided_by_role,
-        decided_at=utcnow(),
+        decided_at=now,
         submission_id=cmd.submission_id,
+        earned_at=cmd.earned_at or now,
     )
     repo.add_decision(decision)
     event_type = ev.CRITERION_VALIDATED if cmd.outcome == "validated" else ev.CRITERION_REJECTED
@@ -166,27 +177,43 @@ def _apply_rules(
     validated = repo.validated_criteria(candidate_id, bloc)
     before = repo.validated_competencies(candidate_id, bloc)
     for competency in competencies_now_validated(referential, bloc, validated, before):
-        repo.add_competency_validation(candidate_id, competency.id, bloc, at)
         criteria = [c.id for c in referential.criteria_validating(competency.id)]
-        uow.emit(
-            ev.COMPETENCY_VALIDATED,
-            subject=candidate_id,
-            data={
-                "candidate_id": candidate_id,
-                "bloc": bloc,
-                "competency_id": competency.id,
-                "competency_code": competency.code,
-                "criteria": criteria,
-                "validated_at": at.isoformat(),
-                "referential_version": referential.version,
-            },
-        )
+        earned = max(repo.validations_earned_at(candidate_id, criteria).values(), default=at)
+        validate_competency(repo, uow, referential, candidate_id, competency, at, earned_at=earned)
         before.add(competency.id)
     if bloc not in repo.passed_blocs(candidate_id) and bloc_is_passed(referential, bloc, before):
-        _pass_bloc(repo, uow, referential, candidate_id, bloc, "assessment", at)
+        bloc_earned = repo.competencies_earned_at(candidate_id, bloc)
+        pass_bloc(repo, uow, referential, candidate_id, bloc, "assessment", at, earned_at=bloc_earned)
 
 
-def _pass_bloc(
+def validate_competency(
+    repo: AssessmentRepository,
+    uow: UnitOfWork,
+    referential: Referential,
+    candidate_id: str,
+    competency: Competency,
+    at: datetime,
+    *,
+    earned_at: datetime,
+) -> None:
+    """Record the competency validated and emit competency.validated (by its criteria, or a VAE jury)."""
+    repo.add_competency_validation(candidate_id, competency.id, competency.bloc, at, earned_at=earned_at)
+    uow.emit(
+        ev.COMPETENCY_VALIDATED,
+        subject=candidate_id,
+        data={
+            "candidate_id": candidate_id,
+            "bloc": competency.bloc,
+            "competency_id": competency.id,
+            "competency_code": competency.code,
+            "criteria": [c.id for c in referential.criteria_validating(competency.id)],
+            "validated_at": at.isoformat(),
+            "referential_version": referential.version,
+        },
+    )
+
+
+def pass_bloc(
     repo: AssessmentRepository,
     uow: UnitOfWork,
     referential: Referential,
@@ -194,8 +221,13 @@ def _pass_bloc(
     bloc: str,
     via: str,
     at: datetime,
+    *,
+    earned_at: datetime | None = None,
 ) -> None:
-    repo.add_bloc_pass(candidate_id, bloc, via, at)
+    """``earned_at``: the latest time a right behind the pass was earned (see bloc.passed's schema); the
+    pass itself when None."""
+    earned = min(earned_at or at, at)
+    repo.add_bloc_pass(candidate_id, bloc, via, at, earned_at=earned)
     uow.emit(
         ev.BLOC_PASSED,
         subject=candidate_id,
@@ -206,27 +238,9 @@ def _pass_bloc(
             "via": via,
             "passed_at": at.isoformat(),
             "referential_version": referential.version,
+            "earned_at": earned.isoformat(),
         },
     )
-
-
-def validate_bloc_by_vae(
-    candidate_id: str, bloc: str, *, uow: UnitOfWork, referential: Referential
-) -> tuple[bool, datetime]:
-    """A VAE jury validates a whole bloc (the referential's rule for VAE candidates)."""
-    referential.bloc(bloc)  # ReferentialLookupError on an unknown bloc
-    with uow:
-        repo = AssessmentRepository(uow.session)
-        candidate = active_candidate(repo, candidate_id)
-        if candidate["path"] != "vae":
-            raise NotVaeCandidate(candidate_id)
-        passed = repo.passed_blocs(candidate_id)
-        if bloc in passed:
-            return False, passed[bloc]["passed_at"]
-        at = utcnow()
-        _pass_bloc(repo, uow, referential, candidate_id, bloc, "vae", at)
-        uow.commit()
-        return True, at
 
 
 def _decision_payload(d: Decision, referential: Referential) -> dict[str, Any]:
@@ -398,16 +412,62 @@ def on_candidate_withdrawn(event: CloudEvent, uow: UnitOfWork) -> None:
     repo = AssessmentRepository(uow.session)
     if repo.candidate(event.data["candidate_id"]) is None:
         raise UnknownCandidate(event.data["candidate_id"])  # enrolled comes first on the partition: a gap
-    repo.set_withdrawn(event.data["candidate_id"], datetime.fromisoformat(event.data["withdrawn_at"]))
+    data = event.data
+    repo.set_withdrawn(
+        data["candidate_id"],
+        datetime.fromisoformat(data["withdrawn_at"]),
+        by=data.get("withdrawn_by"),  # events written before it existed carry only the role
+        by_role=data["withdrawn_by_role"],
+        reason=data["reason"],
+    )
 
 
-def grading_handlers(referential: Referential) -> dict[str, Any]:
+def on_accommodation_granted(event: CloudEvent, uow: UnitOfWork) -> None:
+    """Keep the grant: its extra time factor stretches the candidate's appeal window (the latest is in force)."""
+    data = event.data
+    if AssessmentRepository(uow.session).candidate(data["candidate_id"]) is None:
+        raise UnknownCandidate(data["candidate_id"])  # enrolled comes first on the partition: a gap
+    GovernanceRepository(uow.session).add_accommodation(
+        Accommodation(
+            id=data["accommodation_id"],
+            candidate_id=data["candidate_id"],
+            extra_time_factor=float(data["extra_time_factor"]),
+            evidence_reference=data["evidence_reference"],
+            granted_by=data["granted_by"],
+            granted_by_role=data["granted_by_role"],
+            granted_at=datetime.fromisoformat(data["granted_at"]),
+            reason=data.get("reason"),
+        )
+    )
+
+
+def grading_handlers(referential: Referential, jury_policy: JuryPolicy | None = None) -> dict[str, Any]:
+    """``jury_policy``: which verdicts become proposals a jury member reviews (default: jury_policy.yaml)."""
+    policy = jury_policy or read_jury_policy(referential)
+
     def on_grading_completed(event: CloudEvent, uow: UnitOfWork) -> None:
         data = event.data
         repo = AssessmentRepository(uow.session)
         submission = repo.submission(data["submission_id"])
         if submission is None:
             raise LookupError(f"grading.completed for unknown submission {data['submission_id']}")
+        if data["submission_digest"] != submission.digest:
+            # the archive graded is not the one handed in (and stored, and shown to the jury and an appeal):
+            # no verdict of it is recorded; the submission fails, for an officer to have it graded again
+            log.error(
+                "grading.completed for submission %s graded an archive of digest %s, not the one handed in (%s): "
+                "verdicts not recorded",
+                submission.id,
+                data["submission_digest"],
+                submission.digest,
+            )
+            reason = (
+                "the grading service graded another archive than the one handed in (digest mismatch): no verdict "
+                "was recorded; an officer can ask for a new grading"
+            )
+            report = {**data, "criteria": [], "reason": reason, "cause": "infrastructure"}
+            repo.set_submission_result(submission.id, status="failed", report=report, reason=reason)
+            return
         evaluation_bloc = referential.evaluation(submission.evaluation_id).bloc
         grader = f"grading-compute:{data['pack_id']}@{data['pack_version']}"
         for verdict in data["criteria"]:
@@ -419,6 +479,8 @@ def grading_handlers(referential: Referential) -> dict[str, Any]:
             if criterion.bloc != evaluation_bloc:
                 log.warning("grading verdict for %s outside bloc %s ignored", criterion.id, evaluation_bloc)
                 continue
+            if propose_if_reviewed(uow, policy, submission, data, criterion, verdict):
+                continue  # a person answers for it (verdict.proposed): no decision yet
             cmd = DecideCriterion(
                 candidate_id=submission.candidate_id,
                 criterion_id=criterion.id,
@@ -430,6 +492,7 @@ def grading_handlers(referential: Referential) -> dict[str, Any]:
                 decided_by_role="grading",
                 submission_id=submission.id,
                 decision_id=str(uuid.uuid5(uuid.NAMESPACE_URL, f"{submission.id}/{criterion.id}")),
+                earned_at=submission.received_at,  # the right is earned when the work was handed in
             )
             try:
                 record_decision(cmd, uow, referential)
@@ -451,10 +514,14 @@ def grading_handlers(referential: Referential) -> dict[str, Any]:
     return {ev.GRADING_COMPLETED_V2: on_grading_completed, ev.GRADING_FAILED: on_grading_failed}
 
 
-def event_handlers(referential: Referential) -> dict[str, Any]:
+def event_handlers(referential: Referential, jury_policy: JuryPolicy | None = None) -> dict[str, Any]:
+    from certifia_assessment.service_layer.thesis_audit import thesis_handlers  # it imports this module
+
     return {
         ev.CANDIDATE_ENROLLED: on_candidate_enrolled,
         ev.OPTION_CHOSEN: on_option_chosen,
         ev.CANDIDATE_WITHDRAWN: on_candidate_withdrawn,
-        **grading_handlers(referential),
+        ev.ACCOMMODATION_GRANTED: on_accommodation_granted,
+        **grading_handlers(referential, jury_policy),
+        **thesis_handlers(),  # the audit trail's thesis entries
     }

@@ -20,7 +20,7 @@ main{max-width:44rem;margin:2rem auto;padding:0 1rem}
 .verdict h1{margin:0 0 .25rem;font-size:1.35rem}
 .verdict p{margin:0}
 .authentic{background:#e8f5ec;border-color:#1e7b3a;color:#124d24}
-.revoked,.invalid{background:#fbeaea;border-color:#b42318;color:#7a1a12}
+.revoked,.suspended,.invalid{background:#fbeaea;border-color:#b42318;color:#7a1a12}
 .warning{color:#7a1a12;font-weight:600}
 dl{display:grid;grid-template-columns:minmax(0,max-content) minmax(0,1fr);gap:.5rem 1.25rem;margin:0}
 dt{color:#566073}
@@ -93,7 +93,10 @@ def render_verification_page(view: DiplomaView, *, json_url: str, jwks_url: str)
         _row("Titulaire", view.holder),
         _row("Certification", view.title),
         *([_row("RNCP", view.rncp)] if view.rncp else []),
+        *([_row("Niveau", view.level)] if view.level else []),
+        *([_row("Niveau européen", view.eqf_level)] if view.eqf_level else []),
         _row("Date de délivrance", view.issued_on),
+        *([_row("Lieu de délivrance", view.place)] if view.place else []),
         _row("Émetteur", f"{view.issuer} ({view.issuer_url})" if view.issuer_url else view.issuer),
         _row("Identifiant du diplôme", view.diploma_id, code=True),
         _row("Clé de signature (Ed25519)", view.key_id or "inconnue", code=True),

@@ -81,12 +81,22 @@ def _stamp(view: DiplomaView, stamp: str) -> str:
     return f'<div class="stamp" role="note"><p class="word">{escape(stamp)}</p>{shown}</div>'
 
 
+def _when(view: DiplomaView) -> str:
+    """« Fait à Paris, le 1er juillet 2026, par <certificateur> » (without the place when none is stated)."""
+    where = f"Fait à {view.place}, le" if view.place else "le"
+    return f"{where} {view.issued_on}, par {view.issuer}"
+
+
 def diploma_html(view: DiplomaView) -> str:
     """The diploma's page as HTML (every value escaped), what WeasyPrint lays out."""
     url = escape(view.verification_url)
     mentions = (
         [f"Certification professionnelle enregistrée au RNCP sous le numéro {view.rncp}"] if view.rncp else []
     )
+    levels = [f"Niveau de qualification : {view.level}"] if view.level else []
+    levels += [view.eqf_level] if view.eqf_level else []
+    if levels:
+        mentions.append(" — ".join(levels))
     if view.issuer_url:
         mentions.append(f"Certificateur : {view.issuer} ({view.issuer_url})")
     else:
@@ -116,7 +126,7 @@ def diploma_html(view: DiplomaView) -> str:
 {"".join(f'<p class="mentions">{escape(m)}</p>' for m in mentions)}
 <p class="given">est décerné à</p>
 <p class="holder" dir="auto">{escape(view.holder)}</p>
-<p class="when">le {escape(view.issued_on)}, par {escape(view.issuer)}</p>
+<p class="when">{escape(_when(view))}</p>
 {_stamp(view, view.stamp) if view.stamp else ""}
 <div class="proof"><table>{table}</table><p class="note">{escape(note)}</p>
 <img class="qr" src="{_qr(view.verification_url)}" alt="QR code de la page de vérification : {url}"></div>

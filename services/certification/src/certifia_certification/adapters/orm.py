@@ -3,6 +3,7 @@ from __future__ import annotations
 from sqlalchemy import (
     Column,
     ForeignKey,
+    Index,
     Integer,
     MetaData,
     PrimaryKeyConstraint,
@@ -50,6 +51,9 @@ bloc_passes = Table(
     Column("passed_at", UtcDateTime(), nullable=False),
     Column("referential_version", String(20), nullable=False),
     Column("competencies", Text, nullable=False),
+    # when the rights behind the pass were earned (bloc.passed earned_at; None for older events): what a
+    # withdrawal is judged against
+    Column("earned_at", UtcDateTime(), nullable=True),
     PrimaryKeyConstraint("candidate_id", "bloc"),
 )
 
@@ -70,13 +74,34 @@ bloc_certificates = Table(
         nullable=True,
     ),
     Column("status_list_index", Integer, nullable=True),
+    # its entry in a suspension status list (None: issued before suspension existed), its revocation (final)
+    # and the suspension in force (its history: suspension_history)
+    Column(
+        "suspension_list_id",
+        String(36),
+        ForeignKey("status_lists.list_id", name="fk_bloc_certificates_suspension_list"),
+        nullable=True,
+    ),
+    Column("suspension_list_index", Integer, nullable=True),
+    Column("revoked_at", UtcDateTime(), nullable=True),
+    Column("revocation_reason", String(500), nullable=True),
+    Column("revoked_by", String(200), nullable=True),
+    Column("revoked_by_role", String(20), nullable=True),
+    Column("suspended_at", UtcDateTime(), nullable=True),
+    Column("suspension_reason", String(500), nullable=True),
+    Column("suspended_by", String(200), nullable=True),
+    Column("suspended_by_role", String(20), nullable=True),
     UniqueConstraint("candidate_id", "bloc", name="uq_bloc_certificates_candidate_bloc"),
     UniqueConstraint("status_list_id", "status_list_index", name="uq_bloc_certificates_status_entry"),
+    UniqueConstraint(
+        "suspension_list_id", "suspension_list_index", name="uq_bloc_certificates_suspension_entry"
+    ),
 )
 
-# Revocation status lists (W3C Bitstring Status List): ``allocated`` entries handed out so far, in the
-# order ``index_key`` shuffles (domain/status_list.shuffled_index). The bits themselves are not stored: a
-# bit is set when the diploma holding that entry is revoked.
+# Status lists (W3C Bitstring Status List), of purpose ``revocation`` or ``suspension``: ``allocated``
+# entries handed out so far, in the order ``index_key`` shuffles (domain/status_list.shuffled_index). The bits
+# themselves are not stored: a bit is set when the diploma or bloc certificate holding that entry is revoked
+# (revocation list) or suspended now (suspension list).
 status_lists = Table(
     "status_lists",
     metadata,
@@ -112,8 +137,36 @@ diplomas = Table(
     Column("revocation_reason", String(500), nullable=True),
     Column("revoked_by", String(200), nullable=True),
     Column("revoked_by_role", String(20), nullable=True),
+    Column(
+        "suspension_list_id",
+        String(36),
+        ForeignKey("status_lists.list_id", name="fk_diplomas_suspension_list"),
+        nullable=True,
+    ),
+    Column("suspension_list_index", Integer, nullable=True),
+    Column("suspended_at", UtcDateTime(), nullable=True),
+    Column("suspension_reason", String(500), nullable=True),
+    Column("suspended_by", String(200), nullable=True),
+    Column("suspended_by_role", String(20), nullable=True),
     UniqueConstraint("candidate_id", name="uq_diplomas_candidate"),
     UniqueConstraint("status_list_id", "status_list_index", name="uq_diplomas_status_entry"),
+    UniqueConstraint("suspension_list_id", "suspension_list_index", name="uq_diplomas_suspension_entry"),
+)
+
+# Every suspension and lifting of a diploma or bloc certificate (the audit trail; the one in force is on the
+# credential's row): who (the token's subject), when, why. Never updated nor deleted.
+suspension_history = Table(
+    "suspension_history",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("credential_kind", String(20), nullable=False),  # diploma | bloc_certificate
+    Column("credential_id", String(36), nullable=False),
+    Column("action", String(10), nullable=False),  # suspended | lifted
+    Column("at", UtcDateTime(), nullable=False),
+    Column("reason", String(500), nullable=False),
+    Column("decided_by", String(200), nullable=False),
+    Column("decided_by_role", String(20), nullable=False),
+    Index("ix_suspension_history_credential", "credential_kind", "credential_id"),
 )
 
 # Public keys that signed credentials (kept so old diplomas stay verifiable); the private key only for the

@@ -8,7 +8,7 @@ import uuid
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, insert, select, update
+from sqlalchemy import CursorResult, insert, select, union_all, update
 from sqlalchemy.orm import Session
 
 from certifia_certification.adapters.orm import (
@@ -30,6 +30,7 @@ from certifia_certification.domain.model import (
 from certifia_certification.domain.revocation import Revocation
 from certifia_certification.domain.signing import b64url, b64url_decode
 from certifia_certification.domain.status_list import LIST_SIZE, PURPOSE, StatusEntry, shuffled_index
+from certifia_certification.domain.suspension import Suspension
 from certifia_shared.db import insert_ignoring_conflict
 
 
@@ -91,6 +92,7 @@ class ProgressRepository:
                 passed_at=as_utc(r.passed_at),
                 referential_version=r.referential_version,
                 competencies=tuple(json.loads(r.competencies)),
+                earned_at=_dt(r.earned_at),
             )
         for r in self.session.execute(
             select(bloc_certificates).where(bloc_certificates.c.candidate_id == cid)
@@ -138,6 +140,7 @@ class ProgressRepository:
                 passed_at=p.passed_at,
                 referential_version=p.referential_version,
                 competencies=json.dumps(list(p.competencies)),
+                earned_at=p.earned_at,
             )
         )
 
@@ -151,14 +154,42 @@ class ProgressRepository:
                 credential=json.dumps(c.credential, ensure_ascii=False) if c.credential else None,
                 status_list_id=c.status.list_id if c.status else None,
                 status_list_index=c.status.index if c.status else None,
+                suspension_list_id=c.suspension_status.list_id if c.suspension_status else None,
+                suspension_list_index=c.suspension_status.index if c.suspension_status else None,
             )
         )
 
-    def certificate(self, certificate_id: str) -> BlocCertificate | None:
-        row = self.session.execute(
-            select(bloc_certificates).where(bloc_certificates.c.certificate_id == certificate_id)
-        ).first()
+    def certificate(self, certificate_id: str, *, lock: bool = False) -> BlocCertificate | None:
+        """The bloc certificate; ``lock``: its row stays locked until the transaction ends (PostgreSQL)."""
+        query = select(bloc_certificates).where(bloc_certificates.c.certificate_id == certificate_id)
+        row = self.session.execute(query.with_for_update() if lock else query).first()
         return _certificate(row._mapping) if row else None
+
+    def certificates_of(self, candidate_id: str, *, lock: bool = False) -> list[BlocCertificate]:
+        """The candidate's bloc certificates, oldest first."""
+        query = (
+            select(bloc_certificates)
+            .where(bloc_certificates.c.candidate_id == candidate_id)
+            .order_by(bloc_certificates.c.issued_at, bloc_certificates.c.bloc)
+        )
+        rows = self.session.execute(query.with_for_update() if lock else query)
+        return [_certificate(r._mapping) for r in rows]
+
+    def record_certificate_revocation(self, certificate_id: str, r: Revocation) -> bool:
+        """Mark the bloc certificate revoked unless it already is; False when it already was."""
+        result = self.session.execute(
+            update(bloc_certificates)
+            .where(
+                bloc_certificates.c.certificate_id == certificate_id, bloc_certificates.c.revoked_at.is_(None)
+            )
+            .values(
+                revoked_at=r.revoked_at,
+                revocation_reason=r.reason,
+                revoked_by=r.revoked_by,
+                revoked_by_role=r.revoked_by_role,
+            )
+        )
+        return cast(CursorResult[Any], result).rowcount == 1
 
     def add_diploma(self, d: Diploma) -> None:
         self.session.execute(
@@ -173,6 +204,8 @@ class ProgressRepository:
                 credential=json.dumps(d.credential, ensure_ascii=False),
                 status_list_id=d.status.list_id if d.status else None,
                 status_list_index=d.status.index if d.status else None,
+                suspension_list_id=d.suspension_status.list_id if d.suspension_status else None,
+                suspension_list_index=d.suspension_status.index if d.suspension_status else None,
             )
         )
 
@@ -198,19 +231,20 @@ class ProgressRepository:
 
 
 class StatusListRepository:
-    """Revocation status lists: entries handed to new diplomas, and the revoked entries of a list."""
+    """Status lists (revocation, suspension): entries handed to new diplomas and bloc certificates, and the
+    set entries of a list (revoked, or suspended now)."""
 
     def __init__(self, session: Session) -> None:
         self.session = session
 
-    def allocate(self, *, now: datetime) -> StatusEntry:
-        """The next entry of the oldest list with room (a new list when none has), in the caller's
+    def allocate(self, *, now: datetime, purpose: str = PURPOSE) -> StatusEntry:
+        """The next entry of the oldest list of ``purpose`` with room (a new list when none has), in the caller's
         transaction: the list row stays locked until it ends, so two diplomas never get one entry
         (``uq_diplomas_status_entry`` is the last line). Two first-ever allocations at once may each open
         a list; both lists are then filled in turn."""
         row = self.session.execute(
             select(status_lists)
-            .where(status_lists.c.purpose == PURPOSE, status_lists.c.allocated < status_lists.c.size)
+            .where(status_lists.c.purpose == purpose, status_lists.c.allocated < status_lists.c.size)
             .order_by(status_lists.c.created_at, status_lists.c.list_id)
             .limit(1)
             .with_for_update()
@@ -220,7 +254,7 @@ class StatusListRepository:
             self.session.execute(
                 insert(status_lists).values(
                     list_id=list_id,
-                    purpose=PURPOSE,
+                    purpose=purpose,
                     size=size,
                     allocated=1,
                     index_key=b64url(key),
@@ -245,14 +279,35 @@ class StatusListRepository:
             select(status_lists.c.size).where(status_lists.c.list_id == list_id)
         ).scalar_one_or_none()
 
+    def purpose(self, list_id: str) -> str | None:
+        """The list's purpose (``revocation`` or ``suspension``); None when this service has no such list."""
+        return self.session.execute(
+            select(status_lists.c.purpose).where(status_lists.c.list_id == list_id)
+        ).scalar_one_or_none()
+
     def revoked_indexes(self, list_id: str) -> list[int]:
-        return list(
-            self.session.execute(
-                select(diplomas.c.status_list_index).where(
-                    diplomas.c.status_list_id == list_id, diplomas.c.revoked_at.is_not(None)
+        """The entries of revoked diplomas and bloc certificates in this revocation list."""
+        query = union_all(
+            *(
+                select(t.c.status_list_index).where(
+                    t.c.status_list_id == list_id, t.c.revoked_at.is_not(None)
                 )
-            ).scalars()
+                for t in (diplomas, bloc_certificates)
+            )
         )
+        return list(self.session.execute(query).scalars())
+
+    def suspended_indexes(self, list_id: str) -> list[int]:
+        """The entries of the diplomas and bloc certificates suspended now in this suspension list."""
+        query = union_all(
+            *(
+                select(t.c.suspension_list_index).where(
+                    t.c.suspension_list_id == list_id, t.c.suspended_at.is_not(None)
+                )
+                for t in (diplomas, bloc_certificates)
+            )
+        )
+        return list(self.session.execute(query).scalars())
 
 
 def _revocation(m: Any) -> Revocation | None:
@@ -264,6 +319,22 @@ def _revocation(m: Any) -> Revocation | None:
         revoked_by=m["revoked_by"],
         revoked_by_role=m["revoked_by_role"],
     )
+
+
+def _suspension(m: Any) -> Suspension | None:
+    if m["suspended_at"] is None:
+        return None
+    return Suspension(
+        suspended_at=as_utc(m["suspended_at"]),
+        reason=m["suspension_reason"],
+        suspended_by=m["suspended_by"],
+        suspended_by_role=m["suspended_by_role"],
+    )
+
+
+def _suspension_entry(m: Any) -> StatusEntry | None:
+    listed = m["suspension_list_id"] is not None
+    return StatusEntry(m["suspension_list_id"], m["suspension_list_index"]) if listed else None
 
 
 def _diploma(m: Any) -> Diploma:
@@ -279,6 +350,8 @@ def _diploma(m: Any) -> Diploma:
         credential=json.loads(m["credential"]),
         status=StatusEntry(m["status_list_id"], m["status_list_index"]) if listed else None,
         revocation=_revocation(m),
+        suspension_status=_suspension_entry(m),
+        suspension=_suspension(m),
     )
 
 
@@ -291,4 +364,7 @@ def _certificate(m: Any) -> BlocCertificate:
         issued_at=as_utc(m["issued_at"]),
         credential=json.loads(m["credential"]) if m["credential"] else None,
         status=StatusEntry(m["status_list_id"], m["status_list_index"]) if listed else None,
+        suspension_status=_suspension_entry(m),
+        revocation=_revocation(m),
+        suspension=_suspension(m),
     )

@@ -18,10 +18,22 @@ from typing import Any, Literal
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
+from certifia_certification.domain.achievement import (
+    CNCP_FRAMEWORK,
+    CREDENTIAL_SCHEMA,
+    EQF_FRAMEWORK,
+    CredentialData,
+    alignments,
+    holder_identifiers,
+    issuer_profile,
+    result_descriptions,
+    results,
+)
 from certifia_certification.domain.contexts import CREDENTIALS_V2, OPEN_BADGES_V3
 from certifia_certification.domain.data_integrity import ProofFailure, add_proof, verify_proof
 from certifia_certification.domain.revocation import Revocation
 from certifia_certification.domain.signing import SigningKey
+from certifia_certification.domain.suspension import Suspension
 
 CONTEXT = [CREDENTIALS_V2, OPEN_BADGES_V3]
 ISSUER_NAME = "certifia"
@@ -48,11 +60,37 @@ class DiplomaFacts:
     referential_version: str
     blocs: tuple[str, ...]
     issued_at: datetime
+    email: str | None = None
+    """The holder's email (candidate.enrolled): hashed with ``salt`` into the credential, never in clear."""
+    salt: str | None = None
+    """A random salt of this credential's own (the issuer draws it)."""
+    thesis: bool = False
+    """The professional thesis was required of the holder and defended with success."""
 
 
-def issuer_profile(issuer_id: str) -> dict[str, Any]:
-    """The issuer as OB 3.0 describes it: its id is its DID (the controller of its signing keys)."""
-    return {"id": issuer_id, "type": ["Profile"], "name": ISSUER_NAME}
+def achievement_id(base_url: str, referential_version: str) -> str:
+    return f"{base_url}/achievements/referential-{referential_version}"
+
+
+def diploma_achievement(
+    *, base_url: str, title: str, criteria: str, referential_version: str, data: CredentialData
+) -> dict[str, Any]:
+    """The diploma's achievement, the same for every holder (``GET /achievements/{id}`` serves it): the
+    certification, aligned to its RNCP fiche and levels, with the results it is awarded on."""
+    ident = achievement_id(base_url, referential_version)
+    achievement: dict[str, Any] = {
+        "id": ident,
+        "type": ["Achievement"],
+        "achievementType": "Diploma",
+        "name": title,
+        "description": f"{title}: every bloc the rule requires validated.",
+        "criteria": {"narrative": criteria},
+    }
+    if found := alignments(title, data.qualification):
+        achievement["alignment"] = found
+    if described := result_descriptions(ident, data):
+        achievement["resultDescription"] = described
+    return achievement
 
 
 def diploma_credential(
@@ -60,39 +98,39 @@ def diploma_credential(
     *,
     issuer_id: str,
     base_url: str,
-    credential_status: dict[str, Any] | None = None,
+    credential_status: dict[str, Any] | list[dict[str, Any]] | None = None,
     evidence: list[dict[str, Any]] | None = None,
+    data: CredentialData | None = None,
 ) -> dict[str, Any]:
     """The unsigned credential (``issuer_id``: the issuer's DID; ``credential_status``: its revocation status
-    list entry; ``evidence``: the bloc certificates it rests on)."""
+    list entry; ``evidence``: the bloc certificates it rests on; ``data``: the certifier, the qualification
+    and the referential's blocs, see ``domain/achievement.py``)."""
+    data = data or CredentialData()
     holder = plain_text(f"{facts.given_name} {facts.family_name}")
+    achievement = diploma_achievement(
+        base_url=base_url,
+        title=facts.title,
+        criteria=facts.criteria,
+        referential_version=facts.referential_version,
+        data=data,
+    )
+    subject: dict[str, Any] = {
+        "id": f"urn:certifia:candidate:{facts.candidate_id}",
+        "type": ["AchievementSubject"],
+        "identifier": holder_identifiers(holder, facts.email, facts.salt),
+        "achievement": achievement,
+    }
+    if done := results(achievement["id"], data, blocs=facts.blocs, thesis=facts.thesis):
+        subject["result"] = done
     credential: dict[str, Any] = {
         "@context": CONTEXT,
         "id": f"urn:uuid:{facts.diploma_id}",
         "type": ["VerifiableCredential", "OpenBadgeCredential"],
-        "issuer": issuer_profile(issuer_id),
+        "issuer": issuer_profile(issuer_id, data.certifier),
         "validFrom": iso(facts.issued_at),
         "name": facts.title,
-        "credentialSubject": {
-            "id": f"urn:certifia:candidate:{facts.candidate_id}",
-            "type": ["AchievementSubject"],
-            "identifier": [
-                {
-                    "type": "IdentityObject",
-                    "identityType": "name",
-                    "hashed": False,
-                    "identityHash": holder,
-                }
-            ],
-            "achievement": {
-                "id": f"{base_url}/achievements/referential-{facts.referential_version}",
-                "type": ["Achievement"],
-                "achievementType": "Diploma",
-                "name": facts.title,
-                "description": f"{facts.title}: blocs {', '.join(facts.blocs)} validated.",
-                "criteria": {"narrative": facts.criteria},
-            },
-        },
+        "credentialSubject": subject,
+        "credentialSchema": [dict(CREDENTIAL_SCHEMA)],
     }
     if credential_status is not None:
         credential["credentialStatus"] = credential_status
@@ -118,6 +156,7 @@ Failure = Literal[
     "not_yet_valid",
     "expired",
     "revoked",
+    "suspended",
     "status_unchecked",
 ]
 """Why a credential is not valid, as a code (``reason`` says it in English for the JSON answers)."""
@@ -165,6 +204,8 @@ class CredentialCheck:
     failure: Failure | None = None
     checks: tuple[Check, ...] = field(default=())
     """Every check run, in order; the last one failed when the credential is not valid."""
+    suspension: Suspension | None = None
+    """The suspension in force (from the records) when the credential is suspended."""
 
 
 def holder_name(credential: dict[str, Any]) -> str | None:
@@ -186,7 +227,13 @@ class CredentialSummary:
     issuer_name: str | None
     issuer_id: str | None
     rncp: str | None
-    """The achievement's alignment on the RNCP framework (code and title), when the credential has one."""
+    """The achievement's RNCP code (its alignment on the RNCP framework), when the credential has one."""
+    level: str | None = None
+    """Its level in the French national framework (``7``), when aligned to it."""
+    eqf_level: str | None = None
+    """Its EQF level (``7``), when aligned to it."""
+    place: str | None = None
+    """Where it was issued: the issuer's address locality (``Paris``)."""
 
 
 def _dict(value: Any) -> dict[str, Any]:
@@ -197,14 +244,18 @@ def _text(value: Any) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
-def _rncp(achievement: dict[str, Any]) -> str | None:
+def _aligned(achievement: dict[str, Any], framework: Callable[[str], bool]) -> str | None:
+    """The code (else the name) of the achievement's first alignment on a framework."""
     alignments = achievement.get("alignment")
     for a in alignments if isinstance(alignments, list) else []:
         a = _dict(a)
-        if "RNCP" in str(a.get("targetFramework", "")).upper():
-            parts = [p for p in (_text(a.get("targetCode")), _text(a.get("targetName"))) if p]
-            return " — ".join(parts) or None
+        if framework(str(a.get("targetFramework", ""))):
+            return _text(a.get("targetCode")) or _text(a.get("targetName"))
     return None
+
+
+def _rncp(achievement: dict[str, Any]) -> str | None:
+    return _aligned(achievement, lambda f: "RNCP" in f.upper())
 
 
 def summary(credential: dict[str, Any]) -> CredentialSummary:
@@ -220,4 +271,7 @@ def summary(credential: dict[str, Any]) -> CredentialSummary:
         issuer_name=_text(issuer.get("name")),
         issuer_id=_text(issuer.get("id")),
         rncp=_rncp(achievement),
+        level=_aligned(achievement, lambda f: f == CNCP_FRAMEWORK),
+        eqf_level=_aligned(achievement, lambda f: f == EQF_FRAMEWORK),
+        place=_text(_dict(issuer.get("address")).get("addressLocality")),
     )

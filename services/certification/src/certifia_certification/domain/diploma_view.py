@@ -10,7 +10,7 @@ from typing import Literal
 
 from certifia_certification.domain.credential import CredentialCheck, CredentialSummary, Failure
 
-Status = Literal["authentic", "revoked", "invalid"]
+Status = Literal["authentic", "revoked", "suspended", "invalid"]
 
 MONTHS = (
     "janvier",
@@ -74,7 +74,15 @@ FAILURES: dict[Failure, tuple[str, str]] = {
         "Diplôme révoqué",
         "La liste de statut de révocation de l'émetteur indique que ce diplôme est révoqué.",
     ),
+    "suspended": (
+        "Diplôme suspendu",
+        "La liste de statut de suspension de l'émetteur indique que ce diplôme est suspendu.",
+    ),
 }
+SUSPENDED_DETAIL = (
+    "L'émetteur a suspendu ce diplôme le temps d'un examen (recours, enquête) : il n'atteste pas la "
+    "certification tant que la suspension n'est pas levée."
+)
 
 FAILED = ("Diplôme non authentique", "La vérification du diplôme a échoué.")
 
@@ -113,6 +121,12 @@ class DiplomaView:
     detail: str
     revoked_on: str | None = None
     revocation_reason: str | None = None
+    level: str | None = None
+    """``niveau 7`` (French national framework), when the credential states it."""
+    eqf_level: str | None = None
+    """``niveau 7 du cadre européen (EQF)``, when the credential states it."""
+    place: str | None = None
+    """Where it was issued (``Paris``), when the credential states it."""
 
     @property
     def authentic(self) -> bool:
@@ -126,7 +140,7 @@ class DiplomaView:
     @property
     def stamp(self) -> str | None:
         """What the PDF is stamped with when the diploma is not (or no longer) valid."""
-        return {"revoked": "RÉVOQUÉ", "invalid": "NON AUTHENTIQUE"}.get(self.status)
+        return {"revoked": "RÉVOQUÉ", "suspended": "SUSPENDU", "invalid": "NON AUTHENTIQUE"}.get(self.status)
 
 
 def _verdict(check: CredentialCheck) -> tuple[Status, str, str, str | None]:
@@ -137,8 +151,17 @@ def _verdict(check: CredentialCheck) -> tuple[Status, str, str, str | None]:
         day = french_date(check.revocation.revoked_at.astimezone(UTC).date())
         detail = "L'émetteur a révoqué ce diplôme : il n'atteste plus la certification."
         return "revoked", f"Diplôme révoqué le {day} : {check.revocation.reason}", detail, day
+    if check.suspension is not None:
+        day = french_date(check.suspension.suspended_at.astimezone(UTC).date())
+        return (
+            "suspended",
+            f"Diplôme suspendu depuis le {day} : {check.suspension.reason}",
+            SUSPENDED_DETAIL,
+            None,
+        )
     verdict, detail = FAILURES[check.failure] if check.failure else FAILED
-    return ("revoked" if check.failure == "revoked" else "invalid"), verdict, detail, None
+    kept: dict[Failure | None, Status] = {"revoked": "revoked", "suspended": "suspended"}
+    return kept.get(check.failure, "invalid"), verdict, detail, None
 
 
 def diploma_view(
@@ -161,4 +184,9 @@ def diploma_view(
         detail=detail,
         revoked_on=revoked_on,
         revocation_reason=check.revocation.reason if check.revocation else None,
+        level=f"niveau {summary.level}" if summary.level else None,
+        eqf_level=f"niveau {summary.eqf_level} du cadre européen des certifications (EQF)"
+        if summary.eqf_level
+        else None,
+        place=summary.place,
     )

@@ -13,6 +13,7 @@ from typing import Any, Literal
 
 from certifia_certification.domain.revocation import Revocation
 from certifia_certification.domain.status_list import StatusEntry
+from certifia_certification.domain.suspension import Suspension
 
 Path = Literal["formation", "vae"]
 Outcome = Literal["passed", "failed"]
@@ -43,6 +44,14 @@ class BlocPass:
     passed_at: datetime
     referential_version: str
     competencies: tuple[str, ...] = ()
+    earned_at: datetime | None = None
+    """When the rights behind the pass were earned (the hand-in, or the appeal, whose decision completed
+    the bloc); None for events written before assessment sent it."""
+
+    @property
+    def acquired_at(self) -> datetime:
+        """What a withdrawal is judged against: ``earned_at``, else ``passed_at``."""
+        return self.earned_at if self.earned_at is not None else self.passed_at
 
 
 @dataclass(frozen=True)
@@ -62,6 +71,11 @@ class BlocCertificate:
     credential: dict[str, Any] | None = None
     """The signed OB 3.0 credential (None for certificates recorded before they were credentials)."""
     status: StatusEntry | None = None
+    suspension_status: StatusEntry | None = None
+    """Its entry in a suspension status list; None for certificates issued before suspension existed."""
+    revocation: Revocation | None = None
+    suspension: Suspension | None = None
+    """The suspension in force, if any."""
 
 
 @dataclass(frozen=True)
@@ -77,6 +91,10 @@ class Diploma:
     status: StatusEntry | None = None
     """Its entry in a revocation status list; None for diplomas issued before status lists."""
     revocation: Revocation | None = None
+    suspension_status: StatusEntry | None = None
+    """Its entry in a suspension status list; None for diplomas issued before suspension existed."""
+    suspension: Suspension | None = None
+    """The suspension in force, if any."""
 
 
 @dataclass
@@ -102,8 +120,21 @@ class CandidateProgress:
         self.enrolment = enrolment
         return True
 
+    def diploma_in_force(self) -> Diploma | None:
+        """The diploma, unless none was issued or it was revoked."""
+        return self.diploma if self.diploma is not None and self.diploma.revocation is None else None
+
+    def option_locked(self, option: str) -> bool:
+        """A diploma in force fixes the option it was awarded on: a later choice of another one (enrolment
+        refuses it now; an event from before that) changes nothing."""
+        diploma = self.diploma_in_force()
+        return diploma is not None and diploma.option is not None and option != diploma.option
+
     def record_option(self, option: str, chosen_at: datetime) -> bool:
-        """The latest choice wins, judged by when it was made, not by when it reached us."""
+        """The latest choice wins, judged by when it was made, not by when it reached us; once a diploma is
+        in force, its option stays (``option_locked``)."""
+        if self.option_locked(option):
+            return False
         if self.option_chosen_at is not None and as_utc(chosen_at) < as_utc(self.option_chosen_at):
             return False
         changed = option != self.option
@@ -139,9 +170,10 @@ class CandidateProgress:
         return True
 
     def passed_before_withdrawal(self, bloc: str) -> bool:
-        """A bloc passed before the withdrawal is acquired (its certificate is due, whenever its event
-        arrives); one passed after it earns nothing."""
-        return self.withdrawn_at is None or as_utc(self.blocs[bloc].passed_at) <= as_utc(self.withdrawn_at)
+        """A bloc earned before the withdrawal is acquired (its certificate is due, whenever its event
+        arrives, even when the decision came after: an appeal opened before, upheld after); one earned
+        after it earns nothing. Judged by ``earned_at``, else ``passed_at``."""
+        return self.withdrawn_at is None or as_utc(self.blocs[bloc].acquired_at) <= as_utc(self.withdrawn_at)
 
     def blocs_without_certificate(self, order: tuple[str, ...]) -> list[str]:
         """Passed blocs that have no certificate yet and were passed before any withdrawal, in the

@@ -1,7 +1,9 @@
 """W3C Bitstring Status List v1.0 (https://www.w3.org/TR/vc-bitstring-status-list/). Plain Python, no I/O.
 
 A status list is a bitstring, one bit per credential: bit ``i`` set means the credential whose
-``credentialStatus.statusListIndex`` is ``i`` is revoked. Index 0 is the left-most (most significant) bit
+``credentialStatus.statusListIndex`` is ``i`` is revoked (a ``revocation`` list: final) or suspended (a
+``suspension`` list: until the suspension is lifted). Every credential issued since suspension exists has one
+entry in each (``credentialStatus`` is a list of two); older ones have a revocation entry only. Index 0 is the left-most (most significant) bit
 of the first byte. Published as ``encodedList``: multibase base64url (prefix ``u``, no padding) of the
 GZIP-compressed bitstring, at least 16 KiB (131,072 entries) long so that one credential hides in a crowd.
 """
@@ -22,6 +24,9 @@ from certifia_certification.domain.signing import b64url, b64url_decode
 LIST_SIZE = 131_072
 """Entries per list: the spec's minimum (16 KiB uncompressed)."""
 PURPOSE = "revocation"
+SUSPENSION = "suspension"
+PURPOSES = (PURPOSE, SUSPENSION)
+"""The purposes this issuer publishes lists for (W3C: ``revocation`` is final, ``suspension`` reversible)."""
 ENTRY_TYPE = "BitstringStatusListEntry"
 LIST_CREDENTIAL_TYPE = "BitstringStatusListCredential"
 LIST_TYPE = "BitstringStatusList"
@@ -122,12 +127,12 @@ def shuffled_index(position: int, *, key: bytes, size: int = LIST_SIZE) -> int:
             return value
 
 
-def status_entry(list_url: str, index: int) -> dict[str, str]:
-    """The ``credentialStatus`` of a credential (statusListIndex as a base-10 string, per the spec)."""
+def status_entry(list_url: str, index: int, purpose: str = PURPOSE) -> dict[str, str]:
+    """One ``credentialStatus`` entry of a credential (statusListIndex as a base-10 string, per the spec)."""
     return {
         "id": f"{list_url}#{index}",
         "type": ENTRY_TYPE,
-        "statusPurpose": PURPOSE,
+        "statusPurpose": purpose,
         "statusListIndex": str(index),
         "statusListCredential": list_url,
     }
@@ -135,14 +140,20 @@ def status_entry(list_url: str, index: int) -> dict[str, str]:
 
 @dataclass(frozen=True)
 class StatusReference:
-    """A parsed revocation entry of a presented credential."""
+    """A parsed status entry of a presented credential."""
 
     list_url: str
     index: int
+    purpose: str = PURPOSE
 
 
 def revocation_entries(credential: dict[str, Any]) -> list[StatusReference]:
-    """The credential's revocation entries (none when it has no ``credentialStatus``).
+    """The credential's revocation entries (none when it has no ``credentialStatus``)."""
+    return [e for e in status_references(credential) if e.purpose == PURPOSE]
+
+
+def status_references(credential: dict[str, Any]) -> list[StatusReference]:
+    """The credential's status entries, revocation and suspension (none when it has no ``credentialStatus``).
 
     Raises StatusListError for an entry this issuer cannot check (unknown type or purpose, bad index).
     """
@@ -154,19 +165,20 @@ def revocation_entries(credential: dict[str, Any]) -> list[StatusReference]:
     for entry in entries:
         if not isinstance(entry, dict) or entry.get("type") != ENTRY_TYPE:
             raise StatusListError(f"credentialStatus is not a {ENTRY_TYPE}")
-        if entry.get("statusPurpose") != PURPOSE:
-            raise StatusListError(f"statusPurpose {entry.get('statusPurpose')!r} is not {PURPOSE!r}")
+        purpose = entry.get("statusPurpose")
+        if purpose not in PURPOSES:
+            raise StatusListError(f"statusPurpose {purpose!r} is not one of {', '.join(map(repr, PURPOSES))}")
         index, url = entry.get("statusListIndex"), entry.get("statusListCredential")
         if not isinstance(index, str) or not index.isdigit() or not isinstance(url, str) or not url:
             raise StatusListError("statusListIndex must be a base-10 string and statusListCredential a URL")
-        found.append(StatusReference(url, int(index)))
+        found.append(StatusReference(url, int(index), str(purpose)))
     return found
 
 
 def status_list_credential(
-    *, url: str, issuer: dict[str, Any], bits: Bitstring, valid_from: datetime
+    *, url: str, issuer: dict[str, Any], bits: Bitstring, valid_from: datetime, purpose: str = PURPOSE
 ) -> dict[str, Any]:
-    """The unsigned ``BitstringStatusListCredential`` that publishes ``bits``."""
+    """The unsigned ``BitstringStatusListCredential`` that publishes ``bits`` (for ``purpose``)."""
     return {
         "@context": [CONTEXT[0]],  # VC 2.0's context defines the Bitstring Status List terms
         "id": url,
@@ -176,19 +188,20 @@ def status_list_credential(
         "credentialSubject": {
             "id": f"{url}#list",
             "type": LIST_TYPE,
-            "statusPurpose": PURPOSE,
+            "statusPurpose": purpose,
             "encodedList": bits.encode(),
         },
     }
 
 
-def status_bit(list_credential: dict[str, Any], index: int) -> bool:
-    """Read the bit at ``index`` of a (verified) status list credential, as any verifier would."""
+def status_bit(list_credential: dict[str, Any], index: int, purpose: str = PURPOSE) -> bool:
+    """Read the bit at ``index`` of a (verified) status list credential for ``purpose``, as any verifier
+    would (a list of another purpose than the entry's is refused, as the spec says)."""
     subject = list_credential.get("credentialSubject")
     if not isinstance(subject, dict) or subject.get("type") != LIST_TYPE:
         raise StatusListError(f"the status list credential's subject is not a {LIST_TYPE}")
-    if subject.get("statusPurpose") != PURPOSE:
-        raise StatusListError(f"the status list is not a {PURPOSE} list")
+    if subject.get("statusPurpose") != purpose:
+        raise StatusListError(f"the status list is not a {purpose} list")
     bits = Bitstring.decode(str(subject.get("encodedList", "")))
     if index >= bits.size:
         raise StatusListError(f"statusListIndex {index} is outside the list ({bits.size} entries)")

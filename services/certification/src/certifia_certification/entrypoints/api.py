@@ -27,6 +27,8 @@ class BlocOut(BaseModel):
     bloc: str
     via: str
     passed_at: datetime
+    earned_at: datetime | None = None
+    """When the rights behind the pass were earned (what a withdrawal is judged against); None: not sent."""
 
 
 class CertificateOut(BaseModel):
@@ -96,6 +98,10 @@ class DiplomaOut(BaseModel):
     credential: dict[str, Any]
     revoked: bool
     revocation: RevocationOut | None
+    suspended: bool = False
+    """Suspended now (an appeal, an investigation): see ``GET /diplomas/{id}/suspension`` for the history."""
+    suspended_since: datetime | None = None
+    suspension_reason: str | None = None
 
 
 def _progress(uow: UnitOfWork, candidate_id: str) -> CandidateProgress:
@@ -120,7 +126,7 @@ def progress_out(progress: CandidateProgress, issuer: Issuer) -> ProgressOut:
         path=e.path if e else None,
         option=progress.option,
         blocs_passed=[p.bloc for p in passes],
-        blocs=[BlocOut(bloc=p.bloc, via=p.via, passed_at=p.passed_at) for p in passes],
+        blocs=[BlocOut(bloc=p.bloc, via=p.via, passed_at=p.passed_at, earned_at=p.earned_at) for p in passes],
         certificates=[
             CertificateOut(certificate_id=c.certificate_id, bloc=c.bloc, issued_at=c.issued_at)
             for c in sorted(progress.certificates.values(), key=lambda c: order.get(c.bloc, len(order)))
@@ -152,6 +158,9 @@ def diploma_out(diploma: Diploma, issuer: Issuer, principal: Principal) -> Diplo
         credential=diploma.credential,
         revoked=r is not None,
         revocation=RevocationOut.of(r, staff=principal.has("admin", "officer")) if r else None,
+        suspended=diploma.suspension is not None,
+        suspended_since=diploma.suspension.suspended_at if diploma.suspension else None,
+        suspension_reason=diploma.suspension.reason if diploma.suspension else None,
     )
 
 
@@ -202,22 +211,3 @@ def get_diploma(
         raise hidden
     ensure_visible(request, principal, diploma.candidate_id, hidden_as=hidden)
     return diploma_out(diploma, issuer, principal)
-
-
-@router.get("/bloc-certificates/{certificate_id}/credential")
-def get_bloc_certificate_credential(
-    certificate_id: str,
-    request: Request,
-    principal: Annotated[Principal, Depends(require(*READERS))],
-    uow: UnitOfWorkDep,
-) -> dict[str, Any]:
-    """The bloc certificate as its signed OB 3.0 credential (verifiable like the diploma)."""
-    with uow:
-        certificate = ProgressRepository(uow.session).certificate(certificate_id)
-    hidden = not_found("Bloc certificate", certificate_id, "certificate_id")  # another candidate's
-    if certificate is None:
-        raise hidden
-    ensure_visible(request, principal, certificate.candidate_id, hidden_as=hidden)
-    if certificate.credential is None:  # recorded before bloc certificates were credentials
-        raise hidden
-    return certificate.credential

@@ -14,7 +14,7 @@ from certifia_certification.adapters.diploma_page import (
     render_verification_page,
 )
 from certifia_certification.adapters.diploma_pdf import render_diploma_pdf
-from certifia_certification.domain.credential import ISSUER_NAME, summary
+from certifia_certification.domain.credential import summary
 from certifia_certification.domain.diploma_view import DiplomaView, diploma_view
 from certifia_certification.entrypoints.deps import IssuerDep
 from certifia_certification.entrypoints.verification import checked_diploma
@@ -63,7 +63,7 @@ def verification_page(diploma_id: str, request: Request, uow: UnitOfWorkDep, iss
     if checked is None:
         if _wants_json(request):
             raise not_found("Diploma", diploma_id, "diploma_id")
-        page = render_not_found_page(diploma_id, issuer=ISSUER_NAME)
+        page = render_not_found_page(diploma_id, issuer=issuer.data.certifier.name)
         return HTMLResponse(page, status_code=404, headers=HEADERS)
     page = render_verification_page(
         _view(checked, issuer),

@@ -35,6 +35,11 @@ class PublicRevocationOut(BaseModel):
     reason: str
 
 
+class PublicSuspensionOut(BaseModel):
+    suspended_at: datetime
+    reason: str
+
+
 class CheckOut(BaseModel):
     check: str
     """``credential type``, ``issuer``, ``proof``, ``validity period`` or ``status``."""
@@ -45,7 +50,8 @@ class CheckOut(BaseModel):
 class VerificationOut(BaseModel):
     valid: bool
     reason: str
-    """Why not valid (bad signature, unknown key, ``revoked on <date>: <reason>``), or that it is."""
+    """Why not valid (bad signature, unknown key, ``revoked on <date>: <reason>``, ``suspended on <date>:
+    <reason>``), or that it is."""
     diploma_id: str | None
     holder: str | None
     title: str | None
@@ -53,6 +59,10 @@ class VerificationOut(BaseModel):
     issuer: str | None
     key_id: str | None
     revocation: PublicRevocationOut | None
+    suspended: bool = False
+    """Suspended now (an appeal, an investigation): not valid until the suspension is lifted."""
+    suspension: PublicSuspensionOut | None = None
+    """Since when and why, from this issuer's records (None when only the status list says so)."""
     checks: list[CheckOut] = []
     """Every check run, in order (the last one failed when not valid)."""
 
@@ -102,8 +112,8 @@ def jwks(uow: UnitOfWorkDep) -> dict[str, list[dict[str, str]]]:
 
 @router.get(f"/{STATUS_LISTS_PATH}/{{list_id}}")
 def status_list(list_id: str, uow: UnitOfWorkDep, issuer: IssuerDep) -> dict[str, Any]:
-    """Public: the signed ``BitstringStatusListCredential`` (revocation) that diplomas' ``credentialStatus``
-    points at, as of now."""
+    """Public: the signed ``BitstringStatusListCredential`` (purpose ``revocation`` or ``suspension``) that
+    diplomas' and bloc certificates' ``credentialStatus`` entries point at, as of now."""
     with uow:
         credential = published_status_list(list_id, session=uow.session, issuer=issuer, now=utcnow())
     if credential is None:
@@ -115,7 +125,7 @@ def verification_out(
     credential: dict[str, Any], result: CredentialCheck, diploma_id: str | None
 ) -> VerificationOut:
     stated = summary(credential)
-    revocation = result.revocation
+    revocation, suspension = result.revocation, result.suspension
     return VerificationOut(
         valid=result.valid,
         reason=result.reason,
@@ -127,6 +137,10 @@ def verification_out(
         key_id=result.kid,
         revocation=PublicRevocationOut(revoked_at=revocation.revoked_at, reason=revocation.reason)
         if revocation
+        else None,
+        suspended=result.failure == "suspended",
+        suspension=PublicSuspensionOut(suspended_at=suspension.suspended_at, reason=suspension.reason)
+        if suspension
         else None,
         checks=[CheckOut(check=c.name, passed=c.passed, detail=c.detail) for c in result.checks],
     )
@@ -159,9 +173,10 @@ def verify_presented(
 
 @router.post("/credentials/verify", response_model=VerifyCredentialOut)
 def verify_credential(body: VerifyCredentialIn, uow: UnitOfWorkDep, issuer: IssuerDep) -> VerifyCredentialOut:
-    """Public (VC API ``/credentials/verify``): is this one of this issuer's diplomas, secured by a valid
-    ``eddsa-rdfc-2022`` proof of a key in its controller document, within its validity period and not
-    revoked? Each check is reported."""
+    """Public (VC API ``/credentials/verify``): is this one of this issuer's diplomas or bloc certificates,
+    secured by a valid ``eddsa-rdfc-2022`` proof of a key in its controller document, within its validity
+    period, not revoked and not suspended (the ``status`` error says since when and why)? Each check is
+    reported."""
     credential = body.verifiableCredential
     diploma_id = str(credential.get("id", "")).removeprefix("urn:uuid:") or None
     result = check_credential(credential, uow=uow, issuer=issuer, diploma_id=diploma_id)

@@ -7,14 +7,17 @@ their own (a bloc is certified once, the diploma issued once), so a replay under
 
 from __future__ import annotations
 
+import logging
+import secrets
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
 
 from certifia_certification.adapters.keystore import KeyRing
 from certifia_certification.adapters.repository import ProgressRepository, StatusListRepository
+from certifia_certification.domain.achievement import Certifier, CredentialData, Qualification
 from certifia_certification.domain.bloc_credential import (
     BlocFacts,
     bloc_certificate_credential,
@@ -31,7 +34,7 @@ from certifia_certification.domain.model import (
     Enrolment,
 )
 from certifia_certification.domain.rule import bloc_order, evaluate
-from certifia_certification.domain.status_list import status_entry
+from certifia_certification.domain.status_list import SUSPENSION, StatusEntry, status_entry
 from certifia_shared import event_types as ev
 from certifia_shared.consumer import Handler
 from certifia_shared.db import UnitOfWork
@@ -39,6 +42,7 @@ from certifia_shared.envelope import CloudEvent, utcnow
 from certifia_shared.referential import Referential
 
 STATUS_LISTS_PATH = "status-lists"
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -50,6 +54,8 @@ class Issuer:
     keys: KeyRing
     base_url: str
     did: str
+    data: CredentialData = field(default_factory=CredentialData)
+    """What every credential states besides the candidate's facts (``credential_data``)."""
 
     def verification_url(self, diploma_id: str) -> str:
         return f"{self.base_url}/diplomas/{diploma_id}/verification"
@@ -73,6 +79,38 @@ class Issuer:
         credential whose signature verifies was written by this issuer)."""
         _, found, list_id = url.partition(f"/{STATUS_LISTS_PATH}/")
         return list_id if found and list_id and "/" not in list_id else None
+
+
+def allocate_status(
+    repo: ProgressRepository, issuer: Issuer, *, now: datetime
+) -> tuple[StatusEntry, StatusEntry, list[dict[str, str]]]:
+    """A new credential's entries in a revocation and a suspension status list, and its ``credentialStatus``
+    (a list of the two, as the Bitstring Status List spec allows: a verifier checks each)."""
+    lists = StatusListRepository(repo.session)
+    revocation, suspension = lists.allocate(now=now), lists.allocate(now=now, purpose=SUSPENSION)
+    credential_status = [
+        status_entry(issuer.status_list_url(revocation.list_id), revocation.index),
+        status_entry(issuer.status_list_url(suspension.list_id), suspension.index, SUSPENSION),
+    ]
+    return revocation, suspension, credential_status
+
+
+def credential_data(
+    referential: Referential, *, certifier: Certifier, qualification: Qualification
+) -> CredentialData:
+    """The certifier and qualification (configuration) with the referential's blocs and thesis rule."""
+    rule = referential.rule
+    return CredentialData(
+        certifier=certifier,
+        qualification=qualification,
+        blocs=tuple((b, referential.bloc(b).title) for b in bloc_order(rule)),
+        thesis_required=rule.thesis.required,
+    )
+
+
+def new_salt() -> str:
+    """A salt for one credential's hashed email (OB 3.0 ``IdentityObject.salt``): 128 random bits, hex."""
+    return secrets.token_hex(16)
 
 
 def _at(value: str) -> datetime:
@@ -104,7 +142,22 @@ def on_candidate_enrolled(event: CloudEvent, uow: UnitOfWork, *, issuer: Issuer)
 
 def on_option_chosen(event: CloudEvent, uow: UnitOfWork, *, issuer: Issuer) -> None:
     d = event.data
-    _apply(event, uow, issuer, lambda p, _repo: p.record_option(d["option"], _at(d["chosen_at"])))
+
+    def change(progress: CandidateProgress, _repo: ProgressRepository) -> None:
+        if progress.option_locked(d["option"]):
+            assert progress.diploma is not None
+            log.warning(
+                "option %s chosen at %s for candidate %s ignored: their diploma %s in force was awarded on "
+                "option %s (enrolment refuses an option change after the diploma)",
+                d["option"],
+                d["chosen_at"],
+                progress.candidate_id,
+                progress.diploma.diploma_id,
+                progress.diploma.option,
+            )
+        progress.record_option(d["option"], _at(d["chosen_at"]))
+
+    _apply(event, uow, issuer, change)
 
 
 def on_bloc_passed(event: CloudEvent, uow: UnitOfWork, *, issuer: Issuer) -> None:
@@ -115,6 +168,7 @@ def on_bloc_passed(event: CloudEvent, uow: UnitOfWork, *, issuer: Issuer) -> Non
         passed_at=_at(d["passed_at"]),
         referential_version=d["referential_version"],
         competencies=tuple(d["competencies"]),
+        earned_at=_at(d["earned_at"]) if d.get("earned_at") else None,
     )
 
     def change(progress: CandidateProgress, repo: ProgressRepository) -> None:
@@ -173,18 +227,31 @@ def issue_bloc_certificate(
         certification_title=ref.certification.title,
         referential_version=ref.version,
         issued_at=now,
+        email=enrolment.email if enrolment else None,
+        salt=new_salt(),
     )
-    entry = StatusListRepository(repo.session).allocate(now=now)
-    status = status_entry(issuer.status_list_url(entry.list_id), entry.index)
+    entry, suspension_entry, status = allocate_status(repo, issuer, now=now)
     credential = sign(
         bloc_certificate_credential(
-            facts, issuer_id=issuer.did, base_url=issuer.base_url, credential_status=status
+            facts,
+            issuer_id=issuer.did,
+            base_url=issuer.base_url,
+            credential_status=status,
+            data=issuer.data,
         ),
         issuer.keys.active(),
         verification_method=issuer.verification_method(),
         created=now,
     )
-    return BlocCertificate(certificate_id, progress.candidate_id, bloc, now, credential, entry)
+    return BlocCertificate(
+        certificate_id,
+        progress.candidate_id,
+        bloc,
+        now,
+        credential,
+        entry,
+        suspension_status=suspension_entry,
+    )
 
 
 def issue_diploma(
@@ -207,9 +274,11 @@ def issue_diploma(
         referential_version=ref.version,
         blocs=result.blocs,
         issued_at=now,
+        email=enrolment.email,
+        salt=new_salt(),
+        thesis=result.thesis_required and progress.thesis is not None,
     )
-    entry = StatusListRepository(repo.session).allocate(now=now)
-    credential_status = status_entry(issuer.status_list_url(entry.list_id), entry.index)
+    entry, suspension_entry, credential_status = allocate_status(repo, issuer, now=now)
     credential = sign(
         diploma_credential(
             facts,
@@ -221,6 +290,7 @@ def issue_diploma(
                 for b in result.blocs
                 if (c := progress.certificates.get(b)) is not None
             ],
+            data=issuer.data,
         ),
         issuer.keys.active(),
         verification_method=issuer.verification_method(),
@@ -237,6 +307,7 @@ def issue_diploma(
         issued_at=now,
         credential=credential,
         status=entry,
+        suspension_status=suspension_entry,
     )
     repo.add_diploma(diploma)
     progress.diploma = diploma

@@ -1,5 +1,5 @@
 """What the public endpoints compute: a credential's check (kind, issuer, proof against the issuer's
-controller document, validity period, then revocation) and the signed revocation status lists."""
+controller document, validity period, then revocation and suspension) and the signed status lists."""
 
 from __future__ import annotations
 
@@ -13,15 +13,19 @@ from certifia_certification.adapters.keystore import public_keys
 from certifia_certification.adapters.repository import ProgressRepository, StatusListRepository
 from certifia_certification.domain.controller import assertion_keys
 from certifia_certification.domain.controller import controller_document as did_document
-from certifia_certification.domain.credential import ISSUER_NAME, Check, CredentialCheck, sign
+from certifia_certification.domain.credential import Check, CredentialCheck, Failure, sign
 from certifia_certification.domain.model import Diploma
+from certifia_certification.domain.revocation import Revocation
 from certifia_certification.domain.status_list import (
+    PURPOSE,
+    SUSPENSION,
     Bitstring,
     StatusListError,
-    revocation_entries,
     status_bit,
     status_list_credential,
+    status_references,
 )
+from certifia_certification.domain.suspension import Suspension
 from certifia_certification.domain.verifier import check_issued_credential
 from certifia_certification.service_layer.handlers import Issuer
 from certifia_shared.db import UnitOfWork
@@ -40,18 +44,24 @@ class DiplomaCheck:
 def published_status_list(
     list_id: str, *, session: Session, issuer: Issuer, now: datetime
 ) -> dict[str, Any] | None:
-    """The signed ``BitstringStatusListCredential`` of one list as of ``now``; None for an unknown list."""
+    """The signed ``BitstringStatusListCredential`` of one list as of ``now`` (revocation: the revoked
+    entries; suspension: those suspended now); None for an unknown list."""
     lists = StatusListRepository(session)
-    size = lists.size(list_id)
-    if size is None:
+    size, purpose = lists.size(list_id), lists.purpose(list_id)
+    if size is None or purpose is None:
         return None
     bits = Bitstring(size)
-    for index in lists.revoked_indexes(list_id):
+    set_ = lists.suspended_indexes if purpose == SUSPENSION else lists.revoked_indexes
+    for index in set_(list_id):
         bits.set(index)
     url = issuer.status_list_url(list_id)
     # the issuer as VC 2.0's own context defines it (OB's Profile is not a term there: JSON-LD safe mode)
     unsigned = status_list_credential(
-        url=url, issuer={"id": issuer.did, "name": ISSUER_NAME}, bits=bits, valid_from=now
+        url=url,
+        issuer={"id": issuer.did, "name": issuer.data.certifier.name},
+        bits=bits,
+        valid_from=now,
+        purpose=purpose,
     )
     key = issuer.keys.active()
     return sign(unsigned, key, verification_method=issuer.verification_method(), created=now)
@@ -62,35 +72,54 @@ def controller_document(session: Session, issuer: Issuer) -> dict[str, Any]:
     return did_document(issuer.did, public_keys(session))
 
 
+@dataclass(frozen=True)
+class _Records:
+    """What this service's records say of a credential it issued (a diploma or a bloc certificate)."""
+
+    revocation: Revocation | None = None
+    suspension: Suspension | None = None
+
+
+def _records(session: Session, credential_id: str | None) -> _Records:
+    if not credential_id:
+        return _Records()
+    repo = ProgressRepository(session)
+    held = repo.diploma(credential_id) or repo.certificate(credential_id)
+    return _Records(held.revocation, held.suspension) if held is not None else _Records()
+
+
 def check_credential(
     credential: dict[str, Any], *, uow: UnitOfWork, issuer: Issuer, diploma_id: str | None
 ) -> CredentialCheck:
-    """Kind, issuer, proof (a tampered credential fails as such) and validity period first; then revocation,
-    from this service's records (every diploma, including those issued before status lists) and from the
-    status list the credential names, read back from the list as published."""
+    """Kind, issuer, proof (a tampered credential fails as such) and validity period first; then its status:
+    revocation, then suspension, each from this service's records (every diploma and bloc certificate,
+    including those issued before status lists) and from the status lists the credential names, read back
+    from the lists as published. ``diploma_id``: the id of the diploma or bloc certificate presented."""
     with uow:
         resolve = assertion_keys(controller_document(uow.session, issuer)).get
         outcome = check_issued_credential(credential, issuer_did=issuer.did, resolve=resolve, now=utcnow())
         kid, checks = outcome.kid, outcome.checks
         if outcome.failure is not None:
             return CredentialCheck(False, outcome.reason, kid, failure=outcome.failure, checks=checks)
-        diploma = ProgressRepository(uow.session).diploma(diploma_id) if diploma_id else None
-        if diploma is not None and diploma.revocation is not None:
-            revocation = diploma.revocation
-            reason = revocation.statement()
-            failed = (*checks, Check("status", False, reason))
-            return CredentialCheck(False, reason, kid, revocation, "revoked", failed)
+
+        def failed(reason: str, failure: Failure, **held: Any) -> CredentialCheck:
+            done = (*checks, Check("status", False, reason))
+            return CredentialCheck(False, reason, kid, failure=failure, checks=done, **held)
+
+        records = _records(uow.session, diploma_id)
+        if records.revocation is not None:
+            return failed(records.revocation.statement(), "revoked", revocation=records.revocation)
         try:
-            listed = _revoked_in_status_list(credential, session=uow.session, issuer=issuer)
+            listed = _set_in_status_lists(credential, session=uow.session, issuer=issuer)
         except StatusListError as exc:
-            reason = f"the revocation status cannot be checked: {exc}"
-            failed = (*checks, Check("status", False, reason))
-            return CredentialCheck(False, reason, kid, failure="status_unchecked", checks=failed)
-        if listed:
-            reason = "revoked: its status list entry is set"
-            failed = (*checks, Check("status", False, reason))
-            return CredentialCheck(False, reason, kid, failure="revoked", checks=failed)
-        passed = (*checks, Check("status", True, "not revoked"))
+            return failed(f"the revocation status cannot be checked: {exc}", "status_unchecked")
+        if PURPOSE in listed:
+            return failed("revoked: its status list entry is set", "revoked")
+        if records.suspension is not None:
+            return failed(records.suspension.statement(), "suspended", suspension=records.suspension)
+        if SUSPENSION in listed:
+            return failed("suspended: its suspension status list entry is set", "suspended")
+        passed = (*checks, Check("status", True, "not revoked, not suspended"))
         return CredentialCheck(True, outcome.reason, kid, checks=passed)
 
 
@@ -104,15 +133,16 @@ def check_diploma(diploma_id: str, *, uow: UnitOfWork, issuer: Issuer) -> Diplom
     return DiplomaCheck(diploma, check)
 
 
-def _revoked_in_status_list(credential: dict[str, Any], *, session: Session, issuer: Issuer) -> bool:
-    now = utcnow()
-    for entry in revocation_entries(credential):
+def _set_in_status_lists(credential: dict[str, Any], *, session: Session, issuer: Issuer) -> set[str]:
+    """The purposes (``revocation``, ``suspension``) whose status list entry is set for the credential."""
+    now, found = utcnow(), set()
+    for entry in status_references(credential):
         list_id = issuer.status_list_id(entry.list_url)
         published = (
             published_status_list(list_id, session=session, issuer=issuer, now=now) if list_id else None
         )
         if published is None:
             raise StatusListError(f"{entry.list_url} is not a status list of this issuer")
-        if status_bit(published, entry.index):
-            return True
-    return False
+        if status_bit(published, entry.index, entry.purpose):
+            found.add(entry.purpose)
+    return found

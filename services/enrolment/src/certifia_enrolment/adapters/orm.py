@@ -3,6 +3,7 @@ from __future__ import annotations
 from sqlalchemy import (
     Boolean,
     Column,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -11,6 +12,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 
 from certifia_shared.columns import UtcDateTime
@@ -35,7 +37,47 @@ candidates = Table(
     Column("withdrawn_at", UtcDateTime(), nullable=True),
     Column("withdrawal_reason", String(500), nullable=True),
     Column("withdrawn_by_role", String(20), nullable=True),
+    Column("withdrawn_by", String(255), nullable=True),
     UniqueConstraint("lms_client", "external_id", name="uq_candidates_lms_external"),
+)
+
+# Every grant of accommodations (décret 2021-389), the one in force and those it replaced. At most one in
+# force per candidate (the partial unique index): two concurrent grants cannot both stay in force.
+IN_FORCE = text("superseded_at IS NULL")
+accommodations = Table(
+    "accommodations",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("candidate_id", String(36), ForeignKey("candidates.id"), nullable=False),
+    Column("extra_time_factor", Float, nullable=False),
+    Column("adapted_formats", Text, nullable=False),  # JSON list of formats
+    Column("adapted_defence", String(1000), nullable=True),
+    Column("evidence_reference", String(500), nullable=False),  # a reference, never the document
+    Column("reason", String(2000), nullable=False),
+    Column("granted_by", String(255), nullable=False),
+    Column("granted_by_role", String(20), nullable=False),
+    Column("granted_at", UtcDateTime(), nullable=False),
+    Column("superseded_at", UtcDateTime(), nullable=True),
+    Index("ix_accommodations_candidate", "candidate_id", "granted_at"),
+    Index(
+        "uq_accommodations_in_force",
+        "candidate_id",
+        unique=True,
+        sqlite_where=IN_FORCE,
+        postgresql_where=IN_FORCE,
+    ),
+)
+
+# The diplomas the candidates hold, from certification's diploma.issued / diploma.revoked (written in the
+# consumer's transaction, beside its inbox row): while one is in force, the option no longer changes.
+candidate_diplomas = Table(
+    "candidate_diplomas",
+    metadata,
+    Column("diploma_id", String(64), primary_key=True),
+    Column("candidate_id", String(64), nullable=False, index=True),
+    Column("option", String(2), nullable=True),
+    Column("issued_at", UtcDateTime(), nullable=True),
+    Column("revoked_at", UtcDateTime(), nullable=True),
 )
 
 # An LMS's webhook endpoints. The secret must be readable to sign with: it never leaves the API except

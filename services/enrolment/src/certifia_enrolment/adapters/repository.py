@@ -8,8 +8,9 @@ from datetime import UTC, datetime
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
-from certifia_enrolment.adapters.orm import candidates
-from certifia_enrolment.domain.model import Candidate
+from certifia_enrolment.adapters.orm import candidate_diplomas, candidates
+from certifia_enrolment.domain.model import Candidate, HeldDiploma
+from certifia_shared.db import insert_ignoring_conflict
 
 
 def _utc(value: datetime) -> datetime:
@@ -57,6 +58,7 @@ class CandidateRepository:
                 withdrawn_at=candidate.withdrawn_at,
                 withdrawal_reason=candidate.withdrawal_reason,
                 withdrawn_by_role=candidate.withdrawn_by_role,
+                withdrawn_by=candidate.withdrawn_by,
             )
         )
         return bool(result.rowcount)  # type: ignore[attr-defined]
@@ -68,3 +70,56 @@ class CandidateRepository:
         if lms_client is not None:
             query = query.where(candidates.c.lms_client == lms_client)
         return [_to_domain(r) for r in self.session.execute(query)]
+
+
+class DiplomaRepository:
+    """The diplomas candidates hold (from certification's events); one row per diploma, kept on revocation."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def in_force(self, candidate_id: str) -> HeldDiploma | None:
+        """The diploma the candidate holds (issued, not revoked), or None."""
+        row = self.session.execute(
+            select(candidate_diplomas.c.diploma_id, candidate_diplomas.c.option)
+            .where(
+                candidate_diplomas.c.candidate_id == candidate_id, candidate_diplomas.c.revoked_at.is_(None)
+            )
+            .order_by(candidate_diplomas.c.issued_at.desc())
+        ).first()
+        return HeldDiploma(id=row[0], option=row[1]) if row else None
+
+    def record_issued(
+        self, *, diploma_id: str, candidate_id: str, option: str | None, issued_at: datetime
+    ) -> None:
+        """Once per diploma: a replay, or an issue arriving after its revocation, changes nothing."""
+        insert_ignoring_conflict(
+            self.session,
+            candidate_diplomas,
+            {
+                "diploma_id": diploma_id,
+                "candidate_id": candidate_id,
+                "option": option,
+                "issued_at": issued_at,
+                "revoked_at": None,
+            },
+        )
+
+    def record_revoked(self, *, diploma_id: str, candidate_id: str, revoked_at: datetime) -> None:
+        """The diploma no longer holds; a revocation seen before its issue is kept, so the issue stays void."""
+        insert_ignoring_conflict(
+            self.session,
+            candidate_diplomas,
+            {
+                "diploma_id": diploma_id,
+                "candidate_id": candidate_id,
+                "option": None,
+                "issued_at": None,
+                "revoked_at": revoked_at,
+            },
+        )
+        self.session.execute(
+            update(candidate_diplomas)
+            .where(candidate_diplomas.c.diploma_id == diploma_id, candidate_diplomas.c.revoked_at.is_(None))
+            .values(revoked_at=revoked_at)
+        )

@@ -36,6 +36,7 @@ class Candidate:
     withdrawn_at: datetime | None = None
     withdrawal_reason: str | None = None
     withdrawn_by_role: WithdrawerRole | None = None
+    withdrawn_by: str | None = None  # the account: the token's subject, or the LMS client id
 
     @property
     def withdrawn(self) -> bool:
@@ -60,7 +61,7 @@ def ensure_active(candidate: Candidate) -> None:
 
 
 def withdraw(
-    candidate: Candidate, *, reason: str, role: WithdrawerRole, now: datetime
+    candidate: Candidate, *, reason: str, role: WithdrawerRole, by: str, now: datetime
 ) -> tuple[Candidate, bool]:
     """The candidate leaves; returns them and whether this changed anything.
 
@@ -69,7 +70,37 @@ def withdraw(
     """
     if candidate.withdrawn:
         return candidate, False
-    return replace(candidate, withdrawn_at=now, withdrawal_reason=reason, withdrawn_by_role=role), True
+    return (
+        replace(
+            candidate, withdrawn_at=now, withdrawal_reason=reason, withdrawn_by_role=role, withdrawn_by=by
+        ),
+        True,
+    )
+
+
+@dataclass(frozen=True)
+class HeldDiploma:
+    """A diploma the candidate holds (issued, not revoked), as certification announced it."""
+
+    id: str
+    option: Option | None
+
+
+class CandidateCertified(Exception):
+    """The candidate holds a diploma (issued, not revoked): the option it was issued for no longer changes."""
+
+    def __init__(self, candidate_id: str, diploma: HeldDiploma) -> None:
+        super().__init__(f"candidate {candidate_id} holds diploma {diploma.id}")
+        self.candidate_id = candidate_id
+        self.diploma = diploma
+
+
+def ensure_option_open(candidate: Candidate, option: Option, *, diploma: HeldDiploma | None) -> None:
+    """Once a diploma is issued (and until it is revoked) the option is frozen: changing it would make
+    progress list the other option's bloc as missing while the diploma still verifies. Choosing the option
+    the diploma was issued for stays possible (it puts an older change back in line with the diploma)."""
+    if diploma is not None and option != diploma.option:
+        raise CandidateCertified(candidate.id, diploma)
 
 
 IDENTITY_FIELDS = ("given_name", "family_name", "email", "path", "cohort")

@@ -27,11 +27,14 @@ SIGNATURE_VERSION = "v1"
 
 # The events an LMS can follow, by their public webhook name. grading.requested is internal plumbing.
 # One type per name: grading.completed is forwarded from v2 only (grading-compute writes v1 beside it for
-# v1's readers), so an LMS gets one grading.completed per verdict.
+# v1's readers), so an LMS gets one grading.completed per verdict. A name is the type without its service and
+# version, except where two services use the same one: thesis's appeals are "thesis.appeal.*" beside
+# assessment's "appeal.*".
 WEBHOOK_EVENTS: dict[str, str] = {
     ev.CANDIDATE_ENROLLED: "candidate.enrolled",
     ev.OPTION_CHOSEN: "candidate.option_chosen",
     ev.CANDIDATE_WITHDRAWN: "candidate.withdrawn",
+    ev.ACCOMMODATION_GRANTED: "candidate.accommodation_granted",
     ev.SUBMISSION_RECEIVED: "submission.received",
     ev.GRADING_COMPLETED_V2: "grading.completed",
     ev.GRADING_FAILED: "grading.failed",
@@ -41,11 +44,18 @@ WEBHOOK_EVENTS: dict[str, str] = {
     ev.BLOC_PASSED: "bloc.passed",
     ev.APPEAL_OPENED: "appeal.opened",
     ev.APPEAL_RESOLVED: "appeal.resolved",
+    ev.VERDICT_PROPOSED: "verdict.proposed",
+    ev.VERDICT_REVIEWED: "verdict.reviewed",
+    ev.VAE_DECIDED: "vae.decided",
     ev.MISSION_REGISTERED: "mission.registered",
     ev.THESIS_SUBMITTED: "thesis.submitted",
     ev.DEFENCE_SCHEDULED: "defence.scheduled",
     ev.THESIS_DEFENDED: "thesis.defended",
+    ev.DEFENCE_CANCELLED: "defence.cancelled",
+    ev.DEFENCE_APPEAL_OPENED: "thesis.appeal.opened",
+    ev.DEFENCE_APPEAL_RESOLVED: "thesis.appeal.resolved",
     ev.BLOC_CERTIFICATE_ISSUED: "bloc_certificate.issued",
+    ev.BLOC_CERTIFICATE_REVOKED: "bloc_certificate.revoked",
     ev.DIPLOMA_ISSUED: "diploma.issued",
     ev.DIPLOMA_REVOKED: "diploma.revoked",
 }

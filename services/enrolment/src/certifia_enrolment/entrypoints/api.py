@@ -16,7 +16,7 @@ from certifia_shared.db import UnitOfWork
 from certifia_shared.deps import UnitOfWorkDep
 from certifia_shared.hygiene import CleanText, Identifier, free_text, one_line
 from certifia_shared.problems import Problem, not_found
-from certifia_shared.tenancy import VisibleCandidate, tenant
+from certifia_shared.tenancy import STAFF, VisibleCandidate, tenant
 from certifia_shared.web import replayed
 
 router = APIRouter(tags=["candidates"])
@@ -60,11 +60,21 @@ class CandidateOut(BaseModel):
     status: Literal["enrolled", "withdrawn"]
     withdrawn_at: datetime | None
     withdrawal_reason: str | None
+    withdrawn_by: str | None = Field(
+        default=None,
+        description="the account that recorded the withdrawal (token subject, or the LMS client id); "
+        "shown to staff only",
+    )
 
     @classmethod
-    def of(cls, c: Candidate) -> CandidateOut:
+    def of(cls, c: Candidate, *, staff: bool = False) -> CandidateOut:
         status: Literal["enrolled", "withdrawn"] = "withdrawn" if c.withdrawn else "enrolled"
-        return cls(status=status, **{f: getattr(c, f) for f in cls.model_fields if f != "status"})
+        shown = {f: getattr(c, f) for f in cls.model_fields if f not in ("status", "withdrawn_by")}
+        return cls(status=status, withdrawn_by=c.withdrawn_by if staff else None, **shown)
+
+
+def _staff(principal: Principal) -> bool:
+    return bool(principal.roles & STAFF)
 
 
 def _lms_client(principal: Principal) -> str:
@@ -108,7 +118,7 @@ def list_candidates(
     lms_client = None if principal.has("admin", "officer") else _lms_client(principal)
     with uow:
         rows = CandidateRepository(uow.session).list(lms_client=lms_client, limit=limit, offset=offset)
-    return [CandidateOut.of(c) for c in rows]
+    return [CandidateOut.of(c, staff=_staff(principal)) for c in rows]
 
 
 def _load(uow: UnitOfWork, candidate_id: str) -> Candidate:
@@ -125,7 +135,7 @@ def get_candidate(
     principal: Annotated[Principal, Depends(require("lms", "candidate", "officer", "jury"))],
     uow: UnitOfWorkDep,
 ) -> CandidateOut:
-    return CandidateOut.of(_load(uow, candidate_id))
+    return CandidateOut.of(_load(uow, candidate_id), staff=_staff(principal))
 
 
 @router.put("/candidates/{candidate_id}/option", response_model=CandidateOut)
@@ -135,9 +145,11 @@ def choose_option(
     principal: Annotated[Principal, Depends(require("lms", "candidate", "officer"))],
     uow: UnitOfWorkDep,
 ) -> CandidateOut:
+    """Choose the option bloc (5A or 5B). Once the candidate holds a diploma, another option is refused
+    (409 candidate-certified) until a certification officer revokes it."""
     cmd = handlers.ChooseOption(candidate_id=candidate_id, option=body.option)
     candidate, _changed = handlers.choose_option(cmd, uow=uow)
-    return CandidateOut.of(candidate)
+    return CandidateOut.of(candidate, staff=_staff(principal))
 
 
 def _withdrawer_role(principal: Principal) -> WithdrawerRole:
@@ -157,8 +169,12 @@ def withdraw(
     """The candidate leaves the certification (their own request, their LMS's or an officer's). What they
     acquired stays; assessment, thesis and certification stop taking anything new. A repeat returns the
     first withdrawal."""
+    role = _withdrawer_role(principal)
     cmd = handlers.WithdrawCandidate(
-        candidate_id=candidate_id, reason=body.reason, role=_withdrawer_role(principal)
+        candidate_id=candidate_id,
+        reason=body.reason,
+        role=role,
+        by=_lms_client(principal) if role == "lms" else principal.subject,
     )
     candidate, _changed = handlers.withdraw_candidate(cmd, uow=uow)
-    return CandidateOut.of(candidate)
+    return CandidateOut.of(candidate, staff=_staff(principal))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from certifia_enrolment.domain.model import CandidateWithdrawn, EnrolmentConflict
+from certifia_enrolment.domain.model import CandidateCertified, CandidateWithdrawn, EnrolmentConflict
 from certifia_enrolment.domain.webhooks import WebhookRefused
 from certifia_enrolment.service_layer.handlers import UnknownCandidate
 from certifia_enrolment.service_layer.webhooks import (
@@ -24,6 +24,21 @@ def enrolment_conflict(exc: EnrolmentConflict) -> Problem:
     )
 
 
+def candidate_certified(exc: CandidateCertified) -> Problem:
+    diploma = exc.diploma
+    issued_for = f" (issued for option {diploma.option})" if diploma.option else ""
+    return Problem(
+        409,
+        "Candidate certified",
+        f"Candidate {exc.candidate_id!r} holds diploma {diploma.id!r}{issued_for}: the option is frozen once "
+        "the diploma is issued. A certification officer must revoke the diploma first "
+        f"(POST /diplomas/{diploma.id}/revocation in certification); the option can change after that.",
+        type="candidate-certified",
+        field="option",
+        extensions={"diploma_id": diploma.id, "diploma_option": diploma.option},
+    )
+
+
 def subscription_deleted(_exc: SubscriptionDeleted) -> Problem:
     return Problem(
         409, "Subscription deleted", "This subscription was deleted; create a new one.", type="gone"
@@ -33,6 +48,7 @@ def subscription_deleted(_exc: SubscriptionDeleted) -> Problem:
 ERRORS: ErrorMap = {
     UnknownCandidate: lambda exc: not_found("Candidate", exc.candidate_id, "candidate_id"),
     CandidateWithdrawn: withdrawn,
+    CandidateCertified: candidate_certified,
     EnrolmentConflict: enrolment_conflict,
     WebhookRefused: lambda exc: Problem(
         422, "Webhook refused", exc.message, type="webhook-refused", field=exc.field

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import asdict, dataclass
 
-from certifia_enrolment.adapters.repository import CandidateRepository
+from certifia_enrolment.adapters.repository import CandidateRepository, DiplomaRepository
 from certifia_enrolment.domain.model import (
     Candidate,
     Option,
@@ -13,6 +13,7 @@ from certifia_enrolment.domain.model import (
     WithdrawerRole,
     check_same_enrolment,
     ensure_active,
+    ensure_option_open,
     withdraw,
 )
 from certifia_shared import event_types as ev
@@ -42,6 +43,7 @@ class WithdrawCandidate:
     candidate_id: str
     reason: str
     role: WithdrawerRole
+    by: str  # the account: the token's subject, or the LMS client id
 
 
 class UnknownCandidate(LookupError):
@@ -71,7 +73,8 @@ def enrol_candidate(cmd: EnrolCandidate, *, uow: UnitOfWork) -> tuple[Candidate,
 
 
 def choose_option(cmd: ChooseOption, *, uow: UnitOfWork) -> tuple[Candidate, bool]:
-    """Record the option bloc; choosing the same option again changes nothing and emits nothing."""
+    """Record the option bloc; choosing the same option again changes nothing and emits nothing. Once the
+    candidate holds a diploma (not revoked), another option is refused."""
     with uow:
         repo = CandidateRepository(uow.session)
         candidate = repo.get(cmd.candidate_id)
@@ -80,6 +83,9 @@ def choose_option(cmd: ChooseOption, *, uow: UnitOfWork) -> tuple[Candidate, boo
         ensure_active(candidate)
         if candidate.option == cmd.option:
             return candidate, False
+        ensure_option_open(
+            candidate, cmd.option, diploma=DiplomaRepository(uow.session).in_force(candidate.id)
+        )
         repo.set_option(candidate.id, cmd.option)
         uow.emit(
             ev.OPTION_CHOSEN,
@@ -97,7 +103,7 @@ def withdraw_candidate(cmd: WithdrawCandidate, *, uow: UnitOfWork) -> tuple[Cand
         candidate = repo.get(cmd.candidate_id)
         if candidate is None:
             raise UnknownCandidate(cmd.candidate_id)
-        withdrawn, changed = withdraw(candidate, reason=cmd.reason, role=cmd.role, now=utcnow())
+        withdrawn, changed = withdraw(candidate, reason=cmd.reason, role=cmd.role, by=cmd.by, now=utcnow())
         if not changed:
             return candidate, False
         if not repo.record_withdrawal(withdrawn):  # a concurrent request withdrew them first: theirs stands
@@ -114,6 +120,7 @@ def withdraw_candidate(cmd: WithdrawCandidate, *, uow: UnitOfWork) -> tuple[Cand
                 "withdrawn_at": withdrawn.withdrawn_at.isoformat(),
                 "reason": cmd.reason,
                 "withdrawn_by_role": cmd.role,
+                "withdrawn_by": cmd.by,
             },
         )
         uow.commit()

@@ -40,6 +40,8 @@ from certifia_enrolment.domain.webhooks import (
     signed_headers,
     webhook_body,
 )
+from certifia_enrolment.service_layer.diplomas import record_diploma_issued, record_diploma_revoked
+from certifia_shared import event_types as ev
 from certifia_shared.consumer import Handler
 from certifia_shared.db import UnitOfWork
 from certifia_shared.envelope import CloudEvent, utcnow
@@ -200,8 +202,22 @@ def fan_out(event: CloudEvent, uow: UnitOfWork) -> None:
         )
 
 
+def _and_fan_out(effect: Handler) -> Handler:
+    """The event's own effect on enrolment, then its webhooks, in the same unit of work."""
+
+    def handler(event: CloudEvent, uow: UnitOfWork) -> None:
+        effect(event, uow)
+        fan_out(event, uow)
+
+    return handler
+
+
 def event_handlers() -> dict[str, Handler]:
-    return dict.fromkeys(WEBHOOK_EVENTS, fan_out)
+    """Every event an LMS can follow is fanned out to its webhooks; a diploma also freezes the option."""
+    handlers: dict[str, Handler] = dict.fromkeys(WEBHOOK_EVENTS, fan_out)
+    handlers[ev.DIPLOMA_ISSUED] = _and_fan_out(record_diploma_issued)
+    handlers[ev.DIPLOMA_REVOKED] = _and_fan_out(record_diploma_revoked)
+    return handlers
 
 
 # -- the delivery worker ----------------------------------------------------------------------------

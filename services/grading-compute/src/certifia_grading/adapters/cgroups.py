@@ -101,6 +101,12 @@ class JobCgroup:
         name = "memory.events" if self.version == 2 else "memory.oom_control"
         return _keyed(self.memory / name, "oom_kill") or 0
 
+    def forks_refused(self) -> int:
+        """How many times the pids limit refused a fork or a thread (``pids.events`` ``max``: in v2, and in
+        v1 since Linux 4.x): tells a fork bomb from a slow job even when the wall clock ends it."""
+        folder = self.folders[0] if self.version == 2 else self.folders[1]
+        return _keyed(folder / "pids.events", "max") or 0
+
     def peak_mb(self) -> float | None:
         name = "memory.peak" if self.version == 2 else "memory.max_usage_in_bytes"
         raw = (_read(self.memory / name) or "").strip()

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from sqlalchemy import JSON, Column, Integer, MetaData, String, Table, Text
+from sqlalchemy import JSON, Column, Float, Integer, MetaData, String, Table, Text
 
 from certifia_shared.columns import UtcDateTime
 from certifia_shared.messaging import messaging_tables
@@ -35,4 +35,8 @@ candidates = Table(
     Column("candidate_id", String(64), primary_key=True),
     Column("lms_client", String(200), nullable=False),
     Column("enrolled_at", UtcDateTime(), nullable=False),
+    # the extra-time accommodation in force (candidate.accommodation_granted): the latest grant wins
+    Column("extra_time_factor", Float, nullable=True),
+    Column("accommodation_id", String(64), nullable=True),
+    Column("accommodation_at", UtcDateTime(), nullable=True),
 )

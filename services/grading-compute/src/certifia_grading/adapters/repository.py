@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import ScalarSelect, func, insert, select, text, update
 from sqlalchemy.orm import Session
 
-from certifia_grading.adapters.orm import jobs
+from certifia_grading.adapters.orm import candidates, jobs
 
 CLAIM_LOCK = 0x6772_6164  # pg_advisory_xact_lock key of the grading-job claim ("grad")
 
@@ -81,34 +81,33 @@ class JobRepository:
         ).all()
         return [(c, s) for c, s in queued], {c: at for c, at in last}
 
-    def attempt_number(self, job: dict[str, Any]) -> int:
-        """Which graded attempt of its candidate at its evaluation ``job`` is (1 for the first requested)."""
-        earlier = (jobs.c.requested_at < job["requested_at"]) | (
-            (jobs.c.requested_at == job["requested_at"]) & (jobs.c.submission_id <= job["submission_id"])
-        )
-        return int(
-            self.session.scalar(
-                select(func.count())
-                .select_from(jobs)
-                .where(
-                    jobs.c.candidate_id == job["candidate_id"],
-                    jobs.c.evaluation_id == job["evaluation_id"],
-                    earlier,
-                )
+    def _counted_jobs(self, candidate_id: str, evaluation_id: str) -> list[tuple[datetime, str]]:
+        """(requested_at, submission_id) of the candidate's jobs for the evaluation that count as graded
+        attempts: all but those that failed for the infrastructure (grading.failed ``cause``)."""
+        rows = self.session.execute(
+            select(jobs.c.requested_at, jobs.c.submission_id, jobs.c.status, jobs.c.result).where(
+                jobs.c.candidate_id == candidate_id, jobs.c.evaluation_id == evaluation_id
             )
-            or 0
-        )
+        ).all()
+        return [
+            (at, sid)
+            for at, sid, status, result in rows
+            if not (
+                status == "failed" and isinstance(result, dict) and result.get("cause") == "infrastructure"
+            )
+        ]
+
+    def attempt_number(self, job: dict[str, Any]) -> int:
+        """Which graded attempt of its candidate at its evaluation ``job`` is (1 for the first requested;
+        jobs that failed for the infrastructure do not count)."""
+        mine = (job["requested_at"], job["submission_id"])
+        counted = self._counted_jobs(job["candidate_id"], job["evaluation_id"])
+        return sum(1 for key in counted if key < mine) + 1
 
     def attempts_of(self, candidate_id: str, evaluation_id: str) -> int:
-        """How many submissions of this candidate for this evaluation were asked to be graded."""
-        return int(
-            self.session.scalar(
-                select(func.count())
-                .select_from(jobs)
-                .where(jobs.c.candidate_id == candidate_id, jobs.c.evaluation_id == evaluation_id)
-            )
-            or 0
-        )
+        """How many submissions of this candidate for this evaluation count as graded attempts (asked to be
+        graded, less those that failed for the infrastructure)."""
+        return len(self._counted_jobs(candidate_id, evaluation_id))
 
     def requeue(self, submission_id: str, reason: str) -> None:
         self.session.execute(
@@ -138,3 +137,37 @@ class JobRepository:
         """Jobs left running by a crash go back to the queue (grading is deterministic, so rerunning is safe)."""
         result = self.session.execute(update(jobs).where(jobs.c.status == "running").values(status="queued"))
         return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+class CandidateRepository:
+    """What grading-compute keeps of each candidate: the tenant, and the extra-time factor in force."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def known(self, candidate_id: str) -> bool:
+        row = self.session.execute(
+            select(candidates.c.candidate_id).where(candidates.c.candidate_id == candidate_id)
+        ).first()
+        return row is not None
+
+    def time_factor(self, candidate_id: str) -> float:
+        factor = self.session.scalar(
+            select(candidates.c.extra_time_factor).where(candidates.c.candidate_id == candidate_id)
+        )
+        return float(factor) if factor else 1.0
+
+    def set_accommodation(
+        self, candidate_id: str, *, accommodation_id: str, factor: float, at: datetime
+    ) -> None:
+        self.session.execute(
+            update(candidates)
+            .where(candidates.c.candidate_id == candidate_id)
+            .values(extra_time_factor=factor, accommodation_id=accommodation_id, accommodation_at=at)
+        )
+
+    def accommodation_at(self, candidate_id: str) -> datetime | None:
+        at: datetime | None = self.session.scalar(
+            select(candidates.c.accommodation_at).where(candidates.c.candidate_id == candidate_id)
+        )
+        return at

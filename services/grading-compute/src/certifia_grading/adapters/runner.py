@@ -26,7 +26,9 @@ JOB_MARGIN_S = 60.0  # beyond the pack's limits: worker start, dataset build, ar
 _ENGINES: dict[tuple[str | None, bool, bool], GradingEngine] = {}  # one per worker process and setting
 
 
-def grade_in_worker(packs_dir: str | None, sandbox: bool, pack_id: str, archive: bytes) -> GradingOutcome:
+def grade_in_worker(
+    packs_dir: str | None, sandbox: bool, pack_id: str, archive: bytes, time_factor: float = 1.0
+) -> GradingOutcome:
     """Runs inside a Ray worker: the worker's engine (built at its first job, datasets cached in it)."""
     key = (packs_dir, sandbox, worker_gpu())
     engine = _ENGINES.get(key)
@@ -34,7 +36,7 @@ def grade_in_worker(packs_dir: str | None, sandbox: bool, pack_id: str, archive:
         engine = _ENGINES[key] = GradingEngine(
             Path(packs_dir) if packs_dir else None, sandbox=sandbox, gpu=key[2]
         )
-    return engine.grade(pack_id, archive)
+    return engine.grade(pack_id, archive, time_factor=time_factor)
 
 
 def job_timeout(limits: dict[str, float], margin_s: float = JOB_MARGIN_S) -> float:
@@ -56,9 +58,9 @@ class LocalGrader:
     def __init__(self, engine: GradingEngine) -> None:
         self.engine = engine
 
-    def __call__(self, pack_id: str, archive: bytes) -> GradingOutcome:
+    def __call__(self, pack_id: str, archive: bytes, *, time_factor: float = 1.0) -> GradingOutcome:
         self.engine.pack(pack_id)  # unknown pack: raises before any work
-        return self.engine.grade(pack_id, archive)
+        return self.engine.grade(pack_id, archive, time_factor=time_factor)
 
 
 class RayGrader:
@@ -79,16 +81,17 @@ class RayGrader:
         self.sandbox = sandbox
         self.model_packs_here = model_packs_here  # True when this process's engine scores through Triton
 
-    def __call__(self, pack_id: str, archive: bytes) -> GradingOutcome:
+    def __call__(self, pack_id: str, archive: bytes, *, time_factor: float = 1.0) -> GradingOutcome:
         info = self.engine.pack(pack_id)
         if self.model_packs_here and info.interface == "onnx":
-            return self.engine.grade(pack_id, archive)
+            return self.engine.grade(pack_id, archive, time_factor=time_factor)
         num_gpus = info.limits.get(
             "gpus", 0
         )  # a pack asks for GPUs in its limits; Ray grants them if present
         from certifia_grading.adapters.ray_executor import GradingTaskError  # ray only where Ray runs jobs
 
-        timeout = job_timeout(info.limits, self.timeout_margin_s)
+        limits = {**info.limits, "wall_seconds": info.limits.get("wall_seconds", 60.0) * time_factor}
+        timeout = job_timeout(limits, self.timeout_margin_s)
         started = time.monotonic()
         try:
             outcome: GradingOutcome = self.executor.run(
@@ -97,6 +100,7 @@ class RayGrader:
                 self.sandbox,
                 pack_id,
                 archive,
+                time_factor,
                 num_gpus=num_gpus,
                 timeout=timeout,
             )
@@ -117,5 +121,6 @@ class RayGrader:
                 metrics={},
                 duration_s=round(time.monotonic() - started, 3),
                 failed_reason=reason,
+                time_factor=time_factor,
             )
         return outcome

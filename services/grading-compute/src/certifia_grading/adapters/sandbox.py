@@ -108,6 +108,7 @@ class SandboxResult:
     memory_peak_mb: float | None = None  # the job's peak memory, where its cgroup reports one
     channel: bytes | None = None  # what the command wrote to $CERTIFIA_RESULT_FD (at most max_output_mb)
     channel_overflow: bool = False  # killed because it wrote more than that to the channel
+    forks_refused: int = 0  # forks/threads the job's pids limit refused (where its cgroup reports it)
 
     @property
     def ok(self) -> bool:
@@ -298,7 +299,7 @@ def _run_capped(
         readers.append(channel)
     for r in readers:
         r.start()
-    peak = None
+    peak, refused = None, 0
     try:
         timed_out, oom = _wait(proc, limits, cgroup)
         kill()  # whatever is left of the job (always: a stray daemonised child must not survive)
@@ -310,6 +311,7 @@ def _run_capped(
         if cgroup:
             oom = oom or cgroup.oom_kills() > 0
             peak = cgroup.peak_mb()
+            refused = cgroup.forks_refused()
     finally:
         if cgroup:
             kill()
@@ -329,6 +331,7 @@ def _run_capped(
         memory_peak_mb=peak,
         channel=bytes(channel.data) if channel is not None and not overflow.is_set() else None,
         channel_overflow=overflow.is_set(),
+        forks_refused=refused,
     )
 
 

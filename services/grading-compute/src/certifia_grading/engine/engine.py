@@ -115,9 +115,11 @@ class GradingEngine:
         return _DATASETS[key]
 
     # -- grading ---------------------------------------------------------------------------------------
-    def grade(self, pack_id: str, archive_bytes: bytes) -> GradingOutcome:
+    def grade(self, pack_id: str, archive_bytes: bytes, *, time_factor: float = 1.0) -> GradingOutcome:
+        """Grade one archive. ``time_factor`` (a candidate's extra-time accommodation, >= 1) multiplies
+        the CPU and wall-clock limits of the candidate's run; the scorer's own bounds do not change."""
         started = time.monotonic()
-        spec = self.spec(pack_id)  # an unknown pack is the caller's error: UnknownPack
+        spec = with_extra_time(self.spec(pack_id), time_factor)  # unknown pack: the caller's UnknownPack
         digest = hashlib.sha256(archive_bytes).hexdigest()
 
         def outcome(**kw: Any) -> GradingOutcome:
@@ -129,6 +131,7 @@ class GradingEngine:
                 submission_digest=digest,
                 duration_s=round(time.monotonic() - started, 3),
                 volatile_metrics=spec.volatile_metrics,
+                time_factor=time_factor,
                 **kw,
             )
 
@@ -144,13 +147,20 @@ class GradingEngine:
         except SubmissionError as exc:
             return outcome(criteria=(), metrics={}, failed_reason=str(exc), logs=logs)
         except SandboxUnavailable as exc:
-            return outcome(criteria=(), metrics={}, failed_reason=f"sandbox unavailable: {exc}")
+            return outcome(
+                criteria=(),
+                metrics={},
+                failed_reason=f"sandbox unavailable: {exc}",
+                failure_cause="infrastructure",
+            )
         except (PackError, MemoryError, Exception):  # never raise for a submission
             # the exception's text stays in the log: it may quote host paths or what a model made us read
             incident = uuid.uuid4().hex[:12]
             log.exception("grading %s failed (incident %s)", pack_id, incident)
             reason = f"could not be graded: an internal error, logged as incident {incident}; ask an officer"
-            return outcome(criteria=(), metrics={}, failed_reason=reason, logs=logs)
+            return outcome(
+                criteria=(), metrics={}, failed_reason=reason, logs=logs, failure_cause="infrastructure"
+            )
         verdicts = tuple(judge(c, metrics) for c in spec.criteria)
         return outcome(criteria=verdicts, metrics=metrics, logs=logs)
 
@@ -183,6 +193,24 @@ class GradingEngine:
         runner.check()
         outputs, result, names = execution.run_python(spec, dataset, archive_bytes, runner)
         return Submission(outputs=outputs, files=names), result.stderr[-4000:]
+
+
+MAX_TIME_FACTOR = 3.0  # the accommodation contract's maximum (candidate.accommodation_granted)
+
+
+def with_extra_time(spec: PackSpec, time_factor: float) -> PackSpec:
+    """The pack with its CPU and wall-clock limits multiplied by a candidate's extra-time factor (an
+    accommodation, décret 2021-389). Memory, processes and output stay as they are."""
+    if not 1.0 <= time_factor <= MAX_TIME_FACTOR or not math.isfinite(time_factor):
+        raise ValueError(f"time_factor must be within [1, {MAX_TIME_FACTOR:g}], got {time_factor!r}")
+    if time_factor == 1.0:
+        return spec
+    limits = dataclasses.replace(
+        spec.limits,
+        cpu_seconds=math.ceil(spec.limits.cpu_seconds * time_factor),
+        wall_seconds=spec.limits.wall_seconds * time_factor,
+    )
+    return dataclasses.replace(spec, limits=limits)
 
 
 def _build(build: Any, seed: int, public_seed: int) -> Dataset:

@@ -73,6 +73,11 @@ def explain_failure(result: SandboxResult, spec: PackSpec) -> str | None:
     err = result.stderr
     if result.oom_killed:
         return f"memory limit exceeded ({lim.memory_mb} MB, including child processes)"
+    if result.forks_refused and not result.ok:  # a fork bomb, even one the wall clock ended
+        return (
+            f"process limit exceeded (at most {lim.max_processes} processes/threads): the code tried to start "
+            f"more {result.forks_refused} times"
+        )
     if result.timed_out:
         return f"wall-clock limit exceeded: the code ran longer than {lim.wall_seconds:g} s and was killed"
     if result.output_flooded:
@@ -185,7 +190,7 @@ def _extract(archive_bytes: bytes, dest: Path) -> tuple[str, ...]:
 def collect_outputs(spec: PackSpec, channel: bytes | None) -> dict[str, Any]:
     """The declared outputs from what the harness handed back (bounded by the runner), parsed safely."""
     expected = {f"{o.name}.{o.format}": o for o in spec.interface.outputs}
-    frames = _unframe(channel or b"", set(expected))
+    frames = unframe(channel or b"", set(expected))
     outputs = {}
     for filename, item in expected.items():
         if filename not in frames:
@@ -194,7 +199,7 @@ def collect_outputs(spec: PackSpec, channel: bytes | None) -> dict[str, Any]:
     return outputs
 
 
-def _unframe(data: bytes, names: set[str]) -> dict[str, bytes]:
+def unframe(data: bytes, names: set[str]) -> dict[str, bytes]:
     """{file name: bytes} from the harness's frames; anything unexpected or inconsistent is refused."""
     if not data.startswith(MAGIC):
         return {}  # the code ended (os._exit, a signal) before the harness handed anything back

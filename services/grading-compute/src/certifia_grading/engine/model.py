@@ -19,6 +19,9 @@ class CriterionVerdict:
     threshold: float
     comparator: Comparator
     explanation: str  # a sentence a candidate can read
+    # every check of the criterion ({metric, value, threshold, comparator, passed}); the fields above name
+    # only the first failing one (or the first)
+    checks: tuple[dict[str, Any], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -35,6 +38,11 @@ class GradingOutcome:
     logs: str = ""  # the tail of the candidate code's stderr (capped), to help the candidate
     # SHA-256 commitment to the seed the hidden data derived from (engine.hidden); the seed stays secret
     dataset_commitment: str = ""
+    # whose failure a failed_reason is: "submission" (counts as a graded attempt) or "infrastructure" (the
+    # grading service failed: it does not count against the candidate)
+    failure_cause: str = "submission"
+    # the candidate's extra-time factor (an accommodation) applied to the sandbox's CPU and wall-clock limits
+    time_factor: float = 1.0
 
     @property
     def failed(self) -> bool:
@@ -55,13 +63,14 @@ class GradingOutcome:
                 c = {**c, "value": None}
             if quoted:
                 c = {**c, "explanation": quoted.sub(r"\1 = …", c["explanation"])}
+            c["checks"] = [{**k, "value": None} if k["metric"] in volatile else dict(k) for k in c["checks"]]
             criteria.append(c)
         data["criteria"] = criteria
         return data
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
-        data["criteria"] = list(data["criteria"])
+        data["criteria"] = [{**c, "checks": [dict(k) for k in c["checks"]]} for c in data["criteria"]]
         data["volatile_metrics"] = list(self.volatile_metrics)
         return data
 

@@ -5,20 +5,28 @@ copied into the sandbox and started with ``python -I -B``, where the project's p
     python -I -B model_runner.py job.json
 
 job.json: {"mode": "predict" | "latency", "models": {name: path}, "feeds": path to an .npz,
-"output_dir": path, "threads": 1, "gpu": false, "latency": {"warmup", "runs", "budget_s", "min_runs"}}.
-It writes <output_dir>/result.json ({"status": "ok"} or {"status": "<what failed>"}: never the exception's
-text, which may quote what a hostile model made onnxruntime read) and, for "predict", outputs.npz.
+"threads": 1, "gpu": false, "latency": {"warmup", "runs", "budget_s", "min_runs"}}.
+It hands back, through the pipe whose write end the sandbox inherited (``$CERTIFIA_RESULT_FD``, capped by
+the sandbox at the pack's ``max_output_mb``), ``result.json`` ({"status": "ok"} or {"status": "<what
+failed>"}: never the exception's text, which may quote what a hostile model made onnxruntime read) and, for
+"predict", ``outputs.npz``, framed like the code harness's outputs (MAGIC, then per file a 4-byte name
+length, the name, an 8-byte data length and the data). Nothing is written to a host folder: the working
+folder is a size-bounded tmpfs that disappears with the sandbox.
 Exit codes: 0 ok, 20 load failed, 21 run failed, 22 bad job.
 """
 
 from __future__ import annotations
 
+import io
 import json
+import os
 import sys
 import time
 from typing import Any
 
 LOAD_FAILED, RUN_FAILED, BAD_JOB = 20, 21, 22
+MAGIC = b"CERTIFIA-OUTPUTS/1\n"  # execution.MAGIC: one framing for everything a sandbox hands back
+_CHANNEL = int(os.environ.pop("CERTIFIA_RESULT_FD", "-1"))  # out of the model's process environment
 CUDA_PROVIDER = ("CUDAExecutionProvider", {"use_tf32": "0", "cudnn_conv_algo_search": "HEURISTIC"})
 
 
@@ -58,9 +66,17 @@ def p50_ms(
     return {name: 1000.0 * float(np.median(values)) for name, values in times.items()}
 
 
-def _finish(out_dir: str, status: str, code: int, **extra: Any) -> int:
-    with open(f"{out_dir}/result.json", "w", encoding="utf-8") as f:
-        json.dump({"status": status, **extra}, f)
+def _finish(status: str, code: int, outputs: bytes | None = None, **extra: Any) -> int:
+    frames = [("result.json", json.dumps({"status": status, **extra}).encode("utf-8"))]
+    if outputs is not None:
+        frames.append(("outputs.npz", outputs))
+    if _CHANNEL >= 0:
+        with os.fdopen(_CHANNEL, "wb") as fh:
+            fh.write(MAGIC)
+            for name, data in frames:
+                raw = name.encode("utf-8")
+                fh.write(len(raw).to_bytes(4, "big") + raw + len(data).to_bytes(8, "big"))
+                fh.write(data)
     return code
 
 
@@ -70,7 +86,6 @@ def main(job_path: str) -> int:
     try:
         with open(job_path, encoding="utf-8") as f:
             job = json.load(f)
-        out_dir = job["output_dir"]
         with np.load(job["feeds"], allow_pickle=False) as data:
             feeds = {k: data[k] for k in data.files}
         models = {}
@@ -85,7 +100,7 @@ def main(job_path: str) -> int:
             name: session(m, int(job.get("threads", 1)), bool(job.get("gpu"))) for name, m in models.items()
         }
     except Exception:
-        return _finish(out_dir, "load_failed", LOAD_FAILED)
+        return _finish("load_failed", LOAD_FAILED)
     loaded_s = time.perf_counter() - started
     try:
         if job["mode"] == "latency":
@@ -98,17 +113,18 @@ def main(job_path: str) -> int:
                 budget_s=float(lat["budget_s"]),
                 min_runs=int(lat["min_runs"]),
             )
-            return _finish(out_dir, "ok", 0, load_s=loaded_s, p50_ms=times)
+            return _finish("ok", 0, load_s=loaded_s, p50_ms=times)
         [(name, s)] = sessions.items()
         names = [o.name for o in s.get_outputs()]
         values = s.run(names, feeds)
         arrays = {n: np.asarray(v) for n, v in zip(names, values, strict=True)}
         if any(a.dtype == object for a in arrays.values()):
-            return _finish(out_dir, "run_failed", RUN_FAILED)  # only plain arrays leave the sandbox
-        np.savez(f"{out_dir}/outputs.npz", **arrays)
+            return _finish("run_failed", RUN_FAILED)  # only plain arrays leave the sandbox
+        buffer = io.BytesIO()
+        np.savez(buffer, **arrays)
     except Exception:
-        return _finish(out_dir, "run_failed", RUN_FAILED)
-    return _finish(out_dir, "ok", 0, load_s=loaded_s)
+        return _finish("run_failed", RUN_FAILED)
+    return _finish("ok", 0, buffer.getvalue(), load_s=loaded_s)
 
 
 if __name__ == "__main__":

@@ -4,8 +4,9 @@ Measured once: a 560-byte model (a chain of constant MatMuls) took 24 s to load 
 816-byte one grew it by 0.9 GB, kept in its model cache; loading an external-data tensor read a host file.
 Here every load and run happens in a fresh bubblewrap sandbox (no network, no host files but the model
 and its inputs, an empty writable folder) under the pack's limits (CPU, memory, wall clock, processes),
-with certifia_grading.engine.model_runner. The trusted side reads back only plain numeric arrays
-(``allow_pickle=False``, a size cap). A failure is named by what was exceeded, never by the runtime's
+with certifia_grading.engine.model_runner, whose working folder is a size-bounded tmpfs: what it hands
+back comes through the sandbox's capped channel (a pipe), never through a host folder. The trusted side
+reads back only plain numeric arrays (``allow_pickle=False``). A failure is named by what was exceeded, never by the runtime's
 message (which may quote what the model made it read).
 """
 
@@ -30,12 +31,14 @@ from certifia_grading.adapters.sandbox import (
     SandboxResult,
     UnsandboxedRunner,
 )
-from certifia_grading.engine import model_runner, safe_io
+from certifia_grading.engine import model_runner
+from certifia_grading.engine.execution import unframe
 from certifia_grading.engine.model import SubmissionError
 
 RUNNER = Path(model_runner.__file__)
 ENV = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "PYTHONHASHSEED": "0"}
 MIN_LATENCY_RUNS = 3
+SCRATCH = f"{SANDBOX_ROOT}/output"  # the run's working folder: a bounded tmpfs inside the sandbox
 
 
 @dataclass(frozen=True)
@@ -87,10 +90,14 @@ class SandboxedOnnxBackend:
         root = Path(tempfile.mkdtemp(prefix="certifia-model-"))
         try:
             root.chmod(0o711)
-            job, output = root / "job", root / "output"
+            job = root / "job"
             job.mkdir(mode=0o755)
-            output.mkdir(mode=0o700)
             sandboxed = isinstance(self.runner, BwrapSandbox)
+            # the working folder: a size-bounded tmpfs in the sandbox (a folder of the job outside it);
+            # nothing written there reaches the host, what comes back comes through the channel
+            scratch = root / "scratch"
+            if not sandboxed:
+                scratch.mkdir(mode=0o700)
 
             def seen(path: Path) -> str:
                 return f"{SANDBOX_ROOT}/{path.relative_to(root)}" if sandboxed else str(path)
@@ -102,7 +109,6 @@ class SandboxedOnnxBackend:
                 "mode": mode,
                 "models": {n: seen(job / f"{_safe(n)}.onnx") for n in models},
                 "feeds": seen(job / "feeds.npz"),
-                "output_dir": seen(output),
                 "threads": latency.threads if latency else self.threads,
                 "gpu": self.gpu,
             }
@@ -118,9 +124,7 @@ class SandboxedOnnxBackend:
             for path in job.iterdir():
                 path.chmod(0o644)
             uid = self.runner.sandbox_uid()
-            if uid is not None:
-                os.chown(output, uid, uid)
-            binds = {f"{SANDBOX_ROOT}/job": (str(job), False), f"{SANDBOX_ROOT}/output": (str(output), True)}
+            binds = {f"{SANDBOX_ROOT}/job": (str(job), False)}
             argv = [
                 os.path.normpath(sys.executable),
                 "-I",
@@ -128,29 +132,46 @@ class SandboxedOnnxBackend:
                 seen(job / "model_runner.py"),
                 seen(job / "job.json"),
             ]
+            workdir = SCRATCH if sandboxed else str(scratch)
             result = self.runner.run(
-                argv, binds=binds, limits=self.limits, chdir=seen(output), uid=uid, env=ENV
+                argv,
+                binds=binds,
+                limits=self.limits,
+                chdir=workdir,
+                uid=uid,
+                env=ENV,
+                scratch=(workdir,) if sandboxed else (),
+                channel=True,
             )
-            status = self._status(result, output)
-            arrays = self._outputs(output) if mode == "predict" else {}
+            frames = self._frames(result)
+            status = self._status(result, frames)
+            arrays = self._outputs(frames) if mode == "predict" else {}
             return status, arrays
         finally:
             shutil.rmtree(root, ignore_errors=True)
 
-    def _status(self, result: SandboxResult, output: Path) -> dict[str, Any]:
+    def _frames(self, result: SandboxResult) -> dict[str, bytes]:
+        if result.channel_overflow:
+            raise SubmissionError(
+                f"the model's outputs were larger than the {self.limits.max_output_mb} MB this pack allows"
+            )
+        try:
+            return unframe(result.channel or b"", {"result.json", "outputs.npz"})
+        except SubmissionError:
+            return {}
+
+    def _status(self, result: SandboxResult, frames: dict[str, bytes]) -> dict[str, Any]:
         lim = self.limits
         if result.timed_out:
             raise SubmissionError(
                 f"the model took longer than the {lim.wall_seconds:g} s allowed to load and run"
             )
-        dir_fd = safe_io.open_dir(str(output))
         try:
-            raw = safe_io.read_bytes(dir_fd, "result.json", 64 * 1024)
-            status: dict[str, Any] = json.loads(raw)
-        except (SubmissionError, ValueError):
+            status = json.loads(frames["result.json"][: 64 * 1024])
+            if not isinstance(status, dict):
+                raise ValueError("not an object")
+        except (KeyError, ValueError):
             status = {"status": "crashed"}
-        finally:
-            os.close(dir_fd)
         if result.returncode == 0 and status.get("status") == "ok":
             return status
         if status.get("status") == "load_failed":
@@ -162,13 +183,10 @@ class SandboxedOnnxBackend:
             f"{lim.cpu_seconds} CPU seconds, {lim.wall_seconds:g} s)"
         )
 
-    def _outputs(self, output: Path) -> dict[str, np.ndarray]:
-        cap = self.limits.max_output_mb * 1024 * 1024
-        dir_fd = safe_io.open_dir(str(output))
-        try:
-            data = safe_io.read_bytes(dir_fd, "outputs.npz", cap)
-        finally:
-            os.close(dir_fd)
+    def _outputs(self, frames: dict[str, bytes]) -> dict[str, np.ndarray]:
+        data = frames.get("outputs.npz")
+        if data is None:
+            raise SubmissionError("the model's outputs could not be read back")
         try:
             with np.load(io.BytesIO(data), allow_pickle=False) as loaded:
                 return {name: np.asarray(loaded[name]) for name in loaded.files}

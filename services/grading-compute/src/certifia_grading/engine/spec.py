@@ -61,6 +61,9 @@ class CriterionSpec:
     id: str
     checks: tuple[Check, ...]
     summary: str  # what is measured, in a sentence
+    # what the criterion asks that the automated checks do not measure (a jury judges it): said in every
+    # explanation, so that no one takes the automated verdict for more than it is
+    not_measured: str = ""
 
 
 @dataclass(frozen=True)
@@ -206,6 +209,7 @@ def parse_spec(folder: Path) -> PackSpec:
             CriterionSpec(
                 id=str(c["id"]),
                 summary=str(c["summary"]).strip(),
+                not_measured=str(c.get("not_measured") or "").strip(),
                 checks=tuple(
                     Check(
                         metric=str(k["metric"]),

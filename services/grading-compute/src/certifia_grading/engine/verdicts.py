@@ -25,6 +25,7 @@ def judge(criterion: CriterionSpec, metrics: dict[str, float | None]) -> Criteri
         for c in criterion.checks
     ]
     head = "Validé" if not failing else "Rejeté"
+    scope = f" Hors du contrôle automatique : {criterion.not_measured}" if criterion.not_measured else ""
     return CriterionVerdict(
         criterion_id=criterion.id,
         verdict="rejected" if failing else "validated",
@@ -32,5 +33,15 @@ def judge(criterion: CriterionSpec, metrics: dict[str, float | None]) -> Criteri
         value=metrics.get(shown.metric),
         threshold=shown.threshold,
         comparator=shown.comparator,
-        explanation=f"{head} — {criterion.summary} Mesures : " + " ; ".join(parts) + ".",
+        explanation=f"{head} — {criterion.summary} Mesures : " + " ; ".join(parts) + "." + scope,
+        checks=tuple(
+            {
+                "metric": c.metric,
+                "value": metrics.get(c.metric),
+                "threshold": c.threshold,
+                "comparator": c.comparator,
+                "passed": c.passes(metrics.get(c.metric)),
+            }
+            for c in criterion.checks
+        ),
     )

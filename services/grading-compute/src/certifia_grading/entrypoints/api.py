@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 
-from certifia_grading.adapters.repository import JobRepository
+from certifia_grading.adapters.repository import CandidateRepository, JobRepository
 from certifia_grading.config import Settings
 from certifia_grading.engine import GradingEngine
 from certifia_grading.service_layer.queue_status import grading_progress
@@ -14,7 +14,7 @@ from certifia_shared.auth import Principal, require
 from certifia_shared.deps import UnitOfWorkDep, current_settings
 from certifia_shared.feedback import report_for
 from certifia_shared.problems import not_found
-from certifia_shared.tenancy import ensure_visible
+from certifia_shared.tenancy import VisibleCandidate, ensure_visible
 
 router = APIRouter(tags=["grading"])
 READERS = require("lms", "candidate", "jury", "officer", "service")
@@ -73,3 +73,24 @@ def grading_status(
         "report": report_for(principal, job["result"]),
         "reason": job["reason"],
     }
+
+
+@router.get("/candidates/{candidate_id}/accommodation")
+def candidate_accommodation(
+    candidate_id: VisibleCandidate,
+    _: Annotated[Principal, Depends(READERS)],
+    uow: UnitOfWorkDep,
+) -> dict[str, Any]:
+    """The extra-time factor grading-compute applies to the candidate's jobs (the accommodation in force,
+    from candidate.accommodation_granted; 1.0 without one): it multiplies the CPU and wall-clock limits of
+    the candidate's code or model in the sandbox, and each report names it."""
+    with uow:
+        repo = CandidateRepository(uow.session)
+        if not repo.known(candidate_id):
+            raise not_found("Candidate", candidate_id, "candidate_id")
+        return {
+            "candidate_id": candidate_id,
+            "extra_time_factor": repo.time_factor(candidate_id),
+            "granted_at": repo.accommodation_at(candidate_id),
+            "applied_to": ["sandbox_time_limits"],
+        }

@@ -14,12 +14,12 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import asdict
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from opentelemetry import trace
 
 from certifia_grading.adapters.artifacts import ArtifactUnavailable
-from certifia_grading.adapters.repository import JobRepository
+from certifia_grading.adapters.repository import CandidateRepository, JobRepository
 from certifia_grading.engine import GradingOutcome, UnknownPack
 from certifia_shared import event_types as ev
 from certifia_shared.db import UnitOfWork
@@ -27,10 +27,15 @@ from certifia_shared.envelope import CloudEvent, utcnow
 from certifia_shared.telemetry import extract_trace_context, inject_trace_headers, log_fields, tracer
 
 log = logging.getLogger(__name__)
+FailureCause = Literal["submission", "infrastructure"]
 
 
 class Grade(Protocol):
-    def __call__(self, pack_id: str, archive: bytes) -> GradingOutcome: ...
+    def __call__(self, pack_id: str, archive: bytes, *, time_factor: float = 1.0) -> GradingOutcome: ...
+
+
+SUBMISSION: FailureCause = "submission"
+INFRASTRUCTURE: FailureCause = "infrastructure"
 
 
 def on_grading_requested(event: CloudEvent, uow: UnitOfWork) -> None:
@@ -59,10 +64,21 @@ def completed_payload(job: dict[str, Any], outcome: GradingOutcome) -> dict[str,
         "dataset_seed": outcome.dataset_seed,  # the pack's public seed, as v1 and v2 were released with
         **_commitment(outcome),
         "submission_digest": outcome.submission_digest,
-        "criteria": [asdict(v) for v in outcome.criteria],
+        "criteria": [{**asdict(v), "checks": [dict(k) for k in v.checks]} for v in outcome.criteria],
         "metrics": dict(outcome.metrics),
         "duration_s": round(outcome.duration_s, 3),
+        **_accommodation(outcome),
         "completed_at": utcnow().isoformat(),
+    }
+
+
+def _accommodation(outcome: GradingOutcome | None) -> dict[str, Any]:
+    """The extra-time accommodation the job was graded under, when there was one: visible in the
+    verdict's record (grading.completed v2, grading.failed)."""
+    if outcome is None or outcome.time_factor == 1.0:
+        return {}
+    return {
+        "accommodation": {"extra_time_factor": outcome.time_factor, "applied_to": ["sandbox_time_limits"]}
     }
 
 
@@ -86,7 +102,15 @@ def completed_event_types(payload: dict[str, Any]) -> list[str]:
     return [ev.GRADING_COMPLETED_V2]
 
 
-def failed_payload(job: dict[str, Any], reason: str, outcome: GradingOutcome | None = None) -> dict[str, Any]:
+def failed_payload(
+    job: dict[str, Any],
+    reason: str,
+    outcome: GradingOutcome | None = None,
+    *,
+    cause: FailureCause = SUBMISSION,
+) -> dict[str, Any]:
+    """grading.failed; ``cause`` says whose failure it is: an infrastructure failure does not count as one
+    of the candidate's graded attempts (assessment and the attempt limit here skip it)."""
     return {
         "submission_id": job["submission_id"],
         "candidate_id": job["candidate_id"],
@@ -96,6 +120,8 @@ def failed_payload(job: dict[str, Any], reason: str, outcome: GradingOutcome | N
         **_commitment(outcome),
         "submission_digest": outcome.submission_digest if outcome else job["artifact"]["sha256"],
         "reason": reason,
+        "cause": cause,
+        **_accommodation(outcome),
         "failed_at": utcnow().isoformat(),
     }
 
@@ -157,9 +183,10 @@ class GradingWorker:
             self._retry_or_fail(job, f"the submission's archive could not be fetched: {exc}")
             return
         try:
-            outcome = self._grade(job["pack_id"], archive)
+            outcome = self._grade(job["pack_id"], archive, time_factor=self._time_factor(job))
         except UnknownPack:
-            self._finish(job, failed_payload(job, f"unknown grading pack {job['pack_id']!r}"))
+            reason = f"unknown grading pack {job['pack_id']!r}"
+            self._finish(job, failed_payload(job, reason, cause=INFRASTRUCTURE))
             return
         except Exception:  # infrastructure (Ray, Triton) failed, not the candidate; details in the log only
             log.exception(
@@ -168,9 +195,15 @@ class GradingWorker:
             self._retry_or_fail(job, "grading infrastructure error (the grading service logged it)")
             return
         if outcome.failed_reason:
-            self._finish(job, failed_payload(job, outcome.failed_reason, outcome))
+            cause: FailureCause = INFRASTRUCTURE if outcome.failure_cause == INFRASTRUCTURE else SUBMISSION
+            self._finish(job, failed_payload(job, outcome.failed_reason, outcome, cause=cause))
         else:
             self._finish(job, completed_payload(job, outcome))
+
+    def _time_factor(self, job: dict[str, Any]) -> float:
+        """The candidate's extra-time factor in force (candidate.accommodation_granted), 1.0 without one."""
+        with self._uow_factory() as uow:
+            return CandidateRepository(uow.session).time_factor(job["candidate_id"])
 
     def _beyond_attempt_limit(self, job: dict[str, Any]) -> str | None:
         """Defensive (assessment refuses the submission first): the reason a job past the candidate's
@@ -195,7 +228,8 @@ class GradingWorker:
                 "grading job requeued: %s", reason, extra=log_fields(submission_id=job["submission_id"])
             )
             return
-        self._finish(job, failed_payload(job, f"{reason} (gave up after {job['attempts']} attempts)"))
+        reason = f"{reason} (gave up after {job['attempts']} attempts; it does not count as a graded attempt)"
+        self._finish(job, failed_payload(job, reason, cause=INFRASTRUCTURE))
 
     def _finish(self, job: dict[str, Any], payload: dict[str, Any]) -> None:
         failed = "reason" in payload
@@ -227,9 +261,10 @@ def recover_interrupted_jobs(uow: UnitOfWork, *, max_attempts: int = 3) -> int:
             if job["attempts"] >= max_attempts:
                 reason = (
                     f"grading was interrupted {job['attempts']} times (the grading worker stopped while it ran): "
-                    "not retried again; an officer can ask for a new grading"
+                    "not retried again; it does not count as a graded attempt: hand the work in again, or "
+                    "an officer can ask for a new grading"
                 )
-                payload = failed_payload(job, reason)
+                payload = failed_payload(job, reason, cause=INFRASTRUCTURE)
                 repo.finish(job["submission_id"], status="failed", result=payload, reason=reason, at=utcnow())
                 uow.emit(ev.GRADING_FAILED, subject=job["candidate_id"], data=payload)
         count = repo.recover_interrupted()

@@ -34,6 +34,10 @@ candidates = Table(
     Column("enrolled_at", UtcDateTime(), nullable=True),
     # from candidate.withdrawn (the first one counts): no deposit, scheduling or outcome after it
     Column("withdrawn_at", UtcDateTime(), nullable=True),
+    # from candidate.accommodation_granted (the latest grant counts): extra time, an adapted defence
+    Column("extra_time_factor", Float, nullable=False, server_default=text("1.0")),
+    Column("adapted_defence", Text, nullable=True),
+    Column("accommodation_granted_at", UtcDateTime(), nullable=True),
 )
 
 missions = Table(
@@ -66,7 +70,11 @@ defences = Table(
     Column("jury", JSON, nullable=False),
     Column("defended_at", UtcDateTime(), nullable=False),
     Column("recorded_at", UtcDateTime(), nullable=False),
-    Column("recorded_by", String(200), nullable=False),
+    Column("recorded_by", String(200), nullable=False),  # the account (token subject)
+    Column("recorded_by_role", String(20), nullable=True),
+    # a failure annulled by an upheld appeal (defence_appeals) no longer counts against the resit limit
+    Column("annulled_at", UtcDateTime(), nullable=True),
+    Column("annulled_by_appeal", String(36), nullable=True),
     Index("ix_defences_candidate_id", "candidate_id"),
     # A passed defence is final: at most one per candidate, even under concurrent requests.
     Index(
@@ -111,4 +119,31 @@ defence_schedules = Table(
     Column("scheduled_by", String(200), nullable=False),
     Column("created_at", UtcDateTime(), nullable=False),
     Column("updated_at", UtcDateTime(), nullable=False),
+    # the standard duration; the candidate's accommodation (extra time) applies to it
+    Column("standard_minutes", Integer, nullable=False, server_default=text("60")),
+    Column("accommodation", JSON, nullable=True),
+    # a withdrawal cancels a defence still to come
+    Column("cancelled_at", UtcDateTime(), nullable=True),
+    Column("cancelled_by", String(255), nullable=True),
+    Column("cancel_reason", String(40), nullable=True),
+)
+
+# An appeal (recours) against a failed defence: one per outcome (the defence id), resolved once.
+defence_appeals = Table(
+    "defence_appeals",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("candidate_id", String(64), ForeignKey("candidates.id"), nullable=False, index=True),
+    Column("defence_id", String(36), ForeignKey("defences.id"), nullable=False),
+    Column("grounds", Text, nullable=False),
+    Column("opened_by", String(255), nullable=False),
+    Column("opened_by_role", String(20), nullable=False),
+    Column("opened_at", UtcDateTime(), nullable=False),
+    Column("resolve_by", UtcDateTime(), nullable=False),
+    Column("outcome", String(20), nullable=True),
+    Column("reasoning", Text, nullable=True),
+    Column("resolved_by", String(255), nullable=True),
+    Column("resolved_by_role", String(20), nullable=True),
+    Column("resolved_at", UtcDateTime(), nullable=True),
+    UniqueConstraint("defence_id", name="uq_defence_appeals_defence"),
 )

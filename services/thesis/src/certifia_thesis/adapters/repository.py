@@ -12,7 +12,16 @@ from typing import Any
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
-from certifia_thesis.adapters.orm import candidates, defence_schedules, defences, missions, thesis_deposits
+from certifia_thesis.adapters.orm import (
+    candidates,
+    defence_appeals,
+    defence_schedules,
+    defences,
+    missions,
+    thesis_deposits,
+)
+from certifia_thesis.domain.accommodation import Accommodation
+from certifia_thesis.domain.appeals import Appeal, Resolution
 from certifia_thesis.domain.deposit import Deposit
 from certifia_thesis.domain.model import Defence, KnownCandidate, Mission, ordered
 from certifia_thesis.domain.schedule import DefenceSchedule, JuryMember
@@ -31,8 +40,9 @@ def _candidate(row: Any) -> KnownCandidate:
     m = _mapping(row)
     withdrawn_at = m["withdrawn_at"] and _aware(m["withdrawn_at"])
     return KnownCandidate(
-        **{k: m[k] for k in ("id", "lms_client", "path", "given_name", "family_name")},
+        **{k: m[k] for k in ("id", "lms_client", "path", "given_name", "family_name", "adapted_defence")},
         withdrawn_at=withdrawn_at,
+        extra_time_factor=float(m["extra_time_factor"]),
     )
 
 
@@ -49,6 +59,7 @@ def _defence(row: Any) -> Defence:
             "jury": tuple(m["jury"]),
             "defended_at": _aware(m["defended_at"]),
             "recorded_at": _aware(m["recorded_at"]),
+            "annulled_at": m["annulled_at"] and _aware(m["annulled_at"]),
         }
     )
 
@@ -63,14 +74,33 @@ def _schedule(row: Any) -> DefenceSchedule:
     return DefenceSchedule(
         **{
             **m,
-            "jury": tuple(JuryMember(j["name"], j["role"]) for j in m["jury"]),
+            "jury": tuple(JuryMember(j["name"], j["role"], j.get("account")) for j in m["jury"]),
             **{k: _aware(m[k]) for k in ("scheduled_at", "created_at", "updated_at")},
+            "accommodation": m["accommodation"] and Accommodation(**m["accommodation"]),
+            "cancelled_at": m["cancelled_at"] and _aware(m["cancelled_at"]),
         }
     )
 
 
 def _schedule_values(s: DefenceSchedule) -> dict[str, Any]:
-    return {**asdict(s), "jury": [asdict(j) for j in s.jury]}
+    jury = [{k: v for k, v in asdict(j).items() if v is not None} for j in s.jury]
+    return {**asdict(s), "jury": jury, "accommodation": s.accommodation and asdict(s.accommodation)}
+
+
+def _appeal(row: Any) -> Appeal:
+    m = _mapping(row)
+    resolution = None
+    if m["outcome"] is not None:
+        resolution = Resolution(
+            m["outcome"], m["reasoning"], m["resolved_by"], m["resolved_by_role"], _aware(m["resolved_at"])
+        )
+    fields = ("id", "candidate_id", "defence_id", "grounds", "opened_by", "opened_by_role")
+    return Appeal(
+        **{k: m[k] for k in fields},
+        opened_at=_aware(m["opened_at"]),
+        resolve_by=_aware(m["resolve_by"]),
+        resolution=resolution,
+    )
 
 
 class ThesisRepository:
@@ -87,7 +117,8 @@ class ThesisRepository:
     def save_candidate(self, candidate: KnownCandidate, enrolled_at: datetime | None) -> None:
         """Insert or update what candidate.enrolled says (a withdrawal stays recorded)."""
         values = {**asdict(candidate), "enrolled_at": enrolled_at}
-        del values["withdrawn_at"]
+        for kept in ("withdrawn_at", "extra_time_factor", "adapted_defence"):  # from their own events
+            del values[kept]
         if self.get_candidate(candidate.id) is None:
             self.session.execute(insert(candidates).values(**values))
         else:
@@ -128,6 +159,37 @@ class ThesisRepository:
     def add_defence(self, defence: Defence) -> None:
         self.session.execute(insert(defences).values(**{**asdict(defence), "jury": list(defence.jury)}))
 
+    def annul_defence(self, defence_id: str, at: datetime, appeal_id: str) -> None:
+        self.session.execute(
+            update(defences)
+            .where(defences.c.id == defence_id)
+            .values(annulled_at=at, annulled_by_appeal=appeal_id)
+        )
+
+    def get_defence(self, defence_id: str) -> Defence | None:
+        row = self.session.execute(select(defences).where(defences.c.id == defence_id)).first()
+        return _defence(row) if row else None
+
+    # -- accommodations ---------------------------------------------------------------------------
+    def record_accommodation(
+        self, candidate_id: str, extra_time_factor: float, adapted_defence: str | None, granted_at: datetime
+    ) -> bool:
+        """The latest grant counts: False (nothing changed) for a grant older than the one recorded."""
+        c = candidates.c
+        result = self.session.execute(
+            update(candidates)
+            .where(
+                c.id == candidate_id,
+                c.accommodation_granted_at.is_(None) | (c.accommodation_granted_at <= granted_at),
+            )
+            .values(
+                extra_time_factor=extra_time_factor,
+                adapted_defence=adapted_defence,
+                accommodation_granted_at=granted_at,
+            )
+        )
+        return bool(getattr(result, "rowcount", 0))
+
     # -- withdrawal -------------------------------------------------------------------------------
     def record_withdrawal(self, candidate_id: str, withdrawn_at: datetime) -> bool:
         """Record the withdrawal once (the first one counts); False when already recorded."""
@@ -162,8 +224,38 @@ class ThesisRepository:
     def add_schedule(self, schedule: DefenceSchedule) -> None:
         self.session.execute(insert(defence_schedules).values(**_schedule_values(schedule)))
 
+    def get_schedule(self, defence_id: str) -> DefenceSchedule | None:
+        row = self.session.execute(
+            select(defence_schedules).where(defence_schedules.c.id == defence_id)
+        ).first()
+        return _schedule(row) if row else None
+
     def replace_schedule(self, schedule: DefenceSchedule) -> None:
         values = _schedule_values(schedule)
         self.session.execute(
             update(defence_schedules).where(defence_schedules.c.id == schedule.id).values(**values)
+        )
+
+    # -- appeals against a failed defence ---------------------------------------------------------
+    def appeals_of(self, candidate_id: str) -> list[Appeal]:
+        query = (
+            select(defence_appeals)
+            .where(defence_appeals.c.candidate_id == candidate_id)
+            .order_by(defence_appeals.c.opened_at)
+        )
+        return [_appeal(r) for r in self.session.execute(query)]
+
+    def appeal_of_defence(self, defence_id: str) -> Appeal | None:
+        query = select(defence_appeals).where(defence_appeals.c.defence_id == defence_id)
+        row = self.session.execute(query).first()
+        return _appeal(row) if row else None
+
+    def add_appeal(self, appeal: Appeal) -> None:
+        values = asdict(appeal)
+        del values["resolution"]
+        self.session.execute(insert(defence_appeals).values(**values))
+
+    def record_resolution(self, appeal_id: str, resolution: Resolution) -> None:
+        self.session.execute(
+            update(defence_appeals).where(defence_appeals.c.id == appeal_id).values(**asdict(resolution))
         )

@@ -21,6 +21,7 @@ Status = Literal[
 ]
 
 CLOCK_SKEW = timedelta(minutes=5)
+MAX_GRADE = 20.0  # the referential grades out of 20
 MISSION_DETAILS = ("title", "tutor", "fte")
 
 
@@ -34,6 +35,9 @@ class KnownCandidate:
     given_name: str
     family_name: str
     withdrawn_at: datetime | None = None  # from candidate.withdrawn: nothing new is accepted after it
+    # from candidate.accommodation_granted (the latest grant counts): extra time and an adapted defence
+    extra_time_factor: float = 1.0
+    adapted_defence: str | None = None
 
 
 @dataclass(frozen=True)
@@ -60,7 +64,15 @@ class Defence:
     jury: tuple[str, ...]
     defended_at: datetime
     recorded_at: datetime
-    recorded_by: str
+    recorded_by: str  # the account (token subject) that recorded the outcome
+    recorded_by_role: str | None = None
+    annulled_at: datetime | None = None  # a failure annulled by an upheld appeal no longer counts
+    annulled_by_appeal: str | None = None
+
+    @property
+    def counts(self) -> bool:
+        """Whether the outcome stands (an upheld appeal annuls a failure)."""
+        return self.annulled_at is None
 
 
 class MissionConflict(Exception):
@@ -111,9 +123,54 @@ class DefenceRefused(ValueError):
         self.message = message
 
 
+class ResitLimitReached(Exception):
+    """The candidate failed as many defences as the regulation allows (not counting annulled failures)."""
+
+    def __init__(self, candidate_id: str, limit: int, failures: int) -> None:
+        super().__init__(f"candidate {candidate_id!r} failed {failures} defences; the limit is {limit}")
+        self.candidate_id = candidate_id
+        self.limit = limit
+        self.failures = failures
+
+
 def check_active(candidate: KnownCandidate) -> None:
     if candidate.withdrawn_at is not None:
         raise CandidateWithdrawn(candidate.id, candidate.withdrawn_at)
+
+
+def check_grade(outcome: Outcome, grade: float | None, pass_mark: float) -> None:
+    """The grade is out of 20 with at most 2 decimals; passed needs at least the pass mark, failed less."""
+    if grade is None:
+        return
+    if not 0 <= grade <= MAX_GRADE or abs(grade * 100 - round(grade * 100)) > 1e-6:
+        raise DefenceRefused(
+            "grade",
+            f"grade is a mark out of {MAX_GRADE:g} (0 to {MAX_GRADE:g}) with at most 2 decimals (got {grade:g}).",
+        )
+    if outcome == "passed" and grade < pass_mark:
+        raise DefenceRefused(
+            "grade",
+            f"A passed defence needs a grade of at least {pass_mark:g}/{MAX_GRADE:g} (the pass mark); "
+            f"{grade:g} is a fail: record outcome 'failed', or correct the grade.",
+        )
+    if outcome == "failed" and grade >= pass_mark:
+        raise DefenceRefused(
+            "grade",
+            f"A failed defence has a grade below {pass_mark:g}/{MAX_GRADE:g} (the pass mark); "
+            f"{grade:g} is a pass: record outcome 'passed', or correct the grade.",
+        )
+
+
+def failures(defences: Sequence[Defence]) -> list[Defence]:
+    """The failed defences that count against the resit limit (an annulled failure does not)."""
+    return [d for d in defences if d.outcome == "failed" and d.counts]
+
+
+def check_resit_allowed(candidate_id: str, defences: Sequence[Defence], max_attempts: int) -> None:
+    """A new defence may be scheduled while fewer than ``max_attempts`` defences were failed."""
+    failed = len(failures(defences))
+    if failed >= max_attempts:
+        raise ResitLimitReached(candidate_id, max_attempts, failed)
 
 
 def check_held(scheduled_at: datetime, now: datetime) -> None:
@@ -170,7 +227,9 @@ def thesis_status(
     deposited: bool = False,
     scheduled: bool = False,
 ) -> Status:
-    """Where the thesis stands; ``scheduled``: a defence waits for its outcome (a resit after a failure)."""
+    """Where the thesis stands; ``scheduled``: a defence waits for its outcome (a resit after a failure).
+    An annulled failure (upheld appeal) is as if it had not happened."""
+    defences = [d for d in defences if d.counts]
     if any(d.outcome == "passed" for d in defences):
         return "defended_passed"
     if scheduled:

@@ -3,20 +3,24 @@
 The jury has 2 to 6 members, exactly one president, no one twice (names compared without case or extra
 spaces). The defence takes place in the future and at least ``reading_days`` days after the deposit, so
 the jury can read the thesis. One scheduled defence receives one outcome; until then an officer may
-reschedule it (same defence id, the new date, place and jury replace the old ones).
+reschedule it (same defence id, the new date, place and jury replace the old ones). A withdrawal cancels a
+defence still to come; a cancelled defence waits for no outcome. Its duration is the standard one times the
+candidate's extra-time factor (:mod:`accommodation`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Literal
 
+from certifia_thesis.domain.accommodation import DEFAULT_DEFENCE_MINUTES, Accommodation, defence_minutes
 from certifia_thesis.domain.deposit import Deposit
 from certifia_thesis.domain.model import Defence
 
 JuryRole = Literal["president", "member", "company_tutor"]
+CancelReason = Literal["candidate_withdrawn"]
 MIN_JURY, MAX_JURY = 2, 6
 
 
@@ -24,6 +28,9 @@ MIN_JURY, MAX_JURY = 2, 6
 class JuryMember:
     name: str
     role: JuryRole
+    account: str | None = (
+        None  # the member's account (token subject), when known: who may not judge an appeal
+    )
 
 
 @dataclass(frozen=True)
@@ -37,6 +44,18 @@ class DefenceSchedule:
     scheduled_by: str
     created_at: datetime
     updated_at: datetime
+    standard_minutes: int = DEFAULT_DEFENCE_MINUTES
+    accommodation: Accommodation | None = None  # the candidate's, applied to the duration
+    cancelled_at: datetime | None = None
+    cancelled_by: str | None = None  # the account that cancelled it ("enrolment" when the event names none)
+    cancel_reason: CancelReason | None = None
+
+    @property
+    def duration_minutes(self) -> int:
+        return defence_minutes(self.standard_minutes, self.accommodation)
+
+    def jury_accounts(self) -> frozenset[str]:
+        return frozenset(m.account for m in self.jury if m.account)
 
     def jury_names(self) -> tuple[str, ...]:
         return tuple(m.name for m in self.jury)
@@ -96,7 +115,7 @@ def check_date(scheduled_at: datetime, deposit: Deposit, now: datetime, reading_
 def pending(schedules: Sequence[DefenceSchedule], defences: Sequence[Defence]) -> DefenceSchedule | None:
     """The scheduled defence still waiting for its outcome, if any (at most one at a time)."""
     decided = {d.id for d in defences}
-    waiting = [s for s in schedules if s.id not in decided]
+    waiting = [s for s in schedules if s.id not in decided and s.cancelled_at is None]
     return max(waiting, key=lambda s: s.created_at, default=None)
 
 
@@ -105,3 +124,19 @@ def same_schedule(
 ) -> bool:
     """The pending schedule sent again unchanged (a retry): nothing to replace, nothing to emit."""
     return (current.scheduled_at, current.location, current.jury) == (scheduled_at, location, tuple(jury))
+
+
+def cancelled_on_withdrawal(
+    schedules: Sequence[DefenceSchedule],
+    defences: Sequence[Defence],
+    *,
+    withdrawn_at: datetime,
+    by: str,
+    at: datetime,
+) -> DefenceSchedule | None:
+    """The defence a withdrawal cancels (at ``at``): the one waiting for its outcome, if still to come when
+    the candidate withdrew (one already held waits for its outcome as before)."""
+    waiting = pending(schedules, defences)
+    if waiting is None or waiting.scheduled_at <= withdrawn_at:
+        return None
+    return replace(waiting, cancelled_at=at, cancelled_by=by, cancel_reason="candidate_withdrawn")

@@ -11,7 +11,7 @@ from certifia_shared.deps import UnitOfWorkDep
 from certifia_shared.problems import not_found
 from certifia_shared.tenancy import VisibleCandidate
 from certifia_shared.web import replayed
-from certifia_thesis.entrypoints.deps import Clock
+from certifia_thesis.entrypoints.deps import Clock, SettingsDep
 from certifia_thesis.entrypoints.schemas import (
     DefenceOut,
     DefenceRequest,
@@ -57,7 +57,10 @@ def record_defence(
     principal: Annotated[Principal, Depends(require("jury", "officer"))],
     uow: UnitOfWorkDep,
     now: Clock,
+    settings: SettingsDep,
 ) -> DefenceOut:
+    """The jury (or an officer) records the outcome of the held defence; it agrees with the grade (/20):
+    passed needs at least the pass mark, failed less."""
     cmd = handlers.RecordDefence(
         candidate_id=candidate_id,
         mission_id=body.mission_id,
@@ -66,8 +69,9 @@ def record_defence(
         jury=tuple(body.jury or ()),
         defended_at=body.defended_at,
         recorded_by=principal.subject,
+        recorded_by_role=next(r for r in ("jury", "officer", "admin") if principal.has(r)),
     )
-    defence, created = handlers.record_defence(cmd, uow=uow, now=now)
+    defence, created = handlers.record_defence(cmd, uow=uow, now=now, pass_mark=settings.defence_pass_mark)
     if not created:
         response.status_code = 200
     return DefenceOut.of(defence)

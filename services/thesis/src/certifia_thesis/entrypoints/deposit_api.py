@@ -123,16 +123,22 @@ def schedule_defence(
     settings: SettingsDep,
 ) -> ScheduleOut:
     """Schedule the defence (201), or reschedule the one waiting for its outcome (200, same defence id,
-    defence.scheduled emitted again); the same schedule sent again answers 200 and emits nothing."""
+    defence.scheduled emitted again); the same schedule sent again answers 200 and emits nothing. A new
+    defence after DEFENCE_MAX_ATTEMPTS failures (not counting annulled ones) is 409 resit-limit-reached."""
     cmd = defence.ScheduleDefence(
         candidate_id=candidate_id,
         scheduled_at=body.scheduled_at,
         location=body.location,
-        jury=tuple(JuryMember(m.name, m.role) for m in body.jury),
+        jury=tuple(JuryMember(m.name, m.role, m.account) for m in body.jury),
         scheduled_by=principal.subject,
     )
     schedule, what = defence.schedule_defence(
-        cmd, uow=uow, reading_days=settings.defence_reading_days, now=now
+        cmd,
+        uow=uow,
+        reading_days=settings.defence_reading_days,
+        now=now,
+        max_attempts=settings.defence_max_attempts,
+        standard_minutes=settings.defence_duration_minutes,
     )
     if what != "scheduled":
         response.status_code = 200

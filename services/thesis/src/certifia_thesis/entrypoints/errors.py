@@ -4,6 +4,14 @@ from __future__ import annotations
 
 from certifia_shared.errors import ErrorMap, withdrawn
 from certifia_shared.problems import Problem, not_found
+from certifia_thesis.domain.appeals import (
+    AlreadyAppealed,
+    AlreadyResolved,
+    AppealNotAllowed,
+    AppealRefused,
+    AppealWindowClosed,
+    NotImpartial,
+)
 from certifia_thesis.domain.deposit import (
     DefenceAlreadyScheduled,
     DepositRefused,
@@ -17,9 +25,11 @@ from certifia_thesis.domain.model import (
     DefenceNotScheduled,
     DefenceRefused,
     MissionConflict,
+    ResitLimitReached,
     ThesisAlreadyPassed,
 )
 from certifia_thesis.domain.schedule import NoDeposit, ScheduleRefused
+from certifia_thesis.service_layer.appeals import NoAppeal, UnknownDefence
 from certifia_thesis.service_layer.handlers import UnknownCandidate, UnknownMission
 
 
@@ -93,6 +103,70 @@ def no_deposit(exc: NoDeposit) -> Problem:
     )
 
 
+def resit_limit(exc: ResitLimitReached) -> Problem:
+    return Problem(
+        409,
+        "Resit limit reached",
+        f"Candidate {exc.candidate_id!r} failed {exc.failures} defences; the regulation allows "
+        f"{exc.limit} attempts (DEFENCE_MAX_ATTEMPTS): no new defence can be scheduled. A failure annulled "
+        "on appeal does not count: contest a failed defence within the appeal window "
+        "(POST /defences/{defence_id}/appeal).",
+        type="resit-limit-reached",
+        extensions={"limit": exc.limit, "failures": exc.failures},
+    )
+
+
+def appeal_not_allowed(exc: AppealNotAllowed) -> Problem:
+    extensions = {}
+    if isinstance(exc, AppealWindowClosed):
+        extensions["deadline"] = exc.deadline.isoformat()
+    return Problem(409, exc.title, f"{exc}.", type=exc.problem_type, extensions=extensions or None)
+
+
+def already_appealed(exc: AlreadyAppealed) -> Problem:
+    appeal = exc.appeal
+    return Problem(
+        409,
+        "Defence already appealed",
+        f"Defence {appeal.defence_id} is contested by appeal {appeal.id} ({appeal.status}); an outcome is "
+        f"contested once. GET /defences/{appeal.defence_id}/appeal shows it.",
+        type="already-appealed",
+        extensions={"appeal_id": appeal.id, "appeal_status": appeal.status},
+    )
+
+
+def already_resolved(exc: AlreadyResolved) -> Problem:
+    appeal, resolution = exc.appeal, exc.appeal.resolution
+    assert resolution is not None
+    return Problem(
+        409,
+        "Appeal already resolved",
+        f"Appeal {appeal.id} was {resolution.outcome} on {resolution.resolved_at.isoformat()} by "
+        f"{resolution.resolved_by}; a resolution is final.",
+        type="appeal-already-resolved",
+        extensions={"appeal_id": appeal.id, "outcome": resolution.outcome},
+    )
+
+
+def not_impartial(exc: NotImpartial) -> Problem:
+    return Problem(
+        403,
+        "Not impartial",
+        f"You {exc.why}: another certification officer must resolve appeal {exc.appeal.id}.",
+        type="not-impartial",
+    )
+
+
+def no_appeal(exc: NoAppeal) -> Problem:
+    return Problem(
+        404,
+        "Appeal not found",
+        f"No appeal contests defence {exc.defence_id}: open one (POST /defences/{exc.defence_id}/appeal).",
+        type="not-found",
+        field="defence_id",
+    )
+
+
 ERRORS: ErrorMap = {
     UnknownCandidate: lambda exc: not_found("Candidate", exc.candidate_id, "candidate_id"),
     UnknownMission: lambda exc: not_found("Mission", exc.mission_id, "mission_id"),
@@ -120,4 +194,14 @@ ERRORS: ErrorMap = {
         422, "Defence schedule refused", exc.message, type="validation", field=exc.field
     ),
     NoDeposit: no_deposit,
+    ResitLimitReached: resit_limit,
+    UnknownDefence: lambda exc: not_found("Defence", exc.defence_id, "defence_id"),
+    NoAppeal: no_appeal,
+    AppealRefused: lambda exc: Problem(
+        422, "Invalid appeal", exc.message, type="validation", field=exc.field
+    ),
+    AppealNotAllowed: appeal_not_allowed,
+    AlreadyAppealed: already_appealed,
+    AlreadyResolved: already_resolved,
+    NotImpartial: not_impartial,
 }

@@ -14,6 +14,8 @@ from certifia_shared import event_types as ev
 from certifia_shared.db import UnitOfWork, retry_on_conflict
 from certifia_shared.envelope import utcnow
 from certifia_thesis.adapters.repository import ThesisRepository
+from certifia_thesis.domain import accommodation
+from certifia_thesis.domain.accommodation import DEFAULT_DEFENCE_MINUTES
 from certifia_thesis.domain.deposit import (
     DefenceAlreadyScheduled,
     Deposit,
@@ -22,7 +24,7 @@ from certifia_thesis.domain.deposit import (
     next_version,
     same_deposit,
 )
-from certifia_thesis.domain.model import KnownCandidate, check_active, check_not_passed
+from certifia_thesis.domain.model import KnownCandidate, check_active, check_not_passed, check_resit_allowed
 from certifia_thesis.domain.schedule import (
     DefenceSchedule,
     JuryMember,
@@ -114,12 +116,16 @@ def schedule_defence(
     uow: UnitOfWork,
     reading_days: int,
     now: Callable[[], datetime] = utcnow,
+    max_attempts: int = 2,
+    standard_minutes: int = DEFAULT_DEFENCE_MINUTES,
 ) -> tuple[DefenceSchedule, Scheduling]:
     """Schedule the defence of the latest deposit, or reschedule the one waiting for its outcome (same
-    defence id; defence.scheduled is emitted again). The same schedule sent again changes nothing."""
+    defence id; defence.scheduled is emitted again). The same schedule sent again changes nothing. A new
+    defence is refused once ``max_attempts`` defences were failed (an annulled failure does not count). It
+    lasts ``standard_minutes`` times the candidate's extra-time factor."""
     with uow:
         repo = ThesisRepository(uow.session)
-        _active_candidate(repo, cmd.candidate_id)
+        candidate = _active_candidate(repo, cmd.candidate_id)
         defences = repo.defences_of(cmd.candidate_id)
         check_not_passed(defences)
         deposit = latest(repo.deposits_of(cmd.candidate_id))
@@ -130,6 +136,8 @@ def schedule_defence(
         waiting = pending(repo.schedules_of(cmd.candidate_id), defences)
         if waiting is not None and same_schedule(waiting, scheduled_at, cmd.location, cmd.jury):
             return waiting, "unchanged"
+        if waiting is None:
+            check_resit_allowed(cmd.candidate_id, defences, max_attempts)
         at = now()
         check_date(scheduled_at, deposit, at, reading_days)
         schedule = DefenceSchedule(
@@ -142,6 +150,8 @@ def schedule_defence(
             scheduled_by=cmd.scheduled_by,
             created_at=waiting.created_at if waiting else at,
             updated_at=at,
+            standard_minutes=standard_minutes,
+            accommodation=accommodation.of(candidate.extra_time_factor, candidate.adapted_defence),
         )
         if waiting is not None:
             repo.replace_schedule(schedule)
@@ -173,4 +183,5 @@ def _scheduled_payload(s: DefenceSchedule) -> dict[str, object]:
         "scheduled_at": s.scheduled_at.isoformat(),
         "location": s.location,
         "jury": [{"name": m.name, "role": m.role} for m in s.jury],
+        "scheduled_by": s.scheduled_by,  # the account, for the candidate's audit trail (assessment)
     }

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from certifia_shared import event_types as ev
 from certifia_shared.consumer import Handler
 from certifia_shared.db import UnitOfWork
-from certifia_shared.envelope import CloudEvent
+from certifia_shared.envelope import CloudEvent, utcnow
 from certifia_thesis.adapters.repository import ThesisRepository
+from certifia_thesis.domain import accommodation
 from certifia_thesis.domain.model import KnownCandidate
+from certifia_thesis.domain.schedule import DefenceSchedule, cancelled_on_withdrawal, pending
 
 
 def candidate_enrolled(event: CloudEvent, uow: UnitOfWork) -> None:
@@ -33,19 +36,68 @@ class WithdrawalOfUnknownCandidate(LookupError):
     on one partition, enrolled first): retried, then dead-lettered with this reason for ops to look at."""
 
 
+def _utc(value: str) -> datetime:
+    return datetime.fromisoformat(value.upper().replace("Z", "+00:00")).astimezone(UTC)
+
+
 def candidate_withdrawn(event: CloudEvent, uow: UnitOfWork) -> None:
-    """Record the withdrawal on the known candidate; the first one counts (a repeat changes nothing)."""
+    """Record the withdrawal on the known candidate; the first one counts (a repeat changes nothing). A
+    defence still to come is cancelled in the same transaction, with defence.cancelled."""
     candidate_id = event.data["candidate_id"]
     repo = ThesisRepository(uow.session)
-    if repo.get_candidate(candidate_id) is None:
+    if repo.get_candidate(candidate_id, lock=True) is None:
         raise WithdrawalOfUnknownCandidate(f"candidate.withdrawn for unknown candidate {candidate_id!r}")
-    withdrawn_at = datetime.fromisoformat(
-        event.data["withdrawn_at"].upper().replace("Z", "+00:00")
-    ).astimezone(UTC)
-    repo.record_withdrawal(candidate_id, withdrawn_at)
+    withdrawn_at = _utc(event.data["withdrawn_at"])
+    if not repo.record_withdrawal(candidate_id, withdrawn_at):
+        return  # withdrawn before: what it cancelled is cancelled already
+    cancelled = cancelled_on_withdrawal(
+        repo.schedules_of(candidate_id),
+        repo.defences_of(candidate_id),
+        withdrawn_at=withdrawn_at,
+        by=event.data.get("withdrawn_by") or "enrolment",
+        at=utcnow(),
+    )
+    if cancelled is not None:
+        repo.replace_schedule(cancelled)
+        uow.emit(ev.DEFENCE_CANCELLED, subject=candidate_id, data=_cancelled_payload(cancelled))
+
+
+def _cancelled_payload(s: DefenceSchedule) -> dict[str, object]:
+    assert s.cancelled_at is not None
+    return {
+        "defence_id": s.id,
+        "candidate_id": s.candidate_id,
+        "scheduled_at": s.scheduled_at.isoformat(),
+        "reason": s.cancel_reason,
+        "cancelled_at": s.cancelled_at.isoformat(),
+        "cancelled_by": s.cancelled_by,
+    }
+
+
+class AccommodationOfUnknownCandidate(LookupError):
+    """candidate.accommodation_granted for a candidate whose candidate.enrolled was never applied here."""
+
+
+def accommodation_granted(event: CloudEvent, uow: UnitOfWork) -> None:
+    """Keep the accommodation in force (the latest grant counts) and apply it to the defence waiting for
+    its outcome: its duration is the standard one times the extra-time factor."""
+    data = event.data
+    candidate_id = data["candidate_id"]
+    repo = ThesisRepository(uow.session)
+    if repo.get_candidate(candidate_id, lock=True) is None:
+        raise AccommodationOfUnknownCandidate(
+            f"candidate.accommodation_granted for unknown candidate {candidate_id!r}"
+        )
+    factor, adapted = float(data["extra_time_factor"]), data.get("adapted_defence")
+    if not repo.record_accommodation(candidate_id, factor, adapted, _utc(data["granted_at"])):
+        return  # an older grant than the one in force
+    waiting = pending(repo.schedules_of(candidate_id), repo.defences_of(candidate_id))
+    if waiting is not None:
+        repo.replace_schedule(replace(waiting, accommodation=accommodation.of(factor, adapted)))
 
 
 HANDLERS: dict[str, Handler] = {
     ev.CANDIDATE_ENROLLED: candidate_enrolled,
     ev.CANDIDATE_WITHDRAWN: candidate_withdrawn,
+    ev.ACCOMMODATION_GRANTED: accommodation_granted,
 }

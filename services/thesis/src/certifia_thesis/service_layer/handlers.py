@@ -21,6 +21,7 @@ from certifia_thesis.domain.model import (
     ThesisAlreadyPassed,
     check_active,
     check_defence_allowed,
+    check_grade,
     check_held,
     check_not_passed,
     check_same_mission,
@@ -48,7 +49,8 @@ class RecordDefence:
     grade: float | None
     jury: tuple[str, ...]  # empty: the scheduled jury's names
     defended_at: datetime | None  # None: the scheduled time
-    recorded_by: str
+    recorded_by: str  # the account (token subject)
+    recorded_by_role: str | None = None
 
 
 class UnknownCandidate(LookupError):
@@ -90,13 +92,22 @@ def _register_mission_once(cmd: RegisterMission, *, uow: UnitOfWork) -> tuple[Mi
         return mission, True
 
 
+DEFAULT_PASS_MARK = 10.0
+
+
 def record_defence(
-    cmd: RecordDefence, *, uow: UnitOfWork, now: Callable[[], datetime] = utcnow
+    cmd: RecordDefence,
+    *,
+    uow: UnitOfWork,
+    now: Callable[[], datetime] = utcnow,
+    pass_mark: float = DEFAULT_PASS_MARK,
 ) -> tuple[Defence, bool]:
     """Record the outcome of the scheduled defence once it has been held; a passed one is final, a
     failed one allows a resit (scheduled again). The defence keeps the scheduled defence's id; the
     jury defaults to the scheduled jury's names, the date to the scheduled time, the mission to the
-    deposited thesis's. A concurrent outcome may win the insert: the retry answers as it now stands."""
+    deposited thesis's. The outcome agrees with the grade (/20): passed needs at least ``pass_mark``, failed
+    less. A concurrent outcome may win the insert: the retry answers as it now stands."""
+    check_grade(cmd.outcome, cmd.grade, pass_mark)
     try:
         return retry_on_conflict(lambda: _record_defence_once(cmd, uow=uow, now=now), attempts=2)
     except Conflict:  # uq_defences_one_pass or the defence id, twice: the other outcome stands
@@ -118,6 +129,8 @@ def _record_defence_once(
             check_not_passed(previous)
             raise DefenceNotScheduled(cmd.candidate_id)
         scheduled = pending(schedules, previous) or schedules[-1]
+        if scheduled.cancelled_at is not None:
+            raise DefenceNotScheduled(cmd.candidate_id)  # cancelled: it waits for no outcome
         mission_id = _defended_mission(repo, cmd, scheduled.deposit_id)
         at = now()
         defence = Defence(
@@ -130,6 +143,7 @@ def _record_defence_once(
             defended_at=(cmd.defended_at or scheduled.scheduled_at).astimezone(UTC),
             recorded_at=at,
             recorded_by=cmd.recorded_by,
+            recorded_by_role=cmd.recorded_by_role,
         )
         repeated = same_defence(previous, defence)
         if repeated is not None:
@@ -183,4 +197,5 @@ def _defended_payload(d: Defence) -> dict[str, object]:
         "grade": d.grade,
         "jury": list(d.jury),
         "defended_at": d.defended_at.isoformat(),
+        "recorded_by": d.recorded_by,  # the account, for the candidate's audit trail (assessment)
     }

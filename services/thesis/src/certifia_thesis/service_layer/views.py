@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from certifia_shared.db import UnitOfWork
 from certifia_thesis.adapters.repository import ThesisRepository
+from certifia_thesis.domain.appeals import Appeal
 from certifia_thesis.domain.deposit import Deposit, latest
 from certifia_thesis.domain.model import Defence, KnownCandidate, Mission, Status, thesis_status
 from certifia_thesis.domain.schedule import DefenceSchedule, pending
@@ -19,7 +20,8 @@ class ThesisView:
     defences: list[Defence]
     deposits: list[Deposit]  # every version, oldest first; the latest counts
     schedules: list[DefenceSchedule]  # every scheduled defence (a resit adds one), oldest first
-    scheduled: DefenceSchedule | None  # the one waiting for its outcome
+    scheduled: DefenceSchedule | None  # the one waiting for its outcome (a cancelled one waits for none)
+    appeals: list[Appeal]  # against failed defences, oldest first
 
 
 def known_candidate(candidate_id: str, *, uow: UnitOfWork) -> KnownCandidate | None:
@@ -37,9 +39,15 @@ def thesis_of(candidate_id: str, *, uow: UnitOfWork) -> ThesisView | None:
         defences = repo.defences_of(candidate_id)
         deposits = repo.deposits_of(candidate_id)
         schedules = repo.schedules_of(candidate_id)
+        appeals = repo.appeals_of(candidate_id)
     waiting = pending(schedules, defences)
     status = thesis_status(missions, defences, deposited=bool(deposits), scheduled=waiting is not None)
-    return ThesisView(candidate, status, missions, defences, deposits, schedules, waiting)
+    return ThesisView(candidate, status, missions, defences, deposits, schedules, waiting, appeals)
+
+
+def defence_of(defence_id: str, *, uow: UnitOfWork) -> Defence | None:
+    with uow:
+        return ThesisRepository(uow.session).get_defence(defence_id)
 
 
 def deposit_of(candidate_id: str, version: int | None, *, uow: UnitOfWork) -> Deposit | None:

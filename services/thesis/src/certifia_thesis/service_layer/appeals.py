@@ -1,0 +1,182 @@
+"""Appeals against a failed defence. Each runs in one unit of work: the appeal, its effect on the defence and
+their event (thesis appeal.opened / appeal.resolved) commit together."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from certifia_shared import event_types as ev
+from certifia_shared.db import UnitOfWork, retry_on_conflict
+from certifia_shared.envelope import utcnow
+from certifia_thesis.adapters.repository import ThesisRepository
+from certifia_thesis.domain import appeals as rules
+from certifia_thesis.domain.accommodation import extended
+from certifia_thesis.domain.appeals import Appeal, AppealOutcome, OpenerRole, ResolverRole
+from certifia_thesis.domain.model import Defence, check_active, check_not_passed
+from certifia_thesis.service_layer.handlers import UnknownCandidate
+
+
+class UnknownDefence(LookupError):
+    def __init__(self, defence_id: str) -> None:
+        super().__init__(defence_id)
+        self.defence_id = defence_id
+
+
+class NoAppeal(LookupError):
+    """The defence is contested by no appeal."""
+
+    def __init__(self, defence_id: str) -> None:
+        super().__init__(defence_id)
+        self.defence_id = defence_id
+
+
+@dataclass(frozen=True)
+class OpenDefenceAppeal:
+    defence_id: str
+    grounds: str
+    opened_by: str
+    opened_by_role: OpenerRole
+
+
+@dataclass(frozen=True)
+class ResolveDefenceAppeal:
+    defence_id: str
+    outcome: AppealOutcome
+    reasoning: str
+    resolved_by: str
+    resolved_by_role: ResolverRole
+
+
+def _defence(repo: ThesisRepository, defence_id: str) -> Defence:
+    defence = repo.get_defence(defence_id)
+    if defence is None:
+        raise UnknownDefence(defence_id)
+    candidate = repo.get_candidate(defence.candidate_id, lock=True)  # one candidate's writes in turn
+    if candidate is None:  # pragma: no cover - a defence's candidate is never removed
+        raise UnknownCandidate(defence.candidate_id)
+    return defence
+
+
+def open_appeal(
+    cmd: OpenDefenceAppeal,
+    *,
+    uow: UnitOfWork,
+    window: timedelta,
+    resolution_time: timedelta,
+    now: Callable[[], datetime] = utcnow,
+) -> Appeal:
+    """Contest a failed defence within ``window`` (times the candidate's extra-time factor); emits thesis
+    appeal.opened. A concurrent opening for the same defence may win the insert: the retry names it."""
+    return retry_on_conflict(
+        lambda: _open_once(cmd, uow=uow, window=window, resolution_time=resolution_time, now=now)
+    )
+
+
+def _open_once(
+    cmd: OpenDefenceAppeal,
+    *,
+    uow: UnitOfWork,
+    window: timedelta,
+    resolution_time: timedelta,
+    now: Callable[[], datetime],
+) -> Appeal:
+    with uow:
+        repo = ThesisRepository(uow.session)
+        defence = _defence(repo, cmd.defence_id)
+        candidate = repo.get_candidate(defence.candidate_id)
+        assert candidate is not None
+        check_active(candidate)
+        existing = repo.appeal_of_defence(defence.id)
+        if existing is None and defence.outcome == "failed":
+            check_not_passed(repo.defences_of(defence.candidate_id))  # a pass after it is final
+        appeal = rules.open_appeal(
+            defence,
+            existing=existing,
+            appeal_id=str(uuid.uuid4()),
+            grounds=cmd.grounds,
+            opened_by=cmd.opened_by,
+            opened_by_role=cmd.opened_by_role,
+            now=now(),
+            window=extended(window, candidate.extra_time_factor),
+            resolution_time=resolution_time,
+        )
+        repo.add_appeal(appeal)
+        uow.emit(ev.DEFENCE_APPEAL_OPENED, subject=appeal.candidate_id, data=_opened(appeal))
+        uow.commit()
+        return appeal
+
+
+def resolve_appeal(
+    cmd: ResolveDefenceAppeal, *, uow: UnitOfWork, now: Callable[[], datetime] = utcnow
+) -> tuple[Appeal, bool]:
+    """Uphold (the failure is annulled: it no longer counts against the resit limit) or dismiss the appeal
+    against a failed defence; emits thesis appeal.resolved. Returns it and whether this call resolved it
+    (the same request again is a retry: 200, nothing emitted)."""
+    with uow:
+        repo = ThesisRepository(uow.session)
+        defence = _defence(repo, cmd.defence_id)
+        appeal = repo.appeal_of_defence(defence.id)
+        if appeal is None:
+            raise NoAppeal(defence.id)
+        schedule = repo.get_schedule(defence.id)
+        at = now()
+        resolved, new = rules.resolve_appeal(
+            appeal,
+            contested=defence,
+            jury_accounts=schedule.jury_accounts() if schedule else frozenset(),
+            outcome=cmd.outcome,
+            reasoning=cmd.reasoning,
+            resolved_by=cmd.resolved_by,
+            resolved_by_role=cmd.resolved_by_role,
+            now=at,
+        )
+        if not new:
+            return resolved, False
+        assert resolved.resolution is not None
+        repo.record_resolution(appeal.id, resolved.resolution)
+        if cmd.outcome == "upheld":
+            repo.annul_defence(defence.id, at, appeal.id)
+        uow.emit(ev.DEFENCE_APPEAL_RESOLVED, subject=appeal.candidate_id, data=_resolved(resolved))
+        uow.commit()
+        return resolved, True
+
+
+def appeal_of(defence_id: str, *, uow: UnitOfWork) -> Appeal:
+    with uow:
+        appeal = ThesisRepository(uow.session).appeal_of_defence(defence_id)
+    if appeal is None:
+        raise NoAppeal(defence_id)
+    return appeal
+
+
+def _opened(a: Appeal) -> dict[str, Any]:
+    return {
+        "appeal_id": a.id,
+        "candidate_id": a.candidate_id,
+        "defence_id": a.defence_id,
+        "grounds": a.grounds,
+        "opened_by": a.opened_by,
+        "opened_by_role": a.opened_by_role,
+        "opened_at": a.opened_at.isoformat(),
+        "resolve_by": a.resolve_by.isoformat(),
+    }
+
+
+def _resolved(a: Appeal) -> dict[str, Any]:
+    r = a.resolution
+    assert r is not None
+    return {
+        "appeal_id": a.id,
+        "candidate_id": a.candidate_id,
+        "defence_id": a.defence_id,
+        "outcome": r.outcome,
+        "reasoning": r.reasoning,
+        "resolved_by": r.resolved_by,
+        "resolved_by_role": r.resolved_by_role,
+        "resolved_at": r.resolved_at.isoformat(),
+        "defence_annulled": r.outcome == "upheld",
+    }
