@@ -1,7 +1,7 @@
 """What an employer does without our server's word, on the running stack: the diploma, one bloc certificate,
 the issuer's controller document (/.well-known/did.json) and the status list, all fetched from the stack,
 checked by Digital Bazaar's eddsa-rdfc-2022 verifier (services/certification/tools, offline); once the diploma
-is revoked, the same verifier refuses it from the status list alone."""
+is revoked (or a bloc certificate suspended), the same verifier refuses it from the status lists alone."""
 
 from __future__ import annotations
 
@@ -39,6 +39,17 @@ def test_the_independent_verifier_accepts_the_stacks_credentials_and_refuses_the
     for credential in (diploma, certificate):
         checked = iv.fetch_and_verify(demo.http, certification, credential)
         assert checked.verified is True, checked.detail
+
+    # suspended (an appeal or an investigation runs): refused from the suspension list, then lifted
+    officer = demo.headers("officer")
+    suspension = f"/bloc-certificates/{certificate_id}/suspension"
+    demo.call("POST", "certification", suspension, headers=officer, json={"reason": "Enquête en cours."})
+    checked = iv.fetch_and_verify(demo.http, certification, certificate)
+    assert checked.verified is False and "suspension" in checked.detail, checked.detail
+    demo.call(
+        "POST", "certification", suspension + "/lift", headers=officer, json={"reason": "Enquête close."}
+    )
+    assert iv.fetch_and_verify(demo.http, certification, certificate).verified is True
 
     demo.call(
         "POST",

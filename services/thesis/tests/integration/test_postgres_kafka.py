@@ -35,7 +35,7 @@ from certifia_thesis.bootstrap import bootstrap, create_application
 from certifia_thesis.config import Settings
 from certifia_thesis.domain.model import ThesisAlreadyPassed
 from certifia_thesis.domain.schedule import JuryMember
-from certifia_thesis.service_layer import defence, handlers
+from certifia_thesis.service_layer import deposit, handlers, outcome, schedule
 from certifia_thesis.service_layer.events import candidate_enrolled
 
 pytestmark = pytest.mark.integration
@@ -93,21 +93,21 @@ def test_concurrent_passed_defences_give_one_pass(ctx: Any) -> None:
         uow=ctx.uow(),
     )
     t0 = datetime(2026, 12, 1, 9, tzinfo=UTC)
-    defence.deposit_thesis(
-        defence.DepositThesis("cand-1", mission.id, "Ma thèse", "x" * 60, "ab" * 32, 10, None, "cand-1"),
+    deposit.deposit_thesis(
+        deposit.DepositThesis("cand-1", mission.id, "Ma thèse", "x" * 60, "ab" * 32, 10, None, "cand-1"),
         uow=ctx.uow(),
         now=lambda: t0,
     )
     jury = (JuryMember("Pr A", "president"), JuryMember("Dr A", "member"))
-    defence.schedule_defence(
-        defence.ScheduleDefence("cand-1", t0 + timedelta(days=8), "B204", jury, "officer-1"),
+    schedule.schedule_defence(
+        schedule.ScheduleDefence("cand-1", t0 + timedelta(days=8), "B204", jury, "officer-1"),
         uow=ctx.uow(),
         reading_days=7,
         now=lambda: t0,
     )
 
     def defend(i: int) -> str:
-        cmd = handlers.RecordDefence(
+        cmd = outcome.RecordDefence(
             candidate_id="cand-1",
             mission_id=mission.id,
             outcome="passed",
@@ -117,7 +117,7 @@ def test_concurrent_passed_defences_give_one_pass(ctx: Any) -> None:
             recorded_by="jury-1",
         )
         try:
-            handlers.record_defence(cmd, uow=ctx.uow(), now=lambda: t0 + timedelta(days=9))
+            outcome.record_defence(cmd, uow=ctx.uow(), now=lambda: t0 + timedelta(days=9))
         except ThesisAlreadyPassed:
             return "409"
         return "201"
@@ -135,14 +135,14 @@ def test_concurrent_deposits_get_consecutive_versions(ctx: Any) -> None:
         uow=ctx.uow(),
     )
 
-    def deposit(i: int) -> int:
-        cmd = defence.DepositThesis(
+    def deposit_version(i: int) -> int:
+        cmd = deposit.DepositThesis(
             "cand-1", mission.id, f"Ma thèse {i}", "x" * 60, f"{i:02x}" * 32, 10, None, "c"
         )
-        return defence.deposit_thesis(cmd, uow=ctx.uow())[0].version
+        return deposit.deposit_thesis(cmd, uow=ctx.uow())[0].version
 
     with ThreadPoolExecutor(6) as pool:
-        versions = sorted(pool.map(deposit, range(6)))
+        versions = sorted(pool.map(deposit_version, range(6)))
     assert versions == [1, 2, 3, 4, 5, 6]
     assert _count(ctx, ctx.tables.outbox, ctx.tables.outbox.c.type == ev.THESIS_SUBMITTED) == 6
 

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from certifia_thesis.domain.duration import MissionRefused, assess_mission
+from certifia_thesis.domain.eligibility import MissionRefused, assess_mission
 from certifia_thesis.domain.model import Mission
 
 PDF_MAGIC = b"%PDF-"

@@ -19,7 +19,7 @@ from certifia_thesis.entrypoints.schemas import (
     MissionRequest,
     ThesisOut,
 )
-from certifia_thesis.service_layer import handlers, views
+from certifia_thesis.service_layer import handlers, outcome, views
 
 router = APIRouter(tags=["thesis"])
 
@@ -61,7 +61,7 @@ def record_defence(
 ) -> DefenceOut:
     """The jury (or an officer) records the outcome of the held defence; it agrees with the grade (/20):
     passed needs at least the pass mark, failed less."""
-    cmd = handlers.RecordDefence(
+    cmd = outcome.RecordDefence(
         candidate_id=candidate_id,
         mission_id=body.mission_id,
         outcome=body.outcome,
@@ -71,7 +71,7 @@ def record_defence(
         recorded_by=principal.subject,
         recorded_by_role=next(r for r in ("jury", "officer", "admin") if principal.has(r)),
     )
-    defence, created = handlers.record_defence(cmd, uow=uow, now=now, pass_mark=settings.defence_pass_mark)
+    defence, created = outcome.record_defence(cmd, uow=uow, now=now, pass_mark=settings.defence_pass_mark)
     if not created:
         response.status_code = 200
     return DefenceOut.of(defence)

@@ -24,7 +24,7 @@ from certifia_thesis.entrypoints.schemas import (
     ScheduleRequest,
     Title,
 )
-from certifia_thesis.service_layer import defence, views
+from certifia_thesis.service_layer import deposit, schedule, views
 
 router = APIRouter(tags=["thesis"])
 PDF = frozenset({"application/pdf"})
@@ -62,7 +62,7 @@ async def deposit_thesis(
     content = await _thesis_file(file, settings.max_thesis_bytes)
     # stored before the unit of work records its digest: content-addressed, so a retry is harmless
     digest = await run_in_threadpool(store.put, content)
-    cmd = defence.DepositThesis(
+    cmd = deposit.DepositThesis(
         candidate_id=candidate_id,
         mission_id=mission_id,
         title=title,
@@ -72,10 +72,10 @@ async def deposit_thesis(
         filename=(file.filename or None) and file.filename[:255],
         submitted_by=principal.subject,
     )
-    deposit, created = await run_in_threadpool(lambda: defence.deposit_thesis(cmd, uow=uow, now=now))
+    deposited, created = await run_in_threadpool(lambda: deposit.deposit_thesis(cmd, uow=uow, now=now))
     if not created:
         response.status_code = 200
-    return DepositOut.of(deposit)
+    return DepositOut.of(deposited)
 
 
 @router.get(
@@ -92,18 +92,18 @@ def thesis_file(
         int | None, Query(ge=1, le=1_000_000, description="a version (default: the latest)")
     ] = None,
 ) -> Response:
-    deposit = views.deposit_of(candidate_id, version, uow=uow)
-    if deposit is None:
+    found = views.deposit_of(candidate_id, version, uow=uow)
+    if found is None:
         raise not_found(
             "Thesis deposit",
             f"{candidate_id} v{version or 'latest'}",
             "version" if version else "candidate_id",
         )
     return file_response(  # a PDF (checked at deposit), served as a download whatever it holds
-        store.path(deposit.sha256),
-        filename=f"thesis-v{deposit.version}.pdf",
+        store.path(found.sha256),
+        filename=f"thesis-v{found.version}.pdf",
         allowed=PDF,
-        headers={"ETag": f'"{deposit.sha256}"'},
+        headers={"ETag": f'"{found.sha256}"'},
     )
 
 
@@ -125,14 +125,14 @@ def schedule_defence(
     """Schedule the defence (201), or reschedule the one waiting for its outcome (200, same defence id,
     defence.scheduled emitted again); the same schedule sent again answers 200 and emits nothing. A new
     defence after DEFENCE_MAX_ATTEMPTS failures (not counting annulled ones) is 409 resit-limit-reached."""
-    cmd = defence.ScheduleDefence(
+    cmd = schedule.ScheduleDefence(
         candidate_id=candidate_id,
         scheduled_at=body.scheduled_at,
         location=body.location,
         jury=tuple(JuryMember(m.name, m.role, m.account) for m in body.jury),
         scheduled_by=principal.subject,
     )
-    schedule, what = defence.schedule_defence(
+    scheduled, what = schedule.schedule_defence(
         cmd,
         uow=uow,
         reading_days=settings.defence_reading_days,
@@ -142,4 +142,4 @@ def schedule_defence(
     )
     if what != "scheduled":
         response.status_code = 200
-    return ScheduleOut.of(schedule)
+    return ScheduleOut.of(scheduled)

@@ -18,7 +18,7 @@ from certifia_thesis.domain.deposit import (
     InvalidThesisFile,
     ThesisFileTooLarge,
 )
-from certifia_thesis.domain.duration import MIN_MONTHS_FTE, MissionRefused
+from certifia_thesis.domain.eligibility import MIN_MONTHS_FTE, MissionRefused
 from certifia_thesis.domain.model import (
     CandidateWithdrawn,
     DefenceNotHeldYet,

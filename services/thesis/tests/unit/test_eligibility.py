@@ -7,7 +7,7 @@ from fractions import Fraction
 
 import pytest
 
-from certifia_thesis.domain.duration import (
+from certifia_thesis.domain.eligibility import (
     MIN_MONTHS_FTE,
     MissionRefused,
     add_months,

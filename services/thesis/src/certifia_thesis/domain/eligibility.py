@@ -1,4 +1,5 @@
-"""How long a company mission counts, in months full-time equivalent (FTE). Plain Python, no I/O.
+"""The eligibility rule of a company mission: how long it counts, in months full-time equivalent (FTE),
+against the 4 months the thesis needs. Plain Python, no I/O.
 
 The referential asks for "une mission en entreprise de 4 mois minimum équivalent temps plein". We count:
 

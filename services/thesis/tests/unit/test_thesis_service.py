@@ -18,7 +18,7 @@ from certifia_shared.testing import auth, enrolled_event, fresh_pg_url
 from certifia_thesis.adapters.orm import messaging
 from certifia_thesis.bootstrap import create_application
 from certifia_thesis.config import Settings
-from certifia_thesis.domain.duration import calendar_months
+from certifia_thesis.domain.eligibility import calendar_months
 from certifia_thesis.service_layer.events import candidate_enrolled
 
 OFFICER = auth("officer", subject="officer-1")

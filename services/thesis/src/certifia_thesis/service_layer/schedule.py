@@ -1,9 +1,8 @@
-"""Depositing the thesis and scheduling its defence. Each runs in one unit of work: the state change and
-its event (thesis.submitted, defence.scheduled) commit together."""
+"""Scheduling the thesis defence (or rescheduling the one waiting for its outcome) in one unit of work,
+committed with its defence.scheduled event."""
 
 from __future__ import annotations
 
-import dataclasses
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -11,20 +10,13 @@ from datetime import UTC, datetime
 from typing import Literal
 
 from certifia_shared import event_types as ev
-from certifia_shared.db import UnitOfWork, retry_on_conflict
+from certifia_shared.db import UnitOfWork
 from certifia_shared.envelope import utcnow
 from certifia_thesis.adapters.repository import ThesisRepository
 from certifia_thesis.domain import accommodation
 from certifia_thesis.domain.accommodation import DEFAULT_DEFENCE_MINUTES
-from certifia_thesis.domain.deposit import (
-    DefenceAlreadyScheduled,
-    Deposit,
-    check_mission_counts,
-    latest,
-    next_version,
-    same_deposit,
-)
-from certifia_thesis.domain.model import KnownCandidate, check_active, check_not_passed, check_resit_allowed
+from certifia_thesis.domain.deposit import latest
+from certifia_thesis.domain.model import check_not_passed, check_resit_allowed
 from certifia_thesis.domain.schedule import (
     DefenceSchedule,
     JuryMember,
@@ -34,21 +26,9 @@ from certifia_thesis.domain.schedule import (
     pending,
     same_schedule,
 )
-from certifia_thesis.service_layer.handlers import UnknownCandidate, UnknownMission
+from certifia_thesis.service_layer.handlers import active_candidate
 
 Scheduling = Literal["scheduled", "rescheduled", "unchanged"]
-
-
-@dataclass(frozen=True)
-class DepositThesis:
-    candidate_id: str
-    mission_id: str
-    title: str
-    abstract: str
-    sha256: str
-    size_bytes: int
-    filename: str | None
-    submitted_by: str
 
 
 @dataclass(frozen=True)
@@ -58,56 +38,6 @@ class ScheduleDefence:
     location: str
     jury: tuple[JuryMember, ...]
     scheduled_by: str
-
-
-def _active_candidate(repo: ThesisRepository, candidate_id: str) -> KnownCandidate:
-    """The candidate, locked for this transaction; refused if unknown or withdrawn."""
-    candidate = repo.get_candidate(candidate_id, lock=True)
-    if candidate is None:
-        raise UnknownCandidate(candidate_id)
-    check_active(candidate)
-    return candidate
-
-
-def deposit_thesis(
-    cmd: DepositThesis, *, uow: UnitOfWork, now: Callable[[], datetime] = utcnow
-) -> tuple[Deposit, bool]:
-    """A new version of the thesis (the file already stored under ``cmd.sha256``); the same deposit sent
-    again returns the latest version. Refused once the defence is scheduled or passed. A concurrent
-    deposit may take the same version number: the retry counts again."""
-    return retry_on_conflict(lambda: _deposit_once(cmd, uow=uow, now=now))
-
-
-def _deposit_once(
-    cmd: DepositThesis, *, uow: UnitOfWork, now: Callable[[], datetime]
-) -> tuple[Deposit, bool]:
-    with uow:
-        repo = ThesisRepository(uow.session)
-        _active_candidate(repo, cmd.candidate_id)
-        mission = repo.get_mission(cmd.mission_id)
-        if mission is None or mission.candidate_id != cmd.candidate_id:
-            raise UnknownMission(cmd.mission_id)
-        check_mission_counts(mission)  # raises DepositRefused(mission_id)
-        deposits = repo.deposits_of(cmd.candidate_id)
-        current = latest(deposits)
-        if same_deposit(current, cmd.mission_id, cmd.title, cmd.abstract, cmd.sha256):
-            assert current is not None
-            return current, False
-        defences = repo.defences_of(cmd.candidate_id)
-        check_not_passed(defences)
-        waiting = pending(repo.schedules_of(cmd.candidate_id), defences)
-        if waiting is not None:
-            raise DefenceAlreadyScheduled(waiting.scheduled_at)
-        deposit = Deposit(
-            id=str(uuid.uuid4()),
-            version=next_version(deposits),
-            submitted_at=now(),
-            **dataclasses.asdict(cmd),
-        )
-        repo.add_deposit(deposit)
-        uow.emit(ev.THESIS_SUBMITTED, subject=deposit.candidate_id, data=_submitted_payload(deposit))
-        uow.commit()
-        return deposit, True
 
 
 def schedule_defence(
@@ -125,7 +55,7 @@ def schedule_defence(
     lasts ``standard_minutes`` times the candidate's extra-time factor."""
     with uow:
         repo = ThesisRepository(uow.session)
-        candidate = _active_candidate(repo, cmd.candidate_id)
+        candidate = active_candidate(repo, cmd.candidate_id)
         defences = repo.defences_of(cmd.candidate_id)
         check_not_passed(defences)
         deposit = latest(repo.deposits_of(cmd.candidate_id))
@@ -160,19 +90,6 @@ def schedule_defence(
         uow.emit(ev.DEFENCE_SCHEDULED, subject=schedule.candidate_id, data=_scheduled_payload(schedule))
         uow.commit()
         return schedule, "rescheduled" if waiting is not None else "scheduled"
-
-
-def _submitted_payload(d: Deposit) -> dict[str, object]:
-    return {
-        "candidate_id": d.candidate_id,
-        "deposit_id": d.id,
-        "mission_id": d.mission_id,
-        "version": d.version,
-        "title": d.title,
-        "sha256": d.sha256,
-        "size_bytes": d.size_bytes,
-        "submitted_at": d.submitted_at.isoformat(),
-    }
 
 
 def _scheduled_payload(s: DefenceSchedule) -> dict[str, object]:
