@@ -1,13 +1,11 @@
 """The verification page has no accessibility violation axe-core finds (issue 13 item 8), in each of its
-states (authentic, revoked, suspended, not authentic), laid out by a real browser (headless Chromium) at
-390 px. axe-core is pinned in tools/package.json (make certification-tools)."""
+states (authentic, revoked, suspended, not authentic), laid out by a real browser (headless Chromium,
+the phone test's window). axe-core is pinned in tools/package.json (make certification-tools)."""
 
 from __future__ import annotations
 
 import json
 import re
-import shutil
-import subprocess
 from dataclasses import replace
 from html import unescape
 from pathlib import Path
@@ -17,7 +15,8 @@ import pytest
 from certifia_certification.adapters.diploma_page import render_verification_page
 from certifia_certification.domain.diploma_view import DiplomaView
 
-CHROMIUM = next((p for p in (shutil.which("chromium"), shutil.which("chromium-browser")) if p), None)
+from .test_diploma_page_phone import CHROMIUM, chromium
+
 AXE = Path(__file__).resolve().parents[2] / "tools" / "node_modules" / "axe-core" / "axe.min.js"
 RUN_AXE = """<script>
 axe.run(document, {resultTypes: ["violations"]}).then((results) => {
@@ -65,31 +64,12 @@ STATES = {
 
 
 def violations(tmp_path: Path, html: str) -> list[dict[str, object]]:
-    assert CHROMIUM
     page = tmp_path / "page.html"
     axe = f"<script>{AXE.read_text(encoding='utf-8')}</script>{RUN_AXE}"
     page.write_text(html.replace("</body>", axe + "</body>"), encoding="utf-8")
-    done = subprocess.run(
-        [
-            CHROMIUM,
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-background-networking",
-            "--no-first-run",
-            f"--user-data-dir={tmp_path / 'profile'}",
-            "--window-size=390,844",
-            "--virtual-time-budget=10000",
-            "--dump-dom",
-            page.as_uri(),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    )
-    found = re.search(r'data-axe="([^"]*)"', done.stdout)
-    assert found, "axe-core did not report: " + done.stdout[-1000:]
+    stdout = chromium(tmp_path, "--virtual-time-budget=10000", "--dump-dom", page.as_uri())
+    found = re.search(r'data-axe="([^"]*)"', stdout)
+    assert found, "axe-core did not report: " + stdout[-1000:]
     result = json.loads(unescape(found.group(1)))
     assert not (isinstance(result, dict) and "error" in result), result
     return list(result)
