@@ -12,7 +12,7 @@ empty :=
 space := $(empty) $(empty)
 PYTEST := $(BIN)/python -X faulthandler -m pytest -p no:cacheprovider --import-mode=importlib
 
-.PHONY: help venv prerequisites prerequisites-test kafka kafka-stop postgres run stop demo dead-letters replay-dead-letter test lint typecheck test-unit \
+.PHONY: help venv prerequisites prerequisites-test kafka kafka-stop postgres run stop demo dead-letters replay-dead-letter test lint typecheck test-unit test-in-process \
         test-integration test-e2e test-gpu referential packs bench-grading bench-gpu clean
 
 help:
@@ -75,9 +75,15 @@ lint: venv
 typecheck: venv
 	MYPYPATH=$(subst $(space),:,$(SRC_DIRS)) $(BIN)/mypy $(SRC_DIRS)
 
-test-unit: venv certification-tools
-	$(PYTEST) -q -m "not integration and not e2e and not gpu" shared/tests $(foreach s,$(SERVICES),services/$(s)/tests) contracts/tests \
-	  scripts/tests
+# Unit: each service's tests/unit (domain rules, use cases over the fake unit of work: no database, no
+# process), shared/, contracts/ and scripts/. In-process integration: each service's tests/integration that
+# needs no broker (SQLite, the real sandbox, Ray, PyTriton, veraPDF, the independent verifiers, Chromium).
+test-unit: venv
+	$(PYTEST) -q -m "not integration and not e2e and not gpu" shared/tests $(foreach s,$(SERVICES),services/$(s)/tests/unit) \
+	  contracts/tests scripts/tests
+
+test-in-process: venv certification-tools
+	$(PYTEST) -q -m "not integration and not e2e and not gpu" $(foreach s,$(SERVICES),services/$(s)/tests/integration)
 
 # Schemathesis over every service's OpenAPI document, in-process on SQLite: no 5xx, every response as documented.
 # FUZZ_EXAMPLES cases per operation (30; derandomized, so every run sends the same ones): FUZZ_EXAMPLES=300 make fuzz
@@ -92,7 +98,7 @@ test-integration: venv prerequisites postgres
 test-e2e: venv prerequisites postgres
 	$(PYTEST) -q -m e2e e2e
 
-test: prerequisites-test lint typecheck contracts-check test-unit fuzz test-integration test-e2e
+test: prerequisites-test lint typecheck contracts-check test-unit test-in-process fuzz test-integration test-e2e
 
 # The AsyncAPI document is generated from contracts/events/ and contracts/bus.yaml (a unit test fails when the
 # committed one is stale) and validated by the official parser, @asyncapi/parser pinned in contracts/tools/.

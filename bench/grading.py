@@ -142,13 +142,14 @@ def _wide_mlp(inputs: int, hidden: int, classes: int, seed: int) -> bytes:
 
 def bench_triton_gpu(rows: int = 20_000, seed: int = 0) -> dict[str, Any]:
     """The same ONNX models served by Triton on this machine's CPU and on its GPU (`make bench-gpu`)."""
+    from certifia_grading.adapters.sandbox import BwrapSandbox
     from certifia_grading.adapters.triton import TritonInference
-    from certifia_grading.engine import GradingEngine
-    from certifia_grading.engine.inference import cuda_available
+    from certifia_grading.domain import Grader
+    from certifia_grading.domain.inference import cuda_available
 
     if not cuda_available():
         raise SystemExit("triton_gpu: onnxruntime-gpu sees no NVIDIA GPU here (run it with make bench-gpu)")
-    teacher = GradingEngine().dataset("b5b_model_compression").hidden["teacher_model"]
+    teacher = Grader(sandbox=BwrapSandbox()).dataset("b5b_model_compression").hidden["teacher_model"]
     models = {
         "b5b_teacher (64-4096-10 MLP, 307k parameters)": (teacher, 64),
         "wide_mlp (784-2048-2048-10, 5.8M parameters)": (_wide_mlp(784, 2048, 10, seed), 784),

@@ -59,7 +59,7 @@ class BenchSubmission:
 
 def distinct_archive(members: dict[str, bytes], index: int, model_file: str | None = None) -> bytes:
     """The same submission with a harmless NOTES.txt (and ONNX doc_string) that makes its digest unique."""
-    from certifia_grading.engine.testing import zip_files
+    from certifia_grading.domain.testing import zip_files
 
     files: dict[str, bytes | str] = {**members, "NOTES.txt": f"benchmark submission {index}\n"}
     if model_file:
@@ -72,8 +72,8 @@ def distinct_archive(members: dict[str, bytes], index: int, model_file: str | No
 
 
 def submissions(engine: Any, pack_id: str, count: int) -> list[BenchSubmission]:
-    from certifia_grading.engine.archive import read_members
-    from certifia_grading.engine.testing import sample_submission
+    from certifia_grading.domain.archive import read_members
+    from certifia_grading.domain.testing import sample_submission
 
     itf = engine.spec(pack_id).interface
     model_file = itf.model_file if itf.kind == "onnx" else None
@@ -131,7 +131,7 @@ def _per_submission(cpu: dict[str, float], count: int) -> dict[str, float]:
 
 
 def _sequential(engine: Any, pack_id: str, count: int) -> dict[str, Any]:
-    from certifia_grading.engine.testing import sample_submission
+    from certifia_grading.domain.testing import sample_submission
 
     _, dataset_s = timed(partial(engine.dataset, pack_id))
     subs = submissions(engine, pack_id, count)
@@ -229,14 +229,15 @@ def previous_figures(section: dict[str, Any] | None) -> dict[str, Any] | None:
 
 def _through_triton(pack_id: str, entry: dict[str, Any]) -> None:
     """Model packs as `make run` grades them: in the service process, scored by Triton (one model each)."""
+    from certifia_grading.adapters.sandbox import BwrapSandbox
     from certifia_grading.adapters.triton import TritonInference
-    from certifia_grading.engine import GradingEngine
+    from certifia_grading.domain import Grader
 
-    backend = TritonInference()  # the service's settings (bootstrap.make_engine)
+    backend = TritonInference()  # the service's settings (bootstrap.make_grader)
     try:
         progress("throughput: starting tritonserver")
         _, start_s = timed(backend.start)
-        grade = partial(GradingEngine(inference=backend).grade, pack_id)
+        grade = partial(Grader(inference=backend, sandbox=BwrapSandbox()).grade, pack_id)
         label = f"throughput {pack_id} in process through Triton"
         (outcomes, seconds), _, cpu = metered(partial(grade_each, grade, entry["subs"], label))
     finally:
@@ -262,10 +263,11 @@ def _finish(entry: dict[str, Any]) -> None:
 def bench_throughput(count: int = SUBMISSIONS) -> dict[str, Any]:
     from certifia_grading.adapters.ray_executor import RayGradingExecutor
     from certifia_grading.adapters.runner import RayGrader
-    from certifia_grading.engine import GradingEngine
+    from certifia_grading.adapters.sandbox import BwrapSandbox
+    from certifia_grading.domain import Grader
 
     load_at_start = os.getloadavg()
-    engine = GradingEngine()
+    engine = Grader(sandbox=BwrapSandbox())
     # in process first, Ray after: Ray's start-up work must not overlap the in-process timings
     packs = {pack_id: _sequential(engine, pack_id, count) for pack_id in (*CODE_PACKS, MODEL_PACK)}
     _through_triton(MODEL_PACK, packs[MODEL_PACK])
@@ -299,7 +301,7 @@ def bench_throughput(count: int = SUBMISSIONS) -> dict[str, Any]:
             "submissions_per_pack": count,
             "archives": "reference and weak solutions alternately, each with a distinct NOTES.txt "
             "(ONNX: and a distinct model doc_string), so every digest differs",
-            "in_process": "one GradingEngine() in this process (bubblewrap sandbox, onnxruntime CPU 1 "
+            "in_process": "one Grader(sandbox=BwrapSandbox()) in this process (bubblewrap sandbox, onnxruntime CPU 1 "
             "thread), one submission at a time; the pack's dataset built and one warm-up grade done "
             "before timing (reported as dataset_build_s and warmup_grade_s)",
             "ray": f"ray.init(num_cpus={RAY_CPUS}) through RayGradingExecutor, each job through the "
@@ -313,7 +315,7 @@ def bench_throughput(count: int = SUBMISSIONS) -> dict[str, Any]:
             "submissions_per_min, and ray_1_in_flight p95 time to verdict / sequential p95; targets "
             f"(issue 12 item 9, on {TARGET_PACK}): >= {TARGET_RATE_RATIO} and <= {TARGET_P95_RATIO}",
             "scoring": "every grading (in process and on Ray) scores in a bounded child process forked "
-            "from the grading process (engine/scoring_process.py)",
+            "from the grading process (domain/scoring_process.py)",
             "in_flight": list(IN_FLIGHT),
             "service_default_in_flight": 1,
             "time_to_verdict": "wall time from grade()/run() call to its outcome",
@@ -327,7 +329,7 @@ def bench_throughput(count: int = SUBMISSIONS) -> dict[str, Any]:
             "rate_if_cpu_bound_per_min": f"60 x {RAY_CPUS} CPUs / own CPU seconds per submission: the "
             "rate with both CPUs busy with grading only",
             "model_pack_scoring": "sequential and Ray: onnxruntime in the process that grades "
-            "(USE_TRITON=false); in_process_triton: GradingEngine(inference=TritonInference()) with "
+            "(USE_TRITON=false); in_process_triton: Grader(inference=TritonInference(), sandbox=BwrapSandbox()) with "
             "the service's defaults, as `make run` grades model packs (USE_TRITON=true keeps them out "
             "of Ray); every distinct model is a new Triton model, loaded at its first request",
         },
@@ -335,10 +337,14 @@ def bench_throughput(count: int = SUBMISSIONS) -> dict[str, Any]:
 
 
 def bench_sandbox_cost(count: int = SUBMISSIONS) -> dict[str, Any]:
-    from certifia_grading.engine import GradingEngine
-    from certifia_grading.engine.testing import sample_submission
+    from certifia_grading.adapters.sandbox import BwrapSandbox, UnsandboxedRunner
+    from certifia_grading.domain import Grader
+    from certifia_grading.domain.testing import sample_submission
 
-    engines = {"sandboxed": GradingEngine(sandbox=True), "unsandboxed": GradingEngine(sandbox=False)}
+    engines = {
+        "sandboxed": Grader(sandbox=BwrapSandbox()),
+        "unsandboxed": Grader(sandbox=UnsandboxedRunner()),
+    }
     packs = {}
     for pack_id in CODE_PACKS:
         subs = submissions(engines["sandboxed"], pack_id, count)
@@ -349,9 +355,9 @@ def bench_sandbox_cost(count: int = SUBMISSIONS) -> dict[str, Any]:
         "packs": packs,
         "configuration": {
             "submissions_per_pack": count,
-            "sandboxed": "GradingEngine(sandbox=True): bubblewrap namespaces and mounts, setpriv to "
+            "sandboxed": "Grader(sandbox=BwrapSandbox()): bubblewrap namespaces and mounts, setpriv to "
             "a dedicated uid (the grader runs as root), rlimits",
-            "unsandboxed": "GradingEngine(sandbox=False): UnsandboxedRunner, the same harness in a "
+            "unsandboxed": "Grader(sandbox=UnsandboxedRunner()): UnsandboxedRunner, the same harness in a "
             "plain subprocess with the same rlimits, so the ratio isolates bubblewrap, not process start",
             "order": "each submission graded both ways, the order alternating, after one warm-up each",
             "other_processes_cpu_share": "share of the machine's CPUs other processes took during "

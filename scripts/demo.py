@@ -99,7 +99,8 @@ class Demo:
         external_id = f"demo-{uuid.uuid4().hex[:8]}"
         if lms_endpoint is None:
             self.remove_stale_subscriptions(lms)
-        endpoint = lms_endpoint or WebhookReceiver(DEMO_HOOK_PATH)  # signed events come back here
+        # signed events come back here
+        endpoint = lms_endpoint or self.stack.webhook_receiver(DEMO_HOOK_PATH)
         subscription = self.call("POST", "enrolment", "/webhooks", headers=lms, json={"url": endpoint.url})
         try:
             result = self._lifecycle(
@@ -493,10 +494,11 @@ def thesis_pdf(author: str) -> bytes:
 
 def reference_archive(pack_id: str) -> bytes:
     """The pack's reference submission (shipped with the pack; ONNX packs build their model here)."""
-    from certifia_grading.engine import GradingEngine
-    from certifia_grading.engine.testing import sample_submission
+    from certifia_grading.adapters.sandbox import BwrapSandbox
+    from certifia_grading.domain import Grader
+    from certifia_grading.domain.testing import sample_submission
 
-    return sample_submission(GradingEngine(), pack_id, "reference")
+    return sample_submission(Grader(sandbox=BwrapSandbox()), pack_id, "reference")
 
 
 def main() -> int:

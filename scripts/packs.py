@@ -6,12 +6,13 @@ import json
 import os
 import sys
 
-from certifia_grading.engine import GradingEngine, PackError
+from certifia_grading.adapters.sandbox import BwrapSandbox
+from certifia_grading.domain import Grader, PackError
 
 
 def main() -> int:
     try:
-        packs = GradingEngine().list_packs()
+        packs = Grader(sandbox=BwrapSandbox()).list_packs()
     except PackError as exc:
         print(f"packs: {exc}", file=sys.stderr)
         return 1

@@ -141,6 +141,12 @@ class Stack:
     def url(self, service: str) -> str:
         return f"http://127.0.0.1:{self.spec(service).port + self.port_offset}"
 
+    def webhook_receiver(self, path: str) -> Any:
+        """An LMS webhook endpoint the services can reach: on 127.0.0.1, where they run."""
+        from certifia_shared.testing import WebhookReceiver
+
+        return WebhookReceiver(path)
+
     @staticmethod
     def spec(service: str) -> ServiceSpec:
         return next(s for s in SERVICES if s.name == service)

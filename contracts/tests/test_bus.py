@@ -23,7 +23,7 @@ def _enrolment() -> set[str]:
 
 
 def _assessment() -> set[str]:
-    from certifia_assessment.service_layer.handlers import event_handlers
+    from certifia_assessment.service_layer.events import event_handlers
     from certifia_shared.referential import load_referential
 
     return set(event_handlers(load_referential()))
@@ -42,10 +42,11 @@ def _thesis() -> set[str]:
 
 
 def _certification() -> set[str]:
-    from certifia_certification.service_layer.handlers import Issuer, event_handlers
+    from certifia_certification.service_layer.handlers import event_handlers
+    from certifia_certification.service_layer.issuance import CredentialIssuance
 
-    # the issuer is only bound into each handler (functools.partial), never called while building the map
-    return set(event_handlers(cast(Issuer, object())))
+    # the issuance is only bound into each handler (functools.partial), never called while building the map
+    return set(event_handlers(cast(CredentialIssuance, object())))
 
 
 HANDLER_MAPS = {

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from certifia_assessment.adapters.orm import messaging
 from certifia_assessment.bootstrap import create_application
 from certifia_assessment.config import Settings
-from certifia_assessment.service_layer.handlers import on_candidate_enrolled
+from certifia_assessment.service_layer.events import on_candidate_enrolled
 from certifia_shared.service import ServiceContext
 from certifia_shared.testing import enrolled_event, fresh_pg_url
 
@@ -42,7 +42,7 @@ def client(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[TestClien
     app = create_application(make_settings(_database_url(request.param, tmp_path), tmp_path))
     with TestClient(app) as c:
         yield c
-    app.state.ctx.engine.dispose()
+    app.state.ctx.db_engine.dispose()
 
 
 def ctx_of(client: TestClient) -> ServiceContext:

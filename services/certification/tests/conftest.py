@@ -19,7 +19,7 @@ from pypdf import PdfReader
 from sqlalchemy import insert
 
 from certifia_certification.adapters.orm import candidates, diplomas
-from certifia_certification.bootstrap import MIGRATIONS, Wiring, bootstrap, create_application
+from certifia_certification.bootstrap import MIGRATIONS, CertificationContext, bootstrap, create_application
 from certifia_certification.config import Settings
 from certifia_certification.domain.credential import DiplomaFacts, diploma_credential, sign
 from certifia_certification.domain.signing import SigningKey
@@ -130,13 +130,13 @@ class Events:
         ]
 
 
-def apply(wiring: Wiring, *events: CloudEvent) -> list[CloudEvent]:
+def apply(ctx: CertificationContext, *events: CloudEvent) -> list[CloudEvent]:
     """Apply events through the service's handlers, each in its own unit of work; returns what was emitted."""
-    handlers = wiring.ctx.runtime.consumer.handlers if wiring.ctx.runtime.consumer else {}
+    handlers = ctx.runtime.consumer.handlers if ctx.runtime.consumer else {}
     emitted: list[CloudEvent] = []
     for event in events:
         uow: UnitOfWork
-        with wiring.ctx.uow() as uow:
+        with ctx.uow() as uow:
             handlers[event.type](event, uow)
             uow.commit()
             emitted += uow.emitted
@@ -218,10 +218,11 @@ def sqlite_url(tmp_path: Path) -> str:
 
 
 @pytest.fixture
-def wiring(sqlite_url: str) -> Iterator[Wiring]:
-    w = bootstrap(make_settings(sqlite_url))
-    yield w
-    w.ctx.engine.dispose()
+def ctx(sqlite_url: str) -> Iterator[CertificationContext]:
+    """The service wired on SQLite (``bootstrap``), background workers off."""
+    wired = bootstrap(make_settings(sqlite_url))
+    yield wired
+    wired.db_engine.dispose()
 
 
 @pytest.fixture
@@ -232,10 +233,11 @@ def client(sqlite_url: str) -> Iterator[TestClient]:
 
 
 @pytest.fixture
-def app_wiring(client: TestClient) -> Wiring:
-    """The wiring behind ``client`` (its database, its issuer)."""
+def app_ctx(client: TestClient) -> CertificationContext:
+    """The context behind ``client`` (its database, its issuance)."""
     app: Any = client.app
-    return Wiring(app.state.ctx, app.state.issuer)
+    ctx: CertificationContext = app.state.ctx
+    return ctx
 
 
 @pytest.fixture

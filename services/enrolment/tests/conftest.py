@@ -47,7 +47,7 @@ def app(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Enrolment]:
     application = create_application(settings_for(_database_url(request.param, tmp_path)))
     with TestClient(application) as client:
         yield Enrolment(client, application.state.ctx)
-    application.state.ctx.engine.dispose()
+    application.state.ctx.db_engine.dispose()
 
 
 @pytest.fixture

@@ -4,6 +4,9 @@
 marked ``integration`` and runs with ``-m integration``. Candidates are made known through the same
 handler the Kafka consumer calls for candidate.enrolled. The service's clock is ``Thesis.now`` (set it to
 move time, e.g. past a scheduled defence); deposited files go to the test's temporary folder.
+
+These fixtures serve ``tests/integration``; ``tests/unit`` runs the use cases over ``unit/fakes.py``
+(no database) and needs none of them.
 """
 
 from __future__ import annotations
@@ -44,7 +47,7 @@ def pdf(text: str = "thesis") -> bytes:
 @dataclass
 class Thesis:
     client: TestClient
-    ctx: Any  # certifia_shared.service.ServiceContext
+    ctx: Any  # certifia_thesis.bootstrap.ThesisContext
     now: datetime = field(default=T0)
 
     def later(self, **delta: float) -> datetime:
@@ -136,7 +139,7 @@ def app(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Thesis]:
     application = create_application(settings_for(_database_url(request.param, tmp_path), tmp_path / "files"))
     with TestClient(application) as client:
         yield _thesis(client, application)
-    application.state.ctx.engine.dispose()
+    application.state.ctx.db_engine.dispose()
 
 
 @pytest.fixture
@@ -144,7 +147,7 @@ def sqlite_app(tmp_path: Path) -> Iterator[Thesis]:
     application = create_application(settings_for(f"sqlite:///{tmp_path / 'thesis.db'}", tmp_path / "files"))
     with TestClient(application) as client:
         yield _thesis(client, application)
-    application.state.ctx.engine.dispose()
+    application.state.ctx.db_engine.dispose()
 
 
 @pytest.fixture
@@ -157,7 +160,7 @@ def make_app(tmp_path: Path) -> Iterator[Callable[..., Thesis]]:
         application = create_application(
             settings_for(f"sqlite:///{folder}.db", folder / "files", **overrides)
         )
-        stack.callback(application.state.ctx.engine.dispose)
+        stack.callback(application.state.ctx.db_engine.dispose)
         client = stack.enter_context(TestClient(application))
         return _thesis(client, application)
 

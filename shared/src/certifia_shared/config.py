@@ -88,6 +88,7 @@ class ServiceSettings(BaseSettings):
 
     service_name: str = "certifia"
     host: str = "127.0.0.1"
+    port: int = 8000  # each service's settings give its own
     database_url: str = ""
     kafka_bootstrap_servers: str = "127.0.0.1:19092"
     # Mutual TLS to the broker (the service's own certificate: CN = service name = Kafka principal).
@@ -167,6 +168,10 @@ class ServiceSettings(BaseSettings):
             certfile=self.kafka_ssl_certfile,
             keyfile=self.kafka_ssl_keyfile,
         )
+
+    def base_url(self) -> str:
+        """Where callers reach this service: PUBLIC_BASE_URL (behind a proxy), else the local port."""
+        return (self.public_base_url.strip() or f"http://127.0.0.1:{self.port}").rstrip("/")
 
     def resolved_database_url(self, default_name: str) -> str:
         """DATABASE_URL if configured, else a SQLite file under var/ (the embedded default)."""

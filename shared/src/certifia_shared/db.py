@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import Any, Self, TypeVar
 
 from alembic import command
 from alembic.config import Config
@@ -79,7 +79,10 @@ class UnitOfWork:
     """One database transaction. Rolls back unless :meth:`commit` was called; a unique-constraint error
     inside it leaves as :class:`Conflict`.
 
-    :meth:`emit` writes an event to the outbox inside the same transaction as the state change.
+    :meth:`emit` writes an event to the outbox inside the same transaction as the state change. A service's
+    unit of work owns its repositories (cosmicpython's ``self.batches = ...``): it overrides
+    :meth:`open_repositories`, which runs on every enter with the new session, so that handlers say
+    ``uow.candidates.get(...)`` and never build a repository themselves.
     """
 
     def __init__(
@@ -91,10 +94,14 @@ class UnitOfWork:
         self.session: Session
         self.emitted: list[CloudEvent] = []
 
-    def __enter__(self) -> UnitOfWork:
+    def __enter__(self) -> Self:
         self.session = self._session_factory()
         self.emitted = []  # a unit of work used again (a retry) reports only what this run emitted
+        self.open_repositories(self.session)
         return self
+
+    def open_repositories(self, session: Session) -> None:
+        """Set this service's repositories on ``self`` for the new transaction (none in the base class)."""
 
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None

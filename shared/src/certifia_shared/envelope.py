@@ -16,6 +16,16 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def as_utc(value: datetime) -> datetime:
+    """The moment in UTC: an aware value converted, a naive one read as UTC (what the events carry)."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def event_time(value: str) -> datetime:
+    """An event's ISO 8601 timestamp in UTC: an offset (or ``Z``/``z``) converted, a naive value is UTC."""
+    return as_utc(datetime.fromisoformat(value.upper().replace("Z", "+00:00")))
+
+
 @dataclass(frozen=True)
 class CloudEvent:
     type: str

@@ -3,7 +3,7 @@
 Routes let the use case's refusals propagate; the map answers them::
 
     ERRORS: ErrorMap = {
-        UnknownCandidate: lambda exc: not_found("Candidate", exc.candidate_id, "candidate_id"),
+        UnknownCandidate: unknown_candidate,
         CandidateWithdrawn: withdrawn,
         ...
     }
@@ -28,7 +28,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from certifia_shared.db import Conflict
-from certifia_shared.problems import Problem, candidate_withdrawn, conflict, problem_response
+from certifia_shared.problems import Problem, candidate_withdrawn, conflict, not_found, problem_response
 
 ProblemFactory = Callable[[Any], Problem]
 """Builds the problem for one exception (typed ``Any``: each factory takes its own exception class)."""
@@ -47,9 +47,21 @@ class Withdrawal(Protocol):
     def withdrawn_at(self) -> datetime: ...
 
 
+class CandidateReference(Protocol):
+    """What a service's own ``UnknownCandidate`` carries for the shared problem."""
+
+    @property
+    def candidate_id(self) -> str: ...
+
+
 def withdrawn(exc: Withdrawal) -> Problem:
     """The one answer to a withdrawn candidate (map each service's ``CandidateWithdrawn`` to it)."""
     return candidate_withdrawn(exc.candidate_id, exc.withdrawn_at)
+
+
+def unknown_candidate(exc: CandidateReference) -> Problem:
+    """The one answer to a candidate this service does not know (map each service's ``UnknownCandidate``)."""
+    return not_found("Candidate", exc.candidate_id, "candidate_id")
 
 
 DEFAULT_ERRORS: ErrorMap = {Conflict: lambda _exc: conflict()}

@@ -20,6 +20,7 @@ from certifia_shared.contracts import ContractError, contract
 from certifia_shared.envelope import CloudEvent, utcnow
 from certifia_shared.messaging import MessagingTables
 from certifia_shared.metrics import EVENTS_PUBLISHED, OUTBOX_PENDING
+from certifia_shared.polling import PollingLoop
 from certifia_shared.telemetry import extract_trace_context, inject_trace_headers, log_fields, tracer
 
 log = logging.getLogger(__name__)
@@ -41,9 +42,18 @@ class OutboxRelay:
         self._session_factory = session_factory
         self._tables = tables
         self._producer_factory = producer_factory
-        self._poll = poll_seconds
         self._producer: KafkaProducer | None = None
-        self.healthy = False
+        self._loop = PollingLoop(
+            self.publish_pending,
+            name="outbox relay",
+            poll_seconds=poll_seconds,
+            on_failure=self._close_producer,
+        )
+
+    @property
+    def healthy(self) -> bool:
+        """The last batch went through (readiness)."""
+        return self._loop.healthy
 
     def publish_pending(self) -> int:
         """Publish one batch of unsent rows; returns how many were marked sent."""
@@ -106,21 +116,10 @@ class OutboxRelay:
             return len(done)
 
     def run(self, stop: threading.Event) -> None:
-        backoff = self._poll
-        while not stop.is_set():
-            try:
-                published = self.publish_pending()
-                self.healthy = True
-                backoff = self._poll
-                if published:
-                    continue
-            except Exception:
-                self.healthy = False
-                log.exception("outbox relay failed; retrying")
-                self._close_producer()
-                backoff = min(backoff * 2, 5.0)
-            stop.wait(backoff)
-        self._close_producer()
+        try:
+            self._loop.run(stop)
+        finally:
+            self._close_producer()
 
     def _close_producer(self) -> None:
         if self._producer is not None:

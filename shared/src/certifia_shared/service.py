@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
+from typing import Any, TypeVar
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -17,17 +18,30 @@ from certifia_shared.messaging import MessagingTables
 from certifia_shared.runtime import Runtime
 from certifia_shared.telemetry import setup_telemetry
 
+C = TypeVar("C", bound="ServiceContext")
 
-@dataclass
+
+@dataclass(frozen=True)
 class ServiceContext:
+    """What a service's ``bootstrap()`` wires, frozen: its settings, its database (``db_engine``, the SQL
+    engine), the background runtime and the unit of work its handlers and routes use. A service whose
+    wiring holds more (certification's issuer, grading-compute's grader) extends it with a frozen subclass;
+    ``create_application`` only adapts it to FastAPI."""
+
     settings: ServiceSettings
-    engine: Engine
+    db_engine: Engine
     sessions: sessionmaker[Session]
     tables: MessagingTables
     runtime: Runtime
+    uow_factory: Callable[[], UnitOfWork]
 
     def uow(self) -> UnitOfWork:
-        return UnitOfWork(self.sessions, tables=self.tables, source=f"/certifia/{self.settings.service_name}")
+        return self.uow_factory()
+
+    def extended(self, cls: type[C], **extra: Any) -> C:
+        """This wiring as a service's frozen subclass that holds more, e.g.
+        ``ctx.extended(CertificationContext, issuer=issuer)``."""
+        return cls(**{f.name: getattr(self, f.name) for f in fields(ServiceContext)}, **extra)
 
 
 def build_context(
@@ -37,6 +51,7 @@ def build_context(
     tables: MessagingTables,
     migrations_dir: Path,
     handlers: Callable[[], dict[str, Handler]] | None = None,
+    unit_of_work: type[UnitOfWork] = UnitOfWork,
     extra_workers: Callable[[ServiceContext], list[Callable[[threading.Event], None]]] | None = None,
 ) -> ServiceContext:
     setup_telemetry(
@@ -49,15 +64,19 @@ def build_context(
     migrate(engine, migrations_dir)
     sessions = session_factory(engine)
     source = f"/certifia/{settings.service_name}"
+
+    def uow_factory() -> UnitOfWork:
+        return unit_of_work(sessions, tables=tables, source=source)
+
     runtime = Runtime(
         settings=settings,
         engine=engine,
         session_factory=sessions,
         tables=tables,
-        uow_factory=lambda: UnitOfWork(sessions, tables=tables, source=source),
+        uow_factory=uow_factory,
         handlers=handlers() if handlers else None,
     )
-    ctx = ServiceContext(settings, engine, sessions, tables, runtime)
+    ctx = ServiceContext(settings, engine, sessions, tables, runtime, uow_factory)
     if extra_workers:
         runtime.add_workers(extra_workers(ctx))
     return ctx

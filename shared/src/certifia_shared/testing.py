@@ -220,7 +220,9 @@ class WebhookReceiver:
     """An LMS webhook endpoint on 127.0.0.1 (tests, the demo): records each POST; answers the scripted
     ``statuses`` first, then 204."""
 
-    def __init__(self, path: str = "/lms/hooks") -> None:
+    def __init__(self, path: str = "/lms/hooks", *, host: str = "127.0.0.1") -> None:
+        """Listens on ``host``: 127.0.0.1, or the gateway address of a Docker bridge network when the
+        services posting to it run in containers on that network (deploy/compose)."""
         self.received: list[tuple[dict[str, str], bytes]] = []
         self.statuses: list[int] = []
         self._lock = threading.Lock()
@@ -239,8 +241,8 @@ class WebhookReceiver:
             def log_message(self, *_: Any) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_port}{path}"
+        self.server = ThreadingHTTPServer((host, 0), Handler)
+        self.url = f"http://{host}:{self.server.server_port}{path}"
         self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self._thread.start()
 

@@ -44,6 +44,3 @@ class Settings(ServiceSettings):
 
     def appeal_resolution_window(self) -> timedelta:
         return timedelta(days=self.appeal_resolution_days)
-
-    def base_url(self) -> str:
-        return self.public_base_url.rstrip("/") or f"http://127.0.0.1:{self.port}"

@@ -17,5 +17,5 @@ from certifia_shared import deadletters
 if __name__ == "__main__":
     settings = Settings()
     if sys.argv[1:2] == ["dead-letters"]:
-        sys.exit(deadletters.cli(sys.argv[2:], settings, lambda s: bootstrap(s).ctx))
+        sys.exit(deadletters.cli(sys.argv[2:], settings, bootstrap))
     uvicorn.run(create_application(settings), host=settings.host, port=settings.port, log_config=None)

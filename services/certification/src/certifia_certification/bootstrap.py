@@ -18,12 +18,14 @@ from certifia_certification.entrypoints.exchange import router as exchange_route
 from certifia_certification.entrypoints.revocation import router as revocation_router
 from certifia_certification.entrypoints.suspension import router as suspension_router
 from certifia_certification.entrypoints.verification import router as verification_router
-from certifia_certification.service_layer.handlers import (
+from certifia_certification.service_layer.handlers import event_handlers
+from certifia_certification.service_layer.issuance import (
     STATUS_LISTS_PATH,
-    Issuer,
+    CredentialIssuance,
     credential_data,
-    event_handlers,
 )
+from certifia_certification.service_layer.keys import load_signing_key
+from certifia_certification.service_layer.unit_of_work import CertificationUnitOfWork
 from certifia_shared.referential import Referential, load_referential
 from certifia_shared.service import ServiceContext, build_context
 from certifia_shared.tenancy import TableTenants
@@ -45,12 +47,21 @@ public body limit (a presented credential is a few KiB), caching left to the rou
 
 
 @dataclass(frozen=True)
-class Wiring:
-    ctx: ServiceContext
-    issuer: Issuer
+class CertificationContext(ServiceContext):
+    """The certification's wiring: the shared context and what issuing credentials needs (its signing key
+    loaded before any worker starts)."""
+
+    issuance: CredentialIssuance
+
+    def uow(self) -> CertificationUnitOfWork:
+        uow = self.uow_factory()
+        assert isinstance(uow, CertificationUnitOfWork)
+        return uow
 
 
-def bootstrap(settings: Settings | None = None, *, referential: Referential | None = None) -> Wiring:
+def bootstrap(
+    settings: Settings | None = None, *, referential: Referential | None = None
+) -> CertificationContext:
     settings = settings or Settings()
     keys = KeyRing(settings.signing_key_bytes())
     referential = referential or load_referential()
@@ -59,7 +70,7 @@ def bootstrap(settings: Settings | None = None, *, referential: Referential | No
         certifier=settings.certifier(),
         qualification=settings.qualification(referential.certification.rncp_code),
     )
-    issuer = Issuer(
+    issuance = CredentialIssuance(
         referential=referential, keys=keys, base_url=settings.base_url(), did=settings.did(), data=data
     )
     ctx = build_context(
@@ -67,15 +78,15 @@ def bootstrap(settings: Settings | None = None, *, referential: Referential | No
         database_name="certification",
         tables=messaging,
         migrations_dir=MIGRATIONS,
-        handlers=lambda: event_handlers(issuer),
-    )
-    keys.load(ctx.sessions)  # before any worker starts: handlers sign with it
-    return Wiring(ctx, issuer)
+        handlers=lambda: event_handlers(issuance),
+        unit_of_work=CertificationUnitOfWork,
+    ).extended(CertificationContext, issuance=issuance)
+    load_signing_key(keys, ctx.uow)  # before any worker starts: handlers sign with it
+    return ctx
 
 
 def create_application(settings: Settings | None = None) -> FastAPI:
-    wiring = bootstrap(settings)
-    ctx = wiring.ctx
+    ctx = bootstrap(settings)
     return create_app(
         settings=ctx.settings,
         title="certifia certification",
@@ -94,7 +105,6 @@ def create_application(settings: Settings | None = None) -> FastAPI:
         on_stop=ctx.runtime.stop,
         state={
             "ctx": ctx,
-            "issuer": wiring.issuer,
             "tenants": TableTenants(ctx.sessions, candidates.c.candidate_id, candidates.c.lms_client),
         },
         public_paths=PUBLIC_PATHS,

@@ -160,10 +160,6 @@ class Settings(ServiceSettings):
         raw = self.signing_key.get_secret_value().strip()
         return base64.b64decode(raw) if raw else None
 
-    def base_url(self) -> str:
-        """Where employers reach this service (verification links)."""
-        return (self.public_base_url or f"http://127.0.0.1:{self.port}").rstrip("/")
-
     def certifier(self) -> Certifier:
         """The certifying body as the credentials name it."""
         return Certifier(

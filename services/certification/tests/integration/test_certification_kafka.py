@@ -10,14 +10,15 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import OperationalError
 
 from certifia_certification.adapters.orm import bloc_certificates, diplomas
-from certifia_certification.bootstrap import Wiring, bootstrap, create_application
+from certifia_certification.bootstrap import CertificationContext, bootstrap, create_application
 from certifia_shared import event_types as ev
 from certifia_shared import testing
 from certifia_shared.bus import bus
 from certifia_shared.contracts import contract
+from certifia_shared.db import Conflict
 from certifia_shared.envelope import CloudEvent, from_kafka, headers_dict
 from certifia_shared.testing import auth, fresh_pg_url, kafka_bootstrap, kafka_settings, wait_for
 
@@ -41,15 +42,15 @@ def of(events: list[CloudEvent], type: str, candidate_id: str) -> list[CloudEven
     return [e for e in events if e.type == type and e.subject == candidate_id]
 
 
-def db_count(wiring: Wiring, table: Any, candidate_id: str) -> int:
-    with wiring.ctx.uow() as uow:
+def db_count(ctx: CertificationContext, table: Any, candidate_id: str) -> int:
+    with ctx.uow() as uow:
         q = select(func.count()).select_from(table).where(table.c.candidate_id == candidate_id)
         return int(uow.session.execute(q).scalar_one())
 
 
-def unpublished(wiring: Wiring) -> int:
-    outbox = wiring.ctx.tables.outbox
-    with wiring.ctx.uow() as uow:
+def unpublished(ctx: CertificationContext) -> int:
+    outbox = ctx.tables.outbox
+    with ctx.uow() as uow:
         q = select(func.count()).select_from(outbox).where(outbox.c.published_at.is_(None))
         return int(uow.session.execute(q).scalar_one())
 
@@ -70,8 +71,8 @@ def test_full_candidate_through_kafka_gets_exactly_one_diploma(
     )
     with TestClient(create_application(settings)) as client:
         app: Any = client.app
-        wiring = Wiring(app.state.ctx, app.state.issuer)
-        consumer = wiring.ctx.runtime.consumer
+        ctx = app.state.ctx
+        consumer = ctx.runtime.consumer
         assert consumer is not None
         cid = candidate.candidate_id
 
@@ -89,13 +90,13 @@ def test_full_candidate_through_kafka_gets_exactly_one_diploma(
         wait_for(
             lambda: consumer.state.processed >= before + len(full), timeout=60, what="the replay consumed"
         )
-        wait_for(lambda: unpublished(wiring) == 0, what="the outbox relayed")
+        wait_for(lambda: unpublished(ctx) == 0, what="the outbox relayed")
         on_topic = read_topic(servers, ev.TOPIC_CERTIFICATION)
         assert len(of(on_topic, ev.DIPLOMA_ISSUED, cid)) == 1
         certificates = of(on_topic, ev.BLOC_CERTIFICATE_ISSUED, cid)
         assert sorted(e.data["bloc"] for e in certificates) == ["1", "2", "3", "4", "5B"]
-        assert db_count(wiring, diplomas, cid) == 1
-        assert db_count(wiring, bloc_certificates, cid) == 5
+        assert db_count(ctx, diplomas, cid) == 1
+        assert db_count(ctx, bloc_certificates, cid) == 5
         # nothing of this candidate was dead-lettered (other suites may leave poison on the shared topics)
         assert [
             r
@@ -120,7 +121,7 @@ def test_full_candidate_through_kafka_gets_exactly_one_diploma(
         officer = auth("officer", subject="officer-1")
         for _ in range(2):  # the second call changes nothing
             assert client.post(url, json={"reason": "fraude"}, headers=officer).status_code == 200
-        wait_for(lambda: unpublished(wiring) == 0, what="the revocation relayed")
+        wait_for(lambda: unpublished(ctx) == 0, what="the revocation relayed")
         revoked = of(read_topic(servers, ev.TOPIC_CERTIFICATION), ev.DIPLOMA_REVOKED, cid)
         assert len(revoked) == 1 and revoked[0].data["diploma_id"] == diploma["diploma_id"]
         contract(ev.DIPLOMA_REVOKED).validate(revoked[0].data)
@@ -226,9 +227,9 @@ def test_concurrent_handlers_on_postgresql_issue_one_diploma(
 ) -> None:
     """Two workers apply one candidate's events at once, in opposite orders: one diploma, one certificate
     per bloc (the candidate row lock serialises them; the unique constraints are the last line)."""
-    wiring = bootstrap(settings_for(fresh_pg_url("certification")))
-    assert wiring.ctx.runtime.consumer is not None
-    handlers = wiring.ctx.runtime.consumer.handlers
+    ctx = bootstrap(settings_for(fresh_pg_url("certification")))
+    assert ctx.runtime.consumer is not None
+    handlers = ctx.runtime.consumer.handlers
     candidate = make_events()
     full = candidate.full_candidate()
     errors: list[BaseException] = []
@@ -237,11 +238,14 @@ def test_concurrent_handlers_on_postgresql_issue_one_diploma(
         for event in events:
             for _attempt in range(5):  # as the consumer retries a failed record
                 try:
-                    with wiring.ctx.uow() as uow:
+                    with ctx.uow() as uow:
                         handlers[event.type](event, uow)
                         uow.commit()
                     break
-                except (IntegrityError, OperationalError) as exc:
+                except (
+                    Conflict,
+                    OperationalError,
+                ) as exc:  # a unique constraint lost: the unit of work says Conflict
                     errors.append(exc)
             else:
                 raise AssertionError(f"{event.type} never applied")
@@ -252,10 +256,10 @@ def test_concurrent_handlers_on_postgresql_issue_one_diploma(
     for t in threads:
         t.join(timeout=60)
     cid = candidate.candidate_id
-    assert db_count(wiring, diplomas, cid) == 1
-    assert db_count(wiring, bloc_certificates, cid) == 5
-    outbox = wiring.ctx.tables.outbox
-    with wiring.ctx.uow() as uow:
+    assert db_count(ctx, diplomas, cid) == 1
+    assert db_count(ctx, bloc_certificates, cid) == 5
+    outbox = ctx.tables.outbox
+    with ctx.uow() as uow:
         types = list(uow.session.execute(select(outbox.c.type).where(outbox.c.key == cid)).scalars())
     assert types.count(ev.DIPLOMA_ISSUED) == 1 and types.count(ev.BLOC_CERTIFICATE_ISSUED) == 5
-    wiring.ctx.engine.dispose()
+    ctx.db_engine.dispose()

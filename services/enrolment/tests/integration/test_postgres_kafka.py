@@ -71,7 +71,7 @@ def test_concurrent_twin_enrolments_give_one_candidate() -> None:
             assert s.execute(select(func.count()).select_from(candidates)).scalar_one() == 1
             assert s.execute(select(func.count()).select_from(ctx.tables.outbox)).scalar_one() == 1
     finally:
-        ctx.engine.dispose()
+        ctx.db_engine.dispose()
 
 
 @pytest.fixture
@@ -81,7 +81,7 @@ def running_service() -> Iterator[tuple[TestClient, Any]]:
     )
     with TestClient(app) as client:
         yield client, app.state.ctx
-    app.state.ctx.engine.dispose()
+    app.state.ctx.db_engine.dispose()
 
 
 def test_enrolment_events_reach_the_topic_through_the_relay(running_service: tuple[TestClient, Any]) -> None:

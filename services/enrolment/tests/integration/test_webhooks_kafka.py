@@ -36,7 +36,7 @@ def service() -> Iterator[tuple[TestClient, Any]]:
     app = create_application(settings)
     with TestClient(app) as client:
         yield client, app.state.ctx
-    app.state.ctx.engine.dispose()
+    app.state.ctx.db_engine.dispose()
 
 
 def _publish(event: CloudEvent, topic: str) -> None:

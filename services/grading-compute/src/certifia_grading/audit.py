@@ -1,7 +1,7 @@
 """Reproduce a verdict as an auditor: the same pack version, archive and grading secret give the same verdict.
 
 A verdict (``grading.completed``, the grading status) names the pack, its version, the archive's SHA-256
-and ``dataset_commitment``, the commitment to the seed its hidden data derived from (engine.hidden).
+and ``dataset_commitment``, the commitment to the seed its hidden data derived from (domain.hidden).
 Holding the deployment's grading secret, an auditor re-grades the stored archive and checks that the
 recomputed commitment is the published one: then the hidden data, hence the verdict, are the ones the
 candidate was graded on::
@@ -23,7 +23,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from certifia_grading.engine import GradingEngine, GradingOutcome, hidden
+from certifia_grading.adapters.sandbox import make_sandbox
+from certifia_grading.domain import Grader, GradingOutcome, hidden
 
 
 @dataclass(frozen=True)
@@ -61,8 +62,8 @@ def reproduce(
     sandbox: bool = True,
 ) -> AuditReport:
     """Grade ``archive`` again with the hidden data ``secret`` derives; ``commitment``: the published one."""
-    engine = GradingEngine(packs_dir, sandbox=sandbox, secret=secret)
-    return AuditReport(engine.grade(pack_id, archive), commitment)
+    grader = Grader(packs_dir, sandbox=make_sandbox(sandbox), secret=secret)
+    return AuditReport(grader.grade(pack_id, archive), commitment)
 
 
 def _secret(path: str | None) -> bytes | None:

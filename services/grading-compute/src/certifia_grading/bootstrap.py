@@ -1,20 +1,22 @@
-"""The one place that wires grading-compute's real adapters (engine, sandbox, Ray, Triton, Kafka)."""
+"""The one place that wires grading-compute's real adapters (the grader's sandbox, Ray, Triton, Kafka)."""
 
 from __future__ import annotations
 
 import os
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from fastapi import FastAPI
 
 from certifia_grading.adapters.artifacts import ArtifactFetcher
 from certifia_grading.adapters.orm import candidates, messaging
 from certifia_grading.adapters.runner import LocalGrader, RayGrader
+from certifia_grading.adapters.sandbox import make_sandbox
 from certifia_grading.config import Settings
-from certifia_grading.engine import GradingEngine, GradingOutcome, hidden
+from certifia_grading.domain import Grader, GradingOutcome, hidden
 from certifia_grading.entrypoints.api import router
 from certifia_grading.entrypoints.errors import ERRORS
 from certifia_grading.service_layer.events import event_handlers
@@ -23,6 +25,7 @@ from certifia_grading.service_layer.jobs import (
     GradingWorker,
     recover_interrupted_jobs,
 )
+from certifia_grading.service_layer.unit_of_work import GradingUnitOfWork
 from certifia_shared.oidc_client import ClientCredentials
 from certifia_shared.service import ServiceContext, build_context
 from certifia_shared.tenancy import TableTenants
@@ -31,7 +34,18 @@ from certifia_shared.web import create_app
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 
 
-def make_engine(settings: Settings) -> GradingEngine:
+@dataclass(frozen=True)
+class GradingContext(ServiceContext):
+    """grading-compute's wiring: the shared one and the grader (bubblewrap injected, Triton when configured)."""
+
+    grader: Grader
+
+    def uow(self) -> GradingUnitOfWork:
+        return cast(GradingUnitOfWork, self.uow_factory())
+
+
+def make_grader(settings: Settings) -> Grader:
+    """The grader, with bubblewrap as its sandbox (``SANDBOX=false``: unsandboxed, never in production)."""
     inference: Any = None
     if settings.use_triton and settings.triton_url:
         from certifia_grading.adapters.triton_repository import TritonRepositoryInference
@@ -45,26 +59,26 @@ def make_engine(settings: Settings) -> GradingEngine:
         from certifia_grading.adapters.triton import TritonInference
 
         inference = TritonInference()
-    return GradingEngine(
+    return Grader(
         Path(settings.packs_dir) if settings.packs_dir else None,
-        sandbox=settings.sandbox,
+        sandbox=make_sandbox(settings.sandbox),
         inference=inference,
         secret=settings.grading_secret_bytes(),
     )
 
 
 class SameHiddenData:
-    """A grader elsewhere (a Ray worker) builds its own engine, with the secret of its own environment:
+    """A grader elsewhere (a Ray worker) builds its own, with the secret of its own environment:
     an outcome committed to other hidden data than this service's is an infrastructure error, never a
     verdict (a worker without GRADING_SECRET would grade on the published development secret)."""
 
-    def __init__(self, engine: GradingEngine, grade: Grade) -> None:
-        self.engine = engine
+    def __init__(self, grader: Grader, grade: Grade) -> None:
+        self.grader = grader
         self.grade = grade
 
     def __call__(self, pack_id: str, archive: bytes, *, time_factor: float = 1.0) -> GradingOutcome:
         outcome = self.grade(pack_id, archive, time_factor=time_factor)
-        if outcome.dataset_commitment and outcome.dataset_commitment != self.engine.commitment(pack_id):
+        if outcome.dataset_commitment and outcome.dataset_commitment != self.grader.commitment(pack_id):
             raise RuntimeError(
                 f"the worker that graded pack {pack_id} derives hidden data from another grading secret: "
                 "give the Ray workers this service's GRADING_SECRET"
@@ -72,35 +86,36 @@ class SameHiddenData:
         return outcome
 
 
-def make_grader(settings: Settings, engine: GradingEngine) -> Grade:
+def job_grader(settings: Settings, grader: Grader) -> Grade:
+    """Where the jobs are graded: by this grader in this process, or on Ray (a grader per worker)."""
     if not settings.use_ray:
-        return LocalGrader(engine)
+        return LocalGrader(grader)
     from certifia_grading.adapters.ray_executor import RayGradingExecutor
 
     # a local Ray's workers inherit this environment (a cluster's workers need GRADING_SECRET set there)
     secret = settings.grading_secret.get_secret_value().strip()
     if secret:
         os.environ[hidden.ENVIRONMENT_VARIABLE] = secret
-    else:  # development: the workers use the development secret, as this engine does
+    else:  # development: the workers use the development secret, as this grader does
         os.environ.pop(hidden.ENVIRONMENT_VARIABLE, None)
     executor = RayGradingExecutor(address=settings.ray_address or None)
-    grader = RayGrader(
-        engine, executor, settings.packs_dir or None, settings.sandbox, model_packs_here=settings.use_triton
+    on_ray = RayGrader(
+        grader, executor, settings.packs_dir or None, settings.sandbox, model_packs_here=settings.use_triton
     )
-    return SameHiddenData(engine, grader)
+    return SameHiddenData(grader, on_ray)
 
 
-def start_inference(engine: GradingEngine) -> None:
+def start_inference(grader: Grader) -> None:
     """Start (or reach) Triton with the service, not at the first model job: a broken server shows at start-up."""
-    start = getattr(engine.inference, "start", None)
+    start = getattr(grader.inference, "start", None)
     if callable(start):
         start()
 
 
-def grading_readiness(settings: Settings, engine: GradingEngine) -> dict[str, str]:
+def grading_readiness(settings: Settings, grader: Grader) -> dict[str, str]:
     """Triton and Ray, when this service was configured to use them."""
     checks = {}
-    running = getattr(engine.inference, "running", None)
+    running = getattr(grader.inference, "running", None)
     if running is not None:
         checks["triton"] = "ok" if running else "not running"
     if settings.use_ray and settings.run_background_workers:
@@ -110,14 +125,15 @@ def grading_readiness(settings: Settings, engine: GradingEngine) -> dict[str, st
     return checks
 
 
-def bootstrap(settings: Settings | None = None) -> tuple[ServiceContext, GradingEngine]:
+def bootstrap(settings: Settings | None = None) -> GradingContext:
     settings = settings or Settings()
-    engine = make_engine(settings)
+    grader = make_grader(settings)
 
     def workers(ctx: ServiceContext) -> list[Callable[[threading.Event], None]]:
-        recover_interrupted_jobs(ctx.uow(), max_attempts=settings.job_max_attempts)
-        start_inference(engine)
-        grader = make_grader(settings, engine)
+        uow_factory = cast(Callable[[], GradingUnitOfWork], ctx.uow_factory)
+        recover_interrupted_jobs(uow_factory(), max_attempts=settings.job_max_attempts)
+        start_inference(grader)
+        grade = job_grader(settings, grader)
         fetch = ArtifactFetcher(
             token=ClientCredentials(
                 settings.oidc_issuer,
@@ -130,9 +146,9 @@ def bootstrap(settings: Settings | None = None) -> tuple[ServiceContext, Grading
         )
         return [
             GradingWorker(
-                uow_factory=ctx.uow,
+                uow_factory=uow_factory,
                 fetch=fetch,
-                grade=grader,
+                grade=grade,
                 max_attempts=settings.job_max_attempts,
                 max_in_flight_per_candidate=settings.grading_max_in_flight_per_candidate,
                 max_attempts_per_evaluation=settings.grading_max_attempts_per_evaluation,
@@ -146,18 +162,20 @@ def bootstrap(settings: Settings | None = None) -> tuple[ServiceContext, Grading
         tables=messaging,
         migrations_dir=MIGRATIONS,
         handlers=event_handlers,
+        unit_of_work=GradingUnitOfWork,
         extra_workers=workers if settings.run_background_workers else None,
     )
-    return ctx, engine
+    return ctx.extended(GradingContext, grader=grader)
 
 
 def create_application(settings: Settings | None = None) -> FastAPI:
-    settings = settings or Settings()
-    ctx, engine = bootstrap(settings)
+    """The wiring of :func:`bootstrap`, adapted to FastAPI."""
+    ctx = bootstrap(settings or Settings())
+    settings = cast(Settings, ctx.settings)
 
     def stop() -> None:
         ctx.runtime.stop()
-        close = getattr(engine.inference, "close", None)
+        close = getattr(ctx.grader.inference, "close", None)
         if callable(close):
             close()
 
@@ -165,13 +183,12 @@ def create_application(settings: Settings | None = None) -> FastAPI:
         settings=settings,
         title="certifia grading-compute",
         routers=[router],
-        readiness=lambda: {**ctx.runtime.readiness(), **grading_readiness(settings, engine)},
+        readiness=lambda: {**ctx.runtime.readiness(), **grading_readiness(settings, ctx.grader)},
         errors=ERRORS,
         on_start=ctx.runtime.start,
         on_stop=stop,
         state={
             "ctx": ctx,
-            "engine": engine,
             "tenants": TableTenants(ctx.sessions, candidates.c.candidate_id, candidates.c.lms_client),
         },
     )

@@ -4,7 +4,7 @@ from typing import Literal
 
 from pydantic import Field, SecretStr, model_validator
 
-from certifia_grading.engine import hidden
+from certifia_grading.domain import hidden
 from certifia_shared.config import ServiceSettings
 
 
@@ -32,7 +32,7 @@ class Settings(ServiceSettings):
     artifact_max_bytes: int = 50 * 1024 * 1024
     job_max_attempts: int = 3  # fetch failures are retried; a candidate's failure is a verdict, not retried
     # the deployment's grading secret: hidden splits, perturbations and synthetic data derive from it
-    # (engine.hidden); never published or logged. A development machine may go without, saying so: its
+    # (domain.hidden); never published or logged. A development machine may go without, saying so: its
     # hidden data then derives from a published development secret.
     grading_secret: SecretStr = SecretStr("")
     grading_secret_insecure_development: bool = False

@@ -1,8 +1,11 @@
-"""The one place that wires the thesis service's real adapters."""
+"""The one place that wires the thesis service's real adapters: ``bootstrap()`` returns the frozen
+:class:`ThesisContext`; ``create_application()`` only adapts it to FastAPI."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 from fastapi import FastAPI
 
@@ -16,21 +19,35 @@ from certifia_thesis.config import Settings
 from certifia_thesis.entrypoints import api, appeals_api, deposit_api
 from certifia_thesis.entrypoints.errors import ERRORS
 from certifia_thesis.service_layer.events import HANDLERS
+from certifia_thesis.service_layer.unit_of_work import ThesisUnitOfWork
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 MULTIPART_ALLOWANCE = 64 * 1024
 """What the deposit's form fields (title, abstract, mission id) and multipart framing add to the PDF."""
 
 
-def bootstrap(settings: Settings | None = None) -> ServiceContext:
+@dataclass(frozen=True)
+class ThesisContext(ServiceContext):
+    """The shared wiring, plus the content-addressed store the deposited theses are kept in."""
+
+    deposits: ArtifactStore
+
+    def uow(self) -> ThesisUnitOfWork:
+        return cast(ThesisUnitOfWork, self.uow_factory())  # build_context(unit_of_work=...) below
+
+
+def bootstrap(settings: Settings | None = None) -> ThesisContext:
+    """The wired service: its database, units of work, consumer handlers and the deposits' store."""
     settings = settings or Settings()
-    return build_context(
+    ctx = build_context(
         settings,
         database_name="thesis",
         tables=messaging,
         migrations_dir=MIGRATIONS,
         handlers=lambda: dict(HANDLERS),
+        unit_of_work=ThesisUnitOfWork,
     )
+    return ctx.extended(ThesisContext, deposits=ArtifactStore(settings.resolved_deposits_dir()))
 
 
 def create_application(settings: Settings | None = None) -> FastAPI:
@@ -47,7 +64,7 @@ def create_application(settings: Settings | None = None) -> FastAPI:
         state={
             "ctx": ctx,
             "clock": utcnow,
-            "deposits": ArtifactStore(settings.resolved_deposits_dir()),
+            "deposits": ctx.deposits,
             "tenants": TableTenants(ctx.sessions, candidates.c.id, candidates.c.lms_client),
         },
         # the route's own 413 names the thesis limit; the edge refuses what could never fit before reading it

@@ -62,7 +62,7 @@ def ctx() -> Iterator[Any]:
         candidate_enrolled(enrolled_event("cand-1"), uow)
         uow.commit()
     yield context
-    context.engine.dispose()
+    context.db_engine.dispose()
 
 
 def test_concurrent_twin_missions_give_one_mission_and_one_event(ctx: Any) -> None:
@@ -154,7 +154,7 @@ def running_service() -> Iterator[tuple[TestClient, Any]]:
     )
     with TestClient(app) as client:
         yield client, app.state.ctx
-    app.state.ctx.engine.dispose()
+    app.state.ctx.db_engine.dispose()
 
 
 def test_enrolled_in_from_kafka_mission_registered_out_to_kafka(

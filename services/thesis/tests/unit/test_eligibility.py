@@ -101,3 +101,8 @@ def test_add_months_clamps_to_the_end_of_shorter_months() -> None:
     assert add_months(date(2024, 1, 31), 1) == date(2024, 2, 29)
     assert add_months(date(2026, 11, 30), 2) == date(2027, 1, 30)
     assert add_months(date(2026, 12, 31), 12) == date(2027, 12, 31)
+
+
+def test_four_calendar_months_full_time_is_exactly_the_minimum() -> None:
+    assert calendar_months(date(2026, 1, 1), date(2026, 4, 30)) == 4
+    assert calendar_months(date(2026, 1, 1), date(2026, 4, 29)) < 4

@@ -10,7 +10,6 @@ from sqlalchemy import CursorResult, insert, select, update
 from sqlalchemy.orm import Session
 
 from certifia_assessment.adapters.orm import verdict_proposals, verdict_reviews
-from certifia_assessment.adapters.repository import _aware
 from certifia_assessment.domain.proposals import Proposal, ProposalStatus, Review
 
 
@@ -84,7 +83,6 @@ class ProposalRepository:
         for row in rows:
             values = dict(row._mapping)
             pid = values.pop("proposal_id")
-            values["reviewed_at"] = _aware(values["reviewed_at"])
             by_proposal.setdefault(pid, []).append(Review(**values))
         return [replace(p, reviews=tuple(by_proposal.get(p.id, ()))) for p in proposals]
 
@@ -92,7 +90,4 @@ class ProposalRepository:
 def _proposal(row: Any) -> Proposal:
     values = dict(row._mapping)
     values["review_reasons"] = tuple(values["review_reasons"] or ())
-    values["proposed_at"] = _aware(values["proposed_at"])
-    if values["decided_at"] is not None:
-        values["decided_at"] = _aware(values["decided_at"])
     return Proposal(**values)

@@ -1,10 +1,12 @@
-"""The assessment database. Never commits: the unit of work does."""
+"""The assessment database: candidates, decisions (and the validations they give: criteria, competencies,
+blocs), submissions and appeals. Never commits: the unit of work does, and builds these
+(service_layer.unit_of_work)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import asdict
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import CursorResult, insert, select, update
@@ -27,22 +29,18 @@ def _row(row: Any) -> dict[str, Any]:
     return dict(row._mapping)
 
 
-def _aware(value: datetime) -> datetime:
-    """SQLite gives back naive datetimes for DateTime(timezone=True): they were written in UTC."""
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
 def _decision(row: Any) -> Decision:
-    values = _row(row)
-    values["decided_at"] = _aware(values["decided_at"])
-    return Decision(**values)
+    return Decision(**_row(row))
 
 
-class AssessmentRepository:
+class _Repository:
     def __init__(self, session: Session) -> None:
         self.session = session
 
-    # candidates --------------------------------------------------------------------------------------
+
+class CandidateRepository(_Repository):
+    """The candidates assessment knows (from candidate.enrolled), their option and withdrawal."""
+
     def candidate(self, candidate_id: str) -> dict[str, Any] | None:
         row = self.session.execute(select(candidates).where(candidates.c.id == candidate_id)).first()
         return _row(row) if row else None
@@ -69,7 +67,10 @@ class AssessmentRepository:
     def set_option(self, candidate_id: str, option: str) -> None:
         self.session.execute(update(candidates).where(candidates.c.id == candidate_id).values(option=option))
 
-    # decisions ---------------------------------------------------------------------------------------
+
+class DecisionRepository(_Repository):
+    """Decisions per criterion and the validations they give (criteria, then competencies and blocs)."""
+
     def add_decision(self, decision: Decision) -> None:
         self.session.execute(insert(decisions).values(**asdict(decision)))
         if decision.outcome == "validated":
@@ -137,7 +138,7 @@ class AssessmentRepository:
             query = query.where(criterion_validations.c.bloc == bloc)
         return set(self.session.scalars(query))
 
-    # competencies and blocs --------------------------------------------------------------------------
+    # competencies and blocs
     def validated_competencies(self, candidate_id: str, bloc: str | None = None) -> set[str]:
         query = select(competency_validations.c.competency_id).where(
             competency_validations.c.candidate_id == candidate_id
@@ -200,7 +201,10 @@ class AssessmentRepository:
         )
         return max((earned or validated for earned, validated in rows), default=None)
 
-    # submissions -------------------------------------------------------------------------------------
+
+class SubmissionRepository(_Repository):
+    """Submissions (hand-ins) and their grading results."""
+
     def add_submission(self, submission: Submission, idempotency_key: str | None) -> None:
         self.session.execute(
             insert(submissions).values(**asdict(submission), idempotency_key=idempotency_key)
@@ -257,7 +261,10 @@ class AssessmentRepository:
             .values(status=status, report=report, failure_reason=reason)
         )
 
-    # appeals -----------------------------------------------------------------------------------------
+
+class AppealRepository(_Repository):
+    """Appeals against rejections and their resolution."""
+
     def add_appeal(self, appeal: Appeal) -> None:
         """Insert an open appeal; IntegrityError (at once or at commit) if its decision has one already."""
         values = asdict(appeal)
@@ -320,7 +327,7 @@ def _appeal(row: Any) -> Appeal:
             reasoning=v["reasoning"],
             resolved_by=v["resolved_by"],
             resolved_by_role=v["resolved_by_role"],
-            resolved_at=_aware(v["resolved_at"]),
+            resolved_at=v["resolved_at"],
             decision_id=v["resolution_decision_id"],
         )
     return Appeal(
@@ -333,7 +340,7 @@ def _appeal(row: Any) -> Appeal:
         grounds=v["grounds"],
         opened_by=v["opened_by"],
         opened_by_role=v["opened_by_role"],
-        opened_at=_aware(v["opened_at"]),
+        opened_at=v["opened_at"],
         resolution=resolution,
     )
 

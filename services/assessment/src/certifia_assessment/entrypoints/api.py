@@ -11,15 +11,12 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, File, Form, Header, Request, Response, UploadFile
 from pydantic import BaseModel, ConfigDict, Field
 
-from certifia_assessment.adapters.repository import AssessmentRepository
 from certifia_assessment.domain.checks import with_checks
-from certifia_assessment.domain.model import DeciderRole, Decision, Submission, bloc_progress
-from certifia_assessment.entrypoints.deps import ArtifactsDep, ReferentialDep, SettingsDep, known_candidate
-from certifia_assessment.service_layer import handlers, proposal_views
-from certifia_assessment.service_layer.governance_views import decision_extras
+from certifia_assessment.domain.model import Submission
+from certifia_assessment.entrypoints.deps import ArtifactsDep, ReferentialDep, SettingsDep, UnitOfWorkDep
+from certifia_assessment.service_layer import decisions, submissions, views
+from certifia_assessment.service_layer.unit_of_work import AssessmentUnitOfWork
 from certifia_shared.auth import Principal, require
-from certifia_shared.db import UnitOfWork
-from certifia_shared.deps import UnitOfWorkDep
 from certifia_shared.downloads import download_responses, file_response
 from certifia_shared.feedback import report_for, sees_exact_grading
 from certifia_shared.hygiene import CleanText, free_text
@@ -90,15 +87,6 @@ class DecisionOut(BaseModel):
         description="automated verdicts: every check of the criterion (metric/threshold above name one)",
     )
 
-    @classmethod
-    def of(
-        cls,
-        d: Decision,
-        provenance: dict[str, dict[str, Any]] | None = None,
-        extras: dict[str, dict[str, Any]] | None = None,
-    ) -> DecisionOut:
-        return cls(**asdict(d), **(provenance or {}).get(d.id, {}), **(extras or {}).get(d.id, {}))
-
 
 @router.post(
     "/candidates/{candidate_id}/decisions",
@@ -117,23 +105,18 @@ def decide(
 ) -> DecisionOut:
     """A jury member or officer validates or rejects one evaluation criterion for a candidate (a rejection
     says why in its comment)."""
-    role: DeciderRole = (
-        "jury" if principal.has("jury") else "officer" if principal.has("officer") else "admin"
-    )
-    cmd = handlers.DecideCriterion(
+    cmd = decisions.DecideCriterion(
         candidate_id=candidate_id,
         criterion_id=body.criterion_id,
         outcome=body.outcome,
         comment=body.comment,
         decided_by=principal.subject,
-        decided_by_role=role,
+        decided_by_role=decisions.decider_role(principal),
     )
-    decision, created = handlers.decide_criterion(cmd, uow=uow, referential=referential)
+    decision, created = decisions.decide_criterion(cmd, uow=uow, referential=referential)
     if not created:
         response.status_code = 200
-    with uow:
-        extras = decision_extras(uow.session, candidate_id, [decision], settings.appeal_window(), exact=True)
-    return DecisionOut.of(decision, extras=extras)
+    return DecisionOut(**views.decision_answer(uow, decision, settings.appeal_window()))
 
 
 @router.get("/candidates/{candidate_id}/decisions", response_model=list[DecisionOut])
@@ -144,13 +127,9 @@ def list_decisions(
     settings: SettingsDep,
     bloc: str | None = None,
 ) -> list[DecisionOut]:
-    known_candidate(uow, candidate_id)
-    with uow:
-        decisions = AssessmentRepository(uow.session).decisions_of(candidate_id, bloc)
-        origin = proposal_views.provenance(uow.session, candidate_id, decisions)
-        window, exact = settings.appeal_window(), sees_exact_grading(principal)
-        extras = decision_extras(uow.session, candidate_id, decisions, window, exact=exact)
-        return [DecisionOut.of(d, origin, extras) for d in decisions]
+    exact = sees_exact_grading(principal)
+    rows = views.decisions(uow, candidate_id, bloc, settings.appeal_window(), exact=exact)
+    return [DecisionOut(**row) for row in rows]
 
 
 # -- progress ------------------------------------------------------------------------------------------
@@ -163,40 +142,7 @@ def progress(
 ) -> dict[str, Any]:
     """Per bloc: criteria validated/rejected, competencies validated, bloc passed; the appeals; and the
     automated verdicts under jury review."""
-    candidate = known_candidate(uow, candidate_id)
-    with uow:
-        repo = AssessmentRepository(uow.session)
-        outcomes = repo.latest_outcomes(candidate_id)
-        competencies = repo.validated_competencies(candidate_id)
-        passed = repo.passed_blocs(candidate_id)
-        appeals = repo.appeals_of(candidate_id)
-        under_review = proposal_views.under_review(uow.session, candidate_id)
-    blocs = [
-        asdict(bloc_progress(referential, b.code, outcomes, competencies, b.code in passed))
-        for b in referential.blocs
-    ]
-    return {
-        "candidate_id": candidate_id,
-        "path": candidate["path"],
-        "option": candidate["option"],
-        "referential_version": referential.version,
-        "blocs_passed": sorted(passed),
-        "blocs": blocs,
-        "appeals": [
-            {
-                "id": a.id,
-                "decision_id": a.decision_id,
-                "bloc": a.bloc,
-                "criterion_id": a.criterion_id,
-                "status": a.status,
-                "outcome": a.resolution.outcome if a.resolution else None,
-                "opened_at": a.opened_at.isoformat(),
-            }
-            for a in appeals
-        ],
-        # automated verdicts a jury member has still to answer for (jury_policy.yaml): no decision yet
-        "under_jury_review": under_review,
-    }
+    return views.progress(uow, referential, candidate_id)
 
 
 # -- submissions ---------------------------------------------------------------------------------------
@@ -229,7 +175,7 @@ class SubmissionOut(BaseModel):
 
     @classmethod
     def of(cls, s: Submission, principal: Principal, attempts: dict[str, int], limit: int) -> SubmissionOut:
-        """``attempts``: the candidate's graded submissions per evaluation (AssessmentRepository)."""
+        """``attempts``: the candidate's graded submissions per evaluation (views.graded_attempts)."""
         values = asdict(s)
         values["report"] = with_checks(
             report_for(principal, s.report), s.report, exact=sees_exact_grading(principal)
@@ -238,11 +184,6 @@ class SubmissionOut(BaseModel):
             used = attempts.get(s.evaluation_id, 0)
             values["grading_attempts"] = GradingAttemptsOut(used=used, limit=limit, left=max(0, limit - used))
         return cls(**values)
-
-
-def graded_attempts(uow: UnitOfWork, candidate_id: str) -> dict[str, int]:
-    with uow:
-        return AssessmentRepository(uow.session).graded_attempts(candidate_id)
 
 
 @router.post(
@@ -288,7 +229,7 @@ async def submit(
     if not content:
         raise Problem(422, "Empty submission", "The file is empty.", type="validation-error", field="file")
     digest = hashlib.sha256(content).hexdigest()
-    cmd = handlers.ReceiveSubmission(
+    cmd = submissions.ReceiveSubmission(
         candidate_id=candidate_id,
         evaluation_id=evaluation_id,
         digest=digest,
@@ -299,36 +240,24 @@ async def submit(
         idempotency_key=idempotency_key,
     )
     limit = settings.grading_max_attempts_per_evaluation
-    # refused before the file is stored (a withdrawal, the attempt limit); a withdrawal or another hand-in
-    # between this check and the submission is refused too
-    handlers.check_submission(
-        candidate_id,
-        evaluation_id,
-        uow=uow,
-        referential=referential,
-        pack_id=cmd.pack_id,
-        idempotency_key=idempotency_key,
-        max_attempts=limit,
-    )
-    store.put(content)  # stored before the event points at it; content-addressed, so a retry is harmless
-    submission, created = handlers.receive_submission(
+    submission, created = submissions.receive_submission(
         cmd,
         uow=uow,
         referential=referential,
         artifact_url=settings.base_url() + "/submissions/{submission_id}/artifact",
         max_attempts=limit,
+        store=lambda: store.put(content),  # only once the checks passed: a refused hand-in is not stored
     )
     if not created:
         response.status_code = 200
     response.headers["Location"] = f"/submissions/{submission.id}"
-    return SubmissionOut.of(submission, principal, graded_attempts(uow, candidate_id), limit)
+    return SubmissionOut.of(submission, principal, views.graded_attempts(uow, candidate_id), limit)
 
 
 def _visible_submission(
-    request: Request, uow: UnitOfWork, principal: Principal, submission_id: str
+    request: Request, uow: AssessmentUnitOfWork, principal: Principal, submission_id: str
 ) -> Submission:
-    with uow:
-        submission = AssessmentRepository(uow.session).submission(submission_id)
+    submission = views.submission(uow, submission_id)
     hidden = not_found("Submission", submission_id, "submission_id")
     if submission is None:
         raise hidden
@@ -345,7 +274,7 @@ def get_submission(
     settings: SettingsDep,
 ) -> SubmissionOut:
     submission = _visible_submission(request, uow, principal, submission_id)
-    attempts = graded_attempts(uow, submission.candidate_id)
+    attempts = views.graded_attempts(uow, submission.candidate_id)
     return SubmissionOut.of(submission, principal, attempts, settings.grading_max_attempts_per_evaluation)
 
 
@@ -356,12 +285,9 @@ def list_submissions(
     uow: UnitOfWorkDep,
     settings: SettingsDep,
 ) -> list[SubmissionOut]:
-    known_candidate(uow, candidate_id)
     limit = settings.grading_max_attempts_per_evaluation
-    with uow:
-        repo = AssessmentRepository(uow.session)
-        attempts = repo.graded_attempts(candidate_id)
-        return [SubmissionOut.of(s, principal, attempts, limit) for s in repo.submissions_of(candidate_id)]
+    found, attempts = views.submissions(uow, candidate_id)
+    return [SubmissionOut.of(s, principal, attempts, limit) for s in found]
 
 
 @router.get(

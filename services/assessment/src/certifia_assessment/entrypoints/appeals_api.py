@@ -9,21 +9,14 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from certifia_assessment.adapters.repository import AssessmentRepository
 from certifia_assessment.config import Settings
-from certifia_assessment.domain.appeals import (
-    TEXT_MAX_LENGTH,
-    TEXT_MIN_LENGTH,
-    Appeal,
-    OpenerRole,
-    ResolverRole,
-)
+from certifia_assessment.domain.appeals import TEXT_MAX_LENGTH, TEXT_MIN_LENGTH, Appeal
 from certifia_assessment.domain.governance import is_overdue, resolve_by
 from certifia_assessment.entrypoints.api import ShortId
-from certifia_assessment.entrypoints.deps import ReferentialDep, SettingsDep, known_candidate
+from certifia_assessment.entrypoints.deps import ReferentialDep, SettingsDep, UnitOfWorkDep
 from certifia_assessment.service_layer import appeals as use_cases
+from certifia_assessment.service_layer import views
 from certifia_shared.auth import Principal, require
-from certifia_shared.deps import UnitOfWorkDep
 from certifia_shared.envelope import utcnow
 from certifia_shared.hygiene import free_text
 from certifia_shared.problems import not_found
@@ -96,9 +89,7 @@ def open_appeal(
 ) -> AppealOut:
     """A candidate contests the rejection in force on one criterion, within the appeal window (an officer
     or admin may open it on the candidate's behalf). One appeal per decision."""
-    role: OpenerRole = (
-        "officer" if principal.has("officer") else "admin" if principal.has("admin") else "candidate"
-    )
+    role = use_cases.opener_role(principal)
     cmd = use_cases.OpenAppeal(candidate_id, body.decision_id, body.grounds, principal.subject, role)
     appeal = use_cases.open_appeal(cmd, uow=uow, window=settings.appeal_window())
     response.headers["Location"] = f"/appeals/{appeal.id}"
@@ -117,7 +108,7 @@ def resolve_appeal(
     """An officer who took no part in the contested decision nor opened the appeal upholds it (the criterion is
     validated by a new decision in their name, with the competency and bloc rules as for any validation)
     or dismisses it. A resolution is final: the same request again answers 200 with it, another 409."""
-    role: ResolverRole = "officer" if principal.has("officer") else "admin"
+    role = use_cases.resolver_role(principal)
     cmd = use_cases.ResolveAppeal(appeal_id, body.outcome, body.reasoning, principal.subject, role)
     appeal, _new = use_cases.resolve_appeal(cmd, uow=uow, referential=referential)
     return AppealOut.of(appeal, settings)
@@ -131,8 +122,7 @@ def get_appeal(
     uow: UnitOfWorkDep,
     settings: SettingsDep,
 ) -> AppealOut:
-    with uow:
-        appeal = AssessmentRepository(uow.session).appeal(appeal_id)
+    appeal = views.appeal(uow, appeal_id)
     hidden = not_found("Appeal", appeal_id, "appeal_id")
     if appeal is None:
         raise hidden
@@ -147,10 +137,7 @@ def list_appeals(
     uow: UnitOfWorkDep,
     settings: SettingsDep,
 ) -> list[AppealOut]:
-    known_candidate(uow, candidate_id)
-    with uow:
-        appeals = AssessmentRepository(uow.session).appeals_of(candidate_id)
-    return [AppealOut.of(a, settings) for a in appeals]
+    return [AppealOut.of(a, settings) for a in views.appeals(uow, candidate_id)]
 
 
 @router.get("/appeals", response_model=list[AppealOut])
@@ -163,9 +150,8 @@ def appeals_to_resolve(
 ) -> list[AppealOut]:
     """Every candidate's appeals, for staff (``status=open``: those waiting for an officer): the overdue
     first, then by how soon they are due (resolve_by); ``overdue=true`` keeps only those past it."""
-    with uow:
-        appeals = AssessmentRepository(uow.session).appeals_by_status(status)
-    out = [AppealOut.of(a, settings) for a in appeals]
-    if overdue is not None:
-        out = [a for a in out if a.overdue == overdue]
-    return sorted(out, key=lambda a: (not a.overdue, a.resolve_by, a.id))
+    window = settings.appeal_resolution_window()
+    found = views.appeals_to_resolve(
+        uow, status=status, overdue=overdue, resolution_window=window, now=utcnow()
+    )
+    return [AppealOut.of(a, settings) for a in found]

@@ -9,10 +9,9 @@ from typing import Annotated
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field
 
-from certifia_assessment.entrypoints.deps import known_candidate
-from certifia_assessment.service_layer.governance_views import audit_trail
+from certifia_assessment.entrypoints.deps import UnitOfWorkDep
+from certifia_assessment.service_layer import views
 from certifia_shared.auth import Principal, require
-from certifia_shared.deps import UnitOfWorkDep
 from certifia_shared.tenancy import VisibleCandidate
 
 router = APIRouter(tags=["audit"])
@@ -55,7 +54,4 @@ def audit(
     of the candidate, and their defence (scheduled, outcome and grade, cancelled, appealed), oldest first,
     each with the account and role that recorded it (where known) and why. Staff read every candidate's;
     the candidate their own, an LMS those it enrolled."""
-    known_candidate(uow, candidate_id)
-    with uow:
-        entries = audit_trail(uow.session, candidate_id)
-    return [AuditEntryOut(**asdict(e)) for e in entries]
+    return [AuditEntryOut(**asdict(e)) for e in views.audit(uow, candidate_id)]

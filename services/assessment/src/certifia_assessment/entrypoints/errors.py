@@ -10,20 +10,16 @@ from certifia_assessment.domain.appeals import (
     DecisionSuperseded,
     NotImpartial,
 )
+from certifia_assessment.domain.candidates import CandidateWithdrawn, UnknownCandidate
 from certifia_assessment.domain.model import CriterionAlreadyValidated, RejectionWithoutReason
 from certifia_assessment.domain.proposals import ReviewRefused
 from certifia_assessment.domain.vae import BlocAlreadyPassed, CompetenciesRefused, OtherOptionBloc
 from certifia_assessment.service_layer.appeals import UnknownAppeal, UnknownDecision
-from certifia_assessment.service_layer.handlers import (
-    AttemptLimitReached,
-    CandidateWithdrawn,
-    NotVaeCandidate,
-    UnknownCandidate,
-    UnknownCriterion,
-    UnknownEvaluation,
-)
+from certifia_assessment.service_layer.decisions import UnknownCriterion
 from certifia_assessment.service_layer.proposals import UnknownProposal
-from certifia_shared.errors import ErrorMap, withdrawn
+from certifia_assessment.service_layer.submissions import AttemptLimitReached, UnknownEvaluation
+from certifia_assessment.service_layer.vae import NotVaeCandidate
+from certifia_shared.errors import ErrorMap, unknown_candidate, withdrawn
 from certifia_shared.problems import Problem, not_found
 
 NOT_ALLOWED_TITLES = {
@@ -228,7 +224,7 @@ def bloc_already_passed(exc: BlocAlreadyPassed) -> Problem:
 
 
 ERRORS: ErrorMap = {
-    UnknownCandidate: lambda exc: not_found("Candidate", exc.candidate_id, "candidate_id"),
+    UnknownCandidate: unknown_candidate,
     CandidateWithdrawn: withdrawn,
     AttemptLimitReached: attempt_limit_reached,
     UnknownCriterion: unknown_criterion,

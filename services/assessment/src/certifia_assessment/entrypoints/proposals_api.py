@@ -15,14 +15,13 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
-from certifia_assessment.adapters.proposals_repository import ProposalRepository
 from certifia_assessment.domain.proposals import Proposal, ProposalStatus, Review
 from certifia_assessment.entrypoints.api import Comment, ShortId
-from certifia_assessment.entrypoints.deps import ReferentialDep
+from certifia_assessment.entrypoints.deps import ReferentialDep, UnitOfWorkDep
 from certifia_assessment.service_layer import proposals as use_cases
+from certifia_assessment.service_layer import views
+from certifia_assessment.service_layer.unit_of_work import AssessmentUnitOfWork
 from certifia_shared.auth import Principal, require
-from certifia_shared.db import UnitOfWork
-from certifia_shared.deps import UnitOfWorkDep
 from certifia_shared.problems import Problem, not_found
 from certifia_shared.tenancy import check_visible, directory_of, ensure_visible
 
@@ -143,9 +142,10 @@ class BulkConfirmOut(BaseModel):
     proposals: list[ProposalOut]
 
 
-def _visible_proposal(request: Request, uow: UnitOfWork, principal: Principal, proposal_id: str) -> Proposal:
-    with uow:
-        proposal = ProposalRepository(uow.session).get(proposal_id)
+def _visible_proposal(
+    request: Request, uow: AssessmentUnitOfWork, principal: Principal, proposal_id: str
+) -> Proposal:
+    proposal = views.proposal(uow, proposal_id)
     hidden = not_found("Proposal", proposal_id, "proposal_id")
     if proposal is None:
         raise hidden
@@ -165,10 +165,7 @@ def list_proposals(
     """Automated verdicts under review (by default the pending ones), oldest first, with the evidence."""
     if candidate_id:
         check_visible(principal, candidate_id, directory_of(request))
-    with uow:
-        found = ProposalRepository(uow.session).find(
-            status=status, candidate_id=candidate_id, evaluation_id=evaluation_id
-        )
+    found = views.proposals(uow, status=status, candidate_id=candidate_id, evaluation_id=evaluation_id)
     return [ProposalOut.of(p) for p in found]
 
 

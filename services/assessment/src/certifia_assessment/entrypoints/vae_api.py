@@ -12,14 +12,13 @@ from certifia_assessment.domain.vae import (
     COMMENT_MAX_LENGTH,
     COMMENT_MIN_LENGTH,
     EVIDENCE_MAX_LENGTH,
-    VaeDeciderRole,
     VaeDecision,
 )
 from certifia_assessment.entrypoints.api import ShortId
-from certifia_assessment.entrypoints.deps import ReferentialDep
+from certifia_assessment.entrypoints.deps import ReferentialDep, UnitOfWorkDep
 from certifia_assessment.service_layer import vae
+from certifia_assessment.service_layer.decisions import decider_role
 from certifia_shared.auth import Principal, require
-from certifia_shared.deps import UnitOfWorkDep
 from certifia_shared.hygiene import free_text, one_line
 from certifia_shared.tenancy import VisibleCandidate
 from certifia_shared.web import replayed
@@ -104,9 +103,6 @@ def vae_bloc(
     """A VAE jury rules on a whole bloc for a candidate on the VAE path, and answers for it: the ruling is
     recorded in the name of the token's account with its comment and evidence reference (vae.decided).
     Only one option bloc (5A or 5B) can be passed: the other one is refused (409)."""
-    role: VaeDeciderRole = (
-        "jury" if principal.has("jury") else "officer" if principal.has("officer") else "admin"
-    )
     cmd = vae.DecideVae(
         candidate_id=candidate_id,
         bloc=body.bloc,
@@ -114,7 +110,7 @@ def vae_bloc(
         comment=body.comment,
         evidence_reference=body.evidence_reference,
         decided_by=principal.subject,
-        decided_by_role=role,
+        decided_by_role=decider_role(principal),
         competencies=tuple(body.competencies),
     )
     ruling = vae.decide_vae(cmd, uow=uow, referential=referential)

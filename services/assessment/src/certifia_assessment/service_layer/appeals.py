@@ -7,28 +7,21 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy.exc import IntegrityError
-
-from certifia_assessment.adapters.governance_repository import GovernanceRepository
-from certifia_assessment.adapters.repository import AssessmentRepository
 from certifia_assessment.domain import appeals as rules
 from certifia_assessment.domain.appeals import (
-    AlreadyAppealed,
     Appeal,
     AppealOutcome,
     OpenerRole,
     ResolverRole,
 )
+from certifia_assessment.domain.candidates import CandidateWithdrawn, UnknownCandidate
 from certifia_assessment.domain.governance import appeal_window, earned_before_withdrawal, upheld_earned_at
 from certifia_assessment.domain.model import Decision
-from certifia_assessment.service_layer.handlers import (
-    CandidateWithdrawn,
-    DecideCriterion,
-    UnknownCandidate,
-    record_decision,
-)
+from certifia_assessment.service_layer.decisions import DecideCriterion, record_decision
+from certifia_assessment.service_layer.unit_of_work import AssessmentUnitOfWork
 from certifia_shared import event_types as ev
-from certifia_shared.db import Conflict, UnitOfWork, retry_on_conflict
+from certifia_shared.auth import Principal
+from certifia_shared.db import retry_on_conflict
 from certifia_shared.envelope import utcnow
 from certifia_shared.referential import Referential
 
@@ -48,6 +41,15 @@ class UnknownAppeal(LookupError):
         self.appeal_id = appeal_id
 
 
+def opener_role(principal: Principal) -> OpenerRole:
+    """An officer or admin opens an appeal on the candidate's behalf; else the candidate opens it."""
+    return "officer" if principal.has("officer") else "admin" if principal.has("admin") else "candidate"
+
+
+def resolver_role(principal: Principal) -> ResolverRole:
+    return "officer" if principal.has("officer") else "admin"
+
+
 @dataclass(frozen=True)
 class OpenAppeal:
     candidate_id: str
@@ -57,32 +59,38 @@ class OpenAppeal:
     opened_by_role: OpenerRole
 
 
-def open_appeal(cmd: OpenAppeal, *, uow: UnitOfWork, window: timedelta) -> Appeal:
+def open_appeal(cmd: OpenAppeal, *, uow: AssessmentUnitOfWork, window: timedelta) -> Appeal:
     """Contest a rejection; emits appeal.opened. Raises the domain's refusals (``AppealNotAllowed``,
     ``AlreadyAppealed``), also when a concurrent opening for the same decision committed first.
 
     ``window`` is APPEAL_WINDOW_DAYS; the candidate's extra time factor (an accommodation) stretches it. A
     withdrawal takes away no right earned before it: a rejection of work handed in before the withdrawal can
-    still be contested within its window; nothing else is (``CandidateWithdrawn``)."""
+    still be contested within its window; nothing else is (``CandidateWithdrawn``).
+
+    Of two openings at once, the unique key on the decision lets one commit; the other's retry reads it
+    and is refused as ``AlreadyAppealed``."""
+    return retry_on_conflict(lambda: _open_once(cmd, uow=uow, window=window))
+
+
+def _open_once(cmd: OpenAppeal, *, uow: AssessmentUnitOfWork, window: timedelta) -> Appeal:
     with uow:
-        repo = AssessmentRepository(uow.session)
-        candidate = repo.candidate(cmd.candidate_id)
+        candidate = uow.candidates.candidate(cmd.candidate_id)
         if candidate is None:
             raise UnknownCandidate(cmd.candidate_id)
-        decision = repo.decision(cmd.decision_id)
+        decision = uow.decisions.decision(cmd.decision_id)
         if decision is None or decision.candidate_id != cmd.candidate_id:
             if candidate["withdrawn_at"] is not None:
                 raise CandidateWithdrawn(cmd.candidate_id, candidate["withdrawn_at"])
             raise UnknownDecision(cmd.candidate_id, cmd.decision_id)
         if not earned_before_withdrawal(decision, candidate["withdrawn_at"]):
             raise CandidateWithdrawn(cmd.candidate_id, candidate["withdrawn_at"])
-        factor = GovernanceRepository(uow.session).extra_time_factor(cmd.candidate_id)
-        in_force = repo.decision_in_force(decision.candidate_id, decision.criterion_id)
+        factor = uow.governance.extra_time_factor(cmd.candidate_id)
+        in_force = uow.decisions.decision_in_force(decision.candidate_id, decision.criterion_id)
         assert in_force is not None  # ``decision`` itself at least
         appeal = rules.open_appeal(
             decision,
             in_force=in_force,
-            existing=repo.appeal_of_decision(decision.id),
+            existing=uow.appeals.appeal_of_decision(decision.id),
             appeal_id=str(uuid.uuid4()),
             grounds=cmd.grounds,
             opened_by=cmd.opened_by,
@@ -90,16 +98,9 @@ def open_appeal(cmd: OpenAppeal, *, uow: UnitOfWork, window: timedelta) -> Appea
             now=utcnow(),
             window=appeal_window(window, factor),
         )
-        try:
-            repo.add_appeal(appeal)
-            uow.emit(ev.APPEAL_OPENED, subject=appeal.candidate_id, data=_opened(appeal))
-            uow.commit()
-        except (IntegrityError, Conflict):  # uq_appeals_decision: a concurrent opening for this decision won
-            uow.rollback()
-            first = repo.appeal_of_decision(decision.id)
-            if first is None:
-                raise
-            raise AlreadyAppealed(first) from None
+        uow.appeals.add_appeal(appeal)  # uq_appeals_decision: Conflict if a concurrent opening won
+        uow.emit(ev.APPEAL_OPENED, subject=appeal.candidate_id, data=_opened(appeal))
+        uow.commit()
         return appeal
 
 
@@ -112,7 +113,9 @@ class ResolveAppeal:
     resolved_by_role: ResolverRole
 
 
-def resolve_appeal(cmd: ResolveAppeal, *, uow: UnitOfWork, referential: Referential) -> tuple[Appeal, bool]:
+def resolve_appeal(
+    cmd: ResolveAppeal, *, uow: AssessmentUnitOfWork, referential: Referential
+) -> tuple[Appeal, bool]:
     """Uphold or dismiss an appeal; returns it and whether this call resolved it.
 
     Upheld: the criterion is validated by a new decision taken by the resolving officer through the usual
@@ -126,28 +129,29 @@ def resolve_appeal(cmd: ResolveAppeal, *, uow: UnitOfWork, referential: Referent
     return retry_on_conflict(lambda: _resolve_once(cmd, uow=uow, referential=referential))
 
 
-def _resolve_once(cmd: ResolveAppeal, *, uow: UnitOfWork, referential: Referential) -> tuple[Appeal, bool]:
+def _resolve_once(
+    cmd: ResolveAppeal, *, uow: AssessmentUnitOfWork, referential: Referential
+) -> tuple[Appeal, bool]:
     with uow:
-        repo = AssessmentRepository(uow.session)
-        appeal = repo.appeal(cmd.appeal_id)
+        appeal = uow.appeals.appeal(cmd.appeal_id)
         if appeal is None:
             raise UnknownAppeal(cmd.appeal_id)
-        contested = repo.decision(appeal.decision_id)
+        contested = uow.decisions.decision(appeal.decision_id)
         assert contested is not None  # decisions are never deleted
         resolved, new = _resolve(appeal, cmd, contested)
         if not new:
             return resolved, False
         assert resolved.resolution is not None
-        if not repo.record_resolution(appeal.id, resolved.resolution):
+        if not uow.appeals.record_resolution(appeal.id, resolved.resolution):
             uow.rollback()  # resolved by someone else since we read it: theirs stands
-            current = repo.appeal(appeal.id)
+            current = uow.appeals.appeal(appeal.id)
             assert current is not None
             return _resolve(current, cmd, contested)
         if cmd.outcome == "upheld":
-            candidate = repo.candidate(appeal.candidate_id) or {}
+            candidate = uow.candidates.candidate(appeal.candidate_id) or {}
             earned = upheld_earned_at(appeal, contested, candidate.get("withdrawn_at"))
             decision, _ = record_decision(_validation(appeal, cmd, earned), uow, referential)
-            repo.set_resolution_decision(appeal.id, decision.id)
+            uow.appeals.set_resolution_decision(appeal.id, decision.id)
             resolved = replace(resolved, resolution=replace(resolved.resolution, decision_id=decision.id))
         uow.emit(ev.APPEAL_RESOLVED, subject=appeal.candidate_id, data=_resolved(resolved))
         uow.commit()

@@ -1,38 +1,35 @@
 """Read models of governance: each decision's appeal deadline (stretched by an accommodation) and every check
-behind an automated verdict; a candidate's audit trail."""
+behind an automated verdict; a candidate's audit trail. Each takes an open unit of work (the caller's
+``with uow:``)."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy.orm import Session
-
-from certifia_assessment.adapters.governance_repository import GovernanceRepository
-from certifia_assessment.adapters.repository import AssessmentRepository
 from certifia_assessment.domain.checks import checks_of
 from certifia_assessment.domain.governance import AuditEntry, appeal_window, appealable_until
 from certifia_assessment.domain.model import Decision
+from certifia_assessment.service_layer.unit_of_work import AssessmentUnitOfWork
 
 
 def decision_extras(
-    session: Session, candidate_id: str, decisions: list[Decision], window: timedelta, *, exact: bool
+    uow: AssessmentUnitOfWork, candidate_id: str, decisions: list[Decision], window: timedelta, *, exact: bool
 ) -> dict[str, dict[str, Any]]:
     """Per decision id: ``appealable_until`` (a rejection in force: until when it can be contested; else
     None), ``accommodation`` (the extra time factor applied to that deadline, when one is granted), and for
     automated verdicts ``checks`` (every check of the criterion, rounded unless ``exact``)."""
-    repo = AssessmentRepository(session)
-    factor = GovernanceRepository(session).extra_time_factor(candidate_id)
+    factor = uow.governance.extra_time_factor(candidate_id)
     stretched = appeal_window(window, factor)
     accommodation = (
         {"extra_time_factor": factor, "applied_to": ["appeal_window"]} if factor and factor > 1 else None
     )
-    reports = {s.id: s.report for s in repo.submissions_of(candidate_id) if s.report}
+    reports = {s.id: s.report for s in uow.submissions.submissions_of(candidate_id) if s.report}
     in_force: dict[str, Decision | None] = {}
     out: dict[str, dict[str, Any]] = {}
     for d in decisions:
         if d.criterion_id not in in_force:
-            in_force[d.criterion_id] = repo.decision_in_force(candidate_id, d.criterion_id)
+            in_force[d.criterion_id] = uow.decisions.decision_in_force(candidate_id, d.criterion_id)
         until = appealable_until(d, in_force[d.criterion_id], stretched)
         extras: dict[str, Any] = {
             "appealable_until": until,
@@ -54,11 +51,11 @@ def _verdict(report: dict[str, Any] | None, criterion_id: str) -> dict[str, Any]
     return next((c for c in criteria if isinstance(c, dict) and c.get("criterion_id") == criterion_id), None)
 
 
-def audit_trail(session: Session, candidate_id: str) -> list[AuditEntry]:
+def audit_trail(uow: AssessmentUnitOfWork, candidate_id: str) -> list[AuditEntry]:
     """Every decision, VAE ruling, appeal opened and resolved, accommodation granted and the withdrawal of
     the candidate, and what the thesis service recorded (defence scheduled, outcome, cancellation, defence
     appeal opened and resolved), with who, in which role, when and why, oldest first."""
-    repo, governance = AssessmentRepository(session), GovernanceRepository(session)
+    governance = uow.governance
     entries = [
         AuditEntry(
             at=d.decided_at,
@@ -72,7 +69,7 @@ def audit_trail(session: Session, candidate_id: str) -> list[AuditEntry]:
             criterion_id=d.criterion_id,
             ref=d.id,
         )
-        for d in repo.decisions_of(candidate_id)
+        for d in uow.decisions.decisions_of(candidate_id)
     ]
     entries += [
         AuditEntry(
@@ -88,7 +85,7 @@ def audit_trail(session: Session, candidate_id: str) -> list[AuditEntry]:
         )
         for v in governance.vae_decisions_of(candidate_id)
     ]
-    for a in repo.appeals_of(candidate_id):
+    for a in uow.appeals.appeals_of(candidate_id):
         entries.append(
             AuditEntry(
                 at=a.opened_at,
@@ -129,7 +126,7 @@ def audit_trail(session: Session, candidate_id: str) -> list[AuditEntry]:
         for g in governance.accommodations_of(candidate_id)
     ]
     entries += governance.thesis_entries_of(candidate_id)
-    candidate = repo.candidate(candidate_id) or {}
+    candidate = uow.candidates.candidate(candidate_id) or {}
     if candidate.get("withdrawn_at") is not None:
         entries.append(
             AuditEntry(

@@ -10,15 +10,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from certifia_assessment.adapters.proposals_repository import ProposalRepository
-from certifia_assessment.adapters.repository import AssessmentRepository
 from certifia_assessment.domain import proposals as rules
 from certifia_assessment.domain.model import Decision, Outcome
 from certifia_assessment.domain.proposals import Proposal, Review, ReviewAction
-from certifia_assessment.service_layer.handlers import DecideCriterion, record_decision
+from certifia_assessment.service_layer.decisions import DecideCriterion, record_decision
 from certifia_assessment.service_layer.proposing import proposed_payload
+from certifia_assessment.service_layer.unit_of_work import AssessmentUnitOfWork
 from certifia_shared import event_types as ev
-from certifia_shared.db import Conflict, UnitOfWork, retry_on_conflict
+from certifia_shared.db import Conflict, retry_on_conflict
 from certifia_shared.envelope import utcnow
 from certifia_shared.referential import Referential
 
@@ -39,7 +38,9 @@ class ReviewProposal:
     reviewed_by_role: str = "jury"
 
 
-def review(cmd: ReviewProposal, *, uow: UnitOfWork, referential: Referential) -> tuple[Proposal, bool]:
+def review(
+    cmd: ReviewProposal, *, uow: AssessmentUnitOfWork, referential: Referential
+) -> tuple[Proposal, bool]:
     """Apply one review; returns the proposal as it now stands and whether anything new was recorded (the
     reviewer's own review again records nothing and emits nothing)."""
 
@@ -53,7 +54,7 @@ def review(cmd: ReviewProposal, *, uow: UnitOfWork, referential: Referential) ->
 
 
 def confirm_all(
-    ids: Sequence[str], comment: str, reviewer: str, *, uow: UnitOfWork, referential: Referential
+    ids: Sequence[str], comment: str, reviewer: str, *, uow: AssessmentUnitOfWork, referential: Referential
 ) -> list[tuple[Proposal, bool]]:
     """Confirm every proposal, all or nothing: the first refusal (an unknown id, a proposal decided by
     someone else, one waiting for a second opinion) rolls the whole batch back."""
@@ -70,8 +71,10 @@ def confirm_all(
     return retry_on_conflict(attempt)
 
 
-def _review_once(cmd: ReviewProposal, uow: UnitOfWork, referential: Referential) -> tuple[Proposal, bool]:
-    repo = ProposalRepository(uow.session)
+def _review_once(
+    cmd: ReviewProposal, uow: AssessmentUnitOfWork, referential: Referential
+) -> tuple[Proposal, bool]:
+    repo = uow.proposals
     proposal = repo.get(cmd.proposal_id)
     if proposal is None:
         raise UnknownProposal(cmd.proposal_id)
@@ -92,7 +95,7 @@ def _review_once(cmd: ReviewProposal, uow: UnitOfWork, referential: Referential)
     if result.effect == "escalate":
         moved = repo.move(proposal.id, from_="pending", to="escalated")
     else:
-        submission = AssessmentRepository(uow.session).submission(proposal.submission_id)
+        submission = uow.submissions.submission(proposal.submission_id)
         earned_at = submission.received_at if submission else None  # earned when the work was handed in
         decision, _ = record_decision(_decide(proposal, result.review, earned_at), uow, referential)
         moved = repo.move(proposal.id, from_=proposal.status, to="decided", decision_id=decision.id, at=now)

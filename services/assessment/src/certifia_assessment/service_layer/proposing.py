@@ -12,13 +12,11 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from certifia_assessment.adapters.proposals_repository import ProposalRepository
-from certifia_assessment.adapters.repository import AssessmentRepository
 from certifia_assessment.domain.jury_policy import FILE_NAME, JuryPolicy, load_jury_policy, review_reasons
 from certifia_assessment.domain.model import Submission
 from certifia_assessment.domain.proposals import Proposal
+from certifia_assessment.service_layer.unit_of_work import AssessmentUnitOfWork
 from certifia_shared import event_types as ev
-from certifia_shared.db import UnitOfWork
 from certifia_shared.envelope import utcnow
 from certifia_shared.feedback import candidate_explanation
 from certifia_shared.referential import Criterion, Referential
@@ -52,7 +50,7 @@ def proposal_id(submission_id: str, criterion_id: str) -> str:
 
 
 def propose_if_reviewed(
-    uow: UnitOfWork,
+    uow: AssessmentUnitOfWork,
     policy: JuryPolicy,
     submission: Submission,
     report: dict[str, Any],
@@ -66,11 +64,10 @@ def propose_if_reviewed(
     reasons = review_reasons(evaluation, verdict, report.get("metrics"))
     if not reasons:
         return False
-    proposals = ProposalRepository(uow.session)
     pid = proposal_id(submission.id, criterion.id)
-    if proposals.get(pid) is not None:
+    if uow.proposals.get(pid) is not None:
         return True  # a replayed grading.completed
-    validated = AssessmentRepository(uow.session).validation_decision(submission.candidate_id, criterion.id)
+    validated = uow.decisions.validation_decision(submission.candidate_id, criterion.id)
     if validated is not None:
         log.info("no proposal on %s: validated by decision %s", criterion.id, validated.id)
         return True
@@ -100,7 +97,7 @@ def propose_if_reviewed(
         },
         proposed_at=utcnow(),
     )
-    proposals.add(proposal)
+    uow.proposals.add(proposal)
     uow.emit(ev.VERDICT_PROPOSED, subject=proposal.candidate_id, data=proposed_payload(proposal))
     return True
 

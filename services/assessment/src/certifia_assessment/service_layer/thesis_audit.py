@@ -5,26 +5,20 @@ nothing on them: one audit row per event, a replay of the same event adds nothin
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
-from certifia_assessment.adapters.governance_repository import GovernanceRepository
-from certifia_assessment.adapters.repository import AssessmentRepository
+from certifia_assessment.domain.candidates import UnknownCandidate
 from certifia_assessment.domain.governance import AuditEntry
-from certifia_assessment.service_layer.handlers import UnknownCandidate
+from certifia_assessment.service_layer.unit_of_work import AssessmentUnitOfWork
 from certifia_shared import event_types as ev
-from certifia_shared.db import UnitOfWork
-from certifia_shared.envelope import CloudEvent, utcnow
-
-
-def _at(value: str) -> datetime:
-    return datetime.fromisoformat(value)
+from certifia_shared.envelope import CloudEvent, event_time, utcnow
 
 
 def _written_at(event: CloudEvent) -> datetime:
     """The event's own time (ce_time); its arrival when it carries none (ce_time is optional)."""
     try:
-        return _at(event.time)
+        return event_time(event.time)
     except ValueError:
         return utcnow()
 
@@ -37,7 +31,7 @@ def _scheduled(event: CloudEvent) -> AuditEntry:
         account=d.get("scheduled_by"),  # events written before it existed name no account
         role=None,
         reason=None,
-        outcome=f"scheduled_for {_at(d['scheduled_at']).astimezone(UTC).isoformat()}",
+        outcome=f"scheduled_for {event_time(d['scheduled_at']).isoformat()}",
         ref=d["defence_id"],
         defence_id=d["defence_id"],
     )
@@ -46,7 +40,7 @@ def _scheduled(event: CloudEvent) -> AuditEntry:
 def _defended(event: CloudEvent) -> AuditEntry:
     d = event.data
     return AuditEntry(
-        at=_at(d["defended_at"]),
+        at=event_time(d["defended_at"]),
         kind="defence_outcome",
         account=d.get("recorded_by"),  # events written before it existed name no account
         role=None,  # a jury member or an officer: the event does not say which
@@ -61,7 +55,7 @@ def _defended(event: CloudEvent) -> AuditEntry:
 def _cancelled(event: CloudEvent) -> AuditEntry:
     d = event.data
     return AuditEntry(
-        at=_at(d["cancelled_at"]),
+        at=event_time(d["cancelled_at"]),
         kind="defence_cancelled",
         account=d["cancelled_by"],
         role=None,
@@ -74,7 +68,7 @@ def _cancelled(event: CloudEvent) -> AuditEntry:
 def _appeal_opened(event: CloudEvent) -> AuditEntry:
     d = event.data
     return AuditEntry(
-        at=_at(d["opened_at"]),
+        at=event_time(d["opened_at"]),
         kind="defence_appeal_opened",
         account=d["opened_by"],
         role=d["opened_by_role"],
@@ -87,7 +81,7 @@ def _appeal_opened(event: CloudEvent) -> AuditEntry:
 def _appeal_resolved(event: CloudEvent) -> AuditEntry:
     d = event.data
     return AuditEntry(
-        at=_at(d["resolved_at"]),
+        at=event_time(d["resolved_at"]),
         kind="defence_appeal_resolved",
         account=d["resolved_by"],
         role=d["resolved_by_role"],
@@ -98,14 +92,16 @@ def _appeal_resolved(event: CloudEvent) -> AuditEntry:
     )
 
 
-def _recording(entry_of: Callable[[CloudEvent], AuditEntry]) -> Callable[[CloudEvent, UnitOfWork], None]:
-    def handle(event: CloudEvent, uow: UnitOfWork) -> None:
+def _recording(
+    entry_of: Callable[[CloudEvent], AuditEntry],
+) -> Callable[[CloudEvent, AssessmentUnitOfWork], None]:
+    def handle(event: CloudEvent, uow: AssessmentUnitOfWork) -> None:
         candidate_id = event.data["candidate_id"]
-        if AssessmentRepository(uow.session).candidate(candidate_id) is None:
+        if uow.candidates.candidate(candidate_id) is None:
             # enrolled comes on another topic and may not be applied yet: a gap, retried (then dead-lettered
             # and replayed), like the other events about a candidate assessment does not know
             raise UnknownCandidate(candidate_id)
-        GovernanceRepository(uow.session).add_thesis_entry(event.id, candidate_id, entry_of(event))
+        uow.governance.add_thesis_entry(event.id, candidate_id, entry_of(event))
 
     handle.__name__ = f"on_thesis{entry_of.__name__}"
     return handle

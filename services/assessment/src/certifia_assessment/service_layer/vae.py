@@ -7,8 +7,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from certifia_assessment.adapters.governance_repository import GovernanceRepository
-from certifia_assessment.adapters.repository import AssessmentRepository
+from certifia_assessment.domain.candidates import check_active
 from certifia_assessment.domain.model import bloc_is_passed
 from certifia_assessment.domain.vae import (
     BlocAlreadyPassed,
@@ -18,16 +17,20 @@ from certifia_assessment.domain.vae import (
     check_option,
     competencies_of,
 )
-from certifia_assessment.service_layer.handlers import (
-    NotVaeCandidate,
-    active_candidate,
-    pass_bloc,
-    validate_competency,
-)
+from certifia_assessment.service_layer.decisions import pass_bloc, validate_competency
+from certifia_assessment.service_layer.unit_of_work import AssessmentUnitOfWork
 from certifia_shared import event_types as ev
-from certifia_shared.db import UnitOfWork, retry_on_conflict
+from certifia_shared.db import retry_on_conflict
 from certifia_shared.envelope import utcnow
 from certifia_shared.referential import Referential
+
+
+class NotVaeCandidate(Exception):
+    """Blocs are validated by a VAE jury only for candidates enrolled on the VAE path."""
+
+    def __init__(self, candidate_id: str) -> None:
+        super().__init__(candidate_id)
+        self.candidate_id = candidate_id
 
 
 @dataclass(frozen=True)
@@ -52,7 +55,7 @@ class VaeRuling:
     """When the bloc was passed (None: it is not)."""
 
 
-def decide_vae(cmd: DecideVae, *, uow: UnitOfWork, referential: Referential) -> VaeRuling:
+def decide_vae(cmd: DecideVae, *, uow: AssessmentUnitOfWork, referential: Referential) -> VaeRuling:
     """Record a VAE jury's ruling on a bloc. The same ruling again (same author, outcome, competencies and
     evidence), or a validation of a bloc already passed, records nothing (a repeat). Refused: a candidate not
     on the VAE path or withdrawn, the other option bloc than the one passed or chosen, competencies that are
@@ -62,15 +65,14 @@ def decide_vae(cmd: DecideVae, *, uow: UnitOfWork, referential: Referential) -> 
 
 
 def _decide_once(
-    cmd: DecideVae, competency_ids: list[str], uow: UnitOfWork, referential: Referential
+    cmd: DecideVae, competency_ids: list[str], uow: AssessmentUnitOfWork, referential: Referential
 ) -> VaeRuling:
     with uow:
-        repo, governance = AssessmentRepository(uow.session), GovernanceRepository(uow.session)
-        candidate = active_candidate(repo, cmd.candidate_id)
+        candidate = check_active(cmd.candidate_id, uow.candidates.candidate(cmd.candidate_id))
         if candidate["path"] != "vae":
             raise NotVaeCandidate(cmd.candidate_id)
-        passed = repo.passed_blocs(cmd.candidate_id)
-        latest = governance.latest_vae_decision(cmd.candidate_id, cmd.bloc)
+        passed = uow.decisions.passed_blocs(cmd.candidate_id)
+        latest = uow.governance.latest_vae_decision(cmd.candidate_id, cmd.bloc)
         now = utcnow()
         decision = VaeDecision(
             id=str(uuid.uuid4()),
@@ -94,34 +96,32 @@ def _decide_once(
         if latest is not None and latest.same_ruling(decision):
             return VaeRuling(latest, False, None)
         check_option(cmd.candidate_id, cmd.bloc, candidate["option"], passed)
-        governance.add_vae_decision(decision)
+        uow.governance.add_vae_decision(decision)
         uow.emit(ev.VAE_DECIDED, subject=cmd.candidate_id, data=_decided(decision))
-        passed_at = _apply(decision, repo, uow, referential)
+        passed_at = _apply(decision, uow, referential)
         uow.commit()
         return VaeRuling(decision, True, passed_at)
 
 
-def _apply(
-    d: VaeDecision, repo: AssessmentRepository, uow: UnitOfWork, referential: Referential
-) -> datetime | None:
+def _apply(d: VaeDecision, uow: AssessmentUnitOfWork, referential: Referential) -> datetime | None:
     """What the ruling validates: the whole bloc, or the competencies named (then the bloc if that completes
     it). The rights are earned at the ruling (bloc.passed's earned_at)."""
     if d.outcome == "validated":
-        pass_bloc(repo, uow, referential, d.candidate_id, d.bloc, "vae", d.decided_at, earned_at=d.decided_at)
+        pass_bloc(uow, referential, d.candidate_id, d.bloc, "vae", d.decided_at, earned_at=d.decided_at)
         return d.decided_at
     if d.outcome == "rejected":
         return None
-    done = repo.validated_competencies(d.candidate_id, d.bloc)
+    done = uow.decisions.validated_competencies(d.candidate_id, d.bloc)
     for competency in referential.bloc(d.bloc).competencies:
         if competency.id in d.competencies_validated and competency.id not in done:
             validate_competency(
-                repo, uow, referential, d.candidate_id, competency, d.decided_at, earned_at=d.decided_at
+                uow, referential, d.candidate_id, competency, d.decided_at, earned_at=d.decided_at
             )
             done.add(competency.id)
     if not bloc_is_passed(referential, d.bloc, done):
         return None
-    earned = repo.competencies_earned_at(d.candidate_id, d.bloc)
-    pass_bloc(repo, uow, referential, d.candidate_id, d.bloc, "vae", d.decided_at, earned_at=earned)
+    earned = uow.decisions.competencies_earned_at(d.candidate_id, d.bloc)
+    pass_bloc(uow, referential, d.candidate_id, d.bloc, "vae", d.decided_at, earned_at=earned)
     return d.decided_at
 
 

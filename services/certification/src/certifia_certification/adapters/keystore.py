@@ -7,11 +7,8 @@ its own database (slot ``generated``) so it survives restarts and is shared by e
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy import insert, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from certifia_certification.adapters.orm import signing_keys
@@ -30,46 +27,47 @@ GENERATED_SLOT = "generated"
 
 
 class KeyRing:
-    """The active signing key (loaded once, before the workers start) and the known public keys."""
+    """The active signing key (loaded once, before the workers start: ``service_layer.keys.load_signing_key``)
+    and the key configured in the settings, if any."""
 
     def __init__(self, configured: bytes | None) -> None:
-        self._configured = configured
+        self.configured = configured
         self._active: SigningKey | None = None
 
-    def load(self, sessions: Callable[[], Session]) -> SigningKey:
-        with sessions() as session:
-            key = self._configured_key(session) if self._configured else self._generated_key(session)
+    def activate(self, key: SigningKey) -> None:
         self._active = key
-        return key
 
     def active(self) -> SigningKey:
         if self._active is None:
-            raise RuntimeError("the signing key is not loaded: call KeyRing.load() at start-up")
+            raise RuntimeError("the signing key is not loaded: call load_signing_key() at start-up")
         return self._active
 
-    def _configured_key(self, session: Session) -> SigningKey:
-        assert self._configured is not None
-        key = SigningKey.from_raw(self._configured)
-        insert_ignoring_conflict(session, signing_keys, _row(key, origin="settings", private=False))
-        session.commit()
-        return key
 
-    def _generated_key(self, session: Session) -> SigningKey:
-        for _ in range(2):
-            stored = session.execute(
-                select(signing_keys.c.private_key).where(signing_keys.c.slot == GENERATED_SLOT)
-            ).scalar_one_or_none()
-            if stored:
-                return SigningKey.from_raw(b64url_decode(stored))
-            key = SigningKey.generate()
-            session.execute(insert(signing_keys).values(**_row(key, origin="generated", private=True)))
-            try:
-                session.commit()
-            except IntegrityError:  # another replica generated it first: use theirs
-                session.rollback()
-                continue
-            return key
-        raise RuntimeError("could not store or read the generated signing key")
+class SigningKeyRepository:
+    """The signing keys this service ever used: the public half of each (the controller document lists them)
+    and the private half of the generated one. Never commits."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def generated(self) -> SigningKey | None:
+        """The key this service generated for itself (slot ``generated``), if it did."""
+        stored = self.session.execute(
+            select(signing_keys.c.private_key).where(signing_keys.c.slot == GENERATED_SLOT)
+        ).scalar_one_or_none()
+        return SigningKey.from_raw(b64url_decode(stored)) if stored else None
+
+    def add_generated(self, key: SigningKey) -> None:
+        """Keep the generated key (private half included); a concurrent twin makes the commit a Conflict."""
+        self.session.execute(insert(signing_keys).values(**_row(key, origin="generated", private=True)))
+
+    def add_configured(self, key: SigningKey) -> None:
+        """Record the public half of the configured key (once: a known key is left as it is)."""
+        insert_ignoring_conflict(self.session, signing_keys, _row(key, origin="settings", private=False))
+
+    def public_keys(self) -> dict[str, Ed25519PublicKey]:
+        """Every key's public half by key id, oldest first."""
+        return public_keys(self.session)
 
 
 def _row(key: SigningKey, *, origin: str, private: bool) -> dict[str, object]:

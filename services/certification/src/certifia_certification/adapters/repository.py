@@ -25,17 +25,12 @@ from certifia_certification.domain.model import (
     Defence,
     Diploma,
     Enrolment,
-    as_utc,
 )
 from certifia_certification.domain.revocation import Revocation
 from certifia_certification.domain.signing import b64url, b64url_decode
 from certifia_certification.domain.status_list import LIST_SIZE, PURPOSE, StatusEntry, shuffled_index
 from certifia_certification.domain.suspension import Suspension
 from certifia_shared.db import insert_ignoring_conflict
-
-
-def _dt(value: datetime | None) -> datetime | None:
-    return as_utc(value) if value is not None else None
 
 
 class ProgressRepository:
@@ -67,8 +62,8 @@ class ProgressRepository:
         progress = CandidateProgress(
             candidate_id=cid,
             option=m["option"],
-            option_chosen_at=_dt(m["option_chosen_at"]),
-            withdrawn_at=_dt(m["withdrawn_at"]),
+            option_chosen_at=m["option_chosen_at"],
+            withdrawn_at=m["withdrawn_at"],
         )
         if m["path"] is not None:
             progress.enrolment = Enrolment(
@@ -76,23 +71,23 @@ class ProgressRepository:
                 family_name=m["family_name"],
                 email=m["email"],
                 path=m["path"],
-                enrolled_at=as_utc(m["enrolled_at"]),
+                enrolled_at=m["enrolled_at"],
             )
         if m["thesis_defence_id"] is not None:
             progress.thesis = Defence(
                 defence_id=m["thesis_defence_id"],
                 mission_id=m["thesis_mission_id"],
                 outcome=m["thesis_outcome"],
-                defended_at=as_utc(m["thesis_defended_at"]),
+                defended_at=m["thesis_defended_at"],
             )
         for r in self.session.execute(select(bloc_passes).where(bloc_passes.c.candidate_id == cid)):
             progress.blocs[r.bloc] = BlocPass(
                 bloc=r.bloc,
                 via=r.via,
-                passed_at=as_utc(r.passed_at),
+                passed_at=r.passed_at,
                 referential_version=r.referential_version,
                 competencies=tuple(json.loads(r.competencies)),
-                earned_at=_dt(r.earned_at),
+                earned_at=r.earned_at,
             )
         for r in self.session.execute(
             select(bloc_certificates).where(bloc_certificates.c.candidate_id == cid)
@@ -314,7 +309,7 @@ def _revocation(m: Any) -> Revocation | None:
     if m["revoked_at"] is None:
         return None
     return Revocation(
-        revoked_at=as_utc(m["revoked_at"]),
+        revoked_at=m["revoked_at"],
         reason=m["revocation_reason"],
         revoked_by=m["revoked_by"],
         revoked_by_role=m["revoked_by_role"],
@@ -325,7 +320,7 @@ def _suspension(m: Any) -> Suspension | None:
     if m["suspended_at"] is None:
         return None
     return Suspension(
-        suspended_at=as_utc(m["suspended_at"]),
+        suspended_at=m["suspended_at"],
         reason=m["suspension_reason"],
         suspended_by=m["suspended_by"],
         suspended_by_role=m["suspended_by_role"],
@@ -346,7 +341,7 @@ def _diploma(m: Any) -> Diploma:
         option=m["option"],
         blocs=tuple(json.loads(m["blocs"])),
         thesis_defence_id=m["thesis_defence_id"],
-        issued_at=as_utc(m["issued_at"]),
+        issued_at=m["issued_at"],
         credential=json.loads(m["credential"]),
         status=StatusEntry(m["status_list_id"], m["status_list_index"]) if listed else None,
         revocation=_revocation(m),
@@ -361,7 +356,7 @@ def _certificate(m: Any) -> BlocCertificate:
         certificate_id=m["certificate_id"],
         candidate_id=m["candidate_id"],
         bloc=m["bloc"],
-        issued_at=as_utc(m["issued_at"]),
+        issued_at=m["issued_at"],
         credential=json.loads(m["credential"]) if m["credential"] else None,
         status=StatusEntry(m["status_list_id"], m["status_list_index"]) if listed else None,
         suspension_status=_suspension_entry(m),

@@ -9,7 +9,6 @@ from sqlalchemy import CursorResult, Table, insert, select, update
 from sqlalchemy.orm import Session
 
 from certifia_certification.adapters.orm import bloc_certificates, diplomas, suspension_history
-from certifia_certification.domain.model import as_utc
 from certifia_certification.domain.suspension import CredentialKind, Suspension, SuspensionRecord
 
 _TABLES: dict[CredentialKind, tuple[Table, str]] = {
@@ -72,6 +71,4 @@ class SuspensionRepository:
             .where(h.credential_kind == kind, h.credential_id == credential_id)
             .order_by(h.id)
         )
-        return [
-            SuspensionRecord(r.action, as_utc(r.at), r.reason, r.decided_by, r.decided_by_role) for r in rows
-        ]
+        return [SuspensionRecord(r.action, r.at, r.reason, r.decided_by, r.decided_by_role) for r in rows]

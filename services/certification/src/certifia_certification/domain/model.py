@@ -8,20 +8,16 @@ another fact to be accepted.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Literal
 
 from certifia_certification.domain.revocation import Revocation
 from certifia_certification.domain.status_list import StatusEntry
 from certifia_certification.domain.suspension import Suspension
+from certifia_shared.envelope import as_utc
 
 Path = Literal["formation", "vae"]
 Outcome = Literal["passed", "failed"]
-
-
-def as_utc(value: datetime) -> datetime:
-    """SQLite hands datetimes back without their zone; everything here is stored in UTC."""
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 @dataclass(frozen=True)

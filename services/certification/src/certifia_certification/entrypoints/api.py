@@ -1,4 +1,4 @@
-"""REST API: a candidate's progress and their diploma (thin: read the projection, shape the answer)."""
+"""REST API: a candidate's progress and their diploma (thin: read the view, shape the answer)."""
 
 from __future__ import annotations
 
@@ -8,16 +8,15 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel
 
-from certifia_certification.adapters.repository import ProgressRepository
-from certifia_certification.domain.model import CandidateProgress, Diploma
+from certifia_certification.domain.errors import UnknownDiploma
+from certifia_certification.domain.model import Diploma
 from certifia_certification.domain.revocation import Revocation
-from certifia_certification.domain.rule import bloc_order, evaluate
-from certifia_certification.entrypoints.deps import IssuerDep
-from certifia_certification.service_layer.handlers import Issuer
+from certifia_certification.entrypoints.deps import IssuanceDep, UnitOfWorkDep
+from certifia_certification.entrypoints.errors import unknown_diploma
+from certifia_certification.service_layer import views
+from certifia_certification.service_layer.issuance import CredentialIssuance
+from certifia_certification.service_layer.views import ProgressView
 from certifia_shared.auth import Principal, require
-from certifia_shared.db import UnitOfWork
-from certifia_shared.deps import UnitOfWorkDep
-from certifia_shared.problems import Problem, not_found
 from certifia_shared.tenancy import VisibleCandidate, ensure_visible
 
 router = APIRouter(tags=["certification"])
@@ -104,45 +103,11 @@ class DiplomaOut(BaseModel):
     suspension_reason: str | None = None
 
 
-def _progress(uow: UnitOfWork, candidate_id: str) -> CandidateProgress:
-    with uow:
-        progress = ProgressRepository(uow.session).get(candidate_id)
-    if progress is None:
-        raise not_found("Candidate", candidate_id, "candidate_id")
-    return progress
+def progress_out(view: ProgressView) -> ProgressOut:
+    return ProgressOut.model_validate(view, from_attributes=True)
 
 
-def progress_out(progress: CandidateProgress, issuer: Issuer) -> ProgressOut:
-    rule = issuer.referential.rule
-    result = evaluate(rule, progress)
-    order = {b: i for i, b in enumerate(bloc_order(rule))}
-    e, t = progress.enrolment, progress.thesis
-    passes = sorted(progress.blocs.values(), key=lambda p: order.get(p.bloc, len(order)))
-    return ProgressOut(
-        candidate_id=progress.candidate_id,
-        enrolled=e is not None,
-        given_name=e.given_name if e else None,
-        family_name=e.family_name if e else None,
-        path=e.path if e else None,
-        option=progress.option,
-        blocs_passed=[p.bloc for p in passes],
-        blocs=[BlocOut(bloc=p.bloc, via=p.via, passed_at=p.passed_at, earned_at=p.earned_at) for p in passes],
-        certificates=[
-            CertificateOut(certificate_id=c.certificate_id, bloc=c.bloc, issued_at=c.issued_at)
-            for c in sorted(progress.certificates.values(), key=lambda c: order.get(c.bloc, len(order)))
-        ],
-        thesis=ThesisOut(
-            required=result.thesis_required,
-            status=t.outcome if t else "not_defended",
-            defence_id=t.defence_id if t else None,
-            defended_at=t.defended_at if t else None,
-        ),
-        missing=[MissingOut(code=m.code, description=m.description) for m in result.missing],
-        diploma_id=progress.diploma.diploma_id if progress.diploma else None,
-    )
-
-
-def diploma_out(diploma: Diploma, issuer: Issuer, principal: Principal) -> DiplomaOut:
+def diploma_out(diploma: Diploma, issuance: CredentialIssuance, principal: Principal) -> DiplomaOut:
     r = diploma.revocation
     return DiplomaOut(
         diploma_id=diploma.diploma_id,
@@ -152,9 +117,9 @@ def diploma_out(diploma: Diploma, issuer: Issuer, principal: Principal) -> Diplo
         blocs=list(diploma.blocs),
         thesis_defence_id=diploma.thesis_defence_id,
         issued_at=diploma.issued_at,
-        verification_url=issuer.verification_url(diploma.diploma_id),
-        verification_page_url=issuer.verification_page_url(diploma.diploma_id),
-        pdf_url=issuer.pdf_url(diploma.diploma_id),
+        verification_url=issuance.verification_url(diploma.diploma_id),
+        verification_page_url=issuance.verification_page_url(diploma.diploma_id),
+        pdf_url=issuance.pdf_url(diploma.diploma_id),
         credential=diploma.credential,
         revoked=r is not None,
         revocation=RevocationOut.of(r, staff=principal.has("admin", "officer")) if r else None,
@@ -172,9 +137,9 @@ def get_progress(
     candidate_id: VisibleCandidate,
     principal: Annotated[Principal, Depends(require(*READERS))],
     uow: UnitOfWorkDep,
-    issuer: IssuerDep,
+    issuance: IssuanceDep,
 ) -> ProgressOut:
-    return progress_out(_progress(uow, candidate_id), issuer)
+    return progress_out(views.candidate_progress(candidate_id, uow=uow, issuance=issuance))
 
 
 @router.get("/candidates/{candidate_id}/diploma", response_model=DiplomaOut)
@@ -182,18 +147,9 @@ def get_candidate_diploma(
     candidate_id: VisibleCandidate,
     principal: Annotated[Principal, Depends(require(*READERS))],
     uow: UnitOfWorkDep,
-    issuer: IssuerDep,
+    issuance: IssuanceDep,
 ) -> DiplomaOut:
-    progress = _progress(uow, candidate_id)
-    if progress.diploma is None:
-        raise Problem(
-            404,
-            "Diploma not found",
-            f"Candidate {candidate_id!r} has no diploma (yet): see /candidates/{candidate_id}/progress.",
-            type="not-found",
-            field="candidate_id",
-        )
-    return diploma_out(progress.diploma, issuer, principal)
+    return diploma_out(views.candidate_diploma(candidate_id, uow=uow), issuance, principal)
 
 
 @router.get("/diplomas/{diploma_id}", response_model=DiplomaOut)
@@ -202,12 +158,9 @@ def get_diploma(
     request: Request,
     principal: Annotated[Principal, Depends(require("officer", "candidate"))],
     uow: UnitOfWorkDep,
-    issuer: IssuerDep,
+    issuance: IssuanceDep,
 ) -> DiplomaOut:
-    with uow:
-        diploma = ProgressRepository(uow.session).diploma(diploma_id)
-    hidden = not_found("Diploma", diploma_id, "diploma_id")  # another candidate's: not disclosed
-    if diploma is None:
-        raise hidden
+    diploma = views.diploma(diploma_id, uow=uow)
+    hidden = unknown_diploma(UnknownDiploma(diploma_id))  # another candidate's: not disclosed
     ensure_visible(request, principal, diploma.candidate_id, hidden_as=hidden)
-    return diploma_out(diploma, issuer, principal)
+    return diploma_out(diploma, issuance, principal)

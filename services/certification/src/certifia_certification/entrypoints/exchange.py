@@ -12,15 +12,15 @@ from fastapi.responses import JSONResponse
 
 from certifia_certification.adapters.badge_svg import MEDIA_TYPE as SVG_MEDIA_TYPE
 from certifia_certification.adapters.badge_svg import BadgeFace, render_badge_svg
-from certifia_certification.adapters.repository import ProgressRepository
 from certifia_certification.domain.credential import ISSUER_NAME, summary
 from certifia_certification.domain.diploma_view import UNKNOWN, french_timestamp
+from certifia_certification.domain.errors import UnknownBlocCertificate, UnknownDiploma
 from certifia_certification.entrypoints.api import READERS
-from certifia_certification.entrypoints.deps import IssuerDep
+from certifia_certification.entrypoints.deps import IssuanceDep, UnitOfWorkDep
+from certifia_certification.entrypoints.errors import unknown_bloc_certificate, unknown_diploma
+from certifia_certification.service_layer import views
+from certifia_certification.service_layer.unit_of_work import CertificationUnitOfWork
 from certifia_shared.auth import Principal, require
-from certifia_shared.db import UnitOfWork
-from certifia_shared.deps import UnitOfWorkDep
-from certifia_shared.problems import not_found
 from certifia_shared.tenancy import ensure_visible
 
 router = APIRouter(tags=["certification"])
@@ -48,28 +48,22 @@ def _answer(credential: dict[str, Any], request: Request, *, download: str | Non
 
 
 def _diploma_credential(
-    diploma_id: str, request: Request, principal: Principal, uow: UnitOfWork
+    diploma_id: str, request: Request, principal: Principal, uow: CertificationUnitOfWork
 ) -> dict[str, Any]:
-    with uow:
-        diploma = ProgressRepository(uow.session).diploma(diploma_id)
-    hidden = not_found("Diploma", diploma_id, "diploma_id")  # another candidate's: not disclosed
-    if diploma is None:
-        raise hidden
+    diploma = views.diploma(diploma_id, uow=uow)
+    hidden = unknown_diploma(UnknownDiploma(diploma_id))  # another candidate's: not disclosed
     ensure_visible(request, principal, diploma.candidate_id, hidden_as=hidden)
     return diploma.credential
 
 
 def _certificate_credential(
-    certificate_id: str, request: Request, principal: Principal, uow: UnitOfWork
+    certificate_id: str, request: Request, principal: Principal, uow: CertificationUnitOfWork
 ) -> dict[str, Any]:
-    with uow:
-        certificate = ProgressRepository(uow.session).certificate(certificate_id)
-    hidden = not_found("Bloc certificate", certificate_id, "certificate_id")  # another candidate's
-    if certificate is None:
-        raise hidden
+    certificate = views.bloc_certificate(certificate_id, uow=uow)
+    hidden = unknown_bloc_certificate(UnknownBlocCertificate(certificate_id))  # another candidate's
     ensure_visible(request, principal, certificate.candidate_id, hidden_as=hidden)
     if certificate.credential is None:  # recorded before bloc certificates were credentials
-        raise hidden
+        raise UnknownBlocCertificate(certificate_id)
     return certificate.credential
 
 
@@ -113,7 +107,7 @@ def download_bloc_certificate_credential(
     responses={200: {"content": {SVG_MEDIA_TYPE: {}}, "description": "an Open Badges 3.0 baked SVG"}},
 )
 def diploma_badge(
-    diploma_id: str, request: Request, principal: Reader, uow: UnitOfWorkDep, issuer: IssuerDep
+    diploma_id: str, request: Request, principal: Reader, uow: UnitOfWorkDep, issuance: IssuanceDep
 ) -> Response:
     """The diploma as an Open Badges 3.0 baked badge: an SVG showing its title, holder, issue date and a QR
     code of its verification page, carrying the signed credential (``<openbadges:credential>``)."""
@@ -124,7 +118,7 @@ def diploma_badge(
         holder=stated.holder or UNKNOWN,
         issued_on=french_timestamp(stated.valid_from),
         issuer=stated.issuer_name or ISSUER_NAME,
-        verification_url=issuer.verification_page_url(diploma_id),
+        verification_url=issuance.verification_page_url(diploma_id),
     )
     headers = {
         **_HEADERS,

@@ -5,19 +5,18 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
-from certifia_certification.domain.revocation import REASON_MAX_LENGTH, RevokerRole
+from certifia_certification.domain.revocation import REASON_MAX_LENGTH
 from certifia_certification.entrypoints.api import RevocationOut
+from certifia_certification.entrypoints.deps import DeciderDep, UnitOfWorkDep
 from certifia_certification.service_layer.revocation import (
     RevokeBlocCertificate,
     RevokeDiploma,
     revoke_bloc_certificate,
     revoke_diploma_and_blocs,
 )
-from certifia_shared.auth import Principal, require
-from certifia_shared.deps import UnitOfWorkDep
 from certifia_shared.hygiene import one_line
 
 router = APIRouter(tags=["certification"])
@@ -56,19 +55,18 @@ class BlocCertificateRevocationOut(RevocationOut):
 def revoke(
     diploma_id: str,
     body: DiplomaRevocationIn,
-    principal: Annotated[Principal, Depends(require("officer"))],
+    decider: DeciderDep,
     uow: UnitOfWorkDep,
 ) -> DiplomaRevocationOut:
     """Revoke a diploma: from now on its verification reports it revoked (when and why), its status list
     entry is set, and ``diploma.revoked`` is emitted. Revoking a revoked diploma changes nothing and
     answers with the revocation in force. With ``include_bloc_certificates``, the candidate's bloc
     certificates not yet revoked are revoked too, each with its ``bloc_certificate.revoked``."""
-    role: RevokerRole = "officer" if principal.has("officer") else "admin"
     cmd = RevokeDiploma(
         diploma_id,
         body.reason,
-        revoked_by=principal.subject,
-        revoked_by_role=role,
+        revoked_by=decider.subject,
+        revoked_by_role=decider.role,
         include_bloc_certificates=body.include_bloc_certificates,
     )
     result = revoke_diploma_and_blocs(cmd, uow=uow)
@@ -87,15 +85,14 @@ def revoke(
 def revoke_certificate(
     certificate_id: str,
     body: RevocationIn,
-    principal: Annotated[Principal, Depends(require("officer"))],
+    decider: DeciderDep,
     uow: UnitOfWorkDep,
 ) -> BlocCertificateRevocationOut:
     """Revoke a bloc certificate: its verification reports it revoked, its entry in the revocation status
     list is set, and ``bloc_certificate.revoked`` is emitted. Revoking it again changes nothing and answers
     with the revocation in force. The diploma, if any, is not revoked by this: revoke it on its own."""
-    role: RevokerRole = "officer" if principal.has("officer") else "admin"
     cmd = RevokeBlocCertificate(
-        certificate_id, body.reason, revoked_by=principal.subject, revoked_by_role=role
+        certificate_id, body.reason, revoked_by=decider.subject, revoked_by_role=decider.role
     )
     certificate, _new = revoke_bloc_certificate(cmd, uow=uow)
     assert certificate.revocation is not None

@@ -14,21 +14,21 @@ from fastapi import APIRouter, Depends
 from pydantic import BaseModel
 
 from certifia_certification.domain.suspension import CredentialKind
+from certifia_certification.entrypoints.deps import Decider, DeciderDep, UnitOfWorkDep
 from certifia_certification.entrypoints.revocation import Reason
 from certifia_certification.service_layer.suspension import (
     ChangeSuspension,
     SuspensionState,
     change_suspension,
-    suspension_state,
 )
+from certifia_certification.service_layer.unit_of_work import CertificationUnitOfWork
+from certifia_certification.service_layer.views import suspension_state
 from certifia_shared.auth import Principal, require
-from certifia_shared.db import UnitOfWork
-from certifia_shared.deps import UnitOfWorkDep
 
 router = APIRouter(tags=["certification"])
 
 Staff = Annotated[Principal, Depends(require("officer"))]
-"""Officers (and admins, always): the token's subject is recorded as who decided."""
+"""Officers (and admins, always) read a suspension and its history; who decides a change: ``DeciderDep``."""
 
 
 class SuspensionIn(BaseModel):
@@ -86,32 +86,31 @@ def _change(
     credential_id: str,
     action: Literal["suspend", "lift"],
     body: SuspensionIn,
-    who: Principal,
-    uow: UnitOfWork,
+    who: Decider,
+    uow: CertificationUnitOfWork,
 ) -> SuspensionOut:
-    role: Literal["officer", "admin"] = "officer" if who.has("officer") else "admin"
-    cmd = ChangeSuspension(kind, credential_id, action, body.reason, by=who.subject, by_role=role)
+    cmd = ChangeSuspension(kind, credential_id, action, body.reason, by=who.subject, by_role=who.role)
     return _out(change_suspension(cmd, uow=uow))
 
 
 @router.post("/diplomas/{diploma_id}/suspension", response_model=DiplomaSuspensionOut)
 def suspend_diploma(
-    diploma_id: str, body: SuspensionIn, principal: Staff, uow: UnitOfWorkDep
+    diploma_id: str, body: SuspensionIn, decider: DeciderDep, uow: UnitOfWorkDep
 ) -> DiplomaSuspensionOut:
     """Suspend a diploma while it is looked into: its verification reports it suspended (since when, why) and
     its entry in the suspension status list is set, until the suspension is lifted. Suspending a suspended
     diploma changes nothing; a revoked one is not suspended (409: revocation is final)."""
-    out = _change("diploma", diploma_id, "suspend", body, principal, uow)
+    out = _change("diploma", diploma_id, "suspend", body, decider, uow)
     return DiplomaSuspensionOut(diploma_id=diploma_id, **out.model_dump())
 
 
 @router.post("/diplomas/{diploma_id}/suspension/lift", response_model=DiplomaSuspensionOut)
 def lift_diploma_suspension(
-    diploma_id: str, body: SuspensionIn, principal: Staff, uow: UnitOfWorkDep
+    diploma_id: str, body: SuspensionIn, decider: DeciderDep, uow: UnitOfWorkDep
 ) -> DiplomaSuspensionOut:
     """Lift the diploma's suspension (e.g. the appeal was rejected): it verifies again. Lifting when it is not
     suspended changes nothing."""
-    out = _change("diploma", diploma_id, "lift", body, principal, uow)
+    out = _change("diploma", diploma_id, "lift", body, decider, uow)
     return DiplomaSuspensionOut(diploma_id=diploma_id, **out.model_dump())
 
 
@@ -124,10 +123,10 @@ def diploma_suspension(diploma_id: str, principal: Staff, uow: UnitOfWorkDep) ->
 
 @router.post("/bloc-certificates/{certificate_id}/suspension", response_model=BlocCertificateSuspensionOut)
 def suspend_bloc_certificate(
-    certificate_id: str, body: SuspensionIn, principal: Staff, uow: UnitOfWorkDep
+    certificate_id: str, body: SuspensionIn, decider: DeciderDep, uow: UnitOfWorkDep
 ) -> BlocCertificateSuspensionOut:
     """Suspend a bloc certificate (as a diploma: reported suspended, its suspension list entry set)."""
-    out = _change("bloc_certificate", certificate_id, "suspend", body, principal, uow)
+    out = _change("bloc_certificate", certificate_id, "suspend", body, decider, uow)
     return BlocCertificateSuspensionOut(certificate_id=certificate_id, **out.model_dump())
 
 
@@ -135,10 +134,10 @@ def suspend_bloc_certificate(
     "/bloc-certificates/{certificate_id}/suspension/lift", response_model=BlocCertificateSuspensionOut
 )
 def lift_bloc_certificate_suspension(
-    certificate_id: str, body: SuspensionIn, principal: Staff, uow: UnitOfWorkDep
+    certificate_id: str, body: SuspensionIn, decider: DeciderDep, uow: UnitOfWorkDep
 ) -> BlocCertificateSuspensionOut:
     """Lift the bloc certificate's suspension: it verifies again."""
-    out = _change("bloc_certificate", certificate_id, "lift", body, principal, uow)
+    out = _change("bloc_certificate", certificate_id, "lift", body, decider, uow)
     return BlocCertificateSuspensionOut(certificate_id=certificate_id, **out.model_dump())
 
 

@@ -10,21 +10,16 @@ from typing import Any
 from fastapi import APIRouter, Body
 from pydantic import BaseModel, Field
 
-from certifia_certification.adapters.keystore import public_keys
 from certifia_certification.domain.credential import CredentialCheck, summary
-from certifia_certification.domain.signing import jwk
-from certifia_certification.entrypoints.deps import IssuerDep
-from certifia_certification.service_layer.handlers import STATUS_LISTS_PATH, Issuer
+from certifia_certification.domain.errors import UnknownDiploma
+from certifia_certification.entrypoints.deps import IssuanceDep, UnitOfWorkDep
+from certifia_certification.service_layer import views
+from certifia_certification.service_layer.issuance import STATUS_LISTS_PATH
 from certifia_certification.service_layer.verification import (
-    DiplomaCheck,
     check_credential,
     check_diploma,
-    controller_document,
-    published_status_list,
+    presented_id,
 )
-from certifia_shared.db import UnitOfWork
-from certifia_shared.deps import UnitOfWorkDep
-from certifia_shared.envelope import utcnow
 from certifia_shared.problems import not_found
 
 router = APIRouter(tags=["verification"])
@@ -90,32 +85,28 @@ class VerifyCredentialOut(BaseModel):
 
 
 @router.get("/.well-known/did.json")
-def did_document(uow: UnitOfWorkDep, issuer: IssuerDep) -> dict[str, Any]:
+def did_document(uow: UnitOfWorkDep, issuance: IssuanceDep) -> dict[str, Any]:
     """Public: the issuer's controller document (``did:web``): every key it ever signed with, as a Multikey
     for ``assertionMethod`` (a rotation keeps old credentials verifying)."""
-    with uow:
-        return controller_document(uow.session, issuer)
+    return views.did_document(uow=uow, issuance=issuance)
 
 
 @router.get("/did.json", include_in_schema=False)
-def did_document_at_path(uow: UnitOfWorkDep, issuer: IssuerDep) -> dict[str, Any]:
+def did_document_at_path(uow: UnitOfWorkDep, issuance: IssuanceDep) -> dict[str, Any]:
     """The same, where a did:web with a path resolves (``did:web:<host>:<path>`` -> ``/<path>/did.json``)."""
-    return did_document(uow, issuer)
+    return views.did_document(uow=uow, issuance=issuance)
 
 
 @router.get("/.well-known/jwks.json")
 def jwks(uow: UnitOfWorkDep) -> dict[str, list[dict[str, str]]]:
-    with uow:
-        keys = public_keys(uow.session)
-    return {"keys": [jwk(k) for k in keys.values()]}
+    return views.jwks(uow=uow)
 
 
 @router.get(f"/{STATUS_LISTS_PATH}/{{list_id}}")
-def status_list(list_id: str, uow: UnitOfWorkDep, issuer: IssuerDep) -> dict[str, Any]:
+def status_list(list_id: str, uow: UnitOfWorkDep, issuance: IssuanceDep) -> dict[str, Any]:
     """Public: the signed ``BitstringStatusListCredential`` (purpose ``revocation`` or ``suspension``) that
     diplomas' and bloc certificates' ``credentialStatus`` entries point at, as of now."""
-    with uow:
-        credential = published_status_list(list_id, session=uow.session, issuer=issuer, now=utcnow())
+    credential = views.status_list(list_id, uow=uow, issuance=issuance)
     if credential is None:
         raise not_found("Status list", list_id, "list_id")
     return credential
@@ -146,40 +137,37 @@ def verification_out(
     )
 
 
-def checked_diploma(diploma_id: str, *, uow: UnitOfWork, issuer: Issuer) -> DiplomaCheck | None:
-    """The stored diploma and its check (None when unknown): what the JSON, the page and the PDF show."""
-    return check_diploma(diploma_id, uow=uow, issuer=issuer)
-
-
 @router.get("/diplomas/{diploma_id}/verification", response_model=VerificationOut)
-def verify_diploma(diploma_id: str, uow: UnitOfWorkDep, issuer: IssuerDep) -> VerificationOut:
+def verify_diploma(diploma_id: str, uow: UnitOfWorkDep, issuance: IssuanceDep) -> VerificationOut:
     """Public: is the diploma this service issued intact, signed by it and not revoked? Who holds it?"""
-    checked = checked_diploma(diploma_id, uow=uow, issuer=issuer)
+    checked = check_diploma(diploma_id, uow=uow, issuance=issuance)
     if checked is None:
-        raise not_found("Diploma", diploma_id, "diploma_id")
+        raise UnknownDiploma(diploma_id)
     return verification_out(checked.diploma.credential, checked.check, diploma_id)
 
 
 @router.post("/verifications", response_model=VerificationOut)
 def verify_presented(
-    uow: UnitOfWorkDep, issuer: IssuerDep, credential: dict[str, Any] = Body(...)
+    uow: UnitOfWorkDep, issuance: IssuanceDep, credential: dict[str, Any] = Body(...)
 ) -> VerificationOut:
     """Public: check a credential as presented by its holder (the JSON of ``GET /diplomas/{id}``): its
     signature, then whether it was revoked (this service's records and the status list it names)."""
-    diploma_id = str(credential.get("id", "")).removeprefix("urn:uuid:") or None
-    result = check_credential(credential, uow=uow, issuer=issuer, diploma_id=diploma_id)
+    diploma_id = presented_id(credential)
+    result = check_credential(credential, uow=uow, issuance=issuance, diploma_id=diploma_id)
     return verification_out(credential, result, diploma_id)
 
 
 @router.post("/credentials/verify", response_model=VerifyCredentialOut)
-def verify_credential(body: VerifyCredentialIn, uow: UnitOfWorkDep, issuer: IssuerDep) -> VerifyCredentialOut:
+def verify_credential(
+    body: VerifyCredentialIn, uow: UnitOfWorkDep, issuance: IssuanceDep
+) -> VerifyCredentialOut:
     """Public (VC API ``/credentials/verify``): is this one of this issuer's diplomas or bloc certificates,
     secured by a valid ``eddsa-rdfc-2022`` proof of a key in its controller document, within its validity
     period, not revoked and not suspended (the ``status`` error says since when and why)? Each check is
     reported."""
     credential = body.verifiableCredential
-    diploma_id = str(credential.get("id", "")).removeprefix("urn:uuid:") or None
-    result = check_credential(credential, uow=uow, issuer=issuer, diploma_id=diploma_id)
+    diploma_id = presented_id(credential)
+    result = check_credential(credential, uow=uow, issuance=issuance, diploma_id=diploma_id)
     return VerifyCredentialOut(
         verified=result.valid,
         checks=[c.name for c in result.checks],

@@ -11,19 +11,14 @@ import logging
 import secrets
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
 
-from certifia_certification.adapters.keystore import KeyRing
-from certifia_certification.adapters.repository import ProgressRepository, StatusListRepository
-from certifia_certification.domain.achievement import Certifier, CredentialData, Qualification
 from certifia_certification.domain.bloc_credential import (
     BlocFacts,
     bloc_certificate_credential,
     bloc_evidence,
 )
-from certifia_certification.domain.controller import method_id
 from certifia_certification.domain.credential import DiplomaFacts, diploma_credential, iso, sign
 from certifia_certification.domain.model import (
     BlocCertificate,
@@ -35,77 +30,27 @@ from certifia_certification.domain.model import (
 )
 from certifia_certification.domain.rule import bloc_order, evaluate
 from certifia_certification.domain.status_list import SUSPENSION, StatusEntry, status_entry
+from certifia_certification.service_layer.issuance import CredentialIssuance
+from certifia_certification.service_layer.unit_of_work import CertificationUnitOfWork
 from certifia_shared import event_types as ev
 from certifia_shared.consumer import Handler
-from certifia_shared.db import UnitOfWork
-from certifia_shared.envelope import CloudEvent, utcnow
-from certifia_shared.referential import Referential
+from certifia_shared.envelope import CloudEvent, event_time, utcnow
 
-STATUS_LISTS_PATH = "status-lists"
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
-class Issuer:
-    """What issuing needs: the rule and title (referential), the signing key, the public address and the
-    issuer's DID (whose controller document lists the keys)."""
-
-    referential: Referential
-    keys: KeyRing
-    base_url: str
-    did: str
-    data: CredentialData = field(default_factory=CredentialData)
-    """What every credential states besides the candidate's facts (``credential_data``)."""
-
-    def verification_url(self, diploma_id: str) -> str:
-        return f"{self.base_url}/diplomas/{diploma_id}/verification"
-
-    def verification_page_url(self, diploma_id: str) -> str:
-        """The public verification page (HTML, for people), printed on the PDF."""
-        return f"{self.base_url}/diplomas/{diploma_id}/verify"
-
-    def pdf_url(self, diploma_id: str) -> str:
-        return f"{self.base_url}/diplomas/{diploma_id}/pdf"
-
-    def verification_method(self) -> str:
-        """The active key in the issuer's controller document: ``<did>#<key id>``."""
-        return method_id(self.did, self.keys.active().kid)
-
-    def status_list_url(self, list_id: str) -> str:
-        return f"{self.base_url}/{STATUS_LISTS_PATH}/{list_id}"
-
-    def status_list_id(self, url: str) -> str | None:
-        """The list id in a status list URL this service wrote (under whichever base URL it had then: a
-        credential whose signature verifies was written by this issuer)."""
-        _, found, list_id = url.partition(f"/{STATUS_LISTS_PATH}/")
-        return list_id if found and list_id and "/" not in list_id else None
-
-
 def allocate_status(
-    repo: ProgressRepository, issuer: Issuer, *, now: datetime
+    uow: CertificationUnitOfWork, issuance: CredentialIssuance, *, now: datetime
 ) -> tuple[StatusEntry, StatusEntry, list[dict[str, str]]]:
     """A new credential's entries in a revocation and a suspension status list, and its ``credentialStatus``
     (a list of the two, as the Bitstring Status List spec allows: a verifier checks each)."""
-    lists = StatusListRepository(repo.session)
+    lists = uow.status_lists
     revocation, suspension = lists.allocate(now=now), lists.allocate(now=now, purpose=SUSPENSION)
     credential_status = [
-        status_entry(issuer.status_list_url(revocation.list_id), revocation.index),
-        status_entry(issuer.status_list_url(suspension.list_id), suspension.index, SUSPENSION),
+        status_entry(issuance.status_list_url(revocation.list_id), revocation.index),
+        status_entry(issuance.status_list_url(suspension.list_id), suspension.index, SUSPENSION),
     ]
     return revocation, suspension, credential_status
-
-
-def credential_data(
-    referential: Referential, *, certifier: Certifier, qualification: Qualification
-) -> CredentialData:
-    """The certifier and qualification (configuration) with the referential's blocs and thesis rule."""
-    rule = referential.rule
-    return CredentialData(
-        certifier=certifier,
-        qualification=qualification,
-        blocs=tuple((b, referential.bloc(b).title) for b in bloc_order(rule)),
-        thesis_required=rule.thesis.required,
-    )
 
 
 def new_salt() -> str:
@@ -113,37 +58,42 @@ def new_salt() -> str:
     return secrets.token_hex(16)
 
 
-def _at(value: str) -> datetime:
-    return datetime.fromisoformat(value)
+Change = Callable[[CandidateProgress, CertificationUnitOfWork], object]
 
 
-Change = Callable[[CandidateProgress, ProgressRepository], object]
-
-
-def _apply(event: CloudEvent, uow: UnitOfWork, issuer: Issuer, change: Change) -> None:
+def _apply(
+    event: CloudEvent, uow: CertificationUnitOfWork, issuance: CredentialIssuance, change: Change
+) -> None:
     now = utcnow()
-    repo = ProgressRepository(uow.session)
-    progress = repo.lock(str(event.data["candidate_id"]), now=now)
-    change(progress, repo)
-    repo.save(progress, now=now)
-    settle(progress, repo=repo, uow=uow, issuer=issuer, now=now)
+    progress = uow.progress.lock(str(event.data["candidate_id"]), now=now)
+    change(progress, uow)
+    uow.progress.save(progress, now=now)
+    settle(progress, uow=uow, issuance=issuance, now=now)
 
 
-def on_candidate_enrolled(event: CloudEvent, uow: UnitOfWork, *, issuer: Issuer) -> None:
+def on_candidate_enrolled(
+    event: CloudEvent, uow: CertificationUnitOfWork, *, issuance: CredentialIssuance
+) -> None:
     d = event.data
-    enrolment = Enrolment(d["given_name"], d["family_name"], d["email"], d["path"], _at(d["enrolled_at"]))
+    enrolment = Enrolment(
+        d["given_name"], d["family_name"], d["email"], d["path"], event_time(d["enrolled_at"])
+    )
 
-    def change(progress: CandidateProgress, repo: ProgressRepository) -> None:
+    def change(progress: CandidateProgress, uow: CertificationUnitOfWork) -> None:
         progress.record_enrolment(enrolment)
-        repo.set_tenant(progress.candidate_id, d["lms_client"])  # who may see them: certifia_shared.tenancy
+        uow.progress.set_tenant(
+            progress.candidate_id, d["lms_client"]
+        )  # who may see them: certifia_shared.tenancy
 
-    _apply(event, uow, issuer, change)
+    _apply(event, uow, issuance, change)
 
 
-def on_option_chosen(event: CloudEvent, uow: UnitOfWork, *, issuer: Issuer) -> None:
+def on_option_chosen(
+    event: CloudEvent, uow: CertificationUnitOfWork, *, issuance: CredentialIssuance
+) -> None:
     d = event.data
 
-    def change(progress: CandidateProgress, _repo: ProgressRepository) -> None:
+    def change(progress: CandidateProgress, _uow: CertificationUnitOfWork) -> None:
         if progress.option_locked(d["option"]):
             assert progress.diploma is not None
             log.warning(
@@ -155,48 +105,52 @@ def on_option_chosen(event: CloudEvent, uow: UnitOfWork, *, issuer: Issuer) -> N
                 progress.diploma.diploma_id,
                 progress.diploma.option,
             )
-        progress.record_option(d["option"], _at(d["chosen_at"]))
+        progress.record_option(d["option"], event_time(d["chosen_at"]))
 
-    _apply(event, uow, issuer, change)
+    _apply(event, uow, issuance, change)
 
 
-def on_bloc_passed(event: CloudEvent, uow: UnitOfWork, *, issuer: Issuer) -> None:
+def on_bloc_passed(event: CloudEvent, uow: CertificationUnitOfWork, *, issuance: CredentialIssuance) -> None:
     d = event.data
     bloc_pass = BlocPass(
         bloc=d["bloc"],
         via=d["via"],
-        passed_at=_at(d["passed_at"]),
+        passed_at=event_time(d["passed_at"]),
         referential_version=d["referential_version"],
         competencies=tuple(d["competencies"]),
-        earned_at=_at(d["earned_at"]) if d.get("earned_at") else None,
+        earned_at=event_time(d["earned_at"]) if d.get("earned_at") else None,
     )
 
-    def change(progress: CandidateProgress, repo: ProgressRepository) -> None:
+    def change(progress: CandidateProgress, uow: CertificationUnitOfWork) -> None:
         if progress.record_bloc_pass(bloc_pass):
-            repo.add_bloc_pass(progress.candidate_id, bloc_pass)
+            uow.progress.add_bloc_pass(progress.candidate_id, bloc_pass)
 
-    _apply(event, uow, issuer, change)
+    _apply(event, uow, issuance, change)
 
 
-def on_thesis_defended(event: CloudEvent, uow: UnitOfWork, *, issuer: Issuer) -> None:
+def on_thesis_defended(
+    event: CloudEvent, uow: CertificationUnitOfWork, *, issuance: CredentialIssuance
+) -> None:
     d = event.data
-    defence = Defence(d["defence_id"], d["mission_id"], d["outcome"], _at(d["defended_at"]))
-    _apply(event, uow, issuer, lambda p, _repo: p.record_defence(defence))
+    defence = Defence(d["defence_id"], d["mission_id"], d["outcome"], event_time(d["defended_at"]))
+    _apply(event, uow, issuance, lambda p, _uow: p.record_defence(defence))
 
 
-def on_candidate_withdrawn(event: CloudEvent, uow: UnitOfWork, *, issuer: Issuer) -> None:
-    at = _at(event.data["withdrawn_at"])
-    _apply(event, uow, issuer, lambda p, _repo: p.record_withdrawal(at))
+def on_candidate_withdrawn(
+    event: CloudEvent, uow: CertificationUnitOfWork, *, issuance: CredentialIssuance
+) -> None:
+    at = event_time(event.data["withdrawn_at"])
+    _apply(event, uow, issuance, lambda p, _uow: p.record_withdrawal(at))
 
 
 def settle(
-    progress: CandidateProgress, *, repo: ProgressRepository, uow: UnitOfWork, issuer: Issuer, now: datetime
+    progress: CandidateProgress, *, uow: CertificationUnitOfWork, issuance: CredentialIssuance, now: datetime
 ) -> None:
     """Issue what the candidate's progress now earns: missing bloc certificates, then the diploma."""
-    rule = issuer.referential.rule
+    rule = issuance.referential.rule
     for bloc in progress.blocs_without_certificate(bloc_order(rule)):
-        certificate = issue_bloc_certificate(progress, bloc, repo=repo, issuer=issuer, now=now)
-        repo.add_certificate(certificate)
+        certificate = issue_bloc_certificate(progress, bloc, uow=uow, issuance=issuance, now=now)
+        uow.progress.add_certificate(certificate)
         progress.certificates[bloc] = certificate
         uow.emit(
             ev.BLOC_CERTIFICATE_ISSUED,
@@ -209,14 +163,19 @@ def settle(
             },
         )
     if progress.diploma is None and evaluate(rule, progress).satisfied:
-        issue_diploma(progress, repo=repo, uow=uow, issuer=issuer, now=now)
+        issue_diploma(progress, uow=uow, issuance=issuance, now=now)
 
 
 def issue_bloc_certificate(
-    progress: CandidateProgress, bloc: str, *, repo: ProgressRepository, issuer: Issuer, now: datetime
+    progress: CandidateProgress,
+    bloc: str,
+    *,
+    uow: CertificationUnitOfWork,
+    issuance: CredentialIssuance,
+    now: datetime,
 ) -> BlocCertificate:
     """The bloc certificate, signed like the diploma, with its entry in the same revocation status lists."""
-    ref, enrolment = issuer.referential, progress.enrolment
+    ref, enrolment = issuance.referential, progress.enrolment
     certificate_id = str(uuid.uuid4())
     facts = BlocFacts(
         certificate_id=certificate_id,
@@ -230,17 +189,17 @@ def issue_bloc_certificate(
         email=enrolment.email if enrolment else None,
         salt=new_salt(),
     )
-    entry, suspension_entry, status = allocate_status(repo, issuer, now=now)
+    entry, suspension_entry, status = allocate_status(uow, issuance, now=now)
     credential = sign(
         bloc_certificate_credential(
             facts,
-            issuer_id=issuer.did,
-            base_url=issuer.base_url,
+            issuer_id=issuance.did,
+            base_url=issuance.base_url,
             credential_status=status,
-            data=issuer.data,
+            data=issuance.data,
         ),
-        issuer.keys.active(),
-        verification_method=issuer.verification_method(),
+        issuance.keys.active(),
+        verification_method=issuance.verification_method(),
         created=now,
     )
     return BlocCertificate(
@@ -255,13 +214,13 @@ def issue_bloc_certificate(
 
 
 def issue_diploma(
-    progress: CandidateProgress, *, repo: ProgressRepository, uow: UnitOfWork, issuer: Issuer, now: datetime
+    progress: CandidateProgress, *, uow: CertificationUnitOfWork, issuance: CredentialIssuance, now: datetime
 ) -> Diploma:
     """Sign and record the diploma (the unique constraint on candidate_id makes a second one fail), with its
     revocation status list entry allocated in the same transaction."""
     enrolment = progress.enrolment
     assert enrolment is not None, "the rule requires the enrolment"
-    ref = issuer.referential
+    ref = issuance.referential
     result = evaluate(ref.rule, progress)
     diploma_id = str(uuid.uuid4())
     facts = DiplomaFacts(
@@ -278,22 +237,22 @@ def issue_diploma(
         salt=new_salt(),
         thesis=result.thesis_required and progress.thesis is not None,
     )
-    entry, suspension_entry, credential_status = allocate_status(repo, issuer, now=now)
+    entry, suspension_entry, credential_status = allocate_status(uow, issuance, now=now)
     credential = sign(
         diploma_credential(
             facts,
-            issuer_id=issuer.did,
-            base_url=issuer.base_url,
+            issuer_id=issuance.did,
+            base_url=issuance.base_url,
             credential_status=credential_status,
             evidence=[
                 bloc_evidence(c.certificate_id, b)
                 for b in result.blocs
                 if (c := progress.certificates.get(b)) is not None
             ],
-            data=issuer.data,
+            data=issuance.data,
         ),
-        issuer.keys.active(),
-        verification_method=issuer.verification_method(),
+        issuance.keys.active(),
+        verification_method=issuance.verification_method(),
         created=now,
     )
     thesis_id = progress.thesis.defence_id if result.thesis_required and progress.thesis else None
@@ -309,15 +268,17 @@ def issue_diploma(
         status=entry,
         suspension_status=suspension_entry,
     )
-    repo.add_diploma(diploma)
+    uow.progress.add_diploma(diploma)
     progress.diploma = diploma
     uow.emit(
-        ev.DIPLOMA_ISSUED, subject=progress.candidate_id, data=_diploma_payload(diploma, progress, issuer)
+        ev.DIPLOMA_ISSUED, subject=progress.candidate_id, data=_diploma_payload(diploma, progress, issuance)
     )
     return diploma
 
 
-def _diploma_payload(diploma: Diploma, progress: CandidateProgress, issuer: Issuer) -> dict[str, object]:
+def _diploma_payload(
+    diploma: Diploma, progress: CandidateProgress, issuance: CredentialIssuance
+) -> dict[str, object]:
     assert progress.enrolment is not None
     data: dict[str, object] = {
         "diploma_id": diploma.diploma_id,
@@ -328,18 +289,18 @@ def _diploma_payload(diploma: Diploma, progress: CandidateProgress, issuer: Issu
         "blocs": list(diploma.blocs),
         "thesis_defence_id": diploma.thesis_defence_id,
         "issued_at": iso(diploma.issued_at),
-        "verification_url": issuer.verification_url(diploma.diploma_id),
+        "verification_url": issuance.verification_url(diploma.diploma_id),
     }
     if diploma.option is not None:
         data["option"] = diploma.option
     return data
 
 
-def event_handlers(issuer: Issuer) -> dict[str, Handler]:
+def event_handlers(issuance: CredentialIssuance) -> dict[str, Handler]:
     return {
-        ev.CANDIDATE_ENROLLED: partial(on_candidate_enrolled, issuer=issuer),
-        ev.OPTION_CHOSEN: partial(on_option_chosen, issuer=issuer),
-        ev.CANDIDATE_WITHDRAWN: partial(on_candidate_withdrawn, issuer=issuer),
-        ev.BLOC_PASSED: partial(on_bloc_passed, issuer=issuer),
-        ev.THESIS_DEFENDED: partial(on_thesis_defended, issuer=issuer),
+        ev.CANDIDATE_ENROLLED: partial(on_candidate_enrolled, issuance=issuance),
+        ev.OPTION_CHOSEN: partial(on_option_chosen, issuance=issuance),
+        ev.CANDIDATE_WITHDRAWN: partial(on_candidate_withdrawn, issuance=issuance),
+        ev.BLOC_PASSED: partial(on_bloc_passed, issuance=issuance),
+        ev.THESIS_DEFENDED: partial(on_thesis_defended, issuance=issuance),
     }

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from certifia_certification.adapters.repository import ProgressRepository
 from certifia_certification.domain.credential import iso
+from certifia_certification.domain.errors import UnknownBlocCertificate, UnknownDiploma
 from certifia_certification.domain.model import BlocCertificate, Diploma
 from certifia_certification.domain.revocation import Revocation, RevokerRole, revoke
+from certifia_certification.service_layer.unit_of_work import CertificationUnitOfWork
 from certifia_shared import event_types as ev
-from certifia_shared.db import UnitOfWork
 from certifia_shared.envelope import utcnow
 
 
@@ -38,18 +38,6 @@ class RevokeBlocCertificate:
     revoked_by_role: RevokerRole
 
 
-class UnknownDiploma(LookupError):
-    def __init__(self, diploma_id: str) -> None:
-        super().__init__(diploma_id)
-        self.diploma_id = diploma_id
-
-
-class UnknownBlocCertificate(LookupError):
-    def __init__(self, certificate_id: str) -> None:
-        super().__init__(certificate_id)
-        self.certificate_id = certificate_id
-
-
 @dataclass(frozen=True)
 class DiplomaRevoked:
     """What revoking a diploma did: the diploma (with the revocation in force), whether this call revoked it,
@@ -60,13 +48,13 @@ class DiplomaRevoked:
     bloc_certificates: tuple[BlocCertificate, ...] = ()
 
 
-def revoke_diploma(cmd: RevokeDiploma, *, uow: UnitOfWork) -> tuple[Diploma, bool]:
+def revoke_diploma(cmd: RevokeDiploma, *, uow: CertificationUnitOfWork) -> tuple[Diploma, bool]:
     """Revoke the diploma; returns it and whether this call revoked it (``revoke_diploma_and_blocs``)."""
     result = revoke_diploma_and_blocs(cmd, uow=uow)
     return result.diploma, result.new
 
 
-def revoke_diploma_and_blocs(cmd: RevokeDiploma, *, uow: UnitOfWork) -> DiplomaRevoked:
+def revoke_diploma_and_blocs(cmd: RevokeDiploma, *, uow: CertificationUnitOfWork) -> DiplomaRevoked:
     """Revoke the diploma and, with ``include_bloc_certificates``, the candidate's bloc certificates.
 
     Idempotent: a revoked diploma keeps its first revocation and nothing is emitted again. The diploma row
@@ -76,23 +64,20 @@ def revoke_diploma_and_blocs(cmd: RevokeDiploma, *, uow: UnitOfWork) -> DiplomaR
     revocation stands).
     """
     with uow:
-        repo = ProgressRepository(uow.session)
-        diploma = repo.diploma(cmd.diploma_id, lock=True)
+        diploma = uow.progress.diploma(cmd.diploma_id, lock=True)
         if diploma is None:
             raise UnknownDiploma(cmd.diploma_id)
-        result = _revoke_diploma(cmd, diploma, repo=repo, uow=uow)
+        result = _revoke_diploma(cmd, diploma, uow=uow)
         blocs: tuple[BlocCertificate, ...] = ()
         if cmd.include_bloc_certificates:
             assert result.diploma.revocation is not None
-            blocs = _revoke_blocs(result.diploma, repo=repo, uow=uow, like=cmd)
+            blocs = _revoke_blocs(result.diploma, uow=uow, like=cmd)
         if result.new or blocs:
             uow.commit()
         return DiplomaRevoked(result.diploma, result.new, blocs)
 
 
-def _revoke_diploma(
-    cmd: RevokeDiploma, diploma: Diploma, *, repo: ProgressRepository, uow: UnitOfWork
-) -> DiplomaRevoked:
+def _revoke_diploma(cmd: RevokeDiploma, diploma: Diploma, *, uow: CertificationUnitOfWork) -> DiplomaRevoked:
     revocation, new = revoke(
         diploma.revocation,
         reason=cmd.reason,
@@ -102,9 +87,9 @@ def _revoke_diploma(
     )
     if not new:
         return DiplomaRevoked(diploma, False)
-    if not repo.record_revocation(diploma.diploma_id, revocation):
+    if not uow.progress.record_revocation(diploma.diploma_id, revocation):
         uow.rollback()  # revoked by someone else since we read it: theirs stands
-        current = repo.diploma(cmd.diploma_id)
+        current = uow.progress.diploma(cmd.diploma_id)
         assert current is not None and current.revocation is not None
         return DiplomaRevoked(current, False)
     uow.emit(ev.DIPLOMA_REVOKED, subject=diploma.candidate_id, data=_payload(diploma, revocation))
@@ -112,18 +97,17 @@ def _revoke_diploma(
 
 
 def _revoke_blocs(
-    diploma: Diploma, *, repo: ProgressRepository, uow: UnitOfWork, like: RevokeDiploma
+    diploma: Diploma, *, uow: CertificationUnitOfWork, like: RevokeDiploma
 ) -> tuple[BlocCertificate, ...]:
     """Revoke the candidate's bloc certificates not yet revoked, each with its ``bloc_certificate.revoked``
     (naming the diploma), at the moment and for the reason of this request."""
     revoked = []
-    for certificate in repo.certificates_of(diploma.candidate_id, lock=True):
+    for certificate in uow.progress.certificates_of(diploma.candidate_id, lock=True):
         done = _revoke_certificate(
             certificate,
             RevokeBlocCertificate(
                 certificate.certificate_id, like.reason, like.revoked_by, like.revoked_by_role
             ),
-            repo=repo,
             uow=uow,
             diploma_id=diploma.diploma_id,
         )
@@ -136,8 +120,7 @@ def _revoke_certificate(
     certificate: BlocCertificate,
     cmd: RevokeBlocCertificate,
     *,
-    repo: ProgressRepository,
-    uow: UnitOfWork,
+    uow: CertificationUnitOfWork,
     diploma_id: str | None = None,
 ) -> BlocCertificate | None:
     """The certificate revoked by this call, with its event emitted; None when it already was."""
@@ -148,7 +131,7 @@ def _revoke_certificate(
         revoked_by_role=cmd.revoked_by_role,
         at=utcnow().replace(microsecond=0),
     )
-    if not new or not repo.record_certificate_revocation(certificate.certificate_id, revocation):
+    if not new or not uow.progress.record_certificate_revocation(certificate.certificate_id, revocation):
         return None
     data = _certificate_payload(certificate, revocation)
     if diploma_id is not None:
@@ -157,19 +140,20 @@ def _revoke_certificate(
     return replace(certificate, revocation=revocation)
 
 
-def revoke_bloc_certificate(cmd: RevokeBlocCertificate, *, uow: UnitOfWork) -> tuple[BlocCertificate, bool]:
+def revoke_bloc_certificate(
+    cmd: RevokeBlocCertificate, *, uow: CertificationUnitOfWork
+) -> tuple[BlocCertificate, bool]:
     """Revoke one bloc certificate; returns it (with the revocation in force) and whether this call revoked
     it. Idempotent and race-safe as a diploma's revocation: one revocation, one ``bloc_certificate.revoked``.
     """
     with uow:
-        repo = ProgressRepository(uow.session)
-        certificate = repo.certificate(cmd.certificate_id, lock=True)
+        certificate = uow.progress.certificate(cmd.certificate_id, lock=True)
         if certificate is None:
             raise UnknownBlocCertificate(cmd.certificate_id)
-        revoked = _revoke_certificate(certificate, cmd, repo=repo, uow=uow)
+        revoked = _revoke_certificate(certificate, cmd, uow=uow)
         if revoked is None:
             uow.rollback()
-            current = repo.certificate(cmd.certificate_id)
+            current = uow.progress.certificate(cmd.certificate_id)
             assert current is not None and current.revocation is not None
             return current, False
         uow.commit()

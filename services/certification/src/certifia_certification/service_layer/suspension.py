@@ -10,8 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from certifia_certification.adapters.repository import ProgressRepository
-from certifia_certification.adapters.suspensions import SuspensionRepository
+from certifia_certification.domain.errors import UnknownBlocCertificate, UnknownDiploma
 from certifia_certification.domain.model import BlocCertificate, Diploma
 from certifia_certification.domain.suspension import (
     AlreadyRevoked,
@@ -22,8 +21,7 @@ from certifia_certification.domain.suspension import (
     lift,
     suspend,
 )
-from certifia_certification.service_layer.revocation import UnknownBlocCertificate, UnknownDiploma
-from certifia_shared.db import UnitOfWork
+from certifia_certification.service_layer.unit_of_work import CertificationUnitOfWork
 from certifia_shared.envelope import utcnow
 
 
@@ -48,27 +46,30 @@ class SuspensionState:
     changed: bool
 
 
-def _load(repo: ProgressRepository, kind: CredentialKind, credential_id: str) -> Diploma | BlocCertificate:
+def held_credential(
+    uow: CertificationUnitOfWork, kind: CredentialKind, credential_id: str
+) -> Diploma | BlocCertificate:
+    """The diploma or bloc certificate, its row locked (``UnknownDiploma``, ``UnknownBlocCertificate``)."""
     found: Diploma | BlocCertificate | None
     if kind == "diploma":
-        found = repo.diploma(credential_id, lock=True)
+        found = uow.progress.diploma(credential_id, lock=True)
         if found is None:
             raise UnknownDiploma(credential_id)
     else:
-        found = repo.certificate(credential_id, lock=True)
+        found = uow.progress.certificate(credential_id, lock=True)
         if found is None:
             raise UnknownBlocCertificate(credential_id)
     return found
 
 
-def change_suspension(cmd: ChangeSuspension, *, uow: UnitOfWork) -> SuspensionState:
+def change_suspension(cmd: ChangeSuspension, *, uow: CertificationUnitOfWork) -> SuspensionState:
     """Suspend (idempotent: a suspended credential keeps the suspension in force) or lift (idempotent: lifting
     when not suspended changes nothing). A revoked credential is not suspended (``AlreadyRevoked``). The row
     is locked (PostgreSQL) and each update applies only to the state it was read in (any database), so two
     officers at once record one change."""
     with uow:
-        repo, suspensions = ProgressRepository(uow.session), SuspensionRepository(uow.session)
-        held = _load(repo, cmd.kind, cmd.credential_id)
+        suspensions = uow.suspensions
+        held = held_credential(uow, cmd.kind, cmd.credential_id)
         at = utcnow().replace(microsecond=0)
         current, record = held.suspension, None
         if cmd.action == "suspend":
@@ -86,14 +87,6 @@ def change_suspension(cmd: ChangeSuspension, *, uow: UnitOfWork) -> SuspensionSt
             uow.commit()
         elif not applied:  # changed by someone else since we read it: theirs stands
             uow.rollback()
-            after = _load(repo, cmd.kind, cmd.credential_id).suspension
+            after = held_credential(uow, cmd.kind, cmd.credential_id).suspension
         history = tuple(suspensions.history(cmd.kind, cmd.credential_id))
         return SuspensionState(held.candidate_id, after, history, record is not None and applied)
-
-
-def suspension_state(kind: CredentialKind, credential_id: str, *, uow: UnitOfWork) -> SuspensionState:
-    """The credential's suspension in force and its history (raises Unknown… when there is no such one)."""
-    with uow:
-        held = _load(ProgressRepository(uow.session), kind, credential_id)
-        history = tuple(SuspensionRepository(uow.session).history(kind, credential_id))
-        return SuspensionState(held.candidate_id, held.suspension, history, False)

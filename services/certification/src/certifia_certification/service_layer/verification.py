@@ -7,10 +7,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy.orm import Session
-
-from certifia_certification.adapters.keystore import public_keys
-from certifia_certification.adapters.repository import ProgressRepository, StatusListRepository
 from certifia_certification.domain.controller import assertion_keys
 from certifia_certification.domain.controller import controller_document as did_document
 from certifia_certification.domain.credential import Check, CredentialCheck, Failure, sign
@@ -27,8 +23,8 @@ from certifia_certification.domain.status_list import (
 )
 from certifia_certification.domain.suspension import Suspension
 from certifia_certification.domain.verifier import check_issued_credential
-from certifia_certification.service_layer.handlers import Issuer
-from certifia_shared.db import UnitOfWork
+from certifia_certification.service_layer.issuance import CredentialIssuance
+from certifia_certification.service_layer.unit_of_work import CertificationUnitOfWork
 from certifia_shared.envelope import utcnow
 
 
@@ -42,11 +38,11 @@ class DiplomaCheck:
 
 
 def published_status_list(
-    list_id: str, *, session: Session, issuer: Issuer, now: datetime
+    list_id: str, *, uow: CertificationUnitOfWork, issuance: CredentialIssuance, now: datetime
 ) -> dict[str, Any] | None:
     """The signed ``BitstringStatusListCredential`` of one list as of ``now`` (revocation: the revoked
-    entries; suspension: those suspended now); None for an unknown list."""
-    lists = StatusListRepository(session)
+    entries; suspension: those suspended now); None for an unknown list. In the open unit of work."""
+    lists = uow.status_lists
     size, purpose = lists.size(list_id), lists.purpose(list_id)
     if size is None or purpose is None:
         return None
@@ -54,22 +50,23 @@ def published_status_list(
     set_ = lists.suspended_indexes if purpose == SUSPENSION else lists.revoked_indexes
     for index in set_(list_id):
         bits.set(index)
-    url = issuer.status_list_url(list_id)
+    url = issuance.status_list_url(list_id)
     # the issuer as VC 2.0's own context defines it (OB's Profile is not a term there: JSON-LD safe mode)
     unsigned = status_list_credential(
         url=url,
-        issuer={"id": issuer.did, "name": issuer.data.certifier.name},
+        issuer={"id": issuance.did, "name": issuance.data.certifier.name},
         bits=bits,
         valid_from=now,
         purpose=purpose,
     )
-    key = issuer.keys.active()
-    return sign(unsigned, key, verification_method=issuer.verification_method(), created=now)
+    key = issuance.keys.active()
+    return sign(unsigned, key, verification_method=issuance.verification_method(), created=now)
 
 
-def controller_document(session: Session, issuer: Issuer) -> dict[str, Any]:
-    """The issuer's DID document: every public key it ever signed with, as Multikeys for assertionMethod."""
-    return did_document(issuer.did, public_keys(session))
+def controller_document(uow: CertificationUnitOfWork, issuance: CredentialIssuance) -> dict[str, Any]:
+    """The issuer's DID document: every public key it ever signed with, as Multikeys for assertionMethod. In
+    the open unit of work."""
+    return did_document(issuance.did, uow.keys.public_keys())
 
 
 @dataclass(frozen=True)
@@ -80,24 +77,27 @@ class _Records:
     suspension: Suspension | None = None
 
 
-def _records(session: Session, credential_id: str | None) -> _Records:
+def _records(uow: CertificationUnitOfWork, credential_id: str | None) -> _Records:
     if not credential_id:
         return _Records()
-    repo = ProgressRepository(session)
-    held = repo.diploma(credential_id) or repo.certificate(credential_id)
+    held = uow.progress.diploma(credential_id) or uow.progress.certificate(credential_id)
     return _Records(held.revocation, held.suspension) if held is not None else _Records()
 
 
 def check_credential(
-    credential: dict[str, Any], *, uow: UnitOfWork, issuer: Issuer, diploma_id: str | None
+    credential: dict[str, Any],
+    *,
+    uow: CertificationUnitOfWork,
+    issuance: CredentialIssuance,
+    diploma_id: str | None,
 ) -> CredentialCheck:
     """Kind, issuer, proof (a tampered credential fails as such) and validity period first; then its status:
     revocation, then suspension, each from this service's records (every diploma and bloc certificate,
     including those issued before status lists) and from the status lists the credential names, read back
     from the lists as published. ``diploma_id``: the id of the diploma or bloc certificate presented."""
     with uow:
-        resolve = assertion_keys(controller_document(uow.session, issuer)).get
-        outcome = check_issued_credential(credential, issuer_did=issuer.did, resolve=resolve, now=utcnow())
+        resolve = assertion_keys(controller_document(uow, issuance)).get
+        outcome = check_issued_credential(credential, issuer_did=issuance.did, resolve=resolve, now=utcnow())
         kid, checks = outcome.kid, outcome.checks
         if outcome.failure is not None:
             return CredentialCheck(False, outcome.reason, kid, failure=outcome.failure, checks=checks)
@@ -106,11 +106,11 @@ def check_credential(
             done = (*checks, Check("status", False, reason))
             return CredentialCheck(False, reason, kid, failure=failure, checks=done, **held)
 
-        records = _records(uow.session, diploma_id)
+        records = _records(uow, diploma_id)
         if records.revocation is not None:
             return failed(records.revocation.statement(), "revoked", revocation=records.revocation)
         try:
-            listed = _set_in_status_lists(credential, session=uow.session, issuer=issuer)
+            listed = _set_in_status_lists(credential, uow=uow, issuance=issuance)
         except StatusListError as exc:
             return failed(f"the revocation status cannot be checked: {exc}", "status_unchecked")
         if PURPOSE in listed:
@@ -123,24 +123,31 @@ def check_credential(
         return CredentialCheck(True, outcome.reason, kid, checks=passed)
 
 
-def check_diploma(diploma_id: str, *, uow: UnitOfWork, issuer: Issuer) -> DiplomaCheck | None:
+def presented_id(credential: dict[str, Any]) -> str | None:
+    """The id of the diploma or bloc certificate a presented credential says it is (``urn:uuid:<id>``)."""
+    return str(credential.get("id", "")).removeprefix("urn:uuid:") or None
+
+
+def check_diploma(
+    diploma_id: str, *, uow: CertificationUnitOfWork, issuance: CredentialIssuance
+) -> DiplomaCheck | None:
     """The stored diploma checked as presented (its signed credential, as stored); None when unknown."""
     with uow:
-        diploma = ProgressRepository(uow.session).diploma(diploma_id)
+        diploma = uow.progress.diploma(diploma_id)
     if diploma is None:
         return None
-    check = check_credential(diploma.credential, uow=uow, issuer=issuer, diploma_id=diploma_id)
+    check = check_credential(diploma.credential, uow=uow, issuance=issuance, diploma_id=diploma_id)
     return DiplomaCheck(diploma, check)
 
 
-def _set_in_status_lists(credential: dict[str, Any], *, session: Session, issuer: Issuer) -> set[str]:
+def _set_in_status_lists(
+    credential: dict[str, Any], *, uow: CertificationUnitOfWork, issuance: CredentialIssuance
+) -> set[str]:
     """The purposes (``revocation``, ``suspension``) whose status list entry is set for the credential."""
     now, found = utcnow(), set()
     for entry in status_references(credential):
-        list_id = issuer.status_list_id(entry.list_url)
-        published = (
-            published_status_list(list_id, session=session, issuer=issuer, now=now) if list_id else None
-        )
+        list_id = issuance.status_list_id(entry.list_url)
+        published = published_status_list(list_id, uow=uow, issuance=issuance, now=now) if list_id else None
         if published is None:
             raise StatusListError(f"{entry.list_url} is not a status list of this issuer")
         if status_bit(published, entry.index, entry.purpose):

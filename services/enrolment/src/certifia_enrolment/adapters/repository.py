@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
@@ -13,18 +13,8 @@ from certifia_enrolment.domain.model import Candidate, HeldDiploma
 from certifia_shared.db import insert_ignoring_conflict
 
 
-def _utc(value: datetime) -> datetime:
-    """SQLite hands timestamps back naive (they are stored in UTC), PostgreSQL in the session's zone."""
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
 def _to_domain(row: object) -> Candidate:
-    m = row._mapping  # type: ignore[attr-defined]
-    fields = dict(m)
-    fields["enrolled_at"] = _utc(fields["enrolled_at"])
-    if fields["withdrawn_at"] is not None:
-        fields["withdrawn_at"] = _utc(fields["withdrawn_at"])
-    return Candidate(**fields)
+    return Candidate(**dict(row._mapping))  # type: ignore[attr-defined]  # timestamps: UtcDateTime columns
 
 
 class CandidateRepository:

@@ -11,12 +11,7 @@ from sqlalchemy.orm import Session
 
 from certifia_enrolment.adapters.orm import webhook_deliveries as deliveries
 from certifia_enrolment.adapters.orm import webhook_subscriptions as subscriptions
-from certifia_enrolment.adapters.repository import _utc
 from certifia_enrolment.domain.webhooks import Delivery, DeliveryStatus, Subscription
-
-
-def _maybe_utc(value: datetime | None) -> datetime | None:
-    return None if value is None else _utc(value)
 
 
 def _subscription(row: Any) -> Subscription:
@@ -28,10 +23,10 @@ def _subscription(row: Any) -> Subscription:
         events=tuple(json.loads(m["events"])),
         secret=m["secret"],
         active=bool(m["active"]),
-        created_at=_utc(m["created_at"]),
+        created_at=m["created_at"],
         description=m["description"],
         previous_secret=m["previous_secret"],
-        previous_secret_until=_maybe_utc(m["previous_secret_until"]),
+        previous_secret_until=m["previous_secret_until"],
     )
 
 
@@ -45,11 +40,11 @@ def _delivery(row: Any) -> Delivery:
         candidate_id=m["candidate_id"],
         status=m["status"],
         attempts=m["attempts"],
-        created_at=_utc(m["created_at"]),
-        next_attempt_at=_maybe_utc(m["next_attempt_at"]),
-        last_attempt_at=_maybe_utc(m["last_attempt_at"]),
+        created_at=m["created_at"],
+        next_attempt_at=m["next_attempt_at"],
+        last_attempt_at=m["last_attempt_at"],
         last_outcome=m["last_outcome"],
-        delivered_at=_maybe_utc(m["delivered_at"]),
+        delivered_at=m["delivered_at"],
         body=m["body"].encode(),
         trace_headers=m["trace_headers"],
     )
@@ -153,6 +148,11 @@ class WebhookRepository:
             .limit(limit)
         )
         return list(self.session.execute(query).scalars())
+
+    def pending_count(self) -> int:
+        """Deliveries not yet delivered or failed (the pending gauge)."""
+        query = select(func.count()).where(deliveries.c.status == "pending")
+        return int(self.session.execute(query).scalar_one())
 
     def claim(self, delivery_id: str, *, now: datetime, lease_until: datetime) -> bool:
         """Take the delivery for one attempt; False when another worker took it first."""

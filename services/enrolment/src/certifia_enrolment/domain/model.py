@@ -46,6 +46,14 @@ class Candidate:
         return replace(self, option=option)
 
 
+class UnknownCandidate(LookupError):
+    """No candidate has this id here."""
+
+    def __init__(self, candidate_id: str) -> None:
+        super().__init__(candidate_id)
+        self.candidate_id = candidate_id
+
+
 class CandidateWithdrawn(Exception):
     """The candidate has left the certification: their enrolment no longer changes."""
 

@@ -17,9 +17,10 @@ from certifia_enrolment.domain.accommodations import (
     AdaptedFormat,
     GranterRole,
 )
+from certifia_enrolment.entrypoints.deps import UnitOfWorkDep
 from certifia_enrolment.service_layer import accommodations as service
+from certifia_enrolment.service_layer import views
 from certifia_shared.auth import Principal, principal_from_request, require
-from certifia_shared.deps import UnitOfWorkDep
 from certifia_shared.hygiene import free_text, one_line
 from certifia_shared.problems import Problem
 from certifia_shared.tenancy import VisibleCandidate
@@ -138,4 +139,4 @@ def list_accommodations(
     uow: UnitOfWorkDep,
 ) -> list[AccommodationOut]:
     """Every grant for the candidate, the one in force first (empty: none was ever granted)."""
-    return [AccommodationOut.of(a) for a in service.accommodation_history(candidate_id, uow=uow)]
+    return [AccommodationOut.of(a) for a in views.accommodation_history(candidate_id, uow=uow)]

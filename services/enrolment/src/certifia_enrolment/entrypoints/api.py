@@ -8,14 +8,12 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from certifia_enrolment.adapters.repository import CandidateRepository
 from certifia_enrolment.domain.model import Candidate, WithdrawerRole
-from certifia_enrolment.service_layer import handlers
+from certifia_enrolment.entrypoints.deps import UnitOfWorkDep
+from certifia_enrolment.service_layer import handlers, views
 from certifia_shared.auth import Principal, require
-from certifia_shared.db import UnitOfWork
-from certifia_shared.deps import UnitOfWorkDep
 from certifia_shared.hygiene import CleanText, Identifier, free_text, one_line
-from certifia_shared.problems import Problem, not_found
+from certifia_shared.problems import Problem
 from certifia_shared.tenancy import STAFF, VisibleCandidate, tenant
 from certifia_shared.web import replayed
 
@@ -116,17 +114,8 @@ def list_candidates(
     offset: Annotated[int, Query(ge=0, le=1_000_000, description="rows to skip (at most 1,000,000)")] = 0,
 ) -> list[CandidateOut]:
     lms_client = None if principal.has("admin", "officer") else _lms_client(principal)
-    with uow:
-        rows = CandidateRepository(uow.session).list(lms_client=lms_client, limit=limit, offset=offset)
+    rows = views.candidates(uow=uow, lms_client=lms_client, limit=limit, offset=offset)
     return [CandidateOut.of(c, staff=_staff(principal)) for c in rows]
-
-
-def _load(uow: UnitOfWork, candidate_id: str) -> Candidate:
-    with uow:
-        candidate = CandidateRepository(uow.session).get(candidate_id)
-    if candidate is None:
-        raise not_found("Candidate", candidate_id, "candidate_id")
-    return candidate
 
 
 @router.get("/candidates/{candidate_id}", response_model=CandidateOut)
@@ -135,7 +124,7 @@ def get_candidate(
     principal: Annotated[Principal, Depends(require("lms", "candidate", "officer", "jury"))],
     uow: UnitOfWorkDep,
 ) -> CandidateOut:
-    return CandidateOut.of(_load(uow, candidate_id), staff=_staff(principal))
+    return CandidateOut.of(views.candidate(candidate_id, uow=uow), staff=_staff(principal))
 
 
 @router.put("/candidates/{candidate_id}/option", response_model=CandidateOut)

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
-from certifia_enrolment.domain.model import CandidateCertified, CandidateWithdrawn, EnrolmentConflict
+from certifia_enrolment.domain.model import (
+    CandidateCertified,
+    CandidateWithdrawn,
+    EnrolmentConflict,
+    UnknownCandidate,
+)
 from certifia_enrolment.domain.webhooks import WebhookRefused
-from certifia_enrolment.service_layer.handlers import UnknownCandidate
 from certifia_enrolment.service_layer.webhooks import (
     SubscriptionDeleted,
     UnknownDelivery,
     UnknownSubscription,
 )
-from certifia_shared.errors import ErrorMap, withdrawn
+from certifia_shared.errors import ErrorMap, unknown_candidate, withdrawn
 from certifia_shared.problems import Problem, not_found
 
 
@@ -46,7 +50,7 @@ def subscription_deleted(_exc: SubscriptionDeleted) -> Problem:
 
 
 ERRORS: ErrorMap = {
-    UnknownCandidate: lambda exc: not_found("Candidate", exc.candidate_id, "candidate_id"),
+    UnknownCandidate: unknown_candidate,
     CandidateWithdrawn: withdrawn,
     CandidateCertified: candidate_certified,
     EnrolmentConflict: enrolment_conflict,

@@ -9,18 +9,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from certifia_enrolment.adapters.webhook_repository import WebhookRepository
-from certifia_enrolment.config import Settings
 from certifia_enrolment.domain.webhooks import EVENT_NAMES, Delivery, Subscription
+from certifia_enrolment.entrypoints.deps import Policy, UnitOfWorkDep
+from certifia_enrolment.service_layer import views
 from certifia_enrolment.service_layer import webhooks as service
 from certifia_shared.auth import Principal, require
-from certifia_shared.db import UnitOfWork
-from certifia_shared.deps import UnitOfWorkDep
 from certifia_shared.hygiene import free_text
-from certifia_shared.problems import not_found
 
 router = APIRouter(tags=["webhooks"])
 LMS = Depends(require("lms"))
@@ -103,30 +100,13 @@ class DeliveryOut(BaseModel):
         )
 
 
-def webhook_policy(request: Request) -> service.WebhookPolicy:
-    settings: Settings = request.app.state.settings
-    return settings.webhook_policy()
-
-
-Policy = Annotated[service.WebhookPolicy, Depends(webhook_policy)]
-
-
 def _lms_client(principal: Principal) -> str:
     return principal.client_id or principal.subject
 
 
-def _sees_all(principal: Principal) -> bool:
-    return principal.has("admin", "officer")
-
-
-def _load(uow: UnitOfWork, principal: Principal, subscription_id: str) -> Subscription:
-    with uow:
-        subscription = WebhookRepository(uow.session).subscription(subscription_id)
-    if subscription is None or not (
-        _sees_all(principal) or subscription.lms_client == _lms_client(principal)
-    ):
-        raise not_found("Webhook subscription", subscription_id, "subscription_id")
-    return subscription
+def _visible_to(principal: Principal) -> str | None:
+    """Whose subscriptions the caller sees: their LMS's, or every LMS's (None) for officers and admins."""
+    return None if principal.has("admin", "officer") else _lms_client(principal)
 
 
 @router.get("/webhooks/events", response_model=list[str])
@@ -155,9 +135,7 @@ def create_subscription(
 def list_subscriptions(
     principal: Annotated[Principal, LMS_OR_STAFF], uow: UnitOfWorkDep
 ) -> list[SubscriptionOut]:
-    lms_client = None if _sees_all(principal) else _lms_client(principal)
-    with uow:
-        rows = WebhookRepository(uow.session).subscriptions(lms_client=lms_client)
+    rows = views.subscriptions(uow=uow, lms_client=_visible_to(principal))
     return [SubscriptionOut.of(s) for s in rows]
 
 
@@ -165,15 +143,15 @@ def list_subscriptions(
 def get_subscription(
     subscription_id: str, principal: Annotated[Principal, LMS_OR_STAFF], uow: UnitOfWorkDep
 ) -> SubscriptionOut:
-    return SubscriptionOut.of(_load(uow, principal, subscription_id))
+    subscription = views.subscription(subscription_id, uow=uow, lms_client=_visible_to(principal))
+    return SubscriptionOut.of(subscription)
 
 
 @router.delete("/webhooks/{subscription_id}", status_code=204)
 def delete_subscription(
     subscription_id: str, principal: Annotated[Principal, LMS], uow: UnitOfWorkDep
 ) -> Response:
-    _load(uow, principal, subscription_id)
-    service.unsubscribe(subscription_id, uow=uow)
+    service.unsubscribe(subscription_id, uow=uow, lms_client=_visible_to(principal))
     return Response(status_code=204)
 
 
@@ -182,8 +160,9 @@ def rotate_secret(
     subscription_id: str, principal: Annotated[Principal, LMS], uow: UnitOfWorkDep, policy: Policy
 ) -> SubscriptionWithSecret:
     """A new secret; the previous one keeps signing beside it (two signatures) for a grace period."""
-    _load(uow, principal, subscription_id)
-    rotated = service.rotate_secret(subscription_id, uow=uow, policy=policy)
+    rotated = service.rotate_secret(
+        subscription_id, uow=uow, policy=policy, lms_client=_visible_to(principal)
+    )
     return SubscriptionWithSecret.with_secret(rotated)
 
 
@@ -196,11 +175,14 @@ def list_deliveries(
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     offset: Annotated[int, Query(ge=0, le=1_000_000, description="rows to skip (at most 1,000,000)")] = 0,
 ) -> list[DeliveryOut]:
-    _load(uow, principal, subscription_id)
-    with uow:
-        rows = WebhookRepository(uow.session).deliveries(
-            subscription_id, status=status, limit=limit, offset=offset
-        )
+    rows = views.deliveries(
+        subscription_id,
+        uow=uow,
+        lms_client=_visible_to(principal),
+        status=status,
+        limit=limit,
+        offset=offset,
+    )
     return [DeliveryOut.of(d) for d in rows]
 
 
@@ -212,9 +194,7 @@ def retry_delivery(
     uow: UnitOfWorkDep,
 ) -> DeliveryOut:
     """Send a failed delivery again now (after fixing the endpoint); a delivered one is left alone."""
-    _load(uow, principal, subscription_id)
-    with uow:
-        delivery = WebhookRepository(uow.session).delivery(delivery_id)
-    if delivery is None or delivery.subscription_id != subscription_id:
-        raise not_found("Webhook delivery", delivery_id, "delivery_id")
-    return DeliveryOut.of(service.retry_delivery(delivery_id, uow=uow))
+    cmd = service.RetryDelivery(
+        subscription_id=subscription_id, delivery_id=delivery_id, lms_client=_visible_to(principal)
+    )
+    return DeliveryOut.of(service.retry_delivery(cmd, uow=uow))

@@ -6,31 +6,24 @@ event): a redelivered event is skipped by the inbox, and a replay that gets past
 
 from __future__ import annotations
 
-from datetime import datetime
-
-from certifia_enrolment.adapters.repository import DiplomaRepository
-from certifia_shared.db import UnitOfWork
-from certifia_shared.envelope import CloudEvent
+from certifia_enrolment.service_layer.unit_of_work import EnrolmentUnitOfWork
+from certifia_shared.envelope import CloudEvent, event_time
 
 
-def _when(value: str) -> datetime:
-    return datetime.fromisoformat(value.replace("Z", "+00:00"))
-
-
-def record_diploma_issued(event: CloudEvent, uow: UnitOfWork) -> None:
+def record_diploma_issued(event: CloudEvent, uow: EnrolmentUnitOfWork) -> None:
     data = event.data
-    DiplomaRepository(uow.session).record_issued(
+    uow.diplomas.record_issued(
         diploma_id=data["diploma_id"],
         candidate_id=data["candidate_id"],
         option=data.get("option"),
-        issued_at=_when(data["issued_at"]),
+        issued_at=event_time(data["issued_at"]),
     )
 
 
-def record_diploma_revoked(event: CloudEvent, uow: UnitOfWork) -> None:
+def record_diploma_revoked(event: CloudEvent, uow: EnrolmentUnitOfWork) -> None:
     data = event.data
-    DiplomaRepository(uow.session).record_revoked(
+    uow.diplomas.record_revoked(
         diploma_id=data["diploma_id"],
         candidate_id=data["candidate_id"],
-        revoked_at=_when(data["revoked_at"]),
+        revoked_at=event_time(data["revoked_at"]),
     )

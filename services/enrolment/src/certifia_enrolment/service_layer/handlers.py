@@ -5,19 +5,20 @@ from __future__ import annotations
 import uuid
 from dataclasses import asdict, dataclass
 
-from certifia_enrolment.adapters.repository import CandidateRepository, DiplomaRepository
 from certifia_enrolment.domain.model import (
     Candidate,
     Option,
     Path,
+    UnknownCandidate,
     WithdrawerRole,
     check_same_enrolment,
     ensure_active,
     ensure_option_open,
     withdraw,
 )
+from certifia_enrolment.service_layer.unit_of_work import EnrolmentUnitOfWork
 from certifia_shared import event_types as ev
-from certifia_shared.db import UnitOfWork, retry_on_conflict
+from certifia_shared.db import retry_on_conflict
 from certifia_shared.envelope import utcnow
 
 
@@ -46,25 +47,18 @@ class WithdrawCandidate:
     by: str  # the account: the token's subject, or the LMS client id
 
 
-class UnknownCandidate(LookupError):
-    def __init__(self, candidate_id: str) -> None:
-        super().__init__(candidate_id)
-        self.candidate_id = candidate_id
-
-
-def enrol_candidate(cmd: EnrolCandidate, *, uow: UnitOfWork) -> tuple[Candidate, bool]:
+def enrol_candidate(cmd: EnrolCandidate, *, uow: EnrolmentUnitOfWork) -> tuple[Candidate, bool]:
     """Enrol once per (LMS client, external id); a repeat returns the existing candidate (a concurrent twin
     may win the unique key, at the INSERT or at commit: the retry reads theirs)."""
 
     def attempt() -> tuple[Candidate, bool]:
         with uow:
-            repo = CandidateRepository(uow.session)
-            existing = repo.by_external_id(cmd.lms_client, cmd.external_id)
+            existing = uow.candidates.by_external_id(cmd.lms_client, cmd.external_id)
             if existing is not None:
                 check_same_enrolment(existing, asdict(cmd))
                 return existing, False
             candidate = Candidate(id=str(uuid.uuid4()), enrolled_at=utcnow(), **asdict(cmd))
-            repo.add(candidate)
+            uow.candidates.add(candidate)
             uow.emit(ev.CANDIDATE_ENROLLED, subject=candidate.id, data=_enrolled_payload(candidate))
             uow.commit()
             return candidate, True
@@ -72,21 +66,18 @@ def enrol_candidate(cmd: EnrolCandidate, *, uow: UnitOfWork) -> tuple[Candidate,
     return retry_on_conflict(attempt)
 
 
-def choose_option(cmd: ChooseOption, *, uow: UnitOfWork) -> tuple[Candidate, bool]:
+def choose_option(cmd: ChooseOption, *, uow: EnrolmentUnitOfWork) -> tuple[Candidate, bool]:
     """Record the option bloc; choosing the same option again changes nothing and emits nothing. Once the
     candidate holds a diploma (not revoked), another option is refused."""
     with uow:
-        repo = CandidateRepository(uow.session)
-        candidate = repo.get(cmd.candidate_id)
+        candidate = uow.candidates.get(cmd.candidate_id)
         if candidate is None:
             raise UnknownCandidate(cmd.candidate_id)
         ensure_active(candidate)
         if candidate.option == cmd.option:
             return candidate, False
-        ensure_option_open(
-            candidate, cmd.option, diploma=DiplomaRepository(uow.session).in_force(candidate.id)
-        )
-        repo.set_option(candidate.id, cmd.option)
+        ensure_option_open(candidate, cmd.option, diploma=uow.diplomas.in_force(candidate.id))
+        uow.candidates.set_option(candidate.id, cmd.option)
         uow.emit(
             ev.OPTION_CHOSEN,
             subject=candidate.id,
@@ -96,19 +87,20 @@ def choose_option(cmd: ChooseOption, *, uow: UnitOfWork) -> tuple[Candidate, boo
         return candidate.with_option(cmd.option), True
 
 
-def withdraw_candidate(cmd: WithdrawCandidate, *, uow: UnitOfWork) -> tuple[Candidate, bool]:
+def withdraw_candidate(cmd: WithdrawCandidate, *, uow: EnrolmentUnitOfWork) -> tuple[Candidate, bool]:
     """Record the withdrawal and emit candidate.withdrawn, once; a repeat returns the first withdrawal."""
     with uow:
-        repo = CandidateRepository(uow.session)
-        candidate = repo.get(cmd.candidate_id)
+        candidate = uow.candidates.get(cmd.candidate_id)
         if candidate is None:
             raise UnknownCandidate(cmd.candidate_id)
         withdrawn, changed = withdraw(candidate, reason=cmd.reason, role=cmd.role, by=cmd.by, now=utcnow())
         if not changed:
             return candidate, False
-        if not repo.record_withdrawal(withdrawn):  # a concurrent request withdrew them first: theirs stands
+        if not uow.candidates.record_withdrawal(
+            withdrawn
+        ):  # a concurrent request withdrew them first: theirs stands
             uow.rollback()
-            current = repo.get(cmd.candidate_id)
+            current = uow.candidates.get(cmd.candidate_id)
             assert current is not None
             return current, False
         assert withdrawn.withdrawn_at is not None

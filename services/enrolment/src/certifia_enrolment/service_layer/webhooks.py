@@ -13,20 +13,15 @@ import json
 import logging
 import threading
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import Protocol, cast
 
 from opentelemetry import trace
 from prometheus_client import Counter, Gauge
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session, sessionmaker
 
-from certifia_enrolment.adapters.orm import webhook_deliveries
-from certifia_enrolment.adapters.repository import CandidateRepository
-from certifia_enrolment.adapters.webhook_repository import WebhookRepository
 from certifia_enrolment.domain.webhooks import (
     WEBHOOK_EVENTS,
     Attempt,
@@ -41,10 +36,11 @@ from certifia_enrolment.domain.webhooks import (
     webhook_body,
 )
 from certifia_enrolment.service_layer.diplomas import record_diploma_issued, record_diploma_revoked
+from certifia_enrolment.service_layer.unit_of_work import EnrolmentUnitOfWork
 from certifia_shared import event_types as ev
 from certifia_shared.consumer import Handler
-from certifia_shared.db import UnitOfWork
 from certifia_shared.envelope import CloudEvent, utcnow
+from certifia_shared.polling import PollingLoop
 from certifia_shared.telemetry import extract_trace_context, inject_trace_headers, log_fields, tracer
 
 log = logging.getLogger(__name__)
@@ -97,7 +93,7 @@ class Subscribe:
     description: str | None
 
 
-def subscribe(cmd: Subscribe, *, uow: UnitOfWork, policy: WebhookPolicy) -> Subscription:
+def subscribe(cmd: Subscribe, *, uow: EnrolmentUnitOfWork, policy: WebhookPolicy) -> Subscription:
     url = check_url(cmd.url, allow_http=policy.allow_http, allow_private=policy.allow_private)
     subscription = Subscription(
         id=str(uuid.uuid4()),
@@ -110,68 +106,82 @@ def subscribe(cmd: Subscribe, *, uow: UnitOfWork, policy: WebhookPolicy) -> Subs
         description=cmd.description,
     )
     with uow:
-        WebhookRepository(uow.session).add_subscription(subscription)
+        uow.webhooks.add_subscription(subscription)
         uow.commit()
     return subscription
 
 
-def unsubscribe(subscription_id: str, *, uow: UnitOfWork) -> None:
+def visible_subscription(
+    uow: EnrolmentUnitOfWork, subscription_id: str, *, lms_client: str | None
+) -> Subscription:
+    """The subscription as ``lms_client`` may see it (None: staff, who see every LMS's); another LMS's is
+    refused as unknown, as if absent. Call inside ``with uow:``."""
+    subscription = uow.webhooks.subscription(subscription_id)
+    if subscription is None or (lms_client is not None and subscription.lms_client != lms_client):
+        raise UnknownSubscription(subscription_id)
+    return subscription
+
+
+def unsubscribe(subscription_id: str, *, uow: EnrolmentUnitOfWork, lms_client: str | None) -> None:
     """Stop the subscription; what was still pending for it is marked failed, not sent."""
     with uow:
-        repo = WebhookRepository(uow.session)
-        if repo.subscription(subscription_id) is None:
-            raise UnknownSubscription(subscription_id)
-        repo.deactivate(subscription_id)
-        repo.cancel_pending(subscription_id, outcome="subscription deleted before delivery")
+        visible_subscription(uow, subscription_id, lms_client=lms_client)
+        uow.webhooks.deactivate(subscription_id)
+        uow.webhooks.cancel_pending(subscription_id, outcome="subscription deleted before delivery")
         uow.commit()
 
 
-def rotate_secret(subscription_id: str, *, uow: UnitOfWork, policy: WebhookPolicy) -> Subscription:
+def rotate_secret(
+    subscription_id: str, *, uow: EnrolmentUnitOfWork, policy: WebhookPolicy, lms_client: str | None
+) -> Subscription:
     """A new secret; the old one keeps signing beside it for ``policy.secret_overlap``."""
     with uow:
-        repo = WebhookRepository(uow.session)
-        current = repo.subscription(subscription_id)
-        if current is None:
-            raise UnknownSubscription(subscription_id)
+        current = visible_subscription(uow, subscription_id, lms_client=lms_client)
         if not current.active:
             raise SubscriptionDeleted(subscription_id)
         secret = new_secret()
-        repo.rotate_secret(
+        uow.webhooks.rotate_secret(
             subscription_id, secret=secret, previous=current.secret, until=utcnow() + policy.secret_overlap
         )
         uow.commit()
-        rotated = repo.subscription(subscription_id)
+        rotated = uow.webhooks.subscription(subscription_id)
     assert rotated is not None
     return rotated
 
 
-def retry_delivery(delivery_id: str, *, uow: UnitOfWork) -> Delivery:
+@dataclass(frozen=True)
+class RetryDelivery:
+    subscription_id: str
+    delivery_id: str
+    lms_client: str | None  # who asks: their LMS, or None for staff
+
+
+def retry_delivery(cmd: RetryDelivery, *, uow: EnrolmentUnitOfWork) -> Delivery:
     """Send a failed (or pending) delivery again now; a delivered one is left as it is."""
     with uow:
-        repo = WebhookRepository(uow.session)
-        delivery = repo.delivery(delivery_id)
-        if delivery is None:
-            raise UnknownDelivery(delivery_id)
-        subscription = repo.subscription(delivery.subscription_id)
-        if subscription is None or not subscription.active:
-            raise SubscriptionDeleted(delivery.subscription_id)
+        subscription = visible_subscription(uow, cmd.subscription_id, lms_client=cmd.lms_client)
+        delivery = uow.webhooks.delivery(cmd.delivery_id)
+        if delivery is None or delivery.subscription_id != subscription.id:
+            raise UnknownDelivery(cmd.delivery_id)
+        if not subscription.active:
+            raise SubscriptionDeleted(subscription.id)
         if delivery.status != "delivered":
-            repo.retry_now(delivery_id, utcnow())
+            uow.webhooks.retry_now(delivery.id, utcnow())
             uow.commit()
-        again = repo.delivery(delivery_id)
+        again = uow.webhooks.delivery(delivery.id)
     assert again is not None
     return again
 
 
 # -- fan-out (consumer handler) ---------------------------------------------------------------------
-def fan_out(event: CloudEvent, uow: UnitOfWork) -> None:
+def fan_out(event: CloudEvent, uow: EnrolmentUnitOfWork) -> None:
     """One pending delivery per active subscription of the candidate's LMS that wants this event."""
     name = WEBHOOK_EVENTS[event.type]
-    candidate = CandidateRepository(uow.session).get(event.subject)
+    candidate = uow.candidates.get(event.subject)
     if candidate is None:  # not enrolled through an LMS here (or not yet): no one to tell
         log.info("no candidate for event", extra=log_fields(event_id=event.id, subject=event.subject))
         return
-    repo = WebhookRepository(uow.session)
+    repo = uow.webhooks
     now = utcnow()
     body = webhook_body(
         name=name,
@@ -202,21 +212,29 @@ def fan_out(event: CloudEvent, uow: UnitOfWork) -> None:
         )
 
 
-def _and_fan_out(effect: Handler) -> Handler:
+EventHandler = Callable[[CloudEvent, EnrolmentUnitOfWork], None]
+
+
+def _and_fan_out(effect: EventHandler) -> EventHandler:
     """The event's own effect on enrolment, then its webhooks, in the same unit of work."""
 
-    def handler(event: CloudEvent, uow: UnitOfWork) -> None:
+    def handler(event: CloudEvent, uow: EnrolmentUnitOfWork) -> None:
         effect(event, uow)
         fan_out(event, uow)
 
     return handler
 
 
+def _handler(handle: EventHandler) -> Handler:
+    """As the consumer takes it: it opens the unit of work bootstrap wired (``EnrolmentUnitOfWork``)."""
+    return cast(Handler, handle)
+
+
 def event_handlers() -> dict[str, Handler]:
     """Every event an LMS can follow is fanned out to its webhooks; a diploma also freezes the option."""
-    handlers: dict[str, Handler] = dict.fromkeys(WEBHOOK_EVENTS, fan_out)
-    handlers[ev.DIPLOMA_ISSUED] = _and_fan_out(record_diploma_issued)
-    handlers[ev.DIPLOMA_REVOKED] = _and_fan_out(record_diploma_revoked)
+    handlers: dict[str, Handler] = dict.fromkeys(WEBHOOK_EVENTS, _handler(fan_out))
+    handlers[ev.DIPLOMA_ISSUED] = _handler(_and_fan_out(record_diploma_issued))
+    handlers[ev.DIPLOMA_REVOKED] = _handler(_and_fan_out(record_diploma_revoked))
     return handlers
 
 
@@ -229,26 +247,30 @@ class DeliveryWorker:
     def __init__(
         self,
         *,
-        sessions: sessionmaker[Session],
+        uow_factory: Callable[[], EnrolmentUnitOfWork],
         sender: Sender,
         policy: WebhookPolicy,
         poll_seconds: float = 0.5,
         batch: int = 20,
         concurrency: int = 4,
     ) -> None:
-        self._sessions = sessions
+        self._uow = uow_factory
         self._sender = sender
         self._policy = policy
-        self._poll = poll_seconds
         self._batch = batch
         self._concurrency = concurrency
-        self.healthy = False
+        self._loop = PollingLoop(self.deliver_due, name="webhook delivery loop", poll_seconds=poll_seconds)
+
+    @property
+    def healthy(self) -> bool:
+        """The last batch went through (readiness)."""
+        return self._loop.healthy
 
     def deliver_due(self) -> int:
         """Lease and send one batch of due deliveries; returns how many were attempted."""
         now = utcnow()
-        with self._sessions() as session:
-            due = WebhookRepository(session).due(now, self._batch)
+        with self._uow() as uow:
+            due = uow.webhooks.due(now, self._batch)
         claimed = [d for d in due if self._claim(d, now)]
         if len(claimed) <= 1 or self._concurrency <= 1:
             for delivery_id in claimed:
@@ -260,19 +282,16 @@ class DeliveryWorker:
         return len(claimed)
 
     def _claim(self, delivery_id: str, now: datetime) -> bool:
-        with self._sessions() as session:
-            taken = WebhookRepository(session).claim(
-                delivery_id, now=now, lease_until=now + self._policy.lease
-            )
-            session.commit()
+        with self._uow() as uow:
+            taken = uow.webhooks.claim(delivery_id, now=now, lease_until=now + self._policy.lease)
+            uow.commit()
         return taken
 
     def attempt(self, delivery_id: str) -> None:
         """POST one leased delivery and record what came of it."""
-        with self._sessions() as session:
-            repo = WebhookRepository(session)
-            delivery = repo.delivery(delivery_id)
-            subscription = repo.subscription(delivery.subscription_id) if delivery else None
+        with self._uow() as uow:
+            delivery = uow.webhooks.delivery(delivery_id)
+            subscription = uow.webhooks.subscription(delivery.subscription_id) if delivery else None
         if delivery is None or subscription is None:
             return
         parent = extract_trace_context(json.loads(delivery.trace_headers or "{}"))
@@ -293,8 +312,8 @@ class DeliveryWorker:
             if subscription.active
             else NextStep("failed", None)
         )
-        with self._sessions() as session:
-            WebhookRepository(session).record_attempt(
+        with self._uow() as uow:
+            uow.webhooks.record_attempt(
                 delivery.id,
                 status=step.status,
                 attempts=delivery.attempts + 1,
@@ -302,7 +321,7 @@ class DeliveryWorker:
                 outcome=result.describe(),
                 next_attempt_at=step.next_attempt_at,
             )
-            session.commit()
+            uow.commit()
         WEBHOOK_DELIVERIES.labels("delivered" if result.succeeded else "error").inc()
         log.log(
             logging.INFO if result.succeeded else logging.WARNING,
@@ -331,23 +350,9 @@ class DeliveryWorker:
         return self._sender.post(subscription.url, delivery.body, headers)
 
     def _update_pending_gauge(self) -> None:
-        with self._sessions() as session:
-            pending = session.execute(
-                select(func.count()).where(webhook_deliveries.c.status == "pending")
-            ).scalar_one()
+        with self._uow() as uow:
+            pending = uow.webhooks.pending_count()
         WEBHOOKS_PENDING.set(pending)
 
     def run(self, stop: threading.Event) -> None:
-        backoff = self._poll
-        while not stop.is_set():
-            try:
-                sent = self.deliver_due()
-                self.healthy = True
-                backoff = self._poll
-                if sent:
-                    continue
-            except Exception:
-                self.healthy = False
-                log.exception("webhook delivery loop failed; retrying")
-                backoff = min(backoff * 2, 5.0)
-            stop.wait(backoff)
+        self._loop.run(stop)

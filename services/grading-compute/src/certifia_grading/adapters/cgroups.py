@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from certifia_grading.adapters.sandbox import Limits
+    from certifia_grading.domain.sandbox import Limits
 
 __all__ = [
     "GROUP",
@@ -298,7 +298,7 @@ def default_hierarchy() -> Hierarchy:
 @functools.lru_cache(maxsize=1)
 def available() -> str | None:
     """None when this process can create job cgroups, else why not (tried once with a throwaway one)."""
-    from certifia_grading.adapters.sandbox import Limits
+    from certifia_grading.domain.sandbox import Limits
 
     try:
         default_hierarchy().create(Limits()).close()

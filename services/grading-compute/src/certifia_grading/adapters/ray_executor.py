@@ -3,9 +3,9 @@
 A local Ray is started on this machine (``address=None``) or an existing cluster is joined
 (``address="ray://..."`` or ``"auto"``). Every job is a Ray task with ``max_retries=0`` (Ray would
 otherwise retry a task killed for memory, again and again). Workers are reused from job to job (Ray's
-default): candidate code never runs in a worker process, only in the sandbox the engine starts (with
+default): candidate code never runs in a worker process, only in the sandbox the grader starts (with
 its own rlimits and cgroup), and the scorer in a bounded child, so what a worker keeps between jobs is
-the engine's own state (packs, datasets), which is what makes a job cost its grading and not a
+the grader's own state (packs, datasets), which is what makes a job cost its grading and not a
 fresh interpreter (a fresh worker per job, ``max_calls=1``, cost 3.5-3.9 CPU-seconds a job). A job
 that is killed (timeout, crash) takes its worker with it; Ray starts another.
 GPUs are requested only when asked for and when the cluster has them.

@@ -9,6 +9,7 @@ from sqlalchemy import ScalarSelect, func, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from certifia_grading.adapters.orm import candidates, jobs
+from certifia_shared.db import insert_ignoring_conflict
 
 CLAIM_LOCK = 0x6772_6164  # pg_advisory_xact_lock key of the grading-job claim ("grad")
 
@@ -150,6 +151,14 @@ class CandidateRepository:
             select(candidates.c.candidate_id).where(candidates.c.candidate_id == candidate_id)
         ).first()
         return row is not None
+
+    def add(self, candidate_id: str, *, lms_client: str, enrolled_at: datetime) -> None:
+        """Record an enrolled candidate and its tenant; a twin recorded concurrently wins (nothing is written)."""
+        insert_ignoring_conflict(
+            self.session,
+            candidates,
+            {"candidate_id": candidate_id, "lms_client": lms_client, "enrolled_at": enrolled_at},
+        )
 
     def time_factor(self, candidate_id: str) -> float:
         factor = self.session.scalar(

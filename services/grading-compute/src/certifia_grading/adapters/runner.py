@@ -1,7 +1,7 @@
-"""Where a grading job runs: in this process (the engine still runs candidate code in its sandbox), or
+"""Where a grading job runs: in this process (the grader still runs candidate code in its sandbox), or
 as a Ray task in a Ray worker process (local Ray, or a cluster when an address is configured). Ray
-reuses its worker processes, each keeping one engine (packs and datasets loaded once): candidate code
-never runs in a worker, only in the engine's sandbox, and the scorer in a process of its own.
+reuses its worker processes, each keeping one grader (packs and datasets loaded once): candidate code
+never runs in a worker, only in the grader's sandbox, and the scorer in a process of its own.
 
 Every Ray job has a deadline derived from its pack's limits (:func:`job_timeout`); a job past it is
 killed and becomes a failed grading saying so.
@@ -18,25 +18,27 @@ import time
 from pathlib import Path
 from typing import Any
 
-from certifia_grading.engine import GradingEngine, GradingOutcome
-from certifia_grading.engine.inference import cuda_available
+from certifia_grading.adapters.sandbox import make_sandbox
+from certifia_grading.domain import Grader, GradingOutcome
+from certifia_grading.domain.inference import cuda_available
 
 log = logging.getLogger(__name__)
 JOB_MARGIN_S = 60.0  # beyond the pack's limits: worker start, dataset build, archive checks
-_ENGINES: dict[tuple[str | None, bool, bool], GradingEngine] = {}  # one per worker process and setting
+_GRADERS: dict[tuple[str | None, bool, bool], Grader] = {}  # one per worker process and setting
 
 
 def grade_in_worker(
     packs_dir: str | None, sandbox: bool, pack_id: str, archive: bytes, time_factor: float = 1.0
 ) -> GradingOutcome:
-    """Runs inside a Ray worker: the worker's engine (built at its first job, datasets cached in it)."""
+    """Runs inside a Ray worker: the worker's grader (built at its first job, datasets cached in it), with
+    bubblewrap as its sandbox (``sandbox=False``: unsandboxed, as the service was configured)."""
     key = (packs_dir, sandbox, worker_gpu())
-    engine = _ENGINES.get(key)
-    if engine is None:
-        engine = _ENGINES[key] = GradingEngine(
-            Path(packs_dir) if packs_dir else None, sandbox=sandbox, gpu=key[2]
+    grader = _GRADERS.get(key)
+    if grader is None:
+        grader = _GRADERS[key] = Grader(
+            Path(packs_dir) if packs_dir else None, sandbox=make_sandbox(sandbox), gpu=key[2]
         )
-    return engine.grade(pack_id, archive, time_factor=time_factor)
+    return grader.grade(pack_id, archive, time_factor=time_factor)
 
 
 def job_timeout(limits: dict[str, float], margin_s: float = JOB_MARGIN_S) -> float:
@@ -55,18 +57,18 @@ def worker_gpu() -> bool:
 
 
 class LocalGrader:
-    def __init__(self, engine: GradingEngine) -> None:
-        self.engine = engine
+    def __init__(self, grader: Grader) -> None:
+        self.grader = grader
 
     def __call__(self, pack_id: str, archive: bytes, *, time_factor: float = 1.0) -> GradingOutcome:
-        self.engine.pack(pack_id)  # unknown pack: raises before any work
-        return self.engine.grade(pack_id, archive, time_factor=time_factor)
+        self.grader.pack(pack_id)  # unknown pack: raises before any work
+        return self.grader.grade(pack_id, archive, time_factor=time_factor)
 
 
 class RayGrader:
     def __init__(
         self,
-        engine: GradingEngine,
+        grader: Grader,
         executor: Any,
         packs_dir: str | None,
         sandbox: bool,
@@ -74,17 +76,17 @@ class RayGrader:
         model_packs_here: bool = False,
         timeout_margin_s: float = JOB_MARGIN_S,
     ) -> None:
-        self.engine = engine
+        self.grader = grader
         self.timeout_margin_s = timeout_margin_s
         self.executor = executor
         self.packs_dir = packs_dir
         self.sandbox = sandbox
-        self.model_packs_here = model_packs_here  # True when this process's engine scores through Triton
+        self.model_packs_here = model_packs_here  # True when this process's grader scores through Triton
 
     def __call__(self, pack_id: str, archive: bytes, *, time_factor: float = 1.0) -> GradingOutcome:
-        info = self.engine.pack(pack_id)
+        info = self.grader.pack(pack_id)
         if self.model_packs_here and info.interface == "onnx":
-            return self.engine.grade(pack_id, archive, time_factor=time_factor)
+            return self.grader.grade(pack_id, archive, time_factor=time_factor)
         num_gpus = info.limits.get(
             "gpus", 0
         )  # a pack asks for GPUs in its limits; Ray grants them if present

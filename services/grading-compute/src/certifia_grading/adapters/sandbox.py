@@ -44,81 +44,28 @@ import tempfile
 import threading
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from certifia_grading.adapters import cgroups, seccomp
+from certifia_grading.domain.sandbox import SANDBOX_ROOT, Limits, Sandbox, SandboxResult, SandboxUnavailable
 
 __all__ = [
+    "SANDBOX_ROOT",
     "BwrapSandbox",
     "Limits",
     "SandboxResult",
     "SandboxUnavailable",
     "UnsandboxedRunner",
     "find_bwrap",
+    "make_sandbox",
 ]
 
-SANDBOX_ROOT = "/sandbox"  # where the job's folders appear inside the sandbox
 _UID_RANGE = (200_000, 260_000)  # dedicated uids for sandboxed runs when the grader is root
 _DEFAULT_PATH = "/usr/local/bin:/usr/bin:/bin"
 RESULT_FD_ENV = "CERTIFIA_RESULT_FD"  # the channel's inherited write end, as the command sees it
 log = logging.getLogger(__name__)
 _warned_once = threading.Lock()
-
-
-class SandboxUnavailable(RuntimeError):
-    """bubblewrap (or, as root, setpriv) is missing or cannot create its namespaces here."""
-
-
-@dataclass(frozen=True)
-class Limits:
-    cpu_seconds: int = 30
-    memory_mb: int = 1536
-    wall_seconds: float = 60.0
-    max_processes: int = 32
-    max_output_mb: int = 16
-    max_open_files: int = 256
-    max_log_kb: int = 64  # stdout + stderr kept (each); writing more than 16x this kills the run
-    # GPUs the job asks Ray for; where the run has NVIDIA devices, the sandbox exposes them (see gpu_devices)
-    gpus: float = 0
-
-    @classmethod
-    def from_mapping(cls, data: Mapping[str, object]) -> Limits:
-        known = {f for f in cls.__dataclass_fields__}
-        unknown = set(data) - known
-        if unknown:
-            raise ValueError(f"unknown limits: {sorted(unknown)}")
-        limits = cls(**data)  # type: ignore[arg-type]
-        if limits.gpus < 0:
-            raise ValueError(f"limits.gpus must be >= 0, got {limits.gpus}")
-        return limits
-
-
-@dataclass(frozen=True)
-class SandboxResult:
-    returncode: int | None
-    duration_s: float
-    stdout: str
-    stderr: str
-    timed_out: bool = False
-    output_flooded: bool = False  # killed because stdout/stderr exceeded the cap
-    signal: int | None = None  # signal that ended the command, when known
-    notes: tuple[str, ...] = field(default=())
-    oom_killed: bool = False  # the job's cgroup hit its memory limit (all its processes together)
-    memory_peak_mb: float | None = None  # the job's peak memory, where its cgroup reports one
-    channel: bytes | None = None  # what the command wrote to $CERTIFIA_RESULT_FD (at most max_output_mb)
-    channel_overflow: bool = False  # killed because it wrote more than that to the channel
-    forks_refused: int = 0  # forks/threads the job's pids limit refused (where its cgroup reports it)
-
-    @property
-    def ok(self) -> bool:
-        return (
-            self.returncode == 0
-            and not self.timed_out
-            and not self.output_flooded
-            and not self.oom_killed
-            and not self.channel_overflow
-        )
 
 
 def find_bwrap() -> str | None:
@@ -347,7 +294,10 @@ def _ancestors(path: str) -> list[str]:
 
 
 class BwrapSandbox:
-    """Runs ``argv`` inside bubblewrap. ``binds`` maps sandbox path -> (host path, writable)."""
+    """Runs ``argv`` inside bubblewrap. ``binds`` maps sandbox path -> (host path, writable). The grader's
+    :class:`~certifia_grading.domain.sandbox.Sandbox`."""
+
+    isolated = True  # the command sees the sandbox's paths
 
     def __init__(
         self,
@@ -528,6 +478,7 @@ class UnsandboxedRunner:
     """Same contract without isolation (rlimits only). For the benchmark's comparison, never for grading."""
 
     as_root = False
+    isolated = False  # paths under SANDBOX_ROOT are translated to host folders
 
     def check(self) -> None:
         return None
@@ -572,3 +523,9 @@ class UnsandboxedRunner:
             nproc = limits.max_processes + _count_processes(os.getuid()) + 2
             argv = [host(a) for a in argv]
             return _run_capped(argv, limits=limits, env=full_env, nproc=nproc, cwd=host(chdir), job=job)
+
+
+def make_sandbox(sandboxed: bool = True) -> Sandbox:
+    """What a grader built here runs candidate code in: bubblewrap, or (``sandboxed=False``, the benchmark's
+    comparison only) the unsandboxed runner."""
+    return BwrapSandbox() if sandboxed else UnsandboxedRunner()

@@ -42,7 +42,7 @@ from pytriton.decorators import batch
 from pytriton.model_config import DynamicBatcher, ModelConfig, Tensor
 from pytriton.triton import Triton, TritonConfig
 
-from certifia_grading.engine.inference import CUDA_PROVIDER, check_gpu_session, cuda_available
+from certifia_grading.domain.inference import CUDA_PROVIDER, check_gpu_session, cuda_available
 
 Device = Literal["auto", "cpu", "gpu"]
 

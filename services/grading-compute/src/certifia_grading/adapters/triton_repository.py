@@ -45,7 +45,7 @@ from certifia_grading.adapters.triton import (
     _Spec,
     read_signature,
 )
-from certifia_grading.engine.inference import CUDA_PROVIDER
+from certifia_grading.domain.inference import CUDA_PROVIDER
 
 Backend = Literal["onnxruntime", "python"]
 

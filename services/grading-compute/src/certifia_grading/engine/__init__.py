@@ -1,36 +1,9 @@
-"""The grading engine: packs (versioned folders), sandboxed candidate code, trusted scorers, verdicts.
+"""The import paths the released grading packs were fingerprinted with, and nothing else.
 
->>> engine = GradingEngine()
->>> [p.id for p in engine.list_packs()]            # doctest: +SKIP
->>> outcome = engine.grade("b2_data_cleaning", zip_bytes)   # doctest: +SKIP
+The grader is :mod:`certifia_grading.domain` (``Grader``, spec, verdicts, archive, hidden data...). The
+released packs (``packs/released.json`` hashes every file of a pack, its import lines included) import
+``certifia_grading.engine.spec``, ``.model``, ``.inference``, ``.sandboxed_inference`` and
+``.model_runner``: these modules re-export the domain's objects under those names, so that a released
+pack version keeps its files, hence its fingerprint. A pack's next version imports the domain; new code
+never imports this package.
 """
-
-from certifia_grading.engine.engine import DEFAULT_PACKS_DIR, GradingEngine
-from certifia_grading.engine.inference import InferenceBackend, OnnxRuntimeBackend, check_onnx_model
-from certifia_grading.engine.model import (
-    CriterionVerdict,
-    GradingOutcome,
-    PackError,
-    PackInfo,
-    SubmissionError,
-    UnknownPack,
-)
-from certifia_grading.engine.spec import Dataset, PackSpec, ScoreContext, Submission
-
-__all__ = [
-    "DEFAULT_PACKS_DIR",
-    "CriterionVerdict",
-    "Dataset",
-    "GradingEngine",
-    "GradingOutcome",
-    "InferenceBackend",
-    "OnnxRuntimeBackend",
-    "PackError",
-    "PackInfo",
-    "PackSpec",
-    "ScoreContext",
-    "Submission",
-    "SubmissionError",
-    "UnknownPack",
-    "check_onnx_model",
-]

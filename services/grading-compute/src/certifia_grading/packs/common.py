@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 from sklearn import metrics as skm
 
-from certifia_grading.engine.model import SubmissionError
+from certifia_grading.domain.model import SubmissionError
 
 DIGIT_MAX = 16.0  # load_digits: 8x8 images, intensities 0..16
 
@@ -101,7 +101,7 @@ def run_classifier(
 
 # -- hidden variants of a public dataset ---------------------------------------------------------------
 # A pack built on a dataset anyone can load never scores on its rows as they are: it scores on variants
-# drawn under the effective seed (engine.hidden), which memorising the public rows does not answer.
+# drawn under the effective seed (domain.hidden), which memorising the public rows does not answer.
 
 
 def _partners_within_class(y: np.ndarray, rng: np.random.Generator) -> np.ndarray:

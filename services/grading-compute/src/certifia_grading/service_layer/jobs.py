@@ -19,11 +19,11 @@ from typing import Any, Literal, Protocol
 from opentelemetry import trace
 
 from certifia_grading.adapters.artifacts import ArtifactUnavailable
-from certifia_grading.adapters.repository import CandidateRepository, JobRepository
-from certifia_grading.engine import GradingOutcome, UnknownPack
+from certifia_grading.domain import GradingOutcome, UnknownPack
+from certifia_grading.service_layer.unit_of_work import GradingUnitOfWork
 from certifia_shared import event_types as ev
-from certifia_shared.db import UnitOfWork
 from certifia_shared.envelope import CloudEvent, utcnow
+from certifia_shared.polling import PollingLoop
 from certifia_shared.telemetry import extract_trace_context, inject_trace_headers, log_fields, tracer
 
 log = logging.getLogger(__name__)
@@ -38,12 +38,11 @@ SUBMISSION: FailureCause = "submission"
 INFRASTRUCTURE: FailureCause = "infrastructure"
 
 
-def on_grading_requested(event: CloudEvent, uow: UnitOfWork) -> None:
+def on_grading_requested(event: CloudEvent, uow: GradingUnitOfWork) -> None:
     data = event.data
-    repo = JobRepository(uow.session)
-    if repo.get(data["submission_id"]) is not None:
+    if uow.jobs.get(data["submission_id"]) is not None:
         return
-    repo.add(
+    uow.jobs.add(
         submission_id=data["submission_id"],
         candidate_id=data["candidate_id"],
         evaluation_id=data["evaluation_id"],
@@ -83,7 +82,7 @@ def _accommodation(outcome: GradingOutcome | None) -> dict[str, Any]:
 
 
 def _commitment(outcome: GradingOutcome | None) -> dict[str, str]:
-    """The commitment to the hidden data's seed (engine.hidden), when the engine graded: the seed itself
+    """The commitment to the hidden data's seed (domain.hidden), when the grader graded: the seed itself
     is never published; an auditor holding the grading secret checks it (python -m certifia_grading.audit)."""
     if outcome is None or not outcome.dataset_commitment:
         return {}
@@ -130,7 +129,7 @@ class GradingWorker:
     def __init__(
         self,
         *,
-        uow_factory: Callable[[], UnitOfWork],
+        uow_factory: Callable[[], GradingUnitOfWork],
         fetch: Callable[[dict[str, Any]], bytes],
         grade: Grade,
         max_attempts: int = 3,
@@ -148,18 +147,12 @@ class GradingWorker:
         self._tracer = tracer("certifia.grading")
 
     def run(self, stop: threading.Event) -> None:
-        while not stop.is_set():
-            try:
-                worked = self.run_once()
-            except Exception:  # the worker never dies; the job stays queued or running for recovery
-                log.exception("grading worker iteration failed")
-                worked = False
-            if not worked:
-                stop.wait(self._idle_seconds)
+        # the worker never dies: a failed iteration leaves its job queued or running for recovery
+        PollingLoop(self.run_once, name="grading worker", poll_seconds=self._idle_seconds).run(stop)
 
     def run_once(self) -> bool:
         with self._uow_factory() as uow:
-            job = JobRepository(uow.session).claim_next(utcnow(), max_in_flight=self._max_in_flight)
+            job = uow.jobs.claim_next(utcnow(), max_in_flight=self._max_in_flight)
             uow.commit()
         if job is None:
             return False
@@ -203,7 +196,7 @@ class GradingWorker:
     def _time_factor(self, job: dict[str, Any]) -> float:
         """The candidate's extra-time factor in force (candidate.accommodation_granted), 1.0 without one."""
         with self._uow_factory() as uow:
-            return CandidateRepository(uow.session).time_factor(job["candidate_id"])
+            return uow.candidates.time_factor(job["candidate_id"])
 
     def _beyond_attempt_limit(self, job: dict[str, Any]) -> str | None:
         """Defensive (assessment refuses the submission first): the reason a job past the candidate's
@@ -211,7 +204,7 @@ class GradingWorker:
         if self._attempt_limit is None:
             return None
         with self._uow_factory() as uow:
-            number = JobRepository(uow.session).attempt_number(job)
+            number = uow.jobs.attempt_number(job)
         if number <= self._attempt_limit:
             return None
         return (
@@ -222,7 +215,7 @@ class GradingWorker:
     def _retry_or_fail(self, job: dict[str, Any], reason: str) -> None:
         if job["attempts"] < self._max_attempts:
             with self._uow_factory() as uow:
-                JobRepository(uow.session).requeue(job["submission_id"], reason)
+                uow.jobs.requeue(job["submission_id"], reason)
                 uow.commit()
             log.warning(
                 "grading job requeued: %s", reason, extra=log_fields(submission_id=job["submission_id"])
@@ -234,7 +227,7 @@ class GradingWorker:
     def _finish(self, job: dict[str, Any], payload: dict[str, Any]) -> None:
         failed = "reason" in payload
         with self._uow_factory() as uow:
-            JobRepository(uow.session).finish(
+            uow.jobs.finish(
                 job["submission_id"],
                 status="failed" if failed else "completed",
                 result=payload,
@@ -251,13 +244,12 @@ class GradingWorker:
         )
 
 
-def recover_interrupted_jobs(uow: UnitOfWork, *, max_attempts: int = 3) -> int:
+def recover_interrupted_jobs(uow: GradingUnitOfWork, *, max_attempts: int = 3) -> int:
     """At start-up: jobs left running by a crash go back to the queue, unless they already had their
     ``max_attempts`` (a submission that crashes its worker every time would otherwise be retried forever):
     those fail as an infrastructure error, with grading.failed. Returns how many were queued again."""
     with uow:
-        repo = JobRepository(uow.session)
-        for job in repo.running():
+        for job in uow.jobs.running():
             if job["attempts"] >= max_attempts:
                 reason = (
                     f"grading was interrupted {job['attempts']} times (the grading worker stopped while it ran): "
@@ -265,8 +257,10 @@ def recover_interrupted_jobs(uow: UnitOfWork, *, max_attempts: int = 3) -> int:
                     "an officer can ask for a new grading"
                 )
                 payload = failed_payload(job, reason, cause=INFRASTRUCTURE)
-                repo.finish(job["submission_id"], status="failed", result=payload, reason=reason, at=utcnow())
+                uow.jobs.finish(
+                    job["submission_id"], status="failed", result=payload, reason=reason, at=utcnow()
+                )
                 uow.emit(ev.GRADING_FAILED, subject=job["candidate_id"], data=payload)
-        count = repo.recover_interrupted()
+        count = uow.jobs.recover_interrupted()
         uow.commit()
         return count

@@ -52,6 +52,22 @@ class Appeal:
 
 
 # -- refusals ------------------------------------------------------------------------------------------
+class UnknownDefence(LookupError):
+    """No defence of that id (its outcome keeps the scheduled defence's id)."""
+
+    def __init__(self, defence_id: str) -> None:
+        super().__init__(defence_id)
+        self.defence_id = defence_id
+
+
+class NoAppeal(LookupError):
+    """The defence is contested by no appeal."""
+
+    def __init__(self, defence_id: str) -> None:
+        super().__init__(defence_id)
+        self.defence_id = defence_id
+
+
 class AppealRefused(ValueError):
     """The text sent cannot be accepted; ``field`` names it (answered 422)."""
 

@@ -91,6 +91,22 @@ class ThesisAlreadyPassed(Exception):
         self.candidate_id = candidate_id
 
 
+class UnknownCandidate(LookupError):
+    """No candidate.enrolled for this candidate was applied here."""
+
+    def __init__(self, candidate_id: str) -> None:
+        super().__init__(candidate_id)
+        self.candidate_id = candidate_id
+
+
+class UnknownMission(LookupError):
+    """No mission of that id (or not the candidate's)."""
+
+    def __init__(self, mission_id: str) -> None:
+        super().__init__(mission_id)
+        self.mission_id = mission_id
+
+
 class CandidateWithdrawn(Exception):
     """The candidate withdrew from the certification: no deposit, scheduling or outcome after that."""
 

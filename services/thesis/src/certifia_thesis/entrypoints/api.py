@@ -7,11 +7,10 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Response
 
 from certifia_shared.auth import Principal, require
-from certifia_shared.deps import UnitOfWorkDep
-from certifia_shared.problems import not_found
 from certifia_shared.tenancy import VisibleCandidate
 from certifia_shared.web import replayed
-from certifia_thesis.entrypoints.deps import Clock, SettingsDep
+from certifia_thesis.domain.model import UnknownCandidate
+from certifia_thesis.entrypoints.deps import Clock, SettingsDep, UnitOfWorkDep
 from certifia_thesis.entrypoints.schemas import (
     DefenceOut,
     DefenceRequest,
@@ -85,5 +84,5 @@ def get_thesis(
 ) -> ThesisOut:
     view = views.thesis_of(candidate_id, uow=uow)
     if view is None:
-        raise not_found("Candidate", candidate_id, "candidate_id")
+        raise UnknownCandidate(candidate_id)
     return ThesisOut.of(view)

@@ -12,12 +12,11 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request, Response
 
 from certifia_shared.auth import Principal, principal_from_request, require
-from certifia_shared.deps import UnitOfWorkDep
 from certifia_shared.problems import not_found
 from certifia_shared.tenancy import ensure_visible
 from certifia_thesis.domain.appeals import OpenerRole, ResolverRole
 from certifia_thesis.domain.model import Defence
-from certifia_thesis.entrypoints.deps import Clock, SettingsDep
+from certifia_thesis.entrypoints.deps import Clock, SettingsDep, UnitOfWorkDep
 from certifia_thesis.entrypoints.schemas import AppealOut, AppealRequest, ResolutionRequest
 from certifia_thesis.service_layer import appeals, views
 
@@ -70,7 +69,7 @@ def open_appeal(
 def get_appeal(
     defence: VisibleDefence, principal: Annotated[Principal, Depends(READERS)], uow: UnitOfWorkDep
 ) -> AppealOut:
-    return AppealOut.of(appeals.appeal_of(defence.id, uow=uow))
+    return AppealOut.of(views.appeal_of(defence.id, uow=uow))
 
 
 @router.post("/defences/{defence_id}/appeal/resolution", response_model=AppealOut)

@@ -8,14 +8,13 @@ from fastapi import APIRouter, Depends, File, Form, Query, Response, UploadFile
 from starlette.concurrency import run_in_threadpool
 
 from certifia_shared.auth import Principal, require
-from certifia_shared.deps import UnitOfWorkDep
 from certifia_shared.downloads import download_responses, file_response
 from certifia_shared.problems import not_found
 from certifia_shared.tenancy import VisibleCandidate
 from certifia_shared.web import replayed
 from certifia_thesis.domain.deposit import check_thesis_file
 from certifia_thesis.domain.schedule import JuryMember
-from certifia_thesis.entrypoints.deps import Clock, DepositsDep, SettingsDep
+from certifia_thesis.entrypoints.deps import Clock, DepositsDep, SettingsDep, UnitOfWorkDep
 from certifia_thesis.entrypoints.schemas import (
     Abstract,
     DepositOut,

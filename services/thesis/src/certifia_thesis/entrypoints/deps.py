@@ -10,8 +10,9 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from certifia_shared.artifacts import ArtifactStore
-from certifia_shared.deps import current_settings
+from certifia_shared.deps import current_settings, unit_of_work
 from certifia_thesis.config import Settings
+from certifia_thesis.service_layer.unit_of_work import ThesisUnitOfWork
 
 
 def clock(request: Request) -> Callable[[], datetime]:
@@ -28,3 +29,5 @@ def deposits(request: Request) -> ArtifactStore:
 Clock = Annotated[Callable[[], datetime], Depends(clock)]
 DepositsDep = Annotated[ArtifactStore, Depends(deposits)]
 SettingsDep = Annotated[Settings, Depends(current_settings)]
+UnitOfWorkDep = Annotated[ThesisUnitOfWork, Depends(unit_of_work)]
+"""The unit of work bootstrap wired (``ThesisUnitOfWork``: ``uow.candidates``, ``uow.missions``, ...)."""

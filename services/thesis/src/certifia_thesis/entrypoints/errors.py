@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from certifia_shared.errors import ErrorMap, withdrawn
+from certifia_shared.errors import ErrorMap, unknown_candidate, withdrawn
 from certifia_shared.problems import Problem, not_found
 from certifia_thesis.domain.appeals import (
     AlreadyAppealed,
@@ -10,7 +10,9 @@ from certifia_thesis.domain.appeals import (
     AppealNotAllowed,
     AppealRefused,
     AppealWindowClosed,
+    NoAppeal,
     NotImpartial,
+    UnknownDefence,
 )
 from certifia_thesis.domain.deposit import (
     DefenceAlreadyScheduled,
@@ -27,10 +29,10 @@ from certifia_thesis.domain.model import (
     MissionConflict,
     ResitLimitReached,
     ThesisAlreadyPassed,
+    UnknownCandidate,
+    UnknownMission,
 )
 from certifia_thesis.domain.schedule import NoDeposit, ScheduleRefused
-from certifia_thesis.service_layer.appeals import NoAppeal, UnknownDefence
-from certifia_thesis.service_layer.handlers import UnknownCandidate, UnknownMission
 
 
 def mission_refused(exc: MissionRefused) -> Problem:
@@ -168,7 +170,7 @@ def no_appeal(exc: NoAppeal) -> Problem:
 
 
 ERRORS: ErrorMap = {
-    UnknownCandidate: lambda exc: not_found("Candidate", exc.candidate_id, "candidate_id"),
+    UnknownCandidate: unknown_candidate,
     UnknownMission: lambda exc: not_found("Mission", exc.mission_id, "mission_id"),
     CandidateWithdrawn: withdrawn,
     ThesisAlreadyPassed: already_passed,

@@ -10,28 +10,21 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from certifia_shared import event_types as ev
-from certifia_shared.db import UnitOfWork, retry_on_conflict
+from certifia_shared.db import retry_on_conflict
 from certifia_shared.envelope import utcnow
-from certifia_thesis.adapters.repository import ThesisRepository
 from certifia_thesis.domain import appeals as rules
 from certifia_thesis.domain.accommodation import extended
-from certifia_thesis.domain.appeals import Appeal, AppealOutcome, OpenerRole, ResolverRole
-from certifia_thesis.domain.model import Defence, check_active, check_not_passed
-from certifia_thesis.service_layer.handlers import UnknownCandidate
-
-
-class UnknownDefence(LookupError):
-    def __init__(self, defence_id: str) -> None:
-        super().__init__(defence_id)
-        self.defence_id = defence_id
-
-
-class NoAppeal(LookupError):
-    """The defence is contested by no appeal."""
-
-    def __init__(self, defence_id: str) -> None:
-        super().__init__(defence_id)
-        self.defence_id = defence_id
+from certifia_thesis.domain.appeals import (
+    Appeal,
+    AppealOutcome,
+    NoAppeal,
+    OpenerRole,
+    ResolverRole,
+    UnknownDefence,
+)
+from certifia_thesis.domain.model import Defence, KnownCandidate, check_active, check_not_passed
+from certifia_thesis.service_layer.handlers import locked_candidate
+from certifia_thesis.service_layer.unit_of_work import ThesisUnitOfWork
 
 
 @dataclass(frozen=True)
@@ -51,20 +44,18 @@ class ResolveDefenceAppeal:
     resolved_by_role: ResolverRole
 
 
-def _defence(repo: ThesisRepository, defence_id: str) -> Defence:
-    defence = repo.get_defence(defence_id)
+def _defence(uow: ThesisUnitOfWork, defence_id: str) -> tuple[Defence, KnownCandidate]:
+    """The defence and its candidate, locked: one candidate's writes in turn."""
+    defence = uow.defences.get(defence_id)
     if defence is None:
         raise UnknownDefence(defence_id)
-    candidate = repo.get_candidate(defence.candidate_id, lock=True)  # one candidate's writes in turn
-    if candidate is None:  # pragma: no cover - a defence's candidate is never removed
-        raise UnknownCandidate(defence.candidate_id)
-    return defence
+    return defence, locked_candidate(uow, defence.candidate_id)  # a defence's candidate is never removed
 
 
 def open_appeal(
     cmd: OpenDefenceAppeal,
     *,
-    uow: UnitOfWork,
+    uow: ThesisUnitOfWork,
     window: timedelta,
     resolution_time: timedelta,
     now: Callable[[], datetime] = utcnow,
@@ -79,20 +70,17 @@ def open_appeal(
 def _open_once(
     cmd: OpenDefenceAppeal,
     *,
-    uow: UnitOfWork,
+    uow: ThesisUnitOfWork,
     window: timedelta,
     resolution_time: timedelta,
     now: Callable[[], datetime],
 ) -> Appeal:
     with uow:
-        repo = ThesisRepository(uow.session)
-        defence = _defence(repo, cmd.defence_id)
-        candidate = repo.get_candidate(defence.candidate_id)
-        assert candidate is not None
+        defence, candidate = _defence(uow, cmd.defence_id)
         check_active(candidate)
-        existing = repo.appeal_of_defence(defence.id)
+        existing = uow.appeals.of_defence(defence.id)
         if existing is None and defence.outcome == "failed":
-            check_not_passed(repo.defences_of(defence.candidate_id))  # a pass after it is final
+            check_not_passed(uow.defences.of(defence.candidate_id))  # a pass after it is final
         appeal = rules.open_appeal(
             defence,
             existing=existing,
@@ -104,25 +92,24 @@ def _open_once(
             window=extended(window, candidate.extra_time_factor),
             resolution_time=resolution_time,
         )
-        repo.add_appeal(appeal)
+        uow.appeals.add(appeal)
         uow.emit(ev.DEFENCE_APPEAL_OPENED, subject=appeal.candidate_id, data=_opened(appeal))
         uow.commit()
         return appeal
 
 
 def resolve_appeal(
-    cmd: ResolveDefenceAppeal, *, uow: UnitOfWork, now: Callable[[], datetime] = utcnow
+    cmd: ResolveDefenceAppeal, *, uow: ThesisUnitOfWork, now: Callable[[], datetime] = utcnow
 ) -> tuple[Appeal, bool]:
     """Uphold (the failure is annulled: it no longer counts against the resit limit) or dismiss the appeal
     against a failed defence; emits thesis appeal.resolved. Returns it and whether this call resolved it
     (the same request again is a retry: 200, nothing emitted)."""
     with uow:
-        repo = ThesisRepository(uow.session)
-        defence = _defence(repo, cmd.defence_id)
-        appeal = repo.appeal_of_defence(defence.id)
+        defence, _candidate = _defence(uow, cmd.defence_id)
+        appeal = uow.appeals.of_defence(defence.id)
         if appeal is None:
             raise NoAppeal(defence.id)
-        schedule = repo.get_schedule(defence.id)
+        schedule = uow.schedules.get(defence.id)
         at = now()
         resolved, new = rules.resolve_appeal(
             appeal,
@@ -137,20 +124,12 @@ def resolve_appeal(
         if not new:
             return resolved, False
         assert resolved.resolution is not None
-        repo.record_resolution(appeal.id, resolved.resolution)
+        uow.appeals.record_resolution(appeal.id, resolved.resolution)
         if cmd.outcome == "upheld":
-            repo.annul_defence(defence.id, at, appeal.id)
+            uow.defences.annul(defence.id, at, appeal.id)
         uow.emit(ev.DEFENCE_APPEAL_RESOLVED, subject=appeal.candidate_id, data=_resolved(resolved))
         uow.commit()
         return resolved, True
-
-
-def appeal_of(defence_id: str, *, uow: UnitOfWork) -> Appeal:
-    with uow:
-        appeal = ThesisRepository(uow.session).appeal_of_defence(defence_id)
-    if appeal is None:
-        raise NoAppeal(defence_id)
-    return appeal
 
 
 def _opened(a: Appeal) -> dict[str, Any]:

@@ -9,9 +9,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from certifia_shared import event_types as ev
-from certifia_shared.db import UnitOfWork, retry_on_conflict
+from certifia_shared.db import retry_on_conflict
 from certifia_shared.envelope import utcnow
-from certifia_thesis.adapters.repository import ThesisRepository
 from certifia_thesis.domain.deposit import (
     DefenceAlreadyScheduled,
     Deposit,
@@ -20,9 +19,10 @@ from certifia_thesis.domain.deposit import (
     next_version,
     same_deposit,
 )
-from certifia_thesis.domain.model import check_not_passed
+from certifia_thesis.domain.model import UnknownMission, check_not_passed
 from certifia_thesis.domain.schedule import pending
-from certifia_thesis.service_layer.handlers import UnknownMission, active_candidate
+from certifia_thesis.service_layer.handlers import active_candidate
+from certifia_thesis.service_layer.unit_of_work import ThesisUnitOfWork
 
 
 @dataclass(frozen=True)
@@ -38,7 +38,7 @@ class DepositThesis:
 
 
 def deposit_thesis(
-    cmd: DepositThesis, *, uow: UnitOfWork, now: Callable[[], datetime] = utcnow
+    cmd: DepositThesis, *, uow: ThesisUnitOfWork, now: Callable[[], datetime] = utcnow
 ) -> tuple[Deposit, bool]:
     """A new version of the thesis (the file already stored under ``cmd.sha256``); the same deposit sent
     again returns the latest version. Refused once the defence is scheduled or passed. A concurrent
@@ -47,23 +47,22 @@ def deposit_thesis(
 
 
 def _deposit_once(
-    cmd: DepositThesis, *, uow: UnitOfWork, now: Callable[[], datetime]
+    cmd: DepositThesis, *, uow: ThesisUnitOfWork, now: Callable[[], datetime]
 ) -> tuple[Deposit, bool]:
     with uow:
-        repo = ThesisRepository(uow.session)
-        active_candidate(repo, cmd.candidate_id)
-        mission = repo.get_mission(cmd.mission_id)
+        active_candidate(uow, cmd.candidate_id)
+        mission = uow.missions.get(cmd.mission_id)
         if mission is None or mission.candidate_id != cmd.candidate_id:
             raise UnknownMission(cmd.mission_id)
         check_mission_counts(mission)  # raises DepositRefused(mission_id)
-        deposits = repo.deposits_of(cmd.candidate_id)
+        deposits = uow.deposits.of(cmd.candidate_id)
         current = latest(deposits)
         if same_deposit(current, cmd.mission_id, cmd.title, cmd.abstract, cmd.sha256):
             assert current is not None
             return current, False
-        defences = repo.defences_of(cmd.candidate_id)
+        defences = uow.defences.of(cmd.candidate_id)
         check_not_passed(defences)
-        waiting = pending(repo.schedules_of(cmd.candidate_id), defences)
+        waiting = pending(uow.schedules.of(cmd.candidate_id), defences)
         if waiting is not None:
             raise DefenceAlreadyScheduled(waiting.scheduled_at)
         deposit = Deposit(
@@ -72,7 +71,7 @@ def _deposit_once(
             submitted_at=now(),
             **dataclasses.asdict(cmd),
         )
-        repo.add_deposit(deposit)
+        uow.deposits.add(deposit)
         uow.emit(ev.THESIS_SUBMITTED, subject=deposit.candidate_id, data=_submitted_payload(deposit))
         uow.commit()
         return deposit, True

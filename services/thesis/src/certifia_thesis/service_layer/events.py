@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
-from datetime import UTC, datetime
+from typing import cast
 
 from certifia_shared import event_types as ev
 from certifia_shared.consumer import Handler
-from certifia_shared.db import UnitOfWork
-from certifia_shared.envelope import CloudEvent, utcnow
-from certifia_thesis.adapters.repository import ThesisRepository
+from certifia_shared.envelope import CloudEvent, event_time, utcnow
 from certifia_thesis.domain import accommodation
 from certifia_thesis.domain.model import KnownCandidate
 from certifia_thesis.domain.schedule import DefenceSchedule, cancelled_on_withdrawal, pending
+from certifia_thesis.service_layer.unit_of_work import ThesisUnitOfWork
 
 
-def candidate_enrolled(event: CloudEvent, uow: UnitOfWork) -> None:
+def candidate_enrolled(event: CloudEvent, uow: ThesisUnitOfWork) -> None:
     """Remember the candidate (a repeat with new data updates the local copy)."""
     data = event.data
     candidate = KnownCandidate(
@@ -25,10 +25,7 @@ def candidate_enrolled(event: CloudEvent, uow: UnitOfWork) -> None:
         given_name=data["given_name"],
         family_name=data["family_name"],
     )
-    enrolled_at = datetime.fromisoformat(data["enrolled_at"])
-    if enrolled_at.tzinfo is not None:
-        enrolled_at = enrolled_at.astimezone(UTC)
-    ThesisRepository(uow.session).save_candidate(candidate, enrolled_at)
+    uow.candidates.save(candidate, event_time(data["enrolled_at"]))
 
 
 class WithdrawalOfUnknownCandidate(LookupError):
@@ -36,29 +33,24 @@ class WithdrawalOfUnknownCandidate(LookupError):
     on one partition, enrolled first): retried, then dead-lettered with this reason for ops to look at."""
 
 
-def _utc(value: str) -> datetime:
-    return datetime.fromisoformat(value.upper().replace("Z", "+00:00")).astimezone(UTC)
-
-
-def candidate_withdrawn(event: CloudEvent, uow: UnitOfWork) -> None:
+def candidate_withdrawn(event: CloudEvent, uow: ThesisUnitOfWork) -> None:
     """Record the withdrawal on the known candidate; the first one counts (a repeat changes nothing). A
     defence still to come is cancelled in the same transaction, with defence.cancelled."""
     candidate_id = event.data["candidate_id"]
-    repo = ThesisRepository(uow.session)
-    if repo.get_candidate(candidate_id, lock=True) is None:
+    if uow.candidates.get(candidate_id, lock=True) is None:
         raise WithdrawalOfUnknownCandidate(f"candidate.withdrawn for unknown candidate {candidate_id!r}")
-    withdrawn_at = _utc(event.data["withdrawn_at"])
-    if not repo.record_withdrawal(candidate_id, withdrawn_at):
+    withdrawn_at = event_time(event.data["withdrawn_at"])
+    if not uow.candidates.record_withdrawal(candidate_id, withdrawn_at):
         return  # withdrawn before: what it cancelled is cancelled already
     cancelled = cancelled_on_withdrawal(
-        repo.schedules_of(candidate_id),
-        repo.defences_of(candidate_id),
+        uow.schedules.of(candidate_id),
+        uow.defences.of(candidate_id),
         withdrawn_at=withdrawn_at,
         by=event.data.get("withdrawn_by") or "enrolment",
         at=utcnow(),
     )
     if cancelled is not None:
-        repo.replace_schedule(cancelled)
+        uow.schedules.replace(cancelled)
         uow.emit(ev.DEFENCE_CANCELLED, subject=candidate_id, data=_cancelled_payload(cancelled))
 
 
@@ -78,26 +70,28 @@ class AccommodationOfUnknownCandidate(LookupError):
     """candidate.accommodation_granted for a candidate whose candidate.enrolled was never applied here."""
 
 
-def accommodation_granted(event: CloudEvent, uow: UnitOfWork) -> None:
+def accommodation_granted(event: CloudEvent, uow: ThesisUnitOfWork) -> None:
     """Keep the accommodation in force (the latest grant counts) and apply it to the defence waiting for
     its outcome: its duration is the standard one times the extra-time factor."""
     data = event.data
     candidate_id = data["candidate_id"]
-    repo = ThesisRepository(uow.session)
-    if repo.get_candidate(candidate_id, lock=True) is None:
+    if uow.candidates.get(candidate_id, lock=True) is None:
         raise AccommodationOfUnknownCandidate(
             f"candidate.accommodation_granted for unknown candidate {candidate_id!r}"
         )
     factor, adapted = float(data["extra_time_factor"]), data.get("adapted_defence")
-    if not repo.record_accommodation(candidate_id, factor, adapted, _utc(data["granted_at"])):
+    if not uow.candidates.record_accommodation(candidate_id, factor, adapted, event_time(data["granted_at"])):
         return  # an older grant than the one in force
-    waiting = pending(repo.schedules_of(candidate_id), repo.defences_of(candidate_id))
+    waiting = pending(uow.schedules.of(candidate_id), uow.defences.of(candidate_id))
     if waiting is not None:
-        repo.replace_schedule(replace(waiting, accommodation=accommodation.of(factor, adapted)))
+        uow.schedules.replace(replace(waiting, accommodation=accommodation.of(factor, adapted)))
 
 
-HANDLERS: dict[str, Handler] = {
+EventHandler = Callable[[CloudEvent, ThesisUnitOfWork], None]
+_BY_TYPE: dict[str, EventHandler] = {
     ev.CANDIDATE_ENROLLED: candidate_enrolled,
     ev.CANDIDATE_WITHDRAWN: candidate_withdrawn,
     ev.ACCOMMODATION_GRANTED: accommodation_granted,
 }
+HANDLERS: dict[str, Handler] = {t: cast(Handler, h) for t, h in _BY_TYPE.items()}
+"""As the consumer takes them: it opens the unit of work bootstrap wired (``ThesisUnitOfWork``)."""

@@ -1,5 +1,5 @@
 """Registering the company mission (one unit of work: the mission and mission.registered commit together),
-and what every thesis use case refuses alike: an unknown candidate or mission, a withdrawn candidate."""
+and what every thesis use case refuses alike: an unknown candidate, a withdrawn candidate."""
 
 from __future__ import annotations
 
@@ -8,11 +8,17 @@ from dataclasses import asdict, dataclass
 from datetime import date
 
 from certifia_shared import event_types as ev
-from certifia_shared.db import UnitOfWork, retry_on_conflict
+from certifia_shared.db import retry_on_conflict
 from certifia_shared.envelope import utcnow
-from certifia_thesis.adapters.repository import ThesisRepository
 from certifia_thesis.domain.eligibility import assess_mission
-from certifia_thesis.domain.model import KnownCandidate, Mission, check_active, check_same_mission
+from certifia_thesis.domain.model import (
+    KnownCandidate,
+    Mission,
+    UnknownCandidate,
+    check_active,
+    check_same_mission,
+)
+from certifia_thesis.service_layer.unit_of_work import ThesisUnitOfWork
 
 
 @dataclass(frozen=True)
@@ -26,49 +32,39 @@ class RegisterMission:
     fte: float
 
 
-class UnknownCandidate(LookupError):
-    def __init__(self, candidate_id: str) -> None:
-        super().__init__(candidate_id)
-        self.candidate_id = candidate_id
-
-
-class UnknownMission(LookupError):
-    def __init__(self, mission_id: str) -> None:
-        super().__init__(mission_id)
-        self.mission_id = mission_id
-
-
-def active_candidate(repo: ThesisRepository, candidate_id: str) -> KnownCandidate:
-    """The candidate, locked for this transaction; refused if unknown or withdrawn."""
-    candidate = repo.get_candidate(candidate_id, lock=True)
+def locked_candidate(uow: ThesisUnitOfWork, candidate_id: str) -> KnownCandidate:
+    """The candidate, locked for this transaction (one candidate's writes in turn); refused if unknown."""
+    candidate = uow.candidates.get(candidate_id, lock=True)
     if candidate is None:
         raise UnknownCandidate(candidate_id)
+    return candidate
+
+
+def active_candidate(uow: ThesisUnitOfWork, candidate_id: str) -> KnownCandidate:
+    """The candidate, locked for this transaction; refused if unknown or withdrawn."""
+    candidate = locked_candidate(uow, candidate_id)
     check_active(candidate)
     return candidate
 
 
-def register_mission(cmd: RegisterMission, *, uow: UnitOfWork) -> tuple[Mission, bool]:
+def register_mission(cmd: RegisterMission, *, uow: ThesisUnitOfWork) -> tuple[Mission, bool]:
     """Register a mission of >= 4 months FTE once; a repeat (same company and dates) returns it (a
     concurrent twin may win the insert: the retry reads theirs)."""
     return retry_on_conflict(lambda: _register_mission_once(cmd, uow=uow))
 
 
-def _register_mission_once(cmd: RegisterMission, *, uow: UnitOfWork) -> tuple[Mission, bool]:
+def _register_mission_once(cmd: RegisterMission, *, uow: ThesisUnitOfWork) -> tuple[Mission, bool]:
     with uow:
-        repo = ThesisRepository(uow.session)
-        candidate = repo.get_candidate(cmd.candidate_id, lock=True)
-        if candidate is None:
-            raise UnknownCandidate(cmd.candidate_id)
-        check_active(candidate)  # a withdrawn candidate starts no new mission
+        active_candidate(uow, cmd.candidate_id)  # a withdrawn candidate starts no new mission
         length = assess_mission(cmd.start_date, cmd.end_date, cmd.fte)  # raises MissionRefused
-        existing = repo.find_mission(cmd.candidate_id, cmd.company, cmd.start_date, cmd.end_date)
+        existing = uow.missions.find(cmd.candidate_id, cmd.company, cmd.start_date, cmd.end_date)
         if existing is not None:
             check_same_mission(existing, asdict(cmd))
             return existing, False
         mission = Mission(
             id=str(uuid.uuid4()), months_fte=length.months_fte, registered_at=utcnow(), **asdict(cmd)
         )
-        repo.add_mission(mission)
+        uow.missions.add(mission)
         uow.emit(ev.MISSION_REGISTERED, subject=mission.candidate_id, data=_registered_payload(mission))
         uow.commit()
         return mission, True

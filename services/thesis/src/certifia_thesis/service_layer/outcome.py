@@ -8,16 +8,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from certifia_shared import event_types as ev
-from certifia_shared.db import Conflict, UnitOfWork, retry_on_conflict
+from certifia_shared.db import Conflict, retry_on_conflict
 from certifia_shared.envelope import utcnow
-from certifia_thesis.adapters.repository import ThesisRepository
 from certifia_thesis.domain.model import (
     Defence,
     DefenceNotScheduled,
     DefenceRefused,
     Outcome,
     ThesisAlreadyPassed,
-    check_active,
+    UnknownMission,
     check_defence_allowed,
     check_grade,
     check_held,
@@ -25,7 +24,8 @@ from certifia_thesis.domain.model import (
     same_defence,
 )
 from certifia_thesis.domain.schedule import pending
-from certifia_thesis.service_layer.handlers import UnknownCandidate, UnknownMission
+from certifia_thesis.service_layer.handlers import active_candidate
+from certifia_thesis.service_layer.unit_of_work import ThesisUnitOfWork
 
 
 @dataclass(frozen=True)
@@ -46,7 +46,7 @@ DEFAULT_PASS_MARK = 10.0
 def record_defence(
     cmd: RecordDefence,
     *,
-    uow: UnitOfWork,
+    uow: ThesisUnitOfWork,
     now: Callable[[], datetime] = utcnow,
     pass_mark: float = DEFAULT_PASS_MARK,
 ) -> tuple[Defence, bool]:
@@ -63,23 +63,19 @@ def record_defence(
 
 
 def _record_defence_once(
-    cmd: RecordDefence, *, uow: UnitOfWork, now: Callable[[], datetime]
+    cmd: RecordDefence, *, uow: ThesisUnitOfWork, now: Callable[[], datetime]
 ) -> tuple[Defence, bool]:
     with uow:
-        repo = ThesisRepository(uow.session)
-        candidate = repo.get_candidate(cmd.candidate_id, lock=True)
-        if candidate is None:
-            raise UnknownCandidate(cmd.candidate_id)
-        check_active(candidate)
-        previous = repo.defences_of(cmd.candidate_id)
-        schedules = repo.schedules_of(cmd.candidate_id)
+        active_candidate(uow, cmd.candidate_id)
+        previous = uow.defences.of(cmd.candidate_id)
+        schedules = uow.schedules.of(cmd.candidate_id)
         if not schedules:
             check_not_passed(previous)
             raise DefenceNotScheduled(cmd.candidate_id)
         scheduled = pending(schedules, previous) or schedules[-1]
         if scheduled.cancelled_at is not None:
             raise DefenceNotScheduled(cmd.candidate_id)  # cancelled: it waits for no outcome
-        mission_id = _defended_mission(repo, cmd, scheduled.deposit_id)
+        mission_id = _defended_mission(uow, cmd, scheduled.deposit_id)
         at = now()
         defence = Defence(
             id=scheduled.id,
@@ -101,18 +97,18 @@ def _record_defence_once(
             raise DefenceNotScheduled(cmd.candidate_id)  # its outcome is recorded: a resit is scheduled first
         check_held(scheduled.scheduled_at, at)
         check_defence_allowed(previous, defence.defended_at, at)
-        repo.add_defence(defence)
+        uow.defences.add(defence)
         uow.emit(ev.THESIS_DEFENDED, subject=defence.candidate_id, data=_defended_payload(defence))
         uow.commit()
         return defence, True
 
 
-def _defended_mission(repo: ThesisRepository, cmd: RecordDefence, deposit_id: str) -> str:
+def _defended_mission(uow: ThesisUnitOfWork, cmd: RecordDefence, deposit_id: str) -> str:
     """The mission of the deposited thesis; a mission named in the request must be that one."""
-    deposit = next(d for d in repo.deposits_of(cmd.candidate_id) if d.id == deposit_id)
+    deposit = next(d for d in uow.deposits.of(cmd.candidate_id) if d.id == deposit_id)
     if cmd.mission_id is None:
         return deposit.mission_id
-    mission = repo.get_mission(cmd.mission_id)
+    mission = uow.missions.get(cmd.mission_id)
     if mission is None or mission.candidate_id != cmd.candidate_id:
         raise UnknownMission(cmd.mission_id)
     if mission.id != deposit.mission_id:

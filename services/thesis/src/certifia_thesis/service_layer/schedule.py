@@ -10,9 +10,7 @@ from datetime import UTC, datetime
 from typing import Literal
 
 from certifia_shared import event_types as ev
-from certifia_shared.db import UnitOfWork
 from certifia_shared.envelope import utcnow
-from certifia_thesis.adapters.repository import ThesisRepository
 from certifia_thesis.domain import accommodation
 from certifia_thesis.domain.accommodation import DEFAULT_DEFENCE_MINUTES
 from certifia_thesis.domain.deposit import latest
@@ -27,6 +25,7 @@ from certifia_thesis.domain.schedule import (
     same_schedule,
 )
 from certifia_thesis.service_layer.handlers import active_candidate
+from certifia_thesis.service_layer.unit_of_work import ThesisUnitOfWork
 
 Scheduling = Literal["scheduled", "rescheduled", "unchanged"]
 
@@ -43,7 +42,7 @@ class ScheduleDefence:
 def schedule_defence(
     cmd: ScheduleDefence,
     *,
-    uow: UnitOfWork,
+    uow: ThesisUnitOfWork,
     reading_days: int,
     now: Callable[[], datetime] = utcnow,
     max_attempts: int = 2,
@@ -54,16 +53,15 @@ def schedule_defence(
     defence is refused once ``max_attempts`` defences were failed (an annulled failure does not count). It
     lasts ``standard_minutes`` times the candidate's extra-time factor."""
     with uow:
-        repo = ThesisRepository(uow.session)
-        candidate = active_candidate(repo, cmd.candidate_id)
-        defences = repo.defences_of(cmd.candidate_id)
+        candidate = active_candidate(uow, cmd.candidate_id)
+        defences = uow.defences.of(cmd.candidate_id)
         check_not_passed(defences)
-        deposit = latest(repo.deposits_of(cmd.candidate_id))
+        deposit = latest(uow.deposits.of(cmd.candidate_id))
         if deposit is None:
             raise NoDeposit(cmd.candidate_id)
         check_jury(cmd.jury)
         scheduled_at = cmd.scheduled_at.astimezone(UTC)  # stored as UTC (SQLite drops offsets)
-        waiting = pending(repo.schedules_of(cmd.candidate_id), defences)
+        waiting = pending(uow.schedules.of(cmd.candidate_id), defences)
         if waiting is not None and same_schedule(waiting, scheduled_at, cmd.location, cmd.jury):
             return waiting, "unchanged"
         if waiting is None:
@@ -84,9 +82,9 @@ def schedule_defence(
             accommodation=accommodation.of(candidate.extra_time_factor, candidate.adapted_defence),
         )
         if waiting is not None:
-            repo.replace_schedule(schedule)
+            uow.schedules.replace(schedule)
         else:
-            repo.add_schedule(schedule)
+            uow.schedules.add(schedule)
         uow.emit(ev.DEFENCE_SCHEDULED, subject=schedule.candidate_id, data=_scheduled_payload(schedule))
         uow.commit()
         return schedule, "rescheduled" if waiting is not None else "scheduled"

@@ -1,0 +1,56 @@
+"""The one polling loop behind every background worker that drains a table: the outbox relay, the webhook
+delivery worker, the grading job worker.
+
+``step()`` does one batch and returns how much it did; a non-zero answer runs the next batch at once, zero
+waits ``poll_seconds``. A failing step is logged, marks the worker unhealthy and backs off (doubling, up to
+``max_backoff_seconds``) until a step succeeds again. The loop never dies: the work it left stays in its
+table for the next step.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+
+log = logging.getLogger(__name__)
+
+
+class PollingLoop:
+    def __init__(
+        self,
+        step: Callable[[], int | bool],
+        *,
+        name: str,
+        poll_seconds: float,
+        max_backoff_seconds: float = 5.0,
+        on_failure: Callable[[], None] | None = None,
+    ) -> None:
+        self._step = step
+        self._name = name
+        self._poll = poll_seconds
+        self._max_backoff = max(max_backoff_seconds, poll_seconds)
+        self._on_failure = on_failure
+        self.healthy = False
+
+    def run(self, stop: threading.Event) -> None:
+        backoff = self._poll
+        while not stop.is_set():
+            try:
+                worked = self._step()
+                self.healthy = True
+                backoff = self._poll
+                if worked:
+                    continue
+            except Exception:
+                self.healthy = False
+                log.exception(
+                    "%s failed; retrying in %.1f s", self._name, min(backoff * 2, self._max_backoff)
+                )
+                if self._on_failure is not None:
+                    try:
+                        self._on_failure()
+                    except Exception:
+                        log.warning("%s: clean-up after a failure failed", self._name, exc_info=True)
+                backoff = min(backoff * 2, self._max_backoff)
+            stop.wait(backoff)
