@@ -12,7 +12,7 @@ empty :=
 space := $(empty) $(empty)
 PYTEST := $(BIN)/python -X faulthandler -m pytest -p no:cacheprovider --import-mode=importlib
 
-.PHONY: help venv prerequisites prerequisites-test kafka kafka-stop postgres run stop demo dead-letters replay-dead-letter test lint typecheck test-unit test-in-process \
+.PHONY: help venv prerequisites prerequisites-test kafka kafka-stop postgres run stop demo dead-letters replay-dead-letter test lint typecheck test-unit test-in-process test-compose \
         test-integration test-e2e test-gpu referential packs bench-grading bench-gpu clean
 
 help:
@@ -97,6 +97,14 @@ test-integration: venv prerequisites postgres
 
 test-e2e: venv prerequisites postgres
 	$(PYTEST) -q -m e2e e2e
+
+# The compose stack on this machine's Docker engine (README, "Operations with docker compose"): the local
+# stand-ins of the upstream images built when missing, the stack up, the demo candidate through the published
+# ports, the journey's trace in Jaeger, diplomas kept across down/up; then torn down (KEEP=1 leaves it up).
+test-compose: venv certification-tools
+	scripts/system-packages.sh docker
+	scripts/docker.sh ensure
+	$(BIN)/python scripts/compose_check.py
 
 test: prerequisites-test lint typecheck contracts-check test-unit test-in-process fuzz test-integration test-e2e
 

@@ -2,11 +2,13 @@
 # The system packages certifia needs, and the one place that installs them with apt-get (Debian/Ubuntu):
 # `.ci/run` calls it, and so do `make run` and `make test` (through scripts/prerequisites.sh).
 #
-# Usage: scripts/system-packages.sh [--dry-run] [--quiet] [python|run|all]
+# Usage: scripts/system-packages.sh [--dry-run] [--quiet] [python|run|all|docker]
 #
 #   python     Python 3 and its venv module (what `make venv` needs)
 #   run        what `make run` needs: python + bubblewrap, Java 17, Maven, Node.js + npm, Pango, the fonts
 #   all        what `make test` and .ci/run need: run + PostgreSQL, make, Chromium (the default)
+#   docker     what `make test-compose` needs: Debian's Docker engine (dockerd) and debootstrap (the
+#              stand-in images' base)
 #   --dry-run  print what is missing and the command that would install it; install nothing
 #   --quiet    print nothing when everything is present (or when not Debian-based)
 #
@@ -30,6 +32,7 @@ ALL=(postgresql bubblewrap maven openjdk-17-jre-headless nodejs npm
      libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz0b libharfbuzz-subset0
      fonts-dejavu-core fonts-noto-core fonts-noto-cjk chromium)
 PYTHON=(python3 python3-venv)
+DOCKER=(docker.io debootstrap)
 # In `all` only: `make run` uses PostgreSQL only with CERTIFIA_DATABASE=postgres, and scripts/postgres.sh
 # installs it then; make is already there when make runs this; Chromium only lays pages out in tests.
 TEST_ONLY=(postgresql make chromium)
@@ -39,9 +42,10 @@ OPTIONAL=(chromium)
 # Node.js may come from NodeSource (its nodejs bundles npm and Conflicts with
 # Debian's npm, so asking apt for npm there fails), Java from Temurin, etc.
 declare -A PROVIDES=([chromium]=chromium [nodejs]=node [npm]=npm [maven]=mvn [openjdk-17-jre-headless]=java
-                     [make]=make [python3]="$PY" [bubblewrap]=bwrap)
+                     [make]=make [python3]="$PY" [bubblewrap]=bwrap [docker.io]=dockerd
+                     [debootstrap]=debootstrap)
 
-usage() { sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; }
 
 dry_run=0
 quiet=0
@@ -50,9 +54,9 @@ for arg in "$@"; do
   case "$arg" in
     --dry-run) dry_run=1 ;;
     --quiet) quiet=1 ;;
-    python | run | all) profile="$arg" ;;
+    python | run | all | docker) profile="$arg" ;;
     -h | --help) usage; exit 0 ;;
-    *) echo "usage: $0 [--dry-run] [--quiet] [python|run|all]" >&2; exit 2 ;;
+    *) echo "usage: $0 [--dry-run] [--quiet] [python|run|all|docker]" >&2; exit 2 ;;
   esac
 done
 
@@ -70,6 +74,7 @@ case "$profile" in
     for p in "${ALL[@]}"; do in_list "$p" "${TEST_ONLY[@]}" || PACKAGES+=("$p"); done
     ;;
   all) PACKAGES=("${ALL[@]}") ;;
+  docker) PACKAGES=("${DOCKER[@]}") ;;
 esac
 
 pkg_installed() {
