@@ -58,6 +58,12 @@ def withdraw(ctx: ServiceContext, at: datetime | None = None, **extra: str) -> d
     return when
 
 
+def decided_at(client: TestClient, decision_id: str) -> datetime:
+    decisions = client.get(f"/candidates/{CID}/decisions", headers=ME).json()
+    [at] = [d["decided_at"] for d in decisions if d["id"] == decision_id]
+    return datetime.fromisoformat(at.replace("Z", "+00:00"))
+
+
 def bloc_passed(ctx: ServiceContext) -> dict[str, Any]:
     [passed] = outbox_events(ctx, ev.BLOC_PASSED)
     contract(ev.BLOC_PASSED).validate(passed.data)
@@ -120,7 +126,7 @@ def test_work_handed_in_before_a_withdrawal_and_graded_after_passes_the_bloc_as_
     assert all(d["earned_at"] == submission["received_at"] for d in by_grading)
 
 
-def test_an_appeal_opened_before_a_withdrawal_and_upheld_after_it_is_earned_at_its_opening(
+def test_an_appeal_opened_before_a_withdrawal_and_upheld_after_it_is_earned_with_the_rejection(
     client: TestClient, enrol: Callable[..., None], ctx: ServiceContext
 ) -> None:
     enrol(CID)
@@ -141,9 +147,36 @@ def test_an_appeal_opened_before_a_withdrawal_and_upheld_after_it_is_earned_at_i
 
     assert resolved.status_code == 200, resolved.text
     passed = bloc_passed(ctx)
-    opened_at = datetime.fromisoformat(opened["opened_at"].replace("Z", "+00:00"))
     assert datetime.fromisoformat(passed["passed_at"]) > withdrawn_at
-    assert datetime.fromisoformat(passed["earned_at"]) == opened_at < withdrawn_at
+    assert datetime.fromisoformat(passed["earned_at"]) == decided_at(client, rejection) < withdrawn_at
+
+
+def test_an_appeal_upheld_before_assessment_learns_of_an_earlier_withdrawal_is_earned_before_it(
+    client: TestClient, enrol: Callable[..., None], ctx: ServiceContext
+) -> None:
+    """Measured before (a clean-clone e2e run): the candidate withdrew, opened an appeal on an earlier rejection
+    and an officer upheld it before candidate.withdrawn reached assessment; the pass was judged earned at the
+    appeal's opening, after the withdrawal, and certification issued no bloc certificate."""
+    enrol(CID)
+    *others, last = REF.bloc("3").criteria
+    for criterion in others:
+        decide(client, criterion.id, "validated")
+    rejection = decide(client, last.id, "rejected", "le livrable ne couvre pas la supervision")
+    withdrawn_at = utcnow()  # enrolment's time; the event is still on its way
+    opened = client.post(
+        f"/candidates/{CID}/appeals", json={"decision_id": rejection, "grounds": GROUNDS}, headers=ME
+    ).json()
+    upheld = client.post(
+        f"/appeals/{opened['id']}/resolution",
+        json={"outcome": "upheld", "reasoning": REASONING},
+        headers=OFFICER,
+    )
+    assert upheld.status_code == 200, upheld.text
+    withdraw(ctx, at=withdrawn_at)
+
+    passed = bloc_passed(ctx)
+    assert datetime.fromisoformat(opened["opened_at"].replace("Z", "+00:00")) > withdrawn_at
+    assert datetime.fromisoformat(passed["earned_at"]) == decided_at(client, rejection) < withdrawn_at
 
 
 def test_a_rejection_decided_before_a_withdrawal_can_still_be_contested_after_it(
@@ -169,13 +202,8 @@ def test_a_rejection_decided_before_a_withdrawal_can_still_be_contested_after_it
     )
     assert upheld.status_code == 200, upheld.text
     # opened after the withdrawal: the right to contest was earned with the rejection, so is the pass
-    rejected_at = next(
-        d["decided_at"]
-        for d in client.get(f"/candidates/{CID}/decisions", headers=ME).json()
-        if d["id"] == rejection
-    )
     earned_at = datetime.fromisoformat(bloc_passed(ctx)["earned_at"])
-    assert earned_at == datetime.fromisoformat(rejected_at.replace("Z", "+00:00")) < withdrawn_at
+    assert earned_at == decided_at(client, rejection) < withdrawn_at
 
 
 def test_other_refusals_stay_after_a_withdrawal(

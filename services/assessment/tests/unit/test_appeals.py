@@ -181,7 +181,8 @@ def test_upheld_validates_the_criterion_by_a_new_decision_named_in_appeal_resolv
     assert resolved.resolution.decision_id == decision.id
     assert (decision.decided_by, decision.decided_by_role) == ("officer-1", "officer")
     assert decision.comment == f"Appeal {appeal.id} upheld: {REASONING}"
-    assert decision.earned_at == appeal.opened_at  # earned when the appeal was opened
+    contested = uow.decisions.decision(appeal.decision_id)
+    assert contested is not None and decision.earned_at == contested.earned  # the right came with it
     [resolution] = event_data(uow, ev.APPEAL_RESOLVED)
     assert (resolution["outcome"], resolution["resolution_decision_id"]) == ("upheld", decision.id)
     assert [e.type for e in uow.events()][-2:] == [ev.CRITERION_VALIDATED, ev.APPEAL_RESOLVED]

@@ -56,13 +56,13 @@ def is_overdue(appeal: Appeal, resolution_window: timedelta, now: datetime) -> b
     return appeal.resolution is None and now > resolve_by(appeal, resolution_window)
 
 
-def upheld_earned_at(appeal: Appeal, contested: Decision, withdrawn_at: datetime | None) -> datetime:
-    """When the right an upheld appeal records was earned: the appeal's opening; for an appeal opened after
-    a withdrawal (allowed against a decision earned before it), the contested decision's own time, the
-    right to contest being earned with it."""
-    if withdrawn_at is not None and appeal.opened_at > withdrawn_at:
-        return contested.earned
-    return appeal.opened_at
+def upheld_earned_at(appeal: Appeal, contested: Decision) -> datetime:
+    """When the right an upheld appeal records was earned: with the contested decision (its hand-in, else its
+    own time), the right to contest being earned with it. Never later than the appeal's opening, and known
+    without knowing of a withdrawal: an appeal may be opened and upheld before candidate.withdrawn reaches
+    assessment (measured: judged by the opening then, a pass earned before the withdrawal earned nothing)."""
+    assert contested.id == appeal.decision_id, "the appeal contests this decision"
+    return min(contested.earned, appeal.opened_at)
 
 
 def earned_before_withdrawal(decision: Decision, withdrawn_at: datetime | None) -> bool:

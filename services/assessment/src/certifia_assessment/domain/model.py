@@ -35,8 +35,8 @@ class Decision:
     decided_at: datetime
     submission_id: str | None = None
     earned_at: datetime | None = None
-    """When the right this decision records was earned: the hand-in of the graded work, the opening of the
-    upheld appeal, else the decision itself (None on decisions recorded before it was kept)."""
+    """When the right this decision records was earned: the hand-in of the graded work, for an upheld
+    appeal the contested decision's (the right to contest is earned with it), else the decision itself (None on decisions recorded before it was kept)."""
 
     @property
     def earned(self) -> datetime:

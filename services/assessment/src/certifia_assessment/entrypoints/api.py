@@ -71,8 +71,8 @@ class DecisionOut(BaseModel):
     policy: str | None = Field(default=None, description="the jury policy the verdict fell under")
     earned_at: datetime | None = Field(
         default=None,
-        description="when the right it records was earned: the hand-in graded, the appeal's opening, else "
-        "the decision itself (a withdrawal takes away nothing earned before it)",
+        description="when the right it records was earned: the hand-in graded, for an upheld appeal the "
+        "contested decision's, else the decision itself (a withdrawal takes away nothing earned before it)",
     )
     appealable_until: datetime | None = Field(
         default=None,

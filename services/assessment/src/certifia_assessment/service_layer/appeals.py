@@ -148,8 +148,7 @@ def _resolve_once(
             assert current is not None
             return _resolve(current, cmd, contested)
         if cmd.outcome == "upheld":
-            candidate = uow.candidates.candidate(appeal.candidate_id) or {}
-            earned = upheld_earned_at(appeal, contested, candidate.get("withdrawn_at"))
+            earned = upheld_earned_at(appeal, contested)
             decision, _ = record_decision(_validation(appeal, cmd, earned), uow, referential)
             uow.appeals.set_resolution_decision(appeal.id, decision.id)
             resolved = replace(resolved, resolution=replace(resolved.resolution, decision_id=decision.id))
@@ -178,7 +177,7 @@ def _validation(appeal: Appeal, cmd: ResolveAppeal, earned_at: datetime) -> Deci
         comment=f"Appeal {appeal.id} upheld: {cmd.reasoning.strip()}",
         decided_by=cmd.resolved_by,
         decided_by_role=cmd.resolved_by_role,
-        earned_at=earned_at,  # the appeal's opening: the right was earned then, not at the resolution
+        earned_at=earned_at,  # with the contested decision, not at the resolution
     )
 
 
