@@ -113,3 +113,37 @@ def test_an_extra_time_factor_outside_the_contract_is_refused() -> None:
     assert doubled.limits.wall_seconds == 2 * spec.limits.wall_seconds
     assert doubled.limits.cpu_seconds == 2 * spec.limits.cpu_seconds
     assert doubled.limits.memory_mb == spec.limits.memory_mb
+
+
+# -- what RLIMIT_NPROC counts ------------------------------------------------------------------------------
+def test_the_task_count_behind_the_process_limit_includes_threads() -> None:
+    """Measured before (compose): the limit was set from the uid's processes alone, while the kernel counts
+    their threads too; a Ray worker's dozens of threads left bubblewrap no room ("Creating new namespace
+    failed", reported as a process limit exceeded)."""
+    import threading
+
+    from certifia_grading.adapters.sandbox import count_tasks
+
+    release = threading.Event()
+    before = count_tasks(os.getuid())
+    threads = [threading.Thread(target=release.wait, daemon=True) for _ in range(12)]
+    for t in threads:
+        t.start()
+    try:
+        assert count_tasks(os.getuid()) >= before + 12
+    finally:
+        release.set()
+        for t in threads:
+            t.join()
+
+
+def test_the_task_count_reads_each_process_task_folder(tmp_path: Path) -> None:
+    from certifia_grading.adapters.sandbox import count_tasks
+
+    uid = os.getuid()
+    for pid, tasks in (("10", 3), ("11", 1)):
+        for tid in range(tasks):
+            (tmp_path / pid / "task" / str(int(pid) * 100 + tid)).mkdir(parents=True)
+    (tmp_path / "self").mkdir()  # not a pid: skipped
+    assert count_tasks(uid, proc=str(tmp_path)) == 4
+    assert count_tasks(uid + 1, proc=str(tmp_path)) == 0

@@ -72,15 +72,23 @@ def find_bwrap() -> str | None:
     return shutil.which("bwrap")
 
 
-def _count_processes(uid: int) -> int:
+def count_tasks(uid: int, proc: str = "/proc") -> int:
+    """The tasks (processes and their threads) of ``uid`` visible here: what ``RLIMIT_NPROC`` counts.
+
+    Threads count: a Ray worker or a uvicorn process holds dozens, and a limit set from processes alone left
+    a sandboxed run no room to start bubblewrap (measured in compose: "Creating new namespace failed"). Tasks
+    of the same uid in other containers are invisible here and counted by the kernel all the same: give the
+    grader a uid of its own (README, "Operations with docker compose")."""
     count = 0
-    for entry in os.scandir("/proc"):
-        if entry.name.isdigit():
-            try:
-                if entry.stat().st_uid == uid:
-                    count += 1
-            except OSError:
+    for entry in os.scandir(proc):
+        if not entry.name.isdigit():
+            continue
+        try:
+            if entry.stat().st_uid != uid:
                 continue
+            count += sum(1 for t in os.scandir(f"{entry.path}/task") if t.name.isdigit())
+        except OSError:  # exited meanwhile
+            continue
     return count
 
 
@@ -435,7 +443,7 @@ class BwrapSandbox:
         )
         nproc = limits.max_processes + 2  # + bwrap's two processes
         if uid is None:
-            nproc += _count_processes(os.getuid())
+            nproc += count_tasks(os.getuid())
         return _run_capped(cmd, limits=limits, env={"PATH": _DEFAULT_PATH}, nproc=nproc, job=job)
 
 
@@ -520,7 +528,7 @@ class UnsandboxedRunner:
             full_env = {k: host(v) if v.startswith(SANDBOX_ROOT) else v for k, v in full_env.items()}
             job = _open_job(limits, channel, full_env, None)
             job.notes = ("limits: per-process rlimits only (unsandboxed: the benchmark's comparison)",)
-            nproc = limits.max_processes + _count_processes(os.getuid()) + 2
+            nproc = limits.max_processes + count_tasks(os.getuid()) + 2
             argv = [host(a) for a in argv]
             return _run_capped(argv, limits=limits, env=full_env, nproc=nproc, cwd=host(chdir), job=job)
 
