@@ -58,13 +58,15 @@ def grade(packs: Path, source: str, *, sandbox: bool = True) -> GradingOutcome:
     return engine.grade("limits_probe", zip_files({"solution.py": textwrap.dedent(source)}))
 
 
-def run_script(script: str, limits: Limits) -> tuple[SandboxResult, dict[str, Any]]:
+def run_script(
+    script: str, limits: Limits, box: BwrapSandbox | None = None
+) -> tuple[SandboxResult, dict[str, Any]]:
     """Run a plain Python script (no numpy: a small address space) in the sandbox; its last stdout line as JSON."""
     with tempfile.TemporaryDirectory(prefix="certifia-limits-job-") as job:
         os.chmod(job, 0o755)
         Path(job, "probe.py").write_text(textwrap.dedent(script))
         os.chmod(Path(job, "probe.py"), 0o644)
-        result = BwrapSandbox().run(
+        result = (box or BwrapSandbox()).run(
             [os.path.normpath(sys.executable), "-I", "-S", "/sandbox/job/probe.py"],
             binds={"/sandbox/job": (job, False)},
             limits=limits,
@@ -117,10 +119,7 @@ def test_memory_of_child_processes_counts_and_is_explained(packs: Path) -> None:
     assert grade(packs, GOOD).failed_reason is None
 
 
-@needs_bwrap
-@needs_cgroups
-def test_pids_limit_is_per_job() -> None:
-    script = """
+FORK_40 = """
     import os, time
     pids, error = [], None
     for _ in range(40):
@@ -135,7 +134,12 @@ def test_pids_limit_is_per_job() -> None:
         pids.append(pid)
     print('{"forked": %d, "errno": %s}' % (len(pids), error))
     """
-    result, report = run_script(script, Limits(max_processes=8, wall_seconds=10))
+
+
+@needs_bwrap
+@needs_cgroups
+def test_pids_limit_is_per_job() -> None:
+    result, report = run_script(FORK_40, Limits(max_processes=8, wall_seconds=10))
     assert report["errno"] == errno.EAGAIN, (result.stdout, result.stderr)
     assert isinstance(report["forked"], int) and report["forked"] <= 8
 
@@ -267,6 +271,51 @@ def test_seccomp_denies_the_kernel_surface() -> None:
     assert report["unshare_command"] != 0
     assert report["fork_thread_subprocess"] == 0  # honest processes and threads still work
     assert any("seccomp" in note for note in result.notes)
+
+
+# -- root without CAP_SYS_ADMIN (root in a container): setpriv first, then an unprivileged bubblewrap -------
+def _searchable_by_anyone(path: str) -> bool:
+    return all(os.stat(a).st_mode & 0o001 for a in [*Path(path).resolve().parents, Path(path).resolve()])
+
+
+# An unprivileged bubblewrap opens what it binds as the run's uid: the interpreter's folders must be
+# searchable by anyone (so they are in the service image, /usr/local; a pyenv under /root is not).
+needs_root = pytest.mark.skipif(
+    os.geteuid() != 0 or not _searchable_by_anyone(sys.base_prefix),
+    reason="needs a root grader whose Python is searchable by any uid (the compose check runs this path)",
+)
+WHO = """
+import json, os
+print(json.dumps({"uid": os.getuid(), "euid": os.geteuid(), "groups": os.getgroups()}))
+"""
+
+
+@needs_bwrap
+@needs_root
+def test_root_without_cap_sys_admin_runs_each_job_under_its_own_uid_with_every_bound() -> None:
+    """Measured before (compose, the Ray head as root): bubblewrap, started as a root without CAP_SYS_ADMIN,
+    could not create its namespaces ("Operation not permitted") and no code pack was graded."""
+    box = BwrapSandbox(privileged=False)
+    result, who = run_script(WHO, Limits(wall_seconds=10), box=box)
+    assert result.ok, (result.stdout, result.stderr)
+    assert (
+        200_000 <= who["uid"] < 260_000 and who["euid"] == who["uid"] and who["groups"] in ([], [who["uid"]])
+    )
+    result, forks = run_script(FORK_40, Limits(max_processes=8, wall_seconds=10), box=box)
+    assert forks["errno"] == errno.EAGAIN and forks["forked"] <= 8, (result.stdout, result.stderr)
+    result, surface = run_script(KERNEL_SURFACE, Limits(wall_seconds=20), box=box)
+    assert result.returncode == 0, (result.stdout, result.stderr)
+    assert surface["unshare"] == surface["clone_newuser"] == surface["mount"] == errno.EPERM, surface
+    assert surface["unshare_command"] != 0 and surface["fork_thread_subprocess"] == 0
+
+
+@needs_bwrap
+@needs_root
+def test_a_root_grader_without_cap_sys_admin_grades(packs: Path) -> None:
+    outcome = Grader(packs, sandbox=BwrapSandbox(privileged=False)).grade(
+        "limits_probe", zip_files({"solution.py": GOOD})
+    )
+    assert outcome.failed_reason is None, outcome.failed_reason
 
 
 # -- no host path or exception text reaches a candidate ---------------------------------------------------

@@ -147,3 +147,29 @@ def test_the_task_count_reads_each_process_task_folder(tmp_path: Path) -> None:
     (tmp_path / "self").mkdir()  # not a pid: skipped
     assert count_tasks(uid, proc=str(tmp_path)) == 4
     assert count_tasks(uid + 1, proc=str(tmp_path)) == 0
+
+
+# -- who creates the namespaces: privileged root, or the run's uid ------------------------------------------
+def test_a_root_without_cap_sys_admin_drops_to_the_run_uid_before_bubblewrap() -> None:
+    common = {"binds": {}, "chdir": "/sandbox", "uid": 200_123, "env": {}}
+    inside = BwrapSandbox("/usr/bin/bwrap", setpriv="/usr/bin/setpriv", privileged=True)
+    before = BwrapSandbox("/usr/bin/bwrap", setpriv="/usr/bin/setpriv", privileged=False)
+    if not inside.as_root:
+        pytest.skip("privileged applies to a root grader")
+    privileged, unprivileged = inside.build_argv(["run"], **common), before.build_argv(["run"], **common)
+    assert privileged[0] == "/usr/bin/bwrap" and "--unshare-user" not in privileged
+    assert privileged[privileged.index("--chdir") + 3] == "/usr/bin/setpriv"
+    assert unprivileged[: unprivileged.index("/usr/bin/bwrap")][0] == "/usr/bin/setpriv"
+    assert "--reuid=200123" in unprivileged and "--no-new-privs" in unprivileged
+    assert "--unshare-user" in unprivileged and "--cap-add" not in unprivileged
+    assert unprivileged[unprivileged.index("--chdir") + 2 :] == ["--", "run"]
+
+
+@pytest.mark.parametrize(("cap_eff", "held"), [("000001ffffffffff", True), ("00000000a80425fb", False)])
+def test_cap_sys_admin_is_read_from_the_effective_set(tmp_path: Path, cap_eff: str, held: bool) -> None:
+    from certifia_grading.adapters.sandbox import has_cap_sys_admin
+
+    status = tmp_path / "status"
+    status.write_text(f"Name:\tpython\nCapInh:\t0000000000000000\nCapEff:\t{cap_eff}\n")
+    assert has_cap_sys_admin(str(status)) is held
+    assert has_cap_sys_admin(str(tmp_path / "missing")) is False

@@ -92,6 +92,20 @@ def count_tasks(uid: int, proc: str = "/proc") -> int:
     return count
 
 
+CAP_SYS_ADMIN = 21
+
+
+def has_cap_sys_admin(status: str = "/proc/self/status") -> bool:
+    """Whether this process holds CAP_SYS_ADMIN (its effective capabilities, /proc/self/status)."""
+    try:
+        for line in Path(status).read_text().splitlines():
+            if line.startswith("CapEff:"):
+                return bool(int(line.split()[1], 16) >> CAP_SYS_ADMIN & 1)
+    except (OSError, ValueError, IndexError):
+        pass
+    return False
+
+
 def gpu_devices(limits: Limits, dev: str = "/dev") -> list[str]:
     """The NVIDIA device nodes a run exposes: none unless its pack asks for GPUs and the machine has them.
 
@@ -313,11 +327,19 @@ class BwrapSandbox:
         *,
         setpriv: str | None = None,
         cgroup_hierarchy: cgroups.Hierarchy | None = None,
+        privileged: bool | None = None,
     ) -> None:
-        """``cgroup_hierarchy``: where job cgroups go (default: what this process sees, detected once)."""
+        """``cgroup_hierarchy``: where job cgroups go (default: what this process sees, detected once).
+
+        As root, each run gets a uid of its own. ``privileged`` (default: whether this root holds
+        CAP_SYS_ADMIN): bubblewrap creates the namespaces as root, then setpriv drops to the run's uid
+        inside. Without CAP_SYS_ADMIN (root in a container: Docker withholds it) setpriv drops first and
+        bubblewrap creates a user namespace as that uid, as it does for a non-root grader (measured in
+        compose: "Creating new namespace failed: Operation not permitted" the other way round)."""
         self.bwrap = bwrap or find_bwrap()
         self.setpriv = setpriv or shutil.which("setpriv")
         self.as_root = os.geteuid() == 0
+        self.privileged = self.as_root and (has_cap_sys_admin() if privileged is None else privileged)
         self.cgroup_hierarchy = cgroup_hierarchy
 
     def check(self) -> None:
@@ -357,14 +379,21 @@ class BwrapSandbox:
         """``scratch``: sandbox folders mounted as tmpfs of ``tmp_mb`` (writable by anyone inside, like
         ``/tmp``); ``seccomp_fd``: an inherited fd holding the BPF program bubblewrap loads."""
         assert self.bwrap
-        cmd = [self.bwrap, "--die-with-parent", "--new-session", "--clearenv"]
+        drop = []  # setpriv to the run's uid: before bubblewrap (unprivileged), or inside it (privileged root)
+        if uid is not None:
+            assert self.setpriv
+            drop = [self.setpriv, f"--reuid={uid}", f"--regid={uid}", "--clear-groups"]
+            drop += ["--inh-caps=-all", "--bounding-set=-all", "--no-new-privs", "--"]
+        inside = uid is not None and self.privileged
+        cmd = [] if inside else drop
+        cmd += [self.bwrap, "--die-with-parent", "--new-session", "--clearenv"]
         if seccomp_fd is not None:
             cmd += ["--seccomp", str(seccomp_fd)]
         cmd += ["--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts", "--unshare-cgroup-try"]
-        if uid is None:
-            cmd += ["--unshare-user"]
-        else:
+        if inside:
             cmd += ["--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
+        else:
+            cmd += ["--unshare-user"]
         cmd += ["--ro-bind", "/usr", "/usr"]
         for link in ("lib", "lib64", "bin", "sbin"):
             if os.path.islink(f"/{link}"):
@@ -392,11 +421,7 @@ class BwrapSandbox:
         for key, value in sorted(env.items()):
             cmd += ["--setenv", key, value]
         cmd += ["--chdir", chdir, "--"]
-        if uid is not None:
-            assert self.setpriv
-            cmd += [self.setpriv, f"--reuid={uid}", f"--regid={uid}", "--clear-groups"]
-            cmd += ["--inh-caps=-all", "--bounding-set=-all", "--no-new-privs", "--"]
-        return cmd + list(argv)
+        return cmd + (drop if inside else []) + list(argv)
 
     def run(
         self,
