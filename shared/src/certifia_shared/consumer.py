@@ -22,7 +22,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Generic, Protocol, TypeVar
 
 from kafka import KafkaConsumer, KafkaProducer
 from kafka.structs import OffsetAndMetadata, TopicPartition
@@ -40,7 +40,10 @@ from certifia_shared.telemetry import extract_trace_context, log_fields, tracer
 
 log = logging.getLogger(__name__)
 
-Handler = Callable[[CloudEvent, UnitOfWork], None]
+U = TypeVar("U", bound=UnitOfWork)
+Handler = Callable[[CloudEvent, U], None]
+"""A consumed event's effect, applied in the unit of work the consumer opened: ``Handler[ThesisUnitOfWork]``
+takes the service's own unit of work, the one its bootstrap wired (``EventConsumer[U]`` pairs the two)."""
 TRANSIENT = (OperationalError, InterfaceError)
 DLQ_HEADER_PREFIX = "dlq_"
 MAX_ERRORS = 20  # schema errors carried by one dead letter
@@ -86,15 +89,15 @@ class ConsumerState:
     lag: dict[str, int] = field(default_factory=dict)  # per topic: records not yet consumed
 
 
-class EventConsumer:
+class EventConsumer(Generic[U]):
     def __init__(
         self,
         *,
         service: str,
         group_id: str,
         topics: list[str],
-        handlers: dict[str, Handler],
-        uow_factory: Callable[[], UnitOfWork],
+        handlers: dict[str, Handler[U]],
+        uow_factory: Callable[[], U],
         tables: MessagingTables,
         consumer_factory: Callable[[], KafkaConsumer],
         producer_factory: Callable[[], KafkaProducer],

@@ -1,19 +1,22 @@
-"""A service's background workers: the outbox relay and the event consumer, as supervised threads."""
+"""A service's background workers: the outbox relay and the event consumer, as supervised threads.
+
+A runtime without a database (``engine=None``: a service wired over a fake unit of work, see
+:func:`certifia_shared.service.build_context`) never starts them: there is no outbox to relay and no
+inbox to record consumed events in."""
 
 from __future__ import annotations
 
 import logging
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Generic
 
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
 from certifia_shared.bus import bus
 from certifia_shared.config import ServiceSettings
-from certifia_shared.consumer import EventConsumer, Handler
-from certifia_shared.db import UnitOfWork
+from certifia_shared.consumer import EventConsumer, Handler, U
 from certifia_shared.group_watch import GroupWatch
 from certifia_shared.kafka import make_admin, make_consumer, make_producer
 from certifia_shared.messaging import MessagingTables
@@ -22,16 +25,16 @@ from certifia_shared.relay import OutboxRelay
 log = logging.getLogger(__name__)
 
 
-class Runtime:
+class Runtime(Generic[U]):
     def __init__(
         self,
         *,
         settings: ServiceSettings,
-        engine: Engine,
+        engine: Engine | None,
         session_factory: Callable[[], Session],
         tables: MessagingTables,
-        uow_factory: Callable[[], UnitOfWork],
-        handlers: dict[str, Handler] | None = None,
+        uow_factory: Callable[[], U],
+        handlers: dict[str, Handler[U]] | None = None,
     ) -> None:
         self.settings = settings
         self.engine = engine
@@ -47,7 +50,7 @@ class Runtime:
             producer_factory=lambda: make_producer(bootstrap, f"{name}-relay", security),
             poll_seconds=settings.relay_poll_seconds,
         )
-        self.consumer: EventConsumer | None = None
+        self.consumer: EventConsumer[U] | None = None
         subscription = bus().subscription(name)
         if handlers:
             if subscription is None:
@@ -87,7 +90,7 @@ class Runtime:
         self._extra.extend(workers)
 
     def start(self) -> None:
-        if not self.settings.run_background_workers:
+        if not self.settings.run_background_workers or self.engine is None:
             return
         # refuse to start without usable TLS files (or the explicit insecure-development flag)
         self.settings.kafka_security().check()
@@ -107,6 +110,8 @@ class Runtime:
 
     def readiness(self) -> dict[str, Any]:
         checks: dict[str, Any] = {}
+        if self.engine is None:
+            return {"database": "none: wired over a fake unit of work"}
         try:
             with self.engine.connect() as conn:
                 conn.execute(text("SELECT 1"))

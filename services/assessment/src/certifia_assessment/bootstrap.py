@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,7 +34,7 @@ MULTIPART_ALLOWANCE = 64 * 1024
 
 
 @dataclass(frozen=True)
-class AssessmentContext(ServiceContext):
+class AssessmentContext(ServiceContext[AssessmentUnitOfWork]):
     """The shared wiring (its units of work are :class:`AssessmentUnitOfWork`), the referential and jury
     policy the handlers read, the submissions' file store and who may see which candidate."""
 
@@ -43,7 +44,12 @@ class AssessmentContext(ServiceContext):
     tenants: TableTenants
 
 
-def bootstrap(settings: Settings | None = None) -> AssessmentContext:
+def bootstrap(
+    settings: Settings | None = None, *, uow_factory: Callable[[], AssessmentUnitOfWork] | None = None
+) -> AssessmentContext:
+    """The wired service: its database, units of work, consumer handlers, referential, jury policy and
+    stores. ``uow_factory`` (a test's fake) wires it over that unit of work instead: no database, no worker
+    started (``tenants`` then answers nothing: it reads the candidates table)."""
     settings = settings or Settings()
     referential = load_referential()
     jury_policy = read_jury_policy(referential, settings.jury_policy_path or None)  # fails fast if invalid
@@ -54,6 +60,7 @@ def bootstrap(settings: Settings | None = None) -> AssessmentContext:
         migrations_dir=MIGRATIONS,
         handlers=lambda: event_handlers(referential, jury_policy),
         unit_of_work=AssessmentUnitOfWork,
+        uow_factory=uow_factory,
     )
     return ctx.extended(
         AssessmentContext,

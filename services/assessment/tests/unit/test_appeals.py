@@ -17,18 +17,13 @@ from certifia_assessment.domain.appeals import (
     NotARejection,
     NotImpartial,
     Resolution,
+    UnknownAppeal,
+    UnknownDecision,
 )
 from certifia_assessment.domain.candidates import CandidateWithdrawn, UnknownCandidate
 from certifia_assessment.domain.governance import Accommodation
 from certifia_assessment.domain.model import Decision
-from certifia_assessment.service_layer.appeals import (
-    OpenAppeal,
-    ResolveAppeal,
-    UnknownAppeal,
-    UnknownDecision,
-    open_appeal,
-    resolve_appeal,
-)
+from certifia_assessment.service_layer.appeals import OpenAppeal, ResolveAppeal, open_appeal, resolve_appeal
 from certifia_assessment.service_layer.decisions import DecideCriterion, decide_criterion
 from certifia_shared import event_types as ev
 from certifia_shared.envelope import utcnow

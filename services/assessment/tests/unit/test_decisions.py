@@ -9,8 +9,13 @@ from typing import Any
 import pytest
 
 from certifia_assessment.domain.candidates import CandidateWithdrawn, UnknownCandidate
-from certifia_assessment.domain.model import CriterionAlreadyValidated, Decision, RejectionWithoutReason
-from certifia_assessment.service_layer.decisions import DecideCriterion, UnknownCriterion, decide_criterion
+from certifia_assessment.domain.model import (
+    CriterionAlreadyValidated,
+    Decision,
+    RejectionWithoutReason,
+    UnknownCriterion,
+)
+from certifia_assessment.service_layer.decisions import DecideCriterion, decide_criterion
 from certifia_shared import event_types as ev
 from certifia_shared.db import Conflict
 from certifia_shared.referential import load_referential

@@ -16,9 +16,10 @@ from certifia_assessment.domain.proposals import (
     AlreadyReviewed,
     InvalidReview,
     SecondOpinionFirst,
+    UnknownProposal,
 )
 from certifia_assessment.service_layer.events import grading_handlers
-from certifia_assessment.service_layer.proposals import ReviewProposal, UnknownProposal, confirm_all, review
+from certifia_assessment.service_layer.proposals import ReviewProposal, confirm_all, review
 from certifia_assessment.service_layer.proposing import proposal_id
 from certifia_shared import event_types as ev
 from certifia_shared.envelope import CloudEvent

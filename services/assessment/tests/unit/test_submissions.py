@@ -9,11 +9,9 @@ from typing import Any
 import pytest
 
 from certifia_assessment.domain.candidates import CandidateWithdrawn, UnknownCandidate
-from certifia_assessment.domain.model import Submission
+from certifia_assessment.domain.model import AttemptLimitReached, Submission, UnknownEvaluation
 from certifia_assessment.service_layer.submissions import (
-    AttemptLimitReached,
     ReceiveSubmission,
-    UnknownEvaluation,
     check_submission,
     receive_submission,
 )

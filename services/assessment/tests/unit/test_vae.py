@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 
 from certifia_assessment.domain.candidates import CandidateWithdrawn
-from certifia_assessment.domain.vae import BlocAlreadyPassed, OtherOptionBloc
-from certifia_assessment.service_layer.vae import DecideVae, NotVaeCandidate, VaeRuling, decide_vae
+from certifia_assessment.domain.vae import BlocAlreadyPassed, NotVaeCandidate, OtherOptionBloc
+from certifia_assessment.service_layer.vae import DecideVae, VaeRuling, decide_vae
 from certifia_shared import event_types as ev
 from certifia_shared.envelope import utcnow
 from certifia_shared.referential import load_referential

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -47,21 +48,22 @@ public body limit (a presented credential is a few KiB), caching left to the rou
 
 
 @dataclass(frozen=True)
-class CertificationContext(ServiceContext):
+class CertificationContext(ServiceContext[CertificationUnitOfWork]):
     """The certification's wiring: the shared context and what issuing credentials needs (its signing key
     loaded before any worker starts)."""
 
     issuance: CredentialIssuance
 
-    def uow(self) -> CertificationUnitOfWork:
-        uow = self.uow_factory()
-        assert isinstance(uow, CertificationUnitOfWork)
-        return uow
-
 
 def bootstrap(
-    settings: Settings | None = None, *, referential: Referential | None = None
+    settings: Settings | None = None,
+    *,
+    referential: Referential | None = None,
+    uow_factory: Callable[[], CertificationUnitOfWork] | None = None,
 ) -> CertificationContext:
+    """The wired service: its database, units of work, consumer handlers and the credential issuance (its
+    signing key loaded). ``uow_factory`` (a test's fake) wires it over that unit of work instead: no
+    database, no worker started."""
     settings = settings or Settings()
     keys = KeyRing(settings.signing_key_bytes())
     referential = referential or load_referential()
@@ -80,6 +82,7 @@ def bootstrap(
         migrations_dir=MIGRATIONS,
         handlers=lambda: event_handlers(issuance),
         unit_of_work=CertificationUnitOfWork,
+        uow_factory=uow_factory,
     ).extended(CertificationContext, issuance=issuance)
     load_signing_key(keys, ctx.uow)  # before any worker starts: handlers sign with it
     return ctx

@@ -7,7 +7,6 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import cast
 
 from fastapi import FastAPI
 
@@ -28,13 +27,10 @@ MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 
 
 @dataclass(frozen=True)
-class EnrolmentContext(ServiceContext):
+class EnrolmentContext(ServiceContext[EnrolmentUnitOfWork]):
     """The shared wiring, plus the webhook delivery worker the runtime runs beside the relay and consumer."""
 
     delivery_worker: DeliveryWorker
-
-    def uow(self) -> EnrolmentUnitOfWork:
-        return cast(EnrolmentUnitOfWork, self.uow_factory())  # build_context(unit_of_work=...) below
 
     def readiness(self) -> dict[str, str]:
         checks = self.runtime.readiness()
@@ -43,7 +39,7 @@ class EnrolmentContext(ServiceContext):
         return checks
 
 
-def delivery_worker(ctx: ServiceContext) -> DeliveryWorker:
+def delivery_worker(ctx: ServiceContext[EnrolmentUnitOfWork]) -> DeliveryWorker:
     """A webhook delivery worker over ``ctx``'s database, as the settings configure it."""
     settings = ctx.settings
     assert isinstance(settings, Settings)
@@ -52,7 +48,7 @@ def delivery_worker(ctx: ServiceContext) -> DeliveryWorker:
         timeout_seconds=settings.webhook_timeout_seconds, allow_private=policy.allow_private
     )
     return DeliveryWorker(
-        uow_factory=lambda: cast(EnrolmentUnitOfWork, ctx.uow()),
+        uow_factory=ctx.uow,
         sender=sender,
         policy=policy,
         poll_seconds=settings.webhook_poll_seconds,
@@ -60,12 +56,15 @@ def delivery_worker(ctx: ServiceContext) -> DeliveryWorker:
     )
 
 
-def bootstrap(settings: Settings | None = None) -> EnrolmentContext:
-    """The wired service: its database, units of work, consumer handlers and webhook delivery worker."""
+def bootstrap(
+    settings: Settings | None = None, *, uow_factory: Callable[[], EnrolmentUnitOfWork] | None = None
+) -> EnrolmentContext:
+    """The wired service: its database, units of work, consumer handlers and webhook delivery worker.
+    ``uow_factory`` (a test's fake) wires it over that unit of work instead: no database, no worker started."""
     settings = settings or Settings()
     workers: list[DeliveryWorker] = []
 
-    def extra_workers(ctx: ServiceContext) -> list[Callable[[threading.Event], None]]:
+    def extra_workers(ctx: ServiceContext[EnrolmentUnitOfWork]) -> list[Callable[[threading.Event], None]]:
         workers.append(delivery_worker(ctx))
         return [workers[0].run]
 
@@ -77,6 +76,7 @@ def bootstrap(settings: Settings | None = None) -> EnrolmentContext:
         handlers=event_handlers,
         unit_of_work=EnrolmentUnitOfWork,
         extra_workers=extra_workers,
+        uow_factory=uow_factory,
     )
     return ctx.extended(EnrolmentContext, delivery_worker=workers[0])
 

@@ -12,18 +12,19 @@ import pytest
 from standardwebhooks import Webhook
 
 from certifia_enrolment.domain.model import Candidate
-from certifia_enrolment.domain.webhooks import WEBHOOK_EVENTS, Attempt, Delivery, Subscription, WebhookRefused
-from certifia_enrolment.service_layer import views
-from certifia_enrolment.service_layer import webhooks as service
-from certifia_enrolment.service_layer.webhooks import (
-    DeliveryWorker,
+from certifia_enrolment.domain.webhooks import (
+    WEBHOOK_EVENTS,
+    Attempt,
+    Delivery,
+    Subscription,
     SubscriptionDeleted,
     UnknownDelivery,
     UnknownSubscription,
-    WebhookPolicy,
-    event_handlers,
-    fan_out,
+    WebhookRefused,
 )
+from certifia_enrolment.service_layer import views
+from certifia_enrolment.service_layer import webhooks as service
+from certifia_enrolment.service_layer.webhooks import DeliveryWorker, WebhookPolicy, event_handlers, fan_out
 from certifia_shared import event_types as ev
 from certifia_shared.envelope import CloudEvent, utcnow
 

@@ -35,13 +35,10 @@ MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 
 
 @dataclass(frozen=True)
-class GradingContext(ServiceContext):
+class GradingContext(ServiceContext[GradingUnitOfWork]):
     """grading-compute's wiring: the shared one and the grader (bubblewrap injected, Triton when configured)."""
 
     grader: Grader
-
-    def uow(self) -> GradingUnitOfWork:
-        return cast(GradingUnitOfWork, self.uow_factory())
 
 
 def make_grader(settings: Settings) -> Grader:
@@ -125,13 +122,17 @@ def grading_readiness(settings: Settings, grader: Grader) -> dict[str, str]:
     return checks
 
 
-def bootstrap(settings: Settings | None = None) -> GradingContext:
+def bootstrap(
+    settings: Settings | None = None, *, uow_factory: Callable[[], GradingUnitOfWork] | None = None
+) -> GradingContext:
+    """The wired service: its database, units of work, consumer handlers, grader and grading workers.
+    ``uow_factory`` (a test's fake) wires it over that unit of work instead: no database, and no worker is
+    built or started (no interrupted job recovered, no Triton or Ray reached)."""
     settings = settings or Settings()
     grader = make_grader(settings)
 
-    def workers(ctx: ServiceContext) -> list[Callable[[threading.Event], None]]:
-        uow_factory = cast(Callable[[], GradingUnitOfWork], ctx.uow_factory)
-        recover_interrupted_jobs(uow_factory(), max_attempts=settings.job_max_attempts)
+    def workers(ctx: ServiceContext[GradingUnitOfWork]) -> list[Callable[[threading.Event], None]]:
+        recover_interrupted_jobs(ctx.uow(), max_attempts=settings.job_max_attempts)
         start_inference(grader)
         grade = job_grader(settings, grader)
         fetch = ArtifactFetcher(
@@ -146,7 +147,7 @@ def bootstrap(settings: Settings | None = None) -> GradingContext:
         )
         return [
             GradingWorker(
-                uow_factory=uow_factory,
+                uow_factory=ctx.uow_factory,
                 fetch=fetch,
                 grade=grade,
                 max_attempts=settings.job_max_attempts,
@@ -163,7 +164,8 @@ def bootstrap(settings: Settings | None = None) -> GradingContext:
         migrations_dir=MIGRATIONS,
         handlers=event_handlers,
         unit_of_work=GradingUnitOfWork,
-        extra_workers=workers if settings.run_background_workers else None,
+        extra_workers=workers if settings.run_background_workers and uow_factory is None else None,
+        uow_factory=uow_factory,
     )
     return ctx.extended(GradingContext, grader=grader)
 

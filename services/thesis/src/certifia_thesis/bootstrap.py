@@ -3,9 +3,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import cast
 
 from fastapi import FastAPI
 
@@ -27,17 +27,17 @@ MULTIPART_ALLOWANCE = 64 * 1024
 
 
 @dataclass(frozen=True)
-class ThesisContext(ServiceContext):
+class ThesisContext(ServiceContext[ThesisUnitOfWork]):
     """The shared wiring, plus the content-addressed store the deposited theses are kept in."""
 
     deposits: ArtifactStore
 
-    def uow(self) -> ThesisUnitOfWork:
-        return cast(ThesisUnitOfWork, self.uow_factory())  # build_context(unit_of_work=...) below
 
-
-def bootstrap(settings: Settings | None = None) -> ThesisContext:
-    """The wired service: its database, units of work, consumer handlers and the deposits' store."""
+def bootstrap(
+    settings: Settings | None = None, *, uow_factory: Callable[[], ThesisUnitOfWork] | None = None
+) -> ThesisContext:
+    """The wired service: its database, units of work, consumer handlers and the deposits' store.
+    ``uow_factory`` (a test's fake) wires it over that unit of work instead: no database, no worker started."""
     settings = settings or Settings()
     ctx = build_context(
         settings,
@@ -46,6 +46,7 @@ def bootstrap(settings: Settings | None = None) -> ThesisContext:
         migrations_dir=MIGRATIONS,
         handlers=lambda: dict(HANDLERS),
         unit_of_work=ThesisUnitOfWork,
+        uow_factory=uow_factory,
     )
     return ctx.extended(ThesisContext, deposits=ArtifactStore(settings.resolved_deposits_dir()))
 

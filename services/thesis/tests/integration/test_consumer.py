@@ -14,7 +14,8 @@ import pytest
 
 from certifia_shared.envelope import CloudEvent
 from certifia_thesis.adapters.orm import candidates
-from certifia_thesis.service_layer.events import WithdrawalOfUnknownCandidate, candidate_withdrawn
+from certifia_thesis.domain.model import WithdrawalOfUnknownCandidate
+from certifia_thesis.service_layer.events import candidate_withdrawn
 
 
 def _record(event: CloudEvent, offset: int) -> Any:

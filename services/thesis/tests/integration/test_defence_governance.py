@@ -408,7 +408,8 @@ def test_without_accommodation_the_defence_lasts_the_standard_duration(make_app:
 
 
 def test_an_accommodation_for_an_unknown_candidate_fails_loudly(sqlite_app: Thesis) -> None:
-    from certifia_thesis.service_layer.events import AccommodationOfUnknownCandidate, accommodation_granted
+    from certifia_thesis.domain.model import AccommodationOfUnknownCandidate
+    from certifia_thesis.service_layer.events import accommodation_granted
 
     with sqlite_app.ctx.uow() as uow, pytest.raises(AccommodationOfUnknownCandidate, match="cand-404"):
         accommodation_granted(_accommodation(1.5, None, sqlite_app.now, "cand-404"), uow)

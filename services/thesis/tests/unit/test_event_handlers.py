@@ -12,10 +12,9 @@ import pytest
 from certifia_shared import event_types as ev
 from certifia_shared.envelope import event_time as utc
 from certifia_thesis.domain.accommodation import Accommodation
+from certifia_thesis.domain.model import AccommodationOfUnknownCandidate, WithdrawalOfUnknownCandidate
 from certifia_thesis.service_layer.events import (
     HANDLERS,
-    AccommodationOfUnknownCandidate,
-    WithdrawalOfUnknownCandidate,
     accommodation_granted,
     candidate_enrolled,
     candidate_withdrawn,

@@ -130,6 +130,21 @@ class NotImpartial(Exception):
         self.rule: ImpartialityRule = rule
 
 
+class UnknownDecision(LookupError):
+    """No decision with this id for this candidate."""
+
+    def __init__(self, candidate_id: str, decision_id: str) -> None:
+        super().__init__(decision_id)
+        self.candidate_id = candidate_id
+        self.decision_id = decision_id
+
+
+class UnknownAppeal(LookupError):
+    def __init__(self, appeal_id: str) -> None:
+        super().__init__(appeal_id)
+        self.appeal_id = appeal_id
+
+
 # -- rules ---------------------------------------------------------------------------------------------
 def appeal_deadline(decision: Decision, window: timedelta) -> datetime:
     return decision.decided_at + window

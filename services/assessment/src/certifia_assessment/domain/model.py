@@ -62,6 +62,12 @@ class CriterionAlreadyValidated(Exception):
         self.decision_id = decision_id
 
 
+class UnknownCriterion(LookupError):
+    def __init__(self, criterion_id: str) -> None:
+        super().__init__(criterion_id)
+        self.criterion_id = criterion_id
+
+
 def check_decision_allowed(current: Decision | None, outcome: Outcome) -> bool:
     """Whether a new decision should be recorded for a criterion whose latest decision is ``current``.
 
@@ -161,3 +167,21 @@ class Submission:
     received_at: datetime
     report: dict[str, object] | None = None
     failure_reason: str | None = None
+
+
+class UnknownEvaluation(LookupError):
+    def __init__(self, evaluation_id: str) -> None:
+        super().__init__(evaluation_id)
+        self.evaluation_id = evaluation_id
+
+
+class AttemptLimitReached(Exception):
+    """The candidate has had ``limit`` submissions graded for this evaluation (the setting
+    GRADING_MAX_ATTEMPTS_PER_EVALUATION): another one is not graded."""
+
+    def __init__(self, candidate_id: str, evaluation_id: str, limit: int, used: int) -> None:
+        super().__init__(f"{candidate_id} used {used} of {limit} graded attempts for {evaluation_id}")
+        self.candidate_id = candidate_id
+        self.evaluation_id = evaluation_id
+        self.limit = limit
+        self.used = used

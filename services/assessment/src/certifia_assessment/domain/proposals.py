@@ -137,6 +137,12 @@ class InvalidReview(ReviewRefused):
         self.field = field
 
 
+class UnknownProposal(LookupError):
+    def __init__(self, proposal_id: str) -> None:
+        super().__init__(proposal_id)
+        self.proposal_id = proposal_id
+
+
 # -- the rule ------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class ReviewResult:

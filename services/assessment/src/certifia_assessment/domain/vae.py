@@ -93,6 +93,14 @@ class BlocAlreadyPassed(Exception):
         self.passed_at = passed_at
 
 
+class NotVaeCandidate(Exception):
+    """Blocs are validated by a VAE jury only for candidates enrolled on the VAE path."""
+
+    def __init__(self, candidate_id: str) -> None:
+        super().__init__(candidate_id)
+        self.candidate_id = candidate_id
+
+
 # -- rules ---------------------------------------------------------------------------------------------
 def check_option(candidate_id: str, bloc: str, option: str | None, passed: Iterable[str]) -> None:
     """Raise :class:`OtherOptionBloc` when ``bloc`` is an option bloc and the candidate passed the other one

@@ -9,16 +9,24 @@ from certifia_assessment.domain.appeals import (
     AppealWindowClosed,
     DecisionSuperseded,
     NotImpartial,
+    UnknownAppeal,
+    UnknownDecision,
 )
 from certifia_assessment.domain.candidates import CandidateWithdrawn, UnknownCandidate
-from certifia_assessment.domain.model import CriterionAlreadyValidated, RejectionWithoutReason
-from certifia_assessment.domain.proposals import ReviewRefused
-from certifia_assessment.domain.vae import BlocAlreadyPassed, CompetenciesRefused, OtherOptionBloc
-from certifia_assessment.service_layer.appeals import UnknownAppeal, UnknownDecision
-from certifia_assessment.service_layer.decisions import UnknownCriterion
-from certifia_assessment.service_layer.proposals import UnknownProposal
-from certifia_assessment.service_layer.submissions import AttemptLimitReached, UnknownEvaluation
-from certifia_assessment.service_layer.vae import NotVaeCandidate
+from certifia_assessment.domain.model import (
+    AttemptLimitReached,
+    CriterionAlreadyValidated,
+    RejectionWithoutReason,
+    UnknownCriterion,
+    UnknownEvaluation,
+)
+from certifia_assessment.domain.proposals import ReviewRefused, UnknownProposal
+from certifia_assessment.domain.vae import (
+    BlocAlreadyPassed,
+    CompetenciesRefused,
+    NotVaeCandidate,
+    OtherOptionBloc,
+)
 from certifia_shared.errors import ErrorMap, unknown_candidate, withdrawn
 from certifia_shared.problems import Problem, not_found
 

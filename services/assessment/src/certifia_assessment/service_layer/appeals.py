@@ -13,6 +13,8 @@ from certifia_assessment.domain.appeals import (
     AppealOutcome,
     OpenerRole,
     ResolverRole,
+    UnknownAppeal,
+    UnknownDecision,
 )
 from certifia_assessment.domain.candidates import CandidateWithdrawn, UnknownCandidate
 from certifia_assessment.domain.governance import appeal_window, earned_before_withdrawal, upheld_earned_at
@@ -24,21 +26,6 @@ from certifia_shared.auth import Principal
 from certifia_shared.db import retry_on_conflict
 from certifia_shared.envelope import utcnow
 from certifia_shared.referential import Referential
-
-
-class UnknownDecision(LookupError):
-    """No decision with this id for this candidate."""
-
-    def __init__(self, candidate_id: str, decision_id: str) -> None:
-        super().__init__(decision_id)
-        self.candidate_id = candidate_id
-        self.decision_id = decision_id
-
-
-class UnknownAppeal(LookupError):
-    def __init__(self, appeal_id: str) -> None:
-        super().__init__(appeal_id)
-        self.appeal_id = appeal_id
 
 
 def opener_role(principal: Principal) -> OpenerRole:

@@ -14,6 +14,7 @@ from certifia_assessment.domain.model import (
     DeciderRole,
     Decision,
     Outcome,
+    UnknownCriterion,
     bloc_is_passed,
     check_decision_allowed,
     check_reasoned,
@@ -27,12 +28,6 @@ from certifia_shared.envelope import utcnow
 from certifia_shared.referential import Competency, Referential, ReferentialLookupError
 
 PersonRole = Literal["jury", "officer", "admin"]
-
-
-class UnknownCriterion(LookupError):
-    def __init__(self, criterion_id: str) -> None:
-        super().__init__(criterion_id)
-        self.criterion_id = criterion_id
 
 
 def decider_role(principal: Principal) -> PersonRole:

@@ -17,6 +17,7 @@ from certifia_assessment.service_layer.proposing import propose_if_reviewed, rea
 from certifia_assessment.service_layer.thesis_audit import thesis_handlers
 from certifia_assessment.service_layer.unit_of_work import AssessmentUnitOfWork
 from certifia_shared import event_types as ev
+from certifia_shared.consumer import Handler
 from certifia_shared.envelope import CloudEvent, event_time
 from certifia_shared.feedback import candidate_explanation
 from certifia_shared.referential import Criterion, Referential, ReferentialLookupError
@@ -112,7 +113,9 @@ def _graded_another_archive(uow: AssessmentUnitOfWork, submission: Submission, d
     uow.submissions.set_submission_result(submission.id, status="failed", report=report, reason=reason)
 
 
-def grading_handlers(referential: Referential, jury_policy: JuryPolicy | None = None) -> dict[str, Any]:
+def grading_handlers(
+    referential: Referential, jury_policy: JuryPolicy | None = None
+) -> dict[str, Handler[AssessmentUnitOfWork]]:
     """``jury_policy``: which verdicts become proposals a jury member reviews (default: jury_policy.yaml)."""
     policy = jury_policy or read_jury_policy(referential)
 
@@ -164,7 +167,9 @@ def grading_handlers(referential: Referential, jury_policy: JuryPolicy | None = 
     return {ev.GRADING_COMPLETED_V2: on_grading_completed, ev.GRADING_FAILED: on_grading_failed}
 
 
-def event_handlers(referential: Referential, jury_policy: JuryPolicy | None = None) -> dict[str, Any]:
+def event_handlers(
+    referential: Referential, jury_policy: JuryPolicy | None = None
+) -> dict[str, Handler[AssessmentUnitOfWork]]:
     return {
         ev.CANDIDATE_ENROLLED: on_candidate_enrolled,
         ev.OPTION_CHOSEN: on_option_chosen,

@@ -12,7 +12,7 @@ from typing import Any
 
 from certifia_assessment.domain import proposals as rules
 from certifia_assessment.domain.model import Decision, Outcome
-from certifia_assessment.domain.proposals import Proposal, Review, ReviewAction
+from certifia_assessment.domain.proposals import Proposal, Review, ReviewAction, UnknownProposal
 from certifia_assessment.service_layer.decisions import DecideCriterion, record_decision
 from certifia_assessment.service_layer.proposing import proposed_payload
 from certifia_assessment.service_layer.unit_of_work import AssessmentUnitOfWork
@@ -20,12 +20,6 @@ from certifia_shared import event_types as ev
 from certifia_shared.db import Conflict, retry_on_conflict
 from certifia_shared.envelope import utcnow
 from certifia_shared.referential import Referential
-
-
-class UnknownProposal(LookupError):
-    def __init__(self, proposal_id: str) -> None:
-        super().__init__(proposal_id)
-        self.proposal_id = proposal_id
 
 
 @dataclass(frozen=True)

@@ -9,30 +9,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from certifia_assessment.domain.candidates import check_active
-from certifia_assessment.domain.model import Submission
+from certifia_assessment.domain.model import AttemptLimitReached, Submission, UnknownEvaluation
 from certifia_assessment.service_layer.unit_of_work import AssessmentUnitOfWork
 from certifia_shared import event_types as ev
 from certifia_shared.db import Conflict
 from certifia_shared.envelope import utcnow
 from certifia_shared.referential import Evaluation, Referential, ReferentialLookupError
-
-
-class UnknownEvaluation(LookupError):
-    def __init__(self, evaluation_id: str) -> None:
-        super().__init__(evaluation_id)
-        self.evaluation_id = evaluation_id
-
-
-class AttemptLimitReached(Exception):
-    """The candidate has had ``limit`` submissions graded for this evaluation (the setting
-    GRADING_MAX_ATTEMPTS_PER_EVALUATION): another one is not graded."""
-
-    def __init__(self, candidate_id: str, evaluation_id: str, limit: int, used: int) -> None:
-        super().__init__(f"{candidate_id} used {used} of {limit} graded attempts for {evaluation_id}")
-        self.candidate_id = candidate_id
-        self.evaluation_id = evaluation_id
-        self.limit = limit
-        self.used = used
 
 
 @dataclass(frozen=True)

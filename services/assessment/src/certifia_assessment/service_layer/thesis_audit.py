@@ -6,12 +6,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
 
 from certifia_assessment.domain.candidates import UnknownCandidate
 from certifia_assessment.domain.governance import AuditEntry
 from certifia_assessment.service_layer.unit_of_work import AssessmentUnitOfWork
 from certifia_shared import event_types as ev
+from certifia_shared.consumer import Handler
 from certifia_shared.envelope import CloudEvent, event_time, utcnow
 
 
@@ -107,7 +107,7 @@ def _recording(
     return handle
 
 
-def thesis_handlers() -> dict[str, Any]:
+def thesis_handlers() -> dict[str, Handler[AssessmentUnitOfWork]]:
     """certifia.thesis events kept for the audit trail. mission.registered and thesis.submitted are not: they
     record no decision about the candidate (bus.yaml ignores them)."""
     return {

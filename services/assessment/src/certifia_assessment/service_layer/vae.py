@@ -11,6 +11,7 @@ from certifia_assessment.domain.candidates import check_active
 from certifia_assessment.domain.model import bloc_is_passed
 from certifia_assessment.domain.vae import (
     BlocAlreadyPassed,
+    NotVaeCandidate,
     VaeDeciderRole,
     VaeDecision,
     VaeOutcome,
@@ -23,14 +24,6 @@ from certifia_shared import event_types as ev
 from certifia_shared.db import retry_on_conflict
 from certifia_shared.envelope import utcnow
 from certifia_shared.referential import Referential
-
-
-class NotVaeCandidate(Exception):
-    """Blocs are validated by a VAE jury only for candidates enrolled on the VAE path."""
-
-    def __init__(self, candidate_id: str) -> None:
-        super().__init__(candidate_id)
-        self.candidate_id = candidate_id
 
 
 @dataclass(frozen=True)

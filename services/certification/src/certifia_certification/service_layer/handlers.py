@@ -296,7 +296,7 @@ def _diploma_payload(
     return data
 
 
-def event_handlers(issuance: CredentialIssuance) -> dict[str, Handler]:
+def event_handlers(issuance: CredentialIssuance) -> dict[str, Handler[CertificationUnitOfWork]]:
     return {
         ev.CANDIDATE_ENROLLED: partial(on_candidate_enrolled, issuance=issuance),
         ev.OPTION_CHOSEN: partial(on_option_chosen, issuance=issuance),

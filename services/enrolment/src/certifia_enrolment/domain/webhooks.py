@@ -77,6 +77,26 @@ class WebhookRefused(ValueError):
         self.message = message
 
 
+class UnknownSubscription(LookupError):
+    def __init__(self, subscription_id: str) -> None:
+        super().__init__(subscription_id)
+        self.subscription_id = subscription_id
+
+
+class UnknownDelivery(LookupError):
+    def __init__(self, delivery_id: str) -> None:
+        super().__init__(delivery_id)
+        self.delivery_id = delivery_id
+
+
+class SubscriptionDeleted(Exception):
+    """The subscription was deleted: nothing can be sent for it, and its secret no longer rotates."""
+
+    def __init__(self, subscription_id: str) -> None:
+        super().__init__(subscription_id)
+        self.subscription_id = subscription_id
+
+
 # -- subscriptions ----------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Subscription:

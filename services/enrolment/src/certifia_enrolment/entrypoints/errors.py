@@ -8,11 +8,11 @@ from certifia_enrolment.domain.model import (
     EnrolmentConflict,
     UnknownCandidate,
 )
-from certifia_enrolment.domain.webhooks import WebhookRefused
-from certifia_enrolment.service_layer.webhooks import (
+from certifia_enrolment.domain.webhooks import (
     SubscriptionDeleted,
     UnknownDelivery,
     UnknownSubscription,
+    WebhookRefused,
 )
 from certifia_shared.errors import ErrorMap, unknown_candidate, withdrawn
 from certifia_shared.problems import Problem, not_found

@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Protocol, cast
+from typing import Protocol
 
 from opentelemetry import trace
 from prometheus_client import Counter, Gauge
@@ -28,6 +28,9 @@ from certifia_enrolment.domain.webhooks import (
     Delivery,
     NextStep,
     Subscription,
+    SubscriptionDeleted,
+    UnknownDelivery,
+    UnknownSubscription,
     after_attempt,
     check_url,
     new_secret,
@@ -62,26 +65,6 @@ class WebhookPolicy:
     retry_seconds: tuple[float, ...] = ()
     secret_overlap: timedelta = timedelta(hours=24)
     lease: timedelta = timedelta(seconds=60)
-
-
-class UnknownSubscription(LookupError):
-    def __init__(self, subscription_id: str) -> None:
-        super().__init__(subscription_id)
-        self.subscription_id = subscription_id
-
-
-class UnknownDelivery(LookupError):
-    def __init__(self, delivery_id: str) -> None:
-        super().__init__(delivery_id)
-        self.delivery_id = delivery_id
-
-
-class SubscriptionDeleted(Exception):
-    """The subscription was deleted: nothing can be sent for it, and its secret no longer rotates."""
-
-    def __init__(self, subscription_id: str) -> None:
-        super().__init__(subscription_id)
-        self.subscription_id = subscription_id
 
 
 # -- subscriptions ----------------------------------------------------------------------------------
@@ -212,7 +195,7 @@ def fan_out(event: CloudEvent, uow: EnrolmentUnitOfWork) -> None:
         )
 
 
-EventHandler = Callable[[CloudEvent, EnrolmentUnitOfWork], None]
+EventHandler = Handler[EnrolmentUnitOfWork]
 
 
 def _and_fan_out(effect: EventHandler) -> EventHandler:
@@ -225,16 +208,12 @@ def _and_fan_out(effect: EventHandler) -> EventHandler:
     return handler
 
 
-def _handler(handle: EventHandler) -> Handler:
-    """As the consumer takes it: it opens the unit of work bootstrap wired (``EnrolmentUnitOfWork``)."""
-    return cast(Handler, handle)
-
-
-def event_handlers() -> dict[str, Handler]:
-    """Every event an LMS can follow is fanned out to its webhooks; a diploma also freezes the option."""
-    handlers: dict[str, Handler] = dict.fromkeys(WEBHOOK_EVENTS, _handler(fan_out))
-    handlers[ev.DIPLOMA_ISSUED] = _handler(_and_fan_out(record_diploma_issued))
-    handlers[ev.DIPLOMA_REVOKED] = _handler(_and_fan_out(record_diploma_revoked))
+def event_handlers() -> dict[str, EventHandler]:
+    """Every event an LMS can follow is fanned out to its webhooks; a diploma also freezes the option. The
+    consumer applies them in the unit of work bootstrap wired (``EnrolmentUnitOfWork``)."""
+    handlers: dict[str, EventHandler] = dict.fromkeys(WEBHOOK_EVENTS, fan_out)
+    handlers[ev.DIPLOMA_ISSUED] = _and_fan_out(record_diploma_issued)
+    handlers[ev.DIPLOMA_REVOKED] = _and_fan_out(record_diploma_revoked)
     return handlers
 
 

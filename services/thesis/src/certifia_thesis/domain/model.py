@@ -107,6 +107,15 @@ class UnknownMission(LookupError):
         self.mission_id = mission_id
 
 
+class WithdrawalOfUnknownCandidate(LookupError):
+    """candidate.withdrawn for a candidate whose candidate.enrolled was never applied here (both travel
+    on one partition, enrolled first): retried, then dead-lettered with this reason for ops to look at."""
+
+
+class AccommodationOfUnknownCandidate(LookupError):
+    """candidate.accommodation_granted for a candidate whose candidate.enrolled was never applied here."""
+
+
 class CandidateWithdrawn(Exception):
     """The candidate withdrew from the certification: no deposit, scheduling or outcome after that."""
 

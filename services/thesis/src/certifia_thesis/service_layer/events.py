@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import replace
-from typing import cast
 
 from certifia_shared import event_types as ev
 from certifia_shared.consumer import Handler
 from certifia_shared.envelope import CloudEvent, event_time, utcnow
 from certifia_thesis.domain import accommodation
-from certifia_thesis.domain.model import KnownCandidate
+from certifia_thesis.domain.model import (
+    AccommodationOfUnknownCandidate,
+    KnownCandidate,
+    WithdrawalOfUnknownCandidate,
+)
 from certifia_thesis.domain.schedule import DefenceSchedule, cancelled_on_withdrawal, pending
 from certifia_thesis.service_layer.unit_of_work import ThesisUnitOfWork
 
@@ -26,11 +28,6 @@ def candidate_enrolled(event: CloudEvent, uow: ThesisUnitOfWork) -> None:
         family_name=data["family_name"],
     )
     uow.candidates.save(candidate, event_time(data["enrolled_at"]))
-
-
-class WithdrawalOfUnknownCandidate(LookupError):
-    """candidate.withdrawn for a candidate whose candidate.enrolled was never applied here (both travel
-    on one partition, enrolled first): retried, then dead-lettered with this reason for ops to look at."""
 
 
 def candidate_withdrawn(event: CloudEvent, uow: ThesisUnitOfWork) -> None:
@@ -66,10 +63,6 @@ def _cancelled_payload(s: DefenceSchedule) -> dict[str, object]:
     }
 
 
-class AccommodationOfUnknownCandidate(LookupError):
-    """candidate.accommodation_granted for a candidate whose candidate.enrolled was never applied here."""
-
-
 def accommodation_granted(event: CloudEvent, uow: ThesisUnitOfWork) -> None:
     """Keep the accommodation in force (the latest grant counts) and apply it to the defence waiting for
     its outcome: its duration is the standard one times the extra-time factor."""
@@ -87,11 +80,9 @@ def accommodation_granted(event: CloudEvent, uow: ThesisUnitOfWork) -> None:
         uow.schedules.replace(replace(waiting, accommodation=accommodation.of(factor, adapted)))
 
 
-EventHandler = Callable[[CloudEvent, ThesisUnitOfWork], None]
-_BY_TYPE: dict[str, EventHandler] = {
+HANDLERS: dict[str, Handler[ThesisUnitOfWork]] = {
     ev.CANDIDATE_ENROLLED: candidate_enrolled,
     ev.CANDIDATE_WITHDRAWN: candidate_withdrawn,
     ev.ACCOMMODATION_GRANTED: accommodation_granted,
 }
-HANDLERS: dict[str, Handler] = {t: cast(Handler, h) for t, h in _BY_TYPE.items()}
 """As the consumer takes them: it opens the unit of work bootstrap wired (``ThesisUnitOfWork``)."""
