@@ -39,8 +39,11 @@ DEMO_HOOK_PATH = "/demo-lms/webhooks"
 
 
 class Demo:
-    def __init__(self, stack: Stack, *, out: Any = sys.stdout) -> None:
+    def __init__(self, stack: Stack, *, out: Any = sys.stdout, strict_grading: bool = False) -> None:
+        """``strict_grading``: a failed automated grading stops the demo (the compose check) instead of
+        leaving its criteria to the jury."""
         self.stack = stack
+        self.strict_grading = strict_grading
         self.http = httpx.Client(timeout=30)
         self.out = out
         self.referential = load_referential()
@@ -458,6 +461,8 @@ class Demo:
             )
             if done["status"] == "failed":
                 self.say(f"      {pack['id']}: grading failed: {done['failure_reason']}")
+                if self.strict_grading:
+                    raise RuntimeError(f"automated grading of {pack['id']} failed: {done['failure_reason']}")
                 continue
             extra = done["report"].get("accommodation")
             under = f", graded under extra time x{extra['extra_time_factor']:g}" if extra else ""
