@@ -1,7 +1,8 @@
 """The e2e harness: the real system (Kafka KRaft broker, PostgreSQL, Keycloak, the five services).
 
 Kafka and PostgreSQL come from testcontainers where they can start (a Docker engine answers and the images
-are present locally), else from local processes: ``scripts/kafka.sh`` and the PostgreSQL that
+are present locally; ``e2e_containers``: the images compose runs, the broker on mutual TLS and ACLs as the
+local one), else from local processes: ``scripts/kafka.sh`` and the PostgreSQL that
 ``scripts/postgres.sh`` started (``e2e_harness``; ``CERTIFIA_E2E_CONTAINERS=1`` requires containers, ``=0``
 local processes). The branch taken, and why, is printed once after collection. The services always run as
 local processes of this checkout, exactly as ``make run`` starts them (``scripts/stack.py``).
@@ -25,6 +26,7 @@ from certifia_shared.testing import fresh_pg_url
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # e2e_events, e2e_harness
+import e2e_containers  # noqa: E402
 import e2e_harness  # noqa: E402
 
 DATABASES = {
@@ -47,32 +49,6 @@ def _load(name: str) -> ModuleType:
 
 stack_module = _load("stack")
 demo_module = _load("demo")
-
-
-@contextlib.contextmanager
-def containers() -> Iterator[tuple[str, dict[str, str]]]:
-    """Kafka and PostgreSQL from testcontainers: (bootstrap, {service: database url})."""
-    import psycopg
-    from testcontainers.kafka import KafkaContainer
-    from testcontainers.postgres import PostgresContainer
-
-    with (
-        KafkaContainer(e2e_harness.KAFKA_IMAGE).with_kraft() as kafka,
-        PostgresContainer(
-            e2e_harness.POSTGRES_IMAGE, username="certifia", password="certifia", dbname="postgres"
-        ) as pg,
-    ):
-        host, port = pg.get_container_host_ip(), pg.get_exposed_port(5432)
-        with psycopg.connect(
-            f"postgresql://certifia:certifia@{host}:{port}/postgres", autocommit=True
-        ) as conn:
-            for db in DATABASES.values():
-                conn.execute(f"CREATE DATABASE certifia_{db}")
-        urls = {
-            s: f"postgresql+psycopg://certifia:certifia@{host}:{port}/certifia_{db}"
-            for s, db in DATABASES.items()
-        }
-        yield kafka.get_bootstrap_server(), urls
 
 
 _BRANCH = pytest.StashKey[e2e_harness.Branch]()
@@ -106,8 +82,10 @@ def stack(request: pytest.FixtureRequest) -> Iterator[Any]:
         chosen = branch(request.config)
         if chosen.error:
             pytest.fail(chosen.error, pytrace=False)
+        pki_dir: Path | None = None
         if chosen.containers:
-            bootstrap, urls = resources.enter_context(containers())
+            pki_dir = base / "pki"
+            bootstrap, urls = resources.enter_context(e2e_containers.containers(pki_dir, DATABASES))
         else:
             urls = {service: fresh_pg_url(db) for service, db in DATABASES.items()}
         s = stack_module.Stack(
@@ -117,6 +95,7 @@ def stack(request: pytest.FixtureRequest) -> Iterator[Any]:
             port_offset=100,  # leaves 8001-8005 to a `make run` stack on the same machine
             database_urls=urls,
             external_bootstrap=bootstrap,
+            external_pki=pki_dir,
         )
         order = tuple(
             random.sample([spec.name for spec in stack_module.SERVICES], k=len(stack_module.SERVICES))

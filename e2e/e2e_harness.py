@@ -19,8 +19,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 ENV = "CERTIFIA_E2E_CONTAINERS"
-KAFKA_IMAGE = "confluentinc/cp-kafka:7.9.0"
-POSTGRES_IMAGE = "postgres:17"
+# the images deploy/compose runs (pulled, or built here as stand-ins by scripts/images.sh)
+KAFKA_IMAGE = "apache/kafka:4.4.0"
+POSTGRES_IMAGE = "postgres:15"
 _YES = frozenset({"1", "true", "yes"})
 _NO = frozenset({"0", "false", "no"})
 

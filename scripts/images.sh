@@ -4,6 +4,8 @@
 # upstream names, so one compose file runs unchanged here and with pulled images elsewhere.
 #
 #   scripts/images.sh build      build every stand-in that is missing (an image present is reused)
+#   scripts/images.sh build IMAGE...   only those (and the Debian base they start from), e.g. the e2e
+#                                suite's containers: scripts/images.sh build apache/kafka:4.4.0 postgres:15
 #   scripts/images.sh list       each upstream image compose names: present, or what builds it
 #   scripts/images.sh missing    exit 0 when every stand-in is present (the e2e harness asks this)
 #   scripts/images.sh rebuild    build them all again
@@ -135,10 +137,15 @@ build_one() {
   esac
 }
 
-cmd_build() {
+cmd_build() { # [image...]: default all
   docker info >/dev/null 2>&1 || die "no Docker engine answers (as root: dockerd --iptables=false --ip-masq=false &)"
-  local t0=$SECONDS image
-  for image in "${ALL[@]}"; do
+  local t0=$SECONDS image wanted=("${ALL[@]}")
+  if (($#)); then
+    for image in "$@"; do [[ " ${ALL[*]} " == *" $image "* ]] || die "no stand-in for $image (scripts/images.sh names)"; done
+    wanted=("$@")
+    present "$BASE" || wanted=("$BASE" "$@")  # every stand-in starts from the Debian base
+  fi
+  for image in "${wanted[@]}"; do
     if present "$image" && [[ "${REBUILD:-0}" != 1 ]]; then log "$image present"; continue; fi
     log "building $image ..."
     build_one "$image"
@@ -160,10 +167,10 @@ cmd_missing() {
 }
 
 case "${1:-}" in
-  build) cmd_build ;;
-  rebuild) REBUILD=1 cmd_build ;;
+  build) shift; cmd_build "$@" ;;
+  rebuild) shift; REBUILD=1 cmd_build "$@" ;;
   list) cmd_list ;;
   missing) cmd_missing ;;
   names) printf '%s\n' "${ALL[@]}" ;;
-  *) sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+  *) sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
 esac

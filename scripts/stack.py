@@ -64,6 +64,7 @@ class Stack:
     extra_env: dict[str, str] = field(default_factory=dict)
     python: str = sys.executable
     external_bootstrap: str | None = None  # a broker started elsewhere (a container): not ours to start
+    external_pki: Path | None = None  # that broker's CA and principals (certifia_shared.pki); None: plaintext
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -155,12 +156,13 @@ class Stack:
         """KAFKA_* settings that connect ``principal`` (a service, or ``admin``) to the stack's broker."""
         env = {"KAFKA_BOOTSTRAP_SERVERS": self.bootstrap}
         mode_file = self.kafka_dir / "security"
-        plaintext = self.external_bootstrap is not None or (
-            mode_file.exists() and mode_file.read_text().strip() == "plaintext"
-        )
+        if self.external_bootstrap is not None:
+            plaintext = self.external_pki is None
+        else:
+            plaintext = mode_file.exists() and mode_file.read_text().strip() == "plaintext"
         if plaintext:
             return {**env, "KAFKA_SECURITY_PROTOCOL": "PLAINTEXT", "KAFKA_INSECURE_DEVELOPMENT": "true"}
-        pki = self.kafka_dir / "pki"
+        pki = self.external_pki or self.kafka_dir / "pki"
         return {
             **env,
             "KAFKA_SECURITY_PROTOCOL": "SSL",

@@ -172,3 +172,31 @@ def test_the_session_prints_the_branch_it_took_and_fails_clearly_when_it_cannot_
         "CERTIFIA_E2E_CONTAINERS=1 but `docker info` finds no Docker engine"
         in required.stdout + required.stderr
     )
+
+
+def test_the_containers_branch_runs_the_images_compose_runs() -> None:
+    """Measured before: the harness named confluentinc/cp-kafka:7.9.0 and postgres:17, images nothing here
+    builds and compose does not run, so the branch could never start on this engine."""
+    import yaml
+
+    compose = yaml.safe_load((ROOT / "deploy" / "compose" / "docker-compose.yml").read_text())
+    images = {s.get("image") for s in compose["services"].values()}
+    assert {h.KAFKA_IMAGE, h.POSTGRES_IMAGE} <= images
+    names = subprocess.run(
+        [str(ROOT / "scripts" / "images.sh"), "names"], capture_output=True, text=True, check=True
+    ).stdout.split()
+    assert {h.KAFKA_IMAGE, h.POSTGRES_IMAGE} <= set(names)  # scripts/images.sh builds their stand-ins
+
+
+def test_the_containers_broker_is_secured_and_published_on_loopback_only() -> None:
+    sys.path.insert(0, str(ROOT / "e2e"))
+    try:
+        import e2e_containers
+    finally:
+        sys.path.remove(str(ROOT / "e2e"))
+    settings = e2e_containers.broker_settings(41234)
+    assert settings["KAFKA_ADVERTISED_LISTENERS"] == "SSL://127.0.0.1:41234"
+    assert settings["KAFKA_LISTENER_SECURITY_PROTOCOL_MAP"] == "SSL:SSL,CONTROLLER:SSL"
+    assert settings["KAFKA_SSL_CLIENT_AUTH"] == "required"
+    assert settings["KAFKA_ALLOW_EVERYONE_IF_NO_ACL_FOUND"] == "false"
+    assert "PLAINTEXT" not in " ".join(settings.values())
