@@ -32,6 +32,7 @@ PROJECT = os.environ.get("COMPOSE_CHECK_PROJECT", "certifia-check")
 STATE = ROOT / "var" / "compose-check"
 ISSUER = "http://localhost:8080/realms/certifia"  # the compose file's OIDC_ISSUER
 JAEGER = "http://127.0.0.1:16686"
+SPAN_METRICS = "http://127.0.0.1:8889"  # the collector's Prometheus exporter (deploy/compose/jaeger.yaml)
 
 
 def say(message: str) -> None:
@@ -162,6 +163,72 @@ def journey_trace(since_us: int, timeout: float = 90.0) -> dict[str, Any]:
     )
 
 
+def candidate_traces(candidate_id: str, timeout: float = 90.0) -> tuple[int, set[str]]:
+    """What an operator finds in Jaeger of one candidate: the traces tagged with them, per service (the
+    README's query), and their journey's trace (its id is the candidate's). Returns (traces, services)."""
+    tags = json.dumps({"certifia.candidate_id": candidate_id})
+    journey = candidate_id.replace("-", "")
+    names = {spec.name for spec in SERVICES}
+    deadline, found, services, linked = time.monotonic() + timeout, 0, set[str](), False
+    while time.monotonic() < deadline:
+        services, ids = set(), set()
+        for service in sorted(names):
+            r = httpx.get(
+                f"{JAEGER}/api/traces",
+                params={"service": service, "tags": tags, "limit": 1000, "lookback": "1h"},
+            )
+            r.raise_for_status()
+            for t in r.json().get("data") or []:
+                ids.add(t["traceID"])
+                services |= {p["serviceName"] for p in t["processes"].values()}
+        found = len(ids)
+        root = httpx.get(f"{JAEGER}/api/traces/{journey}")
+        linked = root.status_code == 200 and any(
+            s["operationName"] == "candidate journey"
+            for t in root.json().get("data") or []
+            for s in t["spans"]
+        )
+        if services >= names and linked and found > 20:
+            return found, services
+        time.sleep(3)
+    raise RuntimeError(
+        f"Jaeger holds {found} traces tagged certifia.candidate_id={candidate_id}, from {sorted(services)}, "
+        f"and its journey trace {journey} is {'there' if linked else 'missing'}: look at {JAEGER}/trace/{journey}"
+    )
+
+
+def _per_label(text: str, metric: str, label: str) -> dict[str, float]:
+    """The sum of ``metric``'s samples per value of ``label``, from Prometheus text."""
+    totals: dict[str, float] = {}
+    for line in text.splitlines():
+        if line.startswith(metric + "{") and f'{label}="' in line:
+            labels, _, value = line.rpartition(" ")
+            key = labels.split(f'{label}="', 1)[1].split('"', 1)[0]
+            totals[key] = totals.get(key, 0.0) + float(value)
+    return totals
+
+
+def collector_metrics(timeout: float = 90.0) -> tuple[dict[str, float], dict[str, float]]:
+    """From the collector (Prometheus text on 8889), for all five services: the calls its span metrics
+    counted, and the HTTP requests the service itself counted and pushed over OTLP (its /metrics)."""
+    names = {spec.name for spec in SERVICES}
+    deadline = time.monotonic() + timeout
+    calls: dict[str, float] = {}
+    requests: dict[str, float] = {}
+    while time.monotonic() < deadline:
+        text = httpx.get(f"{SPAN_METRICS}/metrics", timeout=10).text
+        calls = _per_label(text, "traces_span_metrics_calls_total", "service_name")
+        requests = _per_label(text, "certifia_http_requests_total", "job")
+        counted = {service for service, count in calls.items() if count > 0}  # a new series reads 0 first
+        if names <= counted and names <= requests.keys():
+            return calls, requests
+        time.sleep(3)
+    raise RuntimeError(
+        f"the collector's metrics ({SPAN_METRICS}/metrics) count spans of {sorted(calls)} and hold the "
+        f"services' own metrics of {sorted(requests)}, not of all {sorted(names)}"
+    )
+
+
 def main() -> int:
     timings: dict[str, float] = {}
     STATE.mkdir(parents=True, exist_ok=True)
@@ -201,6 +268,16 @@ def main() -> int:
             say(
                 f"   trace {trace['traceID']}: {len(trace['spans'])} spans, "
                 f"{sorted({p['serviceName'] for p in trace['processes'].values()})}"
+            )
+        with stage("the candidate's journey in Jaeger: every trace tagged, the journey trace", timings):
+            count, services = candidate_traces(str(result["candidate_id"]))
+            say(f"   {count} traces tagged with the candidate, from {sorted(services)}")
+        with stage("service metrics in the collector (span metrics, the services' own)", timings):
+            calls, requests = collector_metrics()
+            say("   spans counted: " + ", ".join(f"{k} {v:g}" for k, v in sorted(calls.items())))
+            say(
+                "   HTTP requests the services counted: "
+                + ", ".join(f"{k} {v:g}" for k, v in sorted(requests.items()))
             )
         with stage("down and up again: the diploma is kept (volumes)", timings):
             stack.compose("down")

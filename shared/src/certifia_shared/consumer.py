@@ -34,6 +34,7 @@ from certifia_shared.contracts import ContractError, catalogue
 from certifia_shared.db import UnitOfWork
 from certifia_shared.envelope import CloudEvent, EnvelopeError, from_kafka, headers_dict, utcnow
 from certifia_shared.group_watch import GroupWatch, Rejoin
+from certifia_shared.journey import mark_candidate
 from certifia_shared.messaging import MessagingTables, already_processed, mark_processed
 from certifia_shared.metrics import DEAD_LETTERS, EVENTS_CONSUMED, EVENTS_UNHANDLED
 from certifia_shared.telemetry import extract_trace_context, log_fields, tracer
@@ -167,6 +168,9 @@ class EventConsumer(Generic[U]):
             event = from_kafka(record.headers, record.value)
         except EnvelopeError as exc:
             raise PoisonRecord(f"not a CloudEvent: {exc}") from exc
+        candidate = event.data.get("candidate_id") if isinstance(event.data, dict) else None
+        if isinstance(candidate, str) and len(candidate) <= 64:  # the process span, ignored events' too
+            mark_candidate(candidate)
         try:
             owner = self._topology.owner_of(record.topic)
         except BusError as exc:

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from certifia_shared.contracts import ContractError, contract
 from certifia_shared.envelope import CloudEvent, utcnow
+from certifia_shared.journey import mark_candidate
 from certifia_shared.messaging import MessagingTables
 from certifia_shared.metrics import EVENTS_PUBLISHED, OUTBOX_PENDING
 from certifia_shared.polling import PollingLoop
@@ -86,6 +87,8 @@ class OutboxRelay:
                     span.set_attribute("messaging.destination.name", row.topic)
                     span.set_attribute("cloudevents.event_id", row.event_id)
                     span.set_attribute("cloudevents.event_type", row.type)
+                    if isinstance(event.data, dict) and isinstance(event.data.get("candidate_id"), str):
+                        mark_candidate(event.data["candidate_id"], span)
                     headers = event.kafka_headers(inject_trace_headers())
                     future = producer.send(
                         row.topic, key=row.key.encode(), value=event.kafka_value(), headers=headers

@@ -21,6 +21,8 @@ from opentelemetry.sdk.trace.export import (
     SpanExportResult,
 )
 
+from certifia_shared.journey import CandidateSpanProcessor, JourneyIdGenerator
+
 _configured = False
 _lock = threading.Lock()
 
@@ -47,6 +49,13 @@ class JsonLinesSpanExporter(SpanExporter):
                         "parent_id": format(parent.span_id, "016x") if parent else None,
                         "kind": str(span.kind),
                         "attributes": {k: str(v) for k, v in (span.attributes or {}).items()},
+                        "links": [
+                            {
+                                "trace_id": format(link.context.trace_id, "032x"),
+                                "span_id": format(link.context.span_id, "016x"),
+                            }
+                            for link in span.links
+                        ],
                     }
                 )
             )
@@ -90,13 +99,19 @@ def setup_telemetry(
     with _lock:
         if _configured:
             return
-        provider = TracerProvider(resource=Resource.create({"service.name": service}))
+        provider = TracerProvider(
+            resource=Resource.create({"service.name": service}), id_generator=JourneyIdGenerator()
+        )
+        provider.add_span_processor(CandidateSpanProcessor())  # first: exporters see its attribute
         if otlp_endpoint:
             from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
             provider.add_span_processor(
                 BatchSpanProcessor(OTLPSpanExporter(endpoint=otlp_endpoint.rstrip("/") + "/v1/traces"))
             )
+            from certifia_shared.metrics_push import start_push
+
+            start_push(service, otlp_endpoint, resource=provider.resource)  # /metrics, to the collector too
         if spans_file:
             provider.add_span_processor(SimpleSpanProcessor(JsonLinesSpanExporter(spans_file)))
         trace.set_tracer_provider(provider)

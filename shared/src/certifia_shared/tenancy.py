@@ -26,6 +26,7 @@ from sqlalchemy import Column, Table, select
 from sqlalchemy.orm import Session
 
 from certifia_shared.auth import Principal, principal_from_request
+from certifia_shared.journey import mark_candidate
 from certifia_shared.problems import Problem, not_found
 
 STAFF = frozenset({"admin", "officer", "jury", "service"})
@@ -90,11 +91,13 @@ def ensure_visible(request: Request, principal: Principal, candidate_id: str, *,
     """For routes that found the candidate through a resource of theirs (a submission, a diploma...):
     ``hidden_as`` is the resource's not-found, what another LMS gets (the resource is not disclosed)."""
     check_visible(principal, candidate_id, directory_of(request), hidden_as=hidden_as)
+    mark_candidate(candidate_id)  # the request's span: the candidate, linked to their journey
 
 
 def visible_candidate(request: Request, candidate_id: str) -> str:
     """The ``candidate_id`` path parameter, once the caller may see that candidate."""
     check_visible(principal_from_request(request), candidate_id, directory_of(request))
+    mark_candidate(candidate_id)
     return candidate_id
 
 

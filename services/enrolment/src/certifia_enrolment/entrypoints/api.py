@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from certifia_enrolment.domain.model import Candidate, WithdrawerRole
 from certifia_enrolment.entrypoints.deps import UnitOfWorkDep
 from certifia_enrolment.service_layer import handlers, views
+from certifia_shared import journey
 from certifia_shared.auth import Principal, require
 from certifia_shared.hygiene import CleanText, Identifier, free_text, one_line
 from certifia_shared.problems import Problem
@@ -100,6 +101,9 @@ def enrol(
         )
     cmd = handlers.EnrolCandidate(lms_client=_lms_client(principal), **body.model_dump())
     candidate, created = handlers.enrol_candidate(cmd, uow=uow)
+    if created:  # the journey's trace, whose id is the candidate's (certifia_shared.journey)
+        journey.record_journey_start(candidate.id, attributes={"certifia.lms_client": cmd.lms_client})
+    journey.mark_candidate(candidate.id)
     if not created:
         response.status_code = 200
     response.headers["Location"] = f"/candidates/{candidate.id}"

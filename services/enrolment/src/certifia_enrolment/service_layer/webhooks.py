@@ -43,6 +43,7 @@ from certifia_enrolment.service_layer.unit_of_work import EnrolmentUnitOfWork
 from certifia_shared import event_types as ev
 from certifia_shared.consumer import Handler
 from certifia_shared.envelope import CloudEvent, utcnow
+from certifia_shared.journey import mark_candidate
 from certifia_shared.polling import PollingLoop
 from certifia_shared.telemetry import extract_trace_context, inject_trace_headers, log_fields, tracer
 
@@ -277,6 +278,7 @@ class DeliveryWorker:
         with tracer(__name__).start_as_current_span(
             "webhook send", context=parent, kind=trace.SpanKind.CLIENT
         ) as span:
+            mark_candidate(delivery.candidate_id, span)
             span.set_attribute("certifia.webhook.delivery_id", delivery.id)
             span.set_attribute("certifia.webhook.event", delivery.event_name)
             span.set_attribute("certifia.webhook.attempt", delivery.attempts + 1)

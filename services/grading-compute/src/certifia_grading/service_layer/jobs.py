@@ -23,6 +23,7 @@ from certifia_grading.domain import GradingOutcome, UnknownPack
 from certifia_grading.service_layer.unit_of_work import GradingUnitOfWork
 from certifia_shared import event_types as ev
 from certifia_shared.envelope import CloudEvent, utcnow
+from certifia_shared.journey import mark_candidate
 from certifia_shared.polling import PollingLoop
 from certifia_shared.telemetry import extract_trace_context, inject_trace_headers, log_fields, tracer
 
@@ -162,7 +163,8 @@ class GradingWorker:
             context=parent,
             kind=trace.SpanKind.INTERNAL,
             attributes={"certifia.submission_id": job["submission_id"], "certifia.pack_id": job["pack_id"]},
-        ):
+        ) as span:
+            mark_candidate(str(job["candidate_id"]), span)
             self._process(job)
         return True
 
