@@ -13,7 +13,7 @@ space := $(empty) $(empty)
 PYTEST := $(BIN)/python -X faulthandler -m pytest -p no:cacheprovider --import-mode=importlib
 
 .PHONY: help venv prerequisites prerequisites-test kafka kafka-stop postgres run stop demo dead-letters replay-dead-letter test lint typecheck test-unit test-in-process test-compose test-e2e-containers \
-        test-integration test-e2e test-gpu referential packs bench-grading bench-gpu clean
+        test-integration test-e2e test-gpu referential packs bench-grading bench-api bench-gpu clean
 
 help:
 	@echo "make run    install what is missing, start Kafka + the five services (+ Ray, Triton), walk a demo candidate to a diploma"
@@ -158,6 +158,12 @@ packs: venv
 
 bench-grading: venv
 	$(BIN)/python bench/grading.py
+
+# API throughput against a peer doing the same database writes (bench/api.py, bench/README.md): wrk on
+# enrolment's POST /candidates, a jury decision and a progress read, on PostgreSQL; bench/results/api.json
+bench-api: venv prerequisites postgres
+	scripts/system-packages.sh bench
+	$(BIN)/python bench/api.py
 
 # The GPU path of grading-compute, in a venv of its own: onnxruntime-gpu (CUDA 13) instead of onnxruntime.
 GPU_VENV := .venv-gpu

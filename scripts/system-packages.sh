@@ -2,13 +2,14 @@
 # The system packages certifia needs, and the one place that installs them with apt-get (Debian/Ubuntu):
 # `.ci/run` calls it, and so do `make run` and `make test` (through scripts/prerequisites.sh).
 #
-# Usage: scripts/system-packages.sh [--dry-run] [--quiet] [python|run|all|docker]
+# Usage: scripts/system-packages.sh [--dry-run] [--quiet] [python|run|all|docker|bench]
 #
 #   python     Python 3 and its venv module (what `make venv` needs)
 #   run        what `make run` needs: python + bubblewrap, Java 17, Maven, Node.js + npm, Pango, the fonts
 #   all        what `make test` and .ci/run need: run + PostgreSQL, make, Chromium (the default)
 #   docker     what `make test-compose` needs: Debian's Docker engine (dockerd) and debootstrap (the
 #              stand-in images' base)
+#   bench      what `make bench-api` needs: wrk
 #   --dry-run  print what is missing and the command that would install it; install nothing
 #   --quiet    print nothing when everything is present (or when not Debian-based)
 #
@@ -33,6 +34,7 @@ ALL=(postgresql bubblewrap maven openjdk-17-jre-headless nodejs npm
      fonts-dejavu-core fonts-noto-core fonts-noto-cjk chromium)
 PYTHON=(python3 python3-venv)
 DOCKER=(docker.io debootstrap)
+BENCH=(wrk)
 # In `all` only: `make run` uses PostgreSQL only with CERTIFIA_DATABASE=postgres, and scripts/postgres.sh
 # installs it then; make is already there when make runs this; Chromium only lays pages out in tests.
 TEST_ONLY=(postgresql make chromium)
@@ -43,9 +45,9 @@ OPTIONAL=(chromium)
 # Debian's npm, so asking apt for npm there fails), Java from Temurin, etc.
 declare -A PROVIDES=([chromium]=chromium [nodejs]=node [npm]=npm [maven]=mvn [openjdk-17-jre-headless]=java
                      [make]=make [python3]="$PY" [bubblewrap]=bwrap [docker.io]=dockerd
-                     [debootstrap]=debootstrap)
+                     [debootstrap]=debootstrap [wrk]=wrk)
 
-usage() { sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; }
 
 dry_run=0
 quiet=0
@@ -54,9 +56,9 @@ for arg in "$@"; do
   case "$arg" in
     --dry-run) dry_run=1 ;;
     --quiet) quiet=1 ;;
-    python | run | all | docker) profile="$arg" ;;
+    python | run | all | docker | bench) profile="$arg" ;;
     -h | --help) usage; exit 0 ;;
-    *) echo "usage: $0 [--dry-run] [--quiet] [python|run|all|docker]" >&2; exit 2 ;;
+    *) echo "usage: $0 [--dry-run] [--quiet] [python|run|all|docker|bench]" >&2; exit 2 ;;
   esac
 done
 
@@ -75,6 +77,7 @@ case "$profile" in
     ;;
   all) PACKAGES=("${ALL[@]}") ;;
   docker) PACKAGES=("${DOCKER[@]}") ;;
+  bench) PACKAGES=("${BENCH[@]}") ;;
 esac
 
 pkg_installed() {
