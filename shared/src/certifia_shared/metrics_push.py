@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Iterable
 from typing import Any
 
@@ -95,8 +96,8 @@ def start_push(
     bridge.sync()
 
     def keep_in_sync() -> None:  # late registrations (a worker's metrics) join within a minute
-        stop = threading.Event()
-        while not stop.wait(60.0):
+        while True:
+            time.sleep(60.0)
             try:
                 bridge.sync()
             except Exception:  # never let metrics take the service down
