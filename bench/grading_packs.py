@@ -19,6 +19,7 @@ from typing import Any
 
 from benchlib import (
     PERCENTILE_METHOD,
+    accounting_method,
     metered,
     per_minute,
     progress,
@@ -324,8 +325,8 @@ def bench_throughput(count: int = SUBMISSIONS) -> dict[str, Any]:
             "model_pack": MODEL_PACK,
             "ray_packs": list(RAY_PACKS),
             "cpu": "per phase: CPU seconds of this process and its descendants (Ray daemons and "
-            "workers, sandboxes; sampled every 50 ms, so a slight undercount), and the share of the "
-            "machine's CPUs other processes took meanwhile (they inflate wall-clock figures)",
+            f"workers, sandboxes, scorers), {accounting_method()}, and the share of the machine's CPUs "
+            "other processes took meanwhile (they inflate wall-clock figures)",
             "rate_if_cpu_bound_per_min": f"60 x {RAY_CPUS} CPUs / own CPU seconds per submission: the "
             "rate with both CPUs busy with grading only",
             "model_pack_scoring": "sequential and Ray: onnxruntime in the process that grades "

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
 import zipfile
 from pathlib import Path
 from types import ModuleType
@@ -72,3 +73,42 @@ def test_distinct_archives_differ_only_by_the_notes(benchlib: ModuleType) -> Non
     with zipfile.ZipFile(io.BytesIO(second)) as zf:
         assert zf.read("solution.py") == members["solution.py"]
         assert zf.read("NOTES.txt") == b"benchmark submission 1\n"
+
+
+def _own_cpuacct_parent() -> str:
+    lines = Path("/proc/self/cgroup").read_text().splitlines()
+    return next((ln.split(":", 2)[2] for ln in lines if "cpuacct" in ln.split(":", 2)[1].split(",")), "")
+
+
+def test_the_cpu_meter_reads_the_runs_own_cpuacct_group_without_sampling(
+    benchlib: ModuleType, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    parent = _own_cpuacct_parent()
+    if not parent:
+        pytest.skip("this host has no cgroup v1 cpuacct line in /proc/self/cgroup (cgroup v2)")
+    monkeypatch.setattr(benchlib, "_accounting", None)
+    group = tmp_path / parent.lstrip("/") / f"certifia-bench-{os.getpid()}"
+    group.mkdir(parents=True)
+    (group / "cpuacct.usage").write_text("1000000000")  # what the kernel keeps there, in nanoseconds
+    usage = benchlib.enter_accounting_cgroup(root=tmp_path)
+    assert usage == group / "cpuacct.usage"
+    assert (group / "cgroup.procs").read_text() == str(os.getpid())  # this process moved in
+    meter = benchlib.CpuMeter()
+    meter.start()
+    assert not meter.is_alive()  # nothing samples /proc while a phase runs (it cost 10% of Ray's rate)
+    usage.write_text("3500000000")
+    assert meter.usage()["own_cpu_s"] == 2.5
+    assert "cpuacct" in benchlib.accounting_method()
+
+
+def test_without_a_cpuacct_group_the_cpu_meter_samples_proc(
+    benchlib: ModuleType, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(benchlib, "_accounting", None)
+    assert benchlib.enter_accounting_cgroup(root=tmp_path / "absent") is None
+    meter = benchlib.CpuMeter()
+    meter.start()
+    assert meter.is_alive()
+    sum(range(200_000))
+    assert meter.usage()["own_cpu_s"] >= 0.0
+    assert "sampled" in benchlib.accounting_method()
