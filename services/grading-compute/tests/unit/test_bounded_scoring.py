@@ -18,8 +18,9 @@ import pytest
 from certifia_grading.adapters.ray_executor import GradingTaskError
 from certifia_grading.adapters.runner import JOB_MARGIN_S, RayGrader, job_timeout
 from certifia_grading.adapters.sandbox import BwrapSandbox, Limits
-from certifia_grading.domain import Grader, safe_io
-from certifia_grading.domain.model import SubmissionError
+from certifia_grading.domain import Grader, execution, safe_io
+from certifia_grading.domain import spec as spec_module
+from certifia_grading.domain.model import PackError, SubmissionError
 from certifia_grading.domain.scoring_process import (
     ScoringBounds,
 )
@@ -84,6 +85,66 @@ def test_an_npy_header_declaring_absurd_shapes_is_refused_before_loading() -> No
     buf = io.BytesIO()
     np.save(buf, np.arange(12.0).reshape(3, 4))
     assert safe_io.parse("scores", buf.getvalue(), "npy").shape == (3, 4)
+
+
+# -- a pack's own, tighter caps ----------------------------------------------------------------------------
+def _frames(files: dict[str, bytes]) -> bytes:
+    """What the harness hands back (domain/harness.py's framing)."""
+    out = bytearray(execution.MAGIC)
+    for name, data in files.items():
+        raw = name.encode()
+        out += len(raw).to_bytes(4, "big") + raw + len(data).to_bytes(8, "big") + data
+    return bytes(out)
+
+
+def _honest_outputs(spec: PackSpec, **replace: bytes) -> dict[str, bytes]:
+    files = {}
+    for item in spec.interface.outputs:
+        buf = io.BytesIO()
+        np.save(buf, np.zeros((400, 4)))
+        files[f"{item.name}.{item.format}"] = b"a,b\n1,2\n" if item.format == "csv" else buf.getvalue()
+    return {**files, **replace}
+
+
+def test_a_pack_refuses_shapes_far_beyond_its_honest_outputs_under_the_graders_caps() -> None:
+    """200 columns or a million elements pass the grader's caps (1,000 and 20 million) but are nowhere near
+    an honest b2_data_cleaning output (7 columns, at most 2,000 elements): the pack's caps refuse them."""
+    spec = ENGINE.spec("b2_data_cleaning")
+    wide = wide_csv(200)
+    with pytest.raises(SubmissionError, match="200 columns in its header, above the 64 allowed"):
+        execution.collect_outputs(spec, _frames(_honest_outputs(spec, **{"cleaned.csv": wide})))
+    big = io.BytesIO()
+    np.save(big, np.zeros(1_000_000, dtype=np.int8))
+    with pytest.raises(SubmissionError, match="declares 1000000 elements, above the 100000 allowed"):
+        execution.collect_outputs(spec, _frames(_honest_outputs(spec, **{"outliers.npy": big.getvalue()})))
+    assert set(execution.collect_outputs(spec, _frames(_honest_outputs(spec)))) == {
+        item.name for item in spec.interface.outputs
+    }
+
+
+def test_every_python_pack_bounds_each_table_and_array_it_reads() -> None:
+    for info in ENGINE.list_packs():
+        for item in ENGINE.spec(info.id).interface.outputs:
+            bound = {"csv": item.max_columns, "npy": item.max_elements}.get(item.format, 1)
+            assert bound, f"{info.id}: output {item.name} ({item.format}) has no cap of its own"
+
+
+@pytest.mark.parametrize(
+    ("entry", "message"),
+    [
+        (
+            {"name": "t", "format": "csv", "max_columns": 5000},
+            r"max_columns must be an integer in \[1, 1000\]",
+        ),
+        ({"name": "t", "format": "npy", "max_elements": 0}, "max_elements must be an integer"),
+        ({"name": "t", "format": "npy", "max_elements": True}, "max_elements must be an integer"),
+        ({"name": "t", "format": "npy", "max_columns": 8}, "max_columns is for csv outputs"),
+        ({"name": "t", "format": "csv", "max_rows": 8}, r"unknown keys \['max_rows'\]"),
+    ],
+)
+def test_a_pack_can_only_tighten_the_graders_caps(entry: dict[str, Any], message: str) -> None:
+    with pytest.raises(PackError, match=message):
+        spec_module._files([entry], "a pack's outputs")
 
 
 def test_an_unparsable_output_is_named_without_the_parsers_text() -> None:

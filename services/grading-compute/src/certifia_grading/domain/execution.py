@@ -194,7 +194,7 @@ def collect_outputs(spec: PackSpec, channel: bytes | None) -> dict[str, Any]:
     for filename, item in expected.items():
         if filename not in frames:
             raise SubmissionError(f"expected output {filename!r} was not written")
-        outputs[item.name] = safe_io.parse(item.name, frames[filename], item.format)
+        outputs[item.name] = safe_io.parse(item.name, frames[filename], item.format, **item.parse_bounds())
     return outputs
 
 

@@ -73,10 +73,18 @@ _NPY_HEADER_READERS = {
 }
 
 
-def parse(name: str, data: bytes, fmt: str, *, max_columns: int = MAX_CSV_COLUMNS) -> Any:
-    """The output parsed, its shape checked against the caps first (from the csv header or the npy header)."""
+def parse(
+    name: str,
+    data: bytes,
+    fmt: str,
+    *,
+    max_columns: int = MAX_CSV_COLUMNS,
+    max_elements: int = MAX_NPY_ELEMENTS,
+) -> Any:
+    """The output parsed, its shape checked against the caps first (from the csv header or the npy header):
+    the grader's, or a pack's tighter ones (``FileSpec``)."""
     if fmt == "npy":
-        _check_npy_header(name, data)
+        _check_npy_header(name, data, max_elements)
     elif fmt == "csv":
         _check_csv_header(name, data, max_columns)
     try:
@@ -115,7 +123,7 @@ def _check_csv_header(name: str, data: bytes, max_columns: int) -> None:
         )
 
 
-def _check_npy_header(name: str, data: bytes) -> None:
+def _check_npy_header(name: str, data: bytes, max_elements: int = MAX_NPY_ELEMENTS) -> None:
     """Refuse an array whose header declares an unusable or absurd shape, before numpy allocates it."""
     fh = io.BytesIO(data)
     try:
@@ -135,9 +143,9 @@ def _check_npy_header(name: str, data: bytes) -> None:
             f"output {name!r} has {len(shape)} dimensions, above the {MAX_NPY_DIMS} allowed"
         )
     elements = math.prod(shape)
-    if elements > MAX_NPY_ELEMENTS:
+    if elements > max_elements:
         raise SubmissionError(
-            f"output {name!r} declares {elements} elements, above the {MAX_NPY_ELEMENTS} allowed: refused"
+            f"output {name!r} declares {elements} elements, above the {max_elements} allowed: refused"
         )
     if elements * dtype.itemsize > len(data) - fh.tell():
         raise SubmissionError(f"output {name!r} is shorter than its header declares")

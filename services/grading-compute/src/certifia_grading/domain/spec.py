@@ -26,6 +26,7 @@ from typing import Any, Literal, Protocol
 import numpy as np
 import yaml
 
+from certifia_grading.domain import safe_io
 from certifia_grading.domain.model import Comparator, Interface, PackError, PackInfo
 from certifia_grading.domain.sandbox import Limits
 
@@ -70,6 +71,16 @@ class CriterionSpec:
 class FileSpec:
     name: str
     format: Literal["csv", "npy", "json"]
+    # what an honest output of this pack comes near, checked from the header before parsing; a pack can
+    # only tighten the grader's own caps (safe_io), never loosen them; None: the grader's caps
+    max_columns: int | None = None  # csv
+    max_elements: int | None = None  # npy
+
+    def parse_bounds(self) -> dict[str, int]:
+        return {
+            "max_columns": self.max_columns or safe_io.MAX_CSV_COLUMNS,
+            "max_elements": self.max_elements or safe_io.MAX_NPY_ELEMENTS,
+        }
 
 
 @dataclass(frozen=True)
@@ -162,8 +173,26 @@ def _files(items: Any, what: str) -> tuple[FileSpec, ...]:
     for item in items or ():
         if item.get("format") not in _FORMATS or not re.match(r"^[a-z][a-z0-9_]*$", str(item.get("name"))):
             raise PackError(f"{what}: bad entry {item!r} (name [a-z0-9_], format one of {_FORMATS})")
-        out.append(FileSpec(name=item["name"], format=item["format"]))
+        unknown = set(item) - {"name", "format", "max_columns", "max_elements"}
+        if unknown:
+            raise PackError(f"{what}: {item['name']}: unknown keys {sorted(unknown)}")
+        bounds = {k: _bound(item, k, cap, what) for k, cap in _CAPS.items() if k in item}
+        if bounds.get("max_columns") and item["format"] != "csv":
+            raise PackError(f"{what}: {item['name']}: max_columns is for csv outputs")
+        if bounds.get("max_elements") and item["format"] != "npy":
+            raise PackError(f"{what}: {item['name']}: max_elements is for npy outputs")
+        out.append(FileSpec(name=item["name"], format=item["format"], **bounds))
     return tuple(out)
+
+
+_CAPS = {"max_columns": safe_io.MAX_CSV_COLUMNS, "max_elements": safe_io.MAX_NPY_ELEMENTS}
+
+
+def _bound(item: dict[str, Any], key: str, cap: int, what: str) -> int:
+    value = item[key]
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 < value <= cap:
+        raise PackError(f"{what}: {item['name']}: {key} must be an integer in [1, {cap}] (got {value!r})")
+    return value
 
 
 def _allow(section: Any, pid: str) -> tuple[str, ...]:
