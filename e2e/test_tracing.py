@@ -6,6 +6,7 @@ candidate; a journey was some dozens of unrelated traces."""
 from __future__ import annotations
 
 import json
+import time
 from collections import defaultdict
 from typing import Any
 
@@ -17,13 +18,21 @@ pytestmark = pytest.mark.e2e
 SERVICES = {"enrolment", "assessment", "grading-compute", "thesis", "certification"}
 
 
-def spans(stack: Any) -> list[dict[str, Any]]:
-    return [
-        json.loads(line)
-        for path in sorted((stack.state_dir / "spans").glob("*.jsonl"))
-        for line in path.read_text(encoding="utf-8").splitlines()
-        if line.strip()
-    ]
+def spans(stack: Any, settle_s: float = 1.0, timeout_s: float = 15.0) -> list[dict[str, Any]]:
+    """Every span the services wrote, once the files stop growing: each service writes its spans in
+    batches, up to 200 ms after they end (certifia_shared.telemetry.SPANS_FILE_DELAY_MS)."""
+    deadline, seen = time.monotonic() + timeout_s, -1
+    while True:
+        found = [
+            json.loads(line)
+            for path in sorted((stack.state_dir / "spans").glob("*.jsonl"))
+            for line in path.read_text(encoding="utf-8").splitlines()
+            if line.strip()
+        ]
+        if len(found) == seen or time.monotonic() > deadline:
+            return found
+        seen = len(found)
+        time.sleep(settle_s)
 
 
 def test_every_trace_of_a_journey_names_the_candidate_and_links_to_the_journey(stack: Any, demo: Any) -> None:
