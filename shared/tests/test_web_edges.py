@@ -22,6 +22,7 @@ from fastapi.testclient import TestClient
 from opentelemetry.sdk.trace import TracerProvider
 from prometheus_client import REGISTRY
 from pydantic import BaseModel
+from sqlalchemy.exc import OperationalError
 from starlette.types import Message
 
 from certifia_shared.config import ServiceSettings
@@ -45,6 +46,13 @@ def _router() -> APIRouter:
     @router.get("/boom")
     def boom() -> None:
         raise RuntimeError("secret internals: postgres://user:pw@db")
+
+    @router.post("/enrol-while-the-database-restarts")
+    def database_restarting() -> None:
+        # what psycopg raises through SQLAlchemy when PostgreSQL restarts under a request
+        raise OperationalError(
+            "SELECT 1", {}, Exception("terminating connection due to administrator command")
+        )
 
     @router.get("/half")
     def half() -> StreamingResponse:
@@ -227,6 +235,18 @@ def test_an_unhandled_error_answers_a_problem_and_is_counted_as_a_500(
         record.exc_info[1], RuntimeError
     )  # logged with its stack
     assert record.fields["correlation_id"] == body["correlation_id"]  # type: ignore[attr-defined]
+
+
+def test_an_unreachable_database_is_a_503_with_retry_after_not_a_500(client: TestClient) -> None:
+    """Measured before (make bench-cohort, PostgreSQL restarted under load): requests in flight got 500
+    internal-error, which tells an LMS the server is broken, where it should retry."""
+    route = "/enrol-while-the-database-restarts"
+    before_500, before_503 = _count(route, 500, "POST"), _count(route, 503, "POST")
+    response = client.post(route)
+    body = _problem(response, 503, "database-unavailable")
+    assert response.headers["retry-after"] == "2"
+    assert body["correlation_id"] in body["detail"] and "administrator command" not in response.text
+    assert (_count(route, 503, "POST"), _count(route, 500, "POST")) == (before_503 + 1, before_500)
 
 
 def test_an_error_after_the_response_started_is_counted_and_logged_not_answered_twice(app: FastAPI) -> None:
@@ -508,14 +528,19 @@ def test_openapi_documents_the_503_of_readiness() -> None:
 
 def test_openapi_documents_the_503_of_an_unreachable_identity_provider(client: TestClient) -> None:
     """Found while fixing what the fuzz suite found: a private route answers 503 issuer-unavailable when the
-    provider's keys cannot be fetched, and OpenAPI did not list it (public routes check no token)."""
+    provider's keys cannot be fetched, and OpenAPI did not list it. Public routes check no token, but those
+    that read a database answer 503 database-unavailable while it is away; health and metrics read none."""
     problem = {MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}}
     document = client.get("/openapi.json").json()
+    operational = {"/healthz", "/metrics", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"}
+    seen_public = set()
     for path, method, operation in _operations(document):
-        if "security" in operation:
-            assert operation["responses"]["503"]["content"] == problem, (method, path)
-        elif path != "/readyz":
+        if path in operational:
             assert "503" not in operation["responses"], (method, path)
+        elif path != "/readyz":
+            assert operation["responses"]["503"]["content"] == problem, (method, path)
+            seen_public |= set() if "security" in operation else {path}
+    assert seen_public, "the test app has public routes besides health and metrics"
 
 
 def test_a_route_that_answers_200_to_a_replay_documents_it() -> None:

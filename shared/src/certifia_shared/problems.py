@@ -115,6 +115,24 @@ def internal_error(correlation: str) -> Problem:
     )
 
 
+DATABASE_RETRY_AFTER_S = 2
+
+
+def database_unavailable(correlation: str) -> Problem:
+    """The answer while the service's database cannot be reached (a restart, a failover, a full pool):
+    nothing was changed, and the same request may be sent again."""
+    return Problem(
+        503,
+        "Database unavailable",
+        "The service cannot reach its database at the moment (restarting, failing over or overloaded); "
+        f"nothing was changed. Send the same request again after {DATABASE_RETRY_AFTER_S} s "
+        f"(Retry-After); quote correlation id {correlation} if it persists.",
+        type="database-unavailable",
+        headers={"X-Correlation-Id": correlation, "Retry-After": str(DATABASE_RETRY_AFTER_S)},
+        extensions={"correlation_id": correlation},
+    )
+
+
 def body_too_large(limit: int) -> Problem:
     return Problem(
         413,

@@ -3,7 +3,8 @@ and the edges every route shares (the service's error map, unhandled errors, bod
 security and errors).
 
 Middleware, outermost first: ``_Edge`` (counts every request, 500s included; answers an unhandled error
-with a problem instead of dropping the connection; ``Cache-Control: no-store`` on private JSON), then
+with a problem instead of dropping the connection, and a database that cannot be reached with a 503 and
+Retry-After; ``Cache-Control: no-store`` on private JSON), then
 ``_BodyLimit`` (413 before the body is read when Content-Length is too large, or as soon as a streamed body
 passes the limit).
 """
@@ -26,6 +27,8 @@ from opentelemetry import trace
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from opentelemetry.trace import Status, StatusCode
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.datastructures import Headers
 from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -39,6 +42,7 @@ from certifia_shared.problems import (
     Problem,
     body_too_large,
     correlation_id,
+    database_unavailable,
     install_problem_handlers,
     internal_error,
     problem_response,
@@ -46,6 +50,10 @@ from certifia_shared.problems import (
 from certifia_shared.telemetry import log_fields
 
 log = logging.getLogger(__name__)
+
+DATABASE_AWAY = (OperationalError, InterfaceError, PoolTimeout)
+"""The database cannot be reached or its pool is exhausted (what the consumers retry, too): a 503 with
+Retry-After, nothing changed, not a 500 (measured: make bench-cohort's PostgreSQL restart gave 500s)."""
 
 MiB = 1 << 20
 DEFAULT_BODY_LIMIT = 1 * MiB
@@ -237,12 +245,35 @@ class _Edge:
             status = sent[0] if sent else 500
         except ClientDisconnect:
             status = 499  # the client left while its request was read: nobody to answer
+        except DATABASE_AWAY as exc:
+            if not sent:
+                status = 503
+                await self._database_away(scope, receive, send_marked, exc)
+            else:
+                await self._failed(scope, receive, send_marked, exc, answered=True)
         except Exception as exc:
             await self._failed(scope, receive, send_marked, exc, answered=bool(sent))
         finally:
             route = self._route(scope)
             HTTP_REQUESTS.labels(self.service, scope["method"], route, str(status)).inc()
             HTTP_LATENCY.labels(self.service, scope["method"], route).observe(time.perf_counter() - start)
+
+    async def _database_away(self, scope: Scope, receive: Receive, send: Send, exc: Exception) -> None:
+        correlation = correlation_id()
+        log.warning(
+            "database unavailable on %s %s (correlation id %s): %s",
+            scope["method"],
+            scope["path"],
+            correlation,
+            type(exc).__name__,
+            extra=log_fields(
+                correlation_id=correlation, route=self._route(scope), exception=type(exc).__name__
+            ),
+        )
+        try:
+            await _answer(scope, receive, send, database_unavailable(correlation))
+        except Exception:  # the client is gone
+            log.debug("could not send the 503 for correlation id %s", correlation, exc_info=True)
 
     async def _failed(
         self, scope: Scope, receive: Receive, send: Send, exc: Exception, *, answered: bool
@@ -335,14 +366,18 @@ _PROBLEM_DESCRIPTIONS = {
     415: "Unsupported media type (the body is not of the type this endpoint reads)",
     422: "Invalid input: the fields at fault are listed in errors",
     500: "Internal error, logged under the correlation id given",
-    503: "The identity provider's keys cannot be fetched to check the token: retry after Retry-After seconds",
+    503: "The database cannot be reached, or (with a token) the identity provider's keys cannot be fetched to "
+    "check it: nothing changed, retry after Retry-After seconds",
 }
 _METHODS = {"get", "put", "post", "delete", "patch", "options", "head", "trace"}
 _WRITES = {"post", "put", "patch", "delete"}
 
 
-def _problem_statuses(method: str, operation: dict[str, Any], public: bool) -> list[int]:
+def _problem_statuses(method: str, operation: dict[str, Any], public: bool, operational: bool) -> list[int]:
+    """``operational``: health, readiness, metrics and the docs, which read no database (no 503 of it)."""
     statuses = [404, 500] if public else [401, 403, 404, 500, 503]
+    if public and not operational:
+        statuses.append(503)  # its database away
     if method in _WRITES:
         statuses.append(409)
     if "requestBody" in operation:
@@ -401,7 +436,7 @@ def document_edges(schema: dict[str, Any], *, public: RoutePatterns, openid_conn
             if not is_public:
                 operation.setdefault("security", [dict(r) for r in requirement])
             responses = operation.setdefault("responses", {})
-            for status in _problem_statuses(method, operation, is_public):
+            for status in _problem_statuses(method, operation, is_public, path in ALWAYS_PUBLIC):
                 response = responses.setdefault(str(status), {"description": _PROBLEM_DESCRIPTIONS[status]})
                 if _is_generic(response.get("content")):
                     response["content"] = {MEDIA_TYPE: {"schema": PROBLEM_REF}}
