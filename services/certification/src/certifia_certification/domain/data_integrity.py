@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -39,6 +40,11 @@ UNDEFINED_TERM = "urn:certifia:undefined-term#"
 """The ``@vocab`` that safe mode's check expands undefined terms to (then refuses them)."""
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 """Characters whose N-Quads escaping differs between canonical RDFC-1.0 and pyld's serializer: refused."""
+_PYLD = threading.Lock()
+"""pyld keeps its processed contexts in process-wide cachetools LRU caches that are not thread-safe: two
+requests canonicalising at once (two verifications) raised KeyError inside the cache's eviction, which came
+out as "not valid JSON-LD" and a 500 (measured: make bench-cohort, 8 verifications at once). pyld is pure
+Python under the GIL, so one call at a time costs no parallelism."""
 
 
 class UnsafeDocument(ValueError):
@@ -107,7 +113,8 @@ def check_safe(document: dict[str, Any]) -> None:
         raise UnsafeDocument(f"only bundled contexts, by URL, may define terms: {', '.join(inline)}")
     try:
         options = {"documentLoader": document_loader, "expandContext": {"@vocab": UNDEFINED_TERM}, "base": ""}
-        expanded = jsonld.expand(document, options)
+        with _PYLD:
+            expanded = jsonld.expand(document, options)
     except Exception as exc:  # pyld raises more than JsonLdError on hostile input (TypeError, RecursionError)
         raise UnsafeDocument(_reason(exc)) from None
     problems = list(_walk(expanded))
@@ -119,10 +126,15 @@ def canonical_nquads(document: dict[str, Any]) -> str:
     """RDFC-1.0 canonical N-Quads of a safe document."""
     check_safe(document)
     try:
-        nquads: str = jsonld.normalize(
-            document,
-            {"algorithm": "URDNA2015", "format": "application/n-quads", "documentLoader": document_loader},
-        )
+        with _PYLD:
+            nquads: str = jsonld.normalize(
+                document,
+                {
+                    "algorithm": "URDNA2015",
+                    "format": "application/n-quads",
+                    "documentLoader": document_loader,
+                },
+            )
     except Exception as exc:  # as in check_safe
         raise UnsafeDocument(_reason(exc)) from None
     if _CONTROL.search(nquads):
