@@ -49,18 +49,23 @@ class DevRealm:
         self._http = httpx.Client(timeout=30)
         self._cache: dict[str, tuple[str, float]] = {}
         self._lock = threading.Lock()
+        self._key_locks: dict[str, threading.Lock] = {}
         self._candidate_passwords: dict[str, str] = {}
 
     @property
     def token_url(self) -> str:
         return f"{self.issuer}/protocol/openid-connect/token"
 
-    def _grant(self, key: str, form: dict[str, str]) -> str:
+    def _grant(self, key: str, form: dict[str, str], url: str | None = None) -> str:
+        """A token for ``key``, from the cache or a grant; one lock per key, so that many callers at once (make
+        bench-cohort's walkers) wait only for their own token, not for everybody's."""
         with self._lock:
+            lock = self._key_locks.setdefault(key, threading.Lock())
+        with lock:
             cached = self._cache.get(key)
             if cached and time.monotonic() < cached[1]:
                 return cached[0]
-            response = self._http.post(self.token_url, data=form)
+            response = self._http.post(url or self.token_url, data=form)
             if response.status_code != 200:
                 raise RuntimeError(
                     f"Keycloak refused the {form['grant_type']} grant for {key}: {response.text[:300]}"
@@ -101,18 +106,15 @@ class DevRealm:
 
     # -- the realm's administration (the master realm's admin, password in the data dir) ----------------
     def _admin_token(self) -> str:
+        """The master realm admin's token, kept like the others (one grant, not one per candidate account)."""
         base = self.issuer.rsplit("/realms/", 1)[0]
-        response = self._http.post(
-            f"{base}/realms/master/protocol/openid-connect/token",
-            data={
-                "grant_type": "password",
-                "client_id": "admin-cli",
-                "username": "admin",
-                "password": self._admin_password_file.read_text().strip(),
-            },
-        )
-        response.raise_for_status()
-        return str(response.json()["access_token"])
+        form = {
+            "grant_type": "password",
+            "client_id": "admin-cli",
+            "username": "admin",
+            "password": self._admin_password_file.read_text().strip(),
+        }
+        return self._grant("master:admin", form, f"{base}/realms/master/protocol/openid-connect/token")
 
     def _create_candidate(self, username: str, candidate_id: str) -> str:
         base, realm_name = self.issuer.rsplit("/realms/", 1)

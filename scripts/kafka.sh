@@ -12,14 +12,16 @@
 # auto-creation is off. KAFKA_SECURITY=plaintext runs the insecure development broker instead (no TLS,
 # no ACLs; services then need KAFKA_INSECURE_DEVELOPMENT=true).
 #
-# Usage: scripts/kafka.sh {fetch|start|stop|restart|status|bootstrap|logs|reset|provision|pki|client-env}
+# Usage: scripts/kafka.sh {fetch|start|stop|restart|bounce|status|bootstrap|logs|reset|provision|pki|client-env}
 #
 #   fetch      download Kafka + runtime deps into the cache (idempotent)
 #   start      fetch if needed, format storage once, launch the broker, wait
 #              until it answers metadata requests; prints
 #              "kafka ready on 127.0.0.1:<port>"
 #   stop       SIGTERM, wait up to 30 s, then SIGKILL
-#   restart    stop + start
+#   restart    stop + start (a new CA and certificates: clients must be restarted with them)
+#   bounce     stop + start on the same port with the same key material: a broker restart as operations
+#              do one, which running clients ride out by reconnecting (make bench-cohort's fault)
 #   status     exit 0 if running (prints the bootstrap address), 1 otherwise
 #   bootstrap  print 127.0.0.1:<port> of the running broker (exit 1 if none)
 #   logs       print the broker log (LOGS_FOLLOW=1 to follow)
@@ -380,7 +382,9 @@ cmd_start() {
   local mode; mode="$(security_mode)"
   mkdir -p "$DATA_DIR" "$APP_LOG_DIR"
   rm -f "$PID_FILE"
-  if [[ "$mode" == mtls ]]; then
+  if [[ "$mode" == mtls && "${KAFKA_KEEP_PKI:-0}" == 1 && -f "$PKI_DIR/ca.crt" ]]; then
+    log "keeping the key material of the previous launch ($PKI_DIR)"
+  elif [[ "$mode" == mtls ]]; then
     # a new CA and certificates at each launch: rotation is a restart
     "$VENV_PY" -m certifia_shared.pki "$PKI_DIR" >/dev/null || die "creating the TLS key material failed"
   else
@@ -496,6 +500,11 @@ case "${1:-}" in
   start) cmd_start ;;
   stop) cmd_stop ;;
   restart) cmd_stop; cmd_start ;;
+  bounce)
+    [[ -s "$PORT_FILE" ]] || die "no port of an earlier launch: start the broker first"
+    KAFKA_PORT="$(cat "$PORT_FILE")"; export KAFKA_PORT
+    KAFKA_SECURITY="$(running_mode)"; KAFKA_KEEP_PKI=1; export KAFKA_SECURITY KAFKA_KEEP_PKI
+    cmd_stop; cmd_start ;;
   status) cmd_status ;;
   bootstrap) cmd_bootstrap ;;
   logs) cmd_logs ;;
@@ -506,5 +515,5 @@ case "${1:-}" in
     [[ -n "${2:-}" ]] || die "usage: $0 client-env <principal>"
     is_running || die "not running"
     client_env "$2" ;;
-  *) echo "usage: $0 {fetch|start|stop|restart|status|bootstrap|logs|reset|provision|pki|client-env}" >&2; exit 2 ;;
+  *) echo "usage: $0 {fetch|start|stop|restart|bounce|status|bootstrap|logs|reset|provision|pki|client-env}" >&2; exit 2 ;;
 esac

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Local PostgreSQL for tests and `make run` (when a DATABASE_URL points at it).
 #
-# Usage: scripts/postgres.sh {ensure|createdbs|url <service>|dropdbs-test|status}
+# Usage: scripts/postgres.sh {ensure|createdbs|url <service>|dropdbs-test|status|restart}
 #
 #   ensure        make sure a PostgreSQL server answers on 127.0.0.1:$CERTIFIA_PG_PORT
 #                 (default 5432). On Debian/Ubuntu: installs the `postgresql`
@@ -17,6 +17,8 @@
 #                 (<svc> may end in _test; grading-compute maps to grading)
 #   dropdbs-test  drop and recreate the *_test databases
 #   status        exit 0 if the server answers
+#   restart       restart the server (fast shutdown: every connection is cut) and wait until it
+#                 answers again; make bench-cohort's fault (not with CERTIFIA_PG_ADMIN_URL)
 #
 # Environment:
 #   CERTIFIA_PG_PORT       port (default 5432)
@@ -279,11 +281,31 @@ cmd_status() {
   echo "PostgreSQL does not answer on $PG_HOST:$PG_PORT"; return 1
 }
 
+cmd_restart() {
+  local pg_ctl ver name status
+  case "$(mode)" in
+    admin-url) die "CERTIFIA_PG_ADMIN_URL: the server is not ours to restart" ;;
+    private)
+      pg_ctl="$(find_pg_tool pg_ctl)" || die "pg_ctl not found"
+      "$pg_ctl" -D "$PRIVATE_DIR/data" -l "$PRIVATE_DIR/postgres.log" -w -t 60 -m fast \
+        -o "-h $PG_HOST -p $PG_PORT -k $(private_socket_dir)" restart >/dev/null \
+        || { tail -n 20 "$PRIVATE_DIR/postgres.log" >&2; die "could not restart PostgreSQL"; } ;;
+    debian)
+      read -r ver name status <<<"$(debian_cluster)"
+      [[ -n "${name:-}" ]] || die "no cluster on port $PG_PORT (run: scripts/postgres.sh ensure)"
+      as_root pg_ctlcluster --skip-systemctl-redirect "$ver" "$name" restart -m fast \
+        || die "could not restart cluster $ver/$name" ;;
+  esac
+  wait_ready || die "PostgreSQL does not answer on $PG_HOST:$PG_PORT after the restart"
+  log "PostgreSQL restarted on $PG_HOST:$PG_PORT"
+}
+
 case "${1:-}" in
   ensure) cmd_ensure ;;
   createdbs) cmd_createdbs ;;
   url) shift; cmd_url "$@" ;;
   dropdbs-test) cmd_dropdbs_test ;;
   status) cmd_status ;;
-  *) echo "usage: $0 {ensure|createdbs|url <service>|dropdbs-test|status}" >&2; exit 2 ;;
+  restart) cmd_restart ;;
+  *) echo "usage: $0 {ensure|createdbs|url <service>|dropdbs-test|status|restart}" >&2; exit 2 ;;
 esac

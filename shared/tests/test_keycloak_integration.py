@@ -115,9 +115,11 @@ def test_an_lms_client_credentials_token_names_its_client(
 ) -> None:
     demo = verifier.principal(client_token(http, token_endpoint, "demo-lms"))
     other = verifier.principal(client_token(http, token_endpoint, "lms-other"))
+    nord = verifier.principal(client_token(http, token_endpoint, "lms-nord"))  # make bench-cohort's third
     assert (demo.roles, demo.client_id, demo.candidate_id) == ({"lms"}, "demo-lms", None)
     assert (other.roles, other.client_id) == ({"lms"}, "lms-other")
-    assert demo.subject != other.subject
+    assert (nord.roles, nord.client_id) == ({"lms"}, "lms-nord")
+    assert len({demo.subject, other.subject, nord.subject}) == 3
 
 
 def test_grading_compute_is_a_service(
