@@ -13,13 +13,13 @@ space := $(empty) $(empty)
 PYTEST := $(BIN)/python -X faulthandler -m pytest -p no:cacheprovider --import-mode=importlib
 
 .PHONY: help venv prerequisites prerequisites-test kafka kafka-stop postgres run stop demo dead-letters replay-dead-letter test lint typecheck test-unit test-in-process test-compose test-e2e-containers \
-        test-integration test-e2e test-gpu referential packs bench-grading bench-api bench-gpu clean
+        test-integration test-e2e test-gpu referential packs bench-grading bench-api bench-cohort test-cohort bench-gpu clean
 
 help:
 	@echo "make run    install what is missing, start Kafka + the five services (+ Ray, Triton), walk a demo candidate to a diploma"
 	@echo "make test   ruff, mypy, unit, integration (real Kafka + PostgreSQL) and end-to-end tests"
 	@echo "make stop   stop the services and Kafka started by make run"
-	@echo "make -s referential | make -s packs | make bench-grading"
+	@echo "make -s referential | make -s packs | make bench-grading | make bench-api | make bench-cohort [N=500]"
 	@echo "make dead-letters [SERVICE=...] | make replay-dead-letter SERVICE=... DEAD_LETTER=topic:partition:offset"
 	@echo "make test-gpu | make bench-gpu   on a machine with an NVIDIA GPU (driver >= 580): the GPU path of grading"
 
@@ -118,7 +118,7 @@ test-compose: venv certification-tools
 	$(BIN)/python scripts/compose_check.py
 
 test: prerequisites-test lint typecheck contracts-check test-unit test-in-process fuzz test-integration test-e2e \
-  test-e2e-containers
+  test-e2e-containers test-cohort
 
 # The AsyncAPI document is generated from contracts/events/ and contracts/bus.yaml (a unit test fails when the
 # committed one is stale) and validated by the official parser, @asyncapi/parser pinned in contracts/tools/.
@@ -164,6 +164,22 @@ bench-grading: venv
 bench-api: venv prerequisites postgres
 	scripts/system-packages.sh bench
 	$(BIN)/python bench/api.py
+
+# A cohort, not a candidate (bench/cohort.py, bench/README.md): N candidates (500) through REST at once, three
+# LMSs, automated grading on a tenth, while every service is killed once (SIGKILL) and restarted, the broker and
+# PostgreSQL restart and the LMSs' webhook receivers refuse 30% of deliveries; then the invariants (N diplomas,
+# 5N bloc certificates, every decision and webhook once, no dead letter, no 500), figures and a plot in
+# bench/results/cohort.{json,png}. It restarts the local PostgreSQL server: run it on a machine of its own.
+N ?= 500
+bench-cohort: venv prerequisites postgres
+	$(BIN)/python bench/cohort.py --candidates $(N)
+
+# Its quick variant, in make test: N=50 with every fault; results under var/bench-cohort/ (bench/results/ keeps
+# the full run's figures). ~6 min on a 2-core machine.
+test-cohort: venv prerequisites postgres
+	@start=$$(date +%s); $(BIN)/python bench/cohort.py --candidates 50 --results var/bench-cohort/cohort-quick.json \
+	  --plot var/bench-cohort/cohort-quick.png; status=$$?; \
+	echo "== make test-cohort: $$(( $$(date +%s) - start )) s"; exit $$status
 
 # The GPU path of grading-compute, in a venv of its own: onnxruntime-gpu (CUDA 13) instead of onnxruntime.
 GPU_VENV := .venv-gpu
