@@ -66,6 +66,9 @@ class Stack:
     external_bootstrap: str | None = None  # a broker started elsewhere (a container): not ours to start
     external_pki: Path | None = None  # that broker's CA and principals (certifia_shared.pki); None: plaintext
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    # scale-out (make bench-cohort --instances 2): services run this many instances each, on the same
+    # database and consumer group, instance k on port + 10*(k-1); services not named run one
+    instances: dict[str, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.state_dir = self.state_dir.resolve()
@@ -139,8 +142,20 @@ class Stack:
 
     # -- services --------------------------------------------------------------------------------------
 
-    def url(self, service: str) -> str:
-        return f"http://127.0.0.1:{self.spec(service).port + self.port_offset}"
+    def url(self, service: str, instance: int = 1) -> str:
+        return f"http://127.0.0.1:{self.port(service, instance)}"
+
+    def port(self, service: str, instance: int = 1) -> int:
+        return self.spec(service).port + self.port_offset + 10 * (instance - 1)
+
+    def instances_of(self, service: str) -> range:
+        """The instance numbers of a service: 1, or 1..n when it is scaled out."""
+        return range(1, self.instances.get(service, 1) + 1)
+
+    @staticmethod
+    def _key(service: str, instance: int) -> str:
+        """The name of an instance's process, pid file and log: the service's for the first."""
+        return service if instance == 1 else f"{service}-{instance}"
 
     def webhook_receiver(self, path: str) -> Any:
         """An LMS webhook endpoint the services can reach: on 127.0.0.1, where they run."""
@@ -184,14 +199,15 @@ class Stack:
             keyfile=env.get("KAFKA_SSL_KEYFILE", ""),
         )
 
-    def env_for(self, spec: ServiceSpec) -> dict[str, str]:
+    def env_for(self, spec: ServiceSpec, instance: int = 1) -> dict[str, str]:
         env = {
             **os.environ,
             "OIDC_ISSUER": self.issuer,
             **self.kafka_env(spec.name),
-            "PORT": str(spec.port + self.port_offset),
-            "PUBLIC_BASE_URL": f"http://127.0.0.1:{spec.port + self.port_offset}",
-            "CERTIFIA_SPANS_FILE": str(self.state_dir / "spans" / f"{spec.name}.jsonl"),
+            "PORT": str(self.port(spec.name, instance)),
+            # the address the service is known by (credentials' URLs): the first instance's, for every one
+            "PUBLIC_BASE_URL": self.url(spec.name),
+            "CERTIFIA_SPANS_FILE": str(self.state_dir / "spans" / f"{self._key(spec.name, instance)}.jsonl"),
             "ARTIFACT_HOSTS": "127.0.0.1,localhost",
             # a local stack sends LMS webhooks to a receiver on this machine (deployments: https, public hosts)
             "WEBHOOK_ALLOW_HTTP": os.environ.get("WEBHOOK_ALLOW_HTTP", "true"),
@@ -223,35 +239,37 @@ class Stack:
                 out.write(secrets.token_urlsafe(32) + "\n")
         return path.read_text().strip()
 
-    def start_service(self, service: str) -> None:
+    def start_service(self, service: str, instance: int = 1) -> None:
         spec = self.spec(service)
+        key = self._key(spec.name, instance)
         logs = self.state_dir / "logs"
         logs.mkdir(parents=True, exist_ok=True)
         (self.state_dir / "spans").mkdir(exist_ok=True)
-        log = (logs / f"{spec.name}.log").open("ab")
+        log = (logs / f"{key}.log").open("ab")
         process = subprocess.Popen(
             [self.python, "-m", spec.module],
-            env=self.env_for(spec),
+            env=self.env_for(spec, instance),
             cwd=ROOT,
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-        self.processes[service] = process
-        (self.state_dir / f"{spec.name}.pid").write_text(str(process.pid))
+        self.processes[key] = process
+        (self.state_dir / f"{key}.pid").write_text(str(process.pid))
 
-    def wait_ready(self, service: str, timeout: float = 120.0) -> dict[str, Any]:
+    def wait_ready(self, service: str, timeout: float = 120.0, instance: int = 1) -> dict[str, Any]:
         """The service's readiness checks once /readyz answers 200."""
         deadline = time.monotonic() + timeout
         last = "no answer"
+        key = self._key(service, instance)
         while time.monotonic() < deadline:
-            process = self.processes.get(service)
+            process = self.processes.get(key)
             if process is not None and process.poll() is not None:
                 raise RuntimeError(
-                    f"{service} exited with {process.returncode}; see {self.state_dir / 'logs' / (service + '.log')}"
+                    f"{key} exited with {process.returncode}; see {self.state_dir / 'logs' / (key + '.log')}"
                 )
             try:
-                response = httpx.get(self.url(service) + "/readyz", timeout=2)
+                response = httpx.get(self.url(service, instance) + "/readyz", timeout=2)
                 if response.status_code == 200:
                     checks: dict[str, Any] = response.json().get("checks", {})
                     return checks
@@ -259,11 +277,12 @@ class Stack:
             except httpx.HTTPError as exc:
                 last = type(exc).__name__
             time.sleep(0.3)
-        raise RuntimeError(f"{service} not ready after {timeout:.0f}s ({last})")
+        raise RuntimeError(f"{key} not ready after {timeout:.0f}s ({last})")
 
-    def stop_service(self, service: str, *, kill: bool = False) -> None:
-        pid_file = self.state_dir / f"{self.spec(service).name}.pid"
-        process = self.processes.pop(service, None)
+    def stop_service(self, service: str, *, kill: bool = False, instance: int = 1) -> None:
+        key = self._key(self.spec(service).name, instance)
+        pid_file = self.state_dir / f"{key}.pid"
+        process = self.processes.pop(key, None)
         pid = process.pid if process else int(pid_file.read_text()) if pid_file.exists() else None
         if pid is None:
             return
@@ -294,13 +313,15 @@ class Stack:
         if echo:
             print(f"   identity provider ready: {self.issuer}", flush=True)
         for name in names:
-            if echo:
-                print(f"== starting {name} on {self.url(name)}", flush=True)
-            self.start_service(name)
+            for k in self.instances_of(name):
+                if echo:
+                    print(f"== starting {self._key(name, k)} on {self.url(name, k)}", flush=True)
+                self.start_service(name, k)
         for name in names:
-            checks = self.wait_ready(name)
-            if echo:
-                print(f"   {name} ready ({', '.join(checks)})", flush=True)
+            for k in self.instances_of(name):
+                checks = self.wait_ready(name, instance=k)
+                if echo:
+                    print(f"   {self._key(name, k)} ready ({', '.join(checks)})", flush=True)
 
     def dead_letters(self, service: str, *args: str) -> subprocess.CompletedProcess[str]:
         """``python -m <service> dead-letters <args>`` with the service's own settings."""
@@ -317,7 +338,8 @@ class Stack:
 
     def down(self) -> None:
         for spec in reversed(SERVICES):
-            self.stop_service(spec.name)
+            for k in self.instances_of(spec.name):
+                self.stop_service(spec.name, instance=k)
         self.stop_kafka()
         self._keycloak("stop", check=False)
 

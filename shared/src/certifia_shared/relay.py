@@ -2,6 +2,11 @@
 
 A crash between publish and mark re-publishes the row later with the same event id; consumers'
 inboxes make that harmless. Nothing committed is ever lost.
+
+Several instances of a service may run on one database (issue 15, scale-out): on PostgreSQL each batch
+first takes a transaction-level advisory lock, so one relay publishes at a time and rows go out once, in
+their order; the others find the lock taken and wait for their next poll (the lock goes with the commit).
+SQLite runs one instance.
 """
 
 from __future__ import annotations
@@ -13,7 +18,7 @@ from collections.abc import Callable
 
 from kafka import KafkaProducer
 from opentelemetry import trace
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, text, update
 from sqlalchemy.orm import Session
 
 from certifia_shared.contracts import ContractError, contract
@@ -27,6 +32,7 @@ from certifia_shared.telemetry import extract_trace_context, inject_trace_header
 log = logging.getLogger(__name__)
 
 BATCH = 200
+RELAY_LOCK = 0x7265_6C61  # pg_try_advisory_xact_lock key of the outbox relay ("rela"), per database
 
 
 class OutboxRelay:
@@ -60,6 +66,13 @@ class OutboxRelay:
         """Publish one batch of unsent rows; returns how many were marked sent."""
         t = self._tables.outbox
         with self._session_factory() as session:
+            if (
+                session.get_bind().dialect.name == "postgresql"
+                and not session.execute(
+                    text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": RELAY_LOCK}
+                ).scalar_one()
+            ):
+                return 0  # another instance's relay is publishing this batch
             rows = session.execute(
                 select(t).where(t.c.published_at.is_(None)).order_by(t.c.seq).limit(BATCH)
             ).all()
