@@ -171,8 +171,11 @@ bench-api: venv prerequisites postgres
 # 5N bloc certificates, every decision and webhook once, no dead letter, no 500), figures and a plot in
 # bench/results/cohort.{json,png}. It restarts the local PostgreSQL server: run it on a machine of its own.
 N ?= 500
+INSTANCES ?= 1
+COHORT_OUT = bench/results/cohort$(if $(filter 2,$(INSTANCES)),-2-instances)
 bench-cohort: venv prerequisites postgres
-	$(BIN)/python bench/cohort.py --candidates $(N)
+	$(BIN)/python bench/cohort.py --candidates $(N) --instances $(INSTANCES) --results $(COHORT_OUT).json \
+	  --plot $(COHORT_OUT).png
 
 # Its quick variant, in make test: N=50 with every fault; results under var/bench-cohort/ (bench/results/ keeps
 # the full run's figures). ~6 min on a 2-core machine.

@@ -8,11 +8,13 @@ confirms; the jury validates every other criterion of blocs 1-4 and the option; 
 company mission, the candidate deposits the thesis, an officer schedules the defence, the jury records it
 passed; the candidate waits for the diploma and anyone can verify it.
 
-The stack is ``make run``'s (scripts/stack.py: Keycloak, the secured Kafka broker, the five services), on
-PostgreSQL databases of its own created fresh (``certifia_cohort_*``), under ``var/bench-cohort``, on ports
-8201-8205. Meanwhile, on a schedule (unless ``--no-faults``):
+The stack is ``make run``'s (scripts/stack.py: Keycloak, the secured Kafka broker, the five services, Ray and
+Triton in grading-compute), on PostgreSQL databases of its own created fresh (``certifia_cohort_*``), under
+``var/bench-cohort``, on ports 8201-8205. ``--instances 2`` runs two instances of enrolment, assessment, thesis
+and certification (ports 8211-8215 for the second) on the same databases and consumer groups; the clients
+spread their requests over both, as a load balancer would. Meanwhile, on a schedule (unless ``--no-faults``):
 
-- every service is killed (SIGKILL, its whole process group) and started again, once each;
+- every service is killed (SIGKILL, its whole process group; the first instance) and started again, once each;
 - the Kafka broker is restarted (``scripts/kafka.sh bounce``: same port and key material);
 - the PostgreSQL server is restarted (``scripts/postgres.sh restart``, fast: every connection cut);
 - every LMS webhook receiver answers 503 to 30% of the POSTs it gets (drawn per POST, seeded).
@@ -28,9 +30,10 @@ and defence -> diploma.issued p50/p95/p99, consumer lag peaks, recovery after ea
 ``bench/results/cohort.json`` with a plot (``cohort.png``) of throughput and lag over time, the faults marked.
 A run whose invariants fail writes ``var/bench-cohort/failed.json`` instead and exits 1.
 
-    make bench-cohort                     # N=500, ~40 min on a 2-core machine
+    make bench-cohort                     # N=500 on a 2-core machine (bench/README.md gives the time)
     make bench-cohort N=50                # a quick look
-    make test-cohort                      # N=50 with faults, results under var/ (what CI runs)
+    make bench-cohort INSTANCES=2         # scale-out: results in bench/results/cohort-2-instances.{json,png}
+    make test-cohort                      # N=50 with faults, results under var/ (what make test runs)
 """
 
 from __future__ import annotations
@@ -112,11 +115,14 @@ def free_port() -> int:
 # -- the LMS's webhook receivers ------------------------------------------------------------------------------
 class FlakyReceiver:
     """An LMS webhook endpoint on 127.0.0.1 that answers 503 to ``failure_rate`` of the POSTs it gets (drawn
-    per POST from a seeded generator) and 204 to the others; it records every POST with what it answered."""
+    per POST from a seeded generator) and 204 to the others; it records every POST with what it answered and
+    whether its signature verified when it arrived (Standard Webhooks' reference implementation, which also
+    refuses a timestamp more than 5 minutes old: checked at the end of a long run, early ones would fail)."""
 
     def __init__(self, name: str, failure_rate: float, seed: int) -> None:
         self.name = name
-        self.posts: list[tuple[dict[str, str], bytes, int]] = []
+        self.secret = ""  # the subscription's, once it is made (nothing is delivered before)
+        self.posts: list[tuple[dict[str, str], bytes, int, bool]] = []
         self._random = random.Random(seed)
         self._lock = threading.Lock()
         receiver = self
@@ -124,9 +130,11 @@ class FlakyReceiver:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("content-length", "0")))
+                headers = {k.lower(): v for k, v in self.headers.items()}
+                valid = receiver.verified(headers, body)
                 with receiver._lock:
                     status = 503 if receiver._random.random() < failure_rate else 204
-                    receiver.posts.append(({k.lower(): v for k, v in self.headers.items()}, body, status))
+                    receiver.posts.append((headers, body, status, valid))
                 self.send_response(status)
                 self.send_header("content-length", "0")
                 self.end_headers()
@@ -138,20 +146,23 @@ class FlakyReceiver:
         self.url = f"http://127.0.0.1:{self.server.server_port}/{name}/webhooks"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
-    def deliveries(self, secret: str) -> list[checks.Delivery]:
+    def verified(self, headers: dict[str, str], body: bytes) -> bool:
         from standardwebhooks import Webhook
         from standardwebhooks.webhooks import WebhookVerificationError
 
-        verifier = Webhook(secret)
-        out = []
+        if not self.secret:
+            return False
+        try:
+            Webhook(self.secret).verify(body, headers)
+        except WebhookVerificationError:
+            return False
+        return True
+
+    def deliveries(self) -> list[checks.Delivery]:
         with self._lock:
             posts = list(self.posts)
-        for headers, body, status in posts:
-            try:
-                verifier.verify(body, headers)
-                valid = True
-            except WebhookVerificationError:
-                valid = False
+        out = []
+        for headers, body, status, valid in posts:
             message = json.loads(body)
             out.append(
                 checks.Delivery(
@@ -252,13 +263,15 @@ class Client:
         extra_headers: dict[str, str] | None = None,
         **kw: Any,
     ) -> httpx.Response:
-        url = self.stack.url(service) + path
         deadline = time.monotonic() + RETRY_WINDOW_S
         attempt = 0
         while True:
             if self.stop.is_set():
                 raise Stopped()
             headers = {**(self.headers(who, candidate_id) if who else {}), **(extra_headers or {})}
+            # a load balancer's choice among the service's instances (one, unless scaled out); a retry
+            # after a refused connection may land on the other one
+            url = self.stack.url(service, random.choice(self.stack.instances_of(service))) + path
             attempt += 1
             self.counters.add(requests=1)
             try:
@@ -549,8 +562,9 @@ class Cohort:
 
 # -- what happens around the cohort: faults and the monitor ----------------------------------------------------
 class Monitor(threading.Thread):
-    """Once a second: every consumer group's lag (the end offsets of its topics minus what it committed, read
-    as the broker's admin) and the cohort's counters. A sample the broker cannot answer has lag None."""
+    """Every consumer group's lag (the end offsets of its topics minus what it committed, read as the broker's
+    admin), as often as the broker answers; and once a second a sample of it with the cohort's counters. The
+    counters are sampled whatever the broker does; the lag is None while the last reading is over 3 s old."""
 
     def __init__(self, stack: Any, counters: Counters, t0: float) -> None:
         super().__init__(daemon=True, name="cohort-monitor")
@@ -563,6 +577,22 @@ class Monitor(threading.Thread):
         self.samples: list[checks.Sample] = []
         self.halt = threading.Event()
         self.last_error = ""
+        self.lag: tuple[float, dict[str, int | None]] = (0.0, {})
+        threading.Thread(target=self._sample, daemon=True, name="cohort-sampler").start()
+
+    def _sample(self) -> None:
+        while not self.halt.wait(1.0):
+            at, lag = self.lag
+            fresh = time.monotonic() - at <= 3.0
+            c = self.counters
+            self.samples.append(
+                checks.Sample(
+                    time.time() - self.t0,
+                    lag if fresh else {sub.group: None for sub in self.subscriptions},
+                    c.decisions,
+                    c.diplomas,
+                )
+            )
 
     def run(self) -> None:
         from kafka import KafkaConsumer, TopicPartition
@@ -603,9 +633,9 @@ class Monitor(threading.Thread):
                     with contextlib.suppress(Exception):
                         client.close()  # type: ignore[union-attr]
                 admin = consumer = None
-            c = self.counters
-            self.samples.append(checks.Sample(time.time() - self.t0, lag, c.decisions, c.diplomas))
-            self.halt.wait(1.0)
+            if all(v is not None for v in lag.values()):
+                self.lag = (time.monotonic(), lag)
+            self.halt.wait(0.5)
         for client in (admin, consumer):
             with contextlib.suppress(Exception):
                 client.close()  # type: ignore[union-attr]
@@ -655,7 +685,8 @@ class Faults(threading.Thread):
                             text=True,
                         )
                     for spec in SERVICES:
-                        stack.wait_ready(spec.name, timeout=300)
+                        for k in stack.instances_of(spec.name):
+                            stack.wait_ready(spec.name, timeout=300, instance=k)
                     record["ready_after_s"] = round(time.time() - self.t0 - at, 1)
                     say(f"   recovered: every service ready {record['ready_after_s']}s after the fault")
                 except Exception as exc:  # recorded: the fault check fails, the run stops
@@ -710,8 +741,13 @@ def keycloak_dir() -> Path:
     return path
 
 
+SCALED = ("enrolment", "assessment", "thesis", "certification")
+"""What --instances scales out: the consuming services on the lifecycle's path. grading-compute stays one:
+each instance would start a Ray of its own on the same cores (its way to scale is RAY_ADDRESS, one cluster)."""
+
+
 @contextlib.contextmanager
-def cohort_stack() -> Iterator[Any]:
+def cohort_stack(instances: int = 1) -> Iterator[Any]:
     from stack import Stack
 
     for name in ("stack", "kafka"):
@@ -725,9 +761,13 @@ def cohort_stack() -> Iterator[Any]:
         kafka_port=free_port(),
         port_offset=200,
         database_urls=urls,
+        instances=dict.fromkeys(SCALED, instances) if instances > 1 else {},
         extra_env={
             "LOG_LEVEL": "WARNING",
             "WEBHOOK_RETRY_SECONDS": json.dumps(WEBHOOK_RETRY_SECONDS),
+            # as make run grades (scripts/run.sh): code packs as Ray tasks, model packs on Triton
+            "USE_RAY": os.environ.get("USE_RAY", "true"),
+            "USE_TRITON": os.environ.get("USE_TRITON", "true"),
         },
     )
     try:
@@ -757,6 +797,7 @@ def subscribe(client: Client, seed: int) -> list[Subscription]:
         made = client.json(
             "POST", "enrolment", "/webhooks", lms, json={"url": receiver.url, "events": events}
         )
+        receiver.secret = made["secret"]
         subs.append(Subscription(lms, events, receiver, made["id"], made["secret"]))
     return subs
 
@@ -778,7 +819,7 @@ def settle_webhooks(
         for sub in subs:
             with sub.receiver._lock:
                 accepted = {
-                    json.loads(b).get("event_id") for _, b, status in sub.receiver.posts if status < 300
+                    json.loads(b).get("event_id") for _, b, status, _ in sub.receiver.posts if status < 300
                 }
             missing += len(expected_webhooks(sub, events, lms_of) - accepted)
         if not missing or time.monotonic() - start > timeout:
@@ -798,6 +839,20 @@ def read_bus(stack: Any) -> tuple[list[checks.BusEvent], dict[str, int]]:
     return [checks.BusEvent.of(r) for r in records], {
         t: letters.get(t, 0) for t in bus().dead_letter_topics()
     }
+
+
+def group_members(stack: Any) -> dict[str, list[dict[str, Any]]]:
+    """Each scaled-out service's consumer group as the broker describes it: its members and what they hold."""
+    from certifia_shared.bus import bus
+    from certifia_shared.kafka import make_admin
+
+    admin = make_admin(stack.bootstrap, "bench-cohort-groups", stack.kafka_security("admin"))
+    try:
+        groups = [bus().subscriptions[s].group for s in SCALED if s in bus().subscriptions]
+        described = admin.describe_groups(groups)
+        return {g: list(described[g].get("members") or []) for g in groups}
+    finally:
+        admin.close()
 
 
 def api_checks(client: Client, walks: list[Walk]) -> list[checks.Check]:
@@ -945,6 +1000,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-faults", dest="faults", action="store_false")
     parser.add_argument("--fault-gap", type=float, default=None, help="seconds between faults")
     parser.add_argument("--seed", type=int, default=15)
+    parser.add_argument(
+        "--instances", type=int, default=1, choices=(1, 2), help=f"instances of {', '.join(SCALED)} each"
+    )
     parser.add_argument("--results", type=Path, default=RESULTS)
     parser.add_argument("--plot", type=Path, default=PLOT)
     args = parser.parse_args(argv)
@@ -960,7 +1018,7 @@ def main(argv: list[str] | None = None) -> int:
         Walk(i, TENANTS[i % len(TENANTS)], "5A" if i % 2 else "5B", i in graded)
         for i in range(args.candidates)
     ]
-    with cohort_stack() as stack:
+    with cohort_stack(args.instances) as stack:
         cohort = Cohort(stack, args, run_id)
         cohort.prepare()
         subs = subscribe(cohort.client, args.seed)
@@ -1008,7 +1066,7 @@ def main(argv: list[str] | None = None) -> int:
                 results_checks.append(
                     checks.webhook_check(
                         f"{sub.lms} {'+'.join(sub.events)}",
-                        sub.receiver.deliveries(sub.secret),
+                        sub.receiver.deliveries(),
                         expected_webhooks(sub, events, lms_of),
                     )
                 )
@@ -1047,6 +1105,8 @@ def main(argv: list[str] | None = None) -> int:
             )
             for f in faults.applied:
                 f.update(checks.recovery(monitor.samples, f["at_s"], f.get("ready_after_s")))
+        if args.instances > 1:
+            results_checks.append(checks.spread_check(group_members(stack), args.instances))
         for sub in subs:
             sub.receiver.close()
     passed = all(c.passed for c in results_checks)
@@ -1065,8 +1125,9 @@ def main(argv: list[str] | None = None) -> int:
             "webhook_retry_seconds": WEBHOOK_RETRY_SECONDS,
             "faults": [f"{k} {t}" for k, t in FAULTS] if args.faults else [],
             "fault_gap_s": gap if args.faults else None,
+            "instances": {s: args.instances if s in SCALED else 1 for s in DATABASES},
             "stack": "scripts/stack.py (make run's): PostgreSQL, Kafka mTLS + ACLs (1 broker, 3 partitions a "
-            "topic), Keycloak tokens, one instance and one uvicorn worker per service",
+            "topic), Keycloak tokens, one uvicorn worker per instance, USE_RAY and USE_TRITON as make run",
         },
         "checks": {c.name: c.as_dict() for c in results_checks},
         "requests": {
@@ -1096,7 +1157,8 @@ def main(argv: list[str] | None = None) -> int:
         events,
         faults.applied if faults else [],
         t0,
-        f"certifia cohort: {args.candidates} candidates, 3 LMSs, {len(FAULTS) if faults else 0} faults "
+        f"certifia cohort: {args.candidates} candidates, 3 LMSs, {len(FAULTS) if faults else 0} faults, "
+        f"{args.instances} instance(s) a consuming service "
         f"({datetime.now(UTC):%Y-%m-%d})",
     )
     for c in results_checks:

@@ -304,3 +304,27 @@ def recovery(
         "decision_rate_before_per_s": None if rate_before is None else round(rate_before, 1),
         "decision_rate_back_after_s": None if rate_back is None else round(rate_back, 1),
     }
+
+
+def spread_check(groups: Mapping[str, Sequence[Mapping[str, Any]]], instances: int) -> Check:
+    """Scale-out: every scaled-out service's consumer group has ``instances`` members, and each holds
+    partitions (the group spread them; none stands idle)."""
+    problems = []
+    held_by: dict[str, list[int]] = {}
+    for group, members in groups.items():
+        counts = []
+        for member in members:
+            assignment = member.get("member_assignment") or {}
+            entries = assignment.get("assigned_partitions") or [] if isinstance(assignment, dict) else []
+            counts.append(sum(len(e.get("partitions") or []) for e in entries))
+        held_by[group] = counts
+        if len(members) != instances or not all(counts):
+            problems.append(f"{group}: {len(members)} members holding {counts} partitions")
+    return Check(
+        "partitions_spread",
+        not problems,
+        f"{len(groups)} groups of {instances} members, each holding partitions"
+        if not problems
+        else "; ".join(problems),
+        {"partitions_held_by_member": held_by},
+    )

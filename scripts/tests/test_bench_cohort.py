@@ -172,3 +172,19 @@ def test_a_record_is_read_from_its_cloudevents_headers() -> None:
         1234,
         "d1",
     )
+
+
+def member(*partitions: int) -> dict[str, Any]:
+    return {
+        "member_assignment": {
+            "assigned_partitions": [{"topic": "certifia.assessment", "partitions": list(partitions)}]
+        }
+    }
+
+
+def test_scale_out_needs_every_instance_in_the_group_holding_partitions() -> None:
+    assert cc.spread_check({"certifia.certification": [member(0, 1), member(2)]}, 2).passed
+    idle = cc.spread_check({"certifia.certification": [member(0, 1, 2), member()]}, 2)
+    assert not idle.passed and "[3, 0]" in idle.detail
+    alone = cc.spread_check({"certifia.certification": [member(0, 1, 2)]}, 2)
+    assert not alone.passed and "1 members" in alone.detail
