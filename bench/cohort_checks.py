@@ -63,12 +63,15 @@ class Check:
 
 @dataclass(frozen=True)
 class CandidatePlan:
-    """What the cohort bench asked for one candidate: the LMS, the option, the criteria it decided."""
+    """What the cohort bench asked for one candidate: the LMS, the option, the criteria it decided, and those
+    automated grading rejected first (a jury member confirmed the rejection, then validated the criterion:
+    two decisions, the second in force)."""
 
     candidate_id: str
     lms: str
     option: str
     criteria: frozenset[str]
+    rejected_first: frozenset[str] = frozenset()
 
 
 def distinct(events: Iterable[BusEvent]) -> dict[str, BusEvent]:
@@ -106,7 +109,8 @@ def one_per(name: str, events: Iterable[BusEvent], key: Any, expected: set[Any],
 
 def bus_checks(events: Sequence[BusEvent], plans: Sequence[CandidatePlan]) -> list[Check]:
     """Exactly N diplomas and 5N bloc certificates, one thesis defence each, and every decision the cohort
-    made on the bus once (one decision id per candidate and criterion, none rejected), read from the topics."""
+    made on the bus once (one validation per candidate and criterion; a rejection only where automated grading
+    rejected first, once), read from the topics."""
     cohort = {p.candidate_id: p for p in plans}
     of_type: dict[str, list[BusEvent]] = defaultdict(list)
     for e in events:
@@ -150,17 +154,29 @@ def bus_checks(events: Sequence[BusEvent], plans: Sequence[CandidatePlan]) -> li
     missing = decisions - by_pair.keys()
     twice = [k for k, ids in by_pair.items() if len(ids) > 1]
     extra = by_pair.keys() - decisions
-    rejected = len(distinct(of_type[CRITERION_REJECTED]))
-    passed = not (missing or twice or extra or rejected)
+    rejections: dict[tuple[str, str], set[str]] = defaultdict(set)
+    for e in distinct(of_type[CRITERION_REJECTED]).values():
+        rejections[(e.subject, str(e.data.get("criterion_id")))].add(str(e.data.get("decision_id")))
+    expected_rejections = {(p.candidate_id, c) for p in plans for c in p.rejected_first}
+    rejected_wrong = (rejections.keys() ^ expected_rejections) | {
+        k for k, ids in rejections.items() if len(ids) > 1
+    }
+    passed = not (missing or twice or extra or rejected_wrong)
     checks.append(
         Check(
             "decisions_on_the_bus",
             passed,
-            f"{len(decisions)} decisions, each once (criterion.validated, one decision id each)"
+            f"{len(decisions)} validations, each once (criterion.validated, one decision id each), and the "
+            f"{len(expected_rejections)} automated rejections confirmed before them, each once"
             if passed
             else f"{len(missing)} lost, {len(twice)} duplicated (two decision ids), {len(extra)} unexpected, "
-            f"{rejected} rejected, of {len(decisions)}",
-            {"expected": len(decisions), "lost": len(missing), "duplicated": len(twice)},
+            f"{len(rejected_wrong)} rejections not as graded, of {len(decisions)}",
+            {
+                "expected": len(decisions),
+                "lost": len(missing),
+                "duplicated": len(twice),
+                "rejected_first": len(expected_rejections),
+            },
         )
     )
     return checks

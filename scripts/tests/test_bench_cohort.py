@@ -188,3 +188,15 @@ def test_scale_out_needs_every_instance_in_the_group_holding_partitions() -> Non
     assert not idle.passed and "[3, 0]" in idle.detail
     alone = cc.spread_check({"certifia.certification": [member(0, 1, 2)]}, 2)
     assert not alone.passed and "1 members" in alone.detail
+
+
+def test_a_rejection_passes_only_where_automated_grading_rejected_first() -> None:
+    events, plans = clean_run(["a"])
+    rejection = event(cc.CRITERION_REJECTED, "a", "r-a-c2a", criterion_id="c2a", decision_id="d-r")
+    assert (
+        "1 rejections not as graded"
+        in failing(cc.bus_checks([*events, rejection], plans))["decisions_on_the_bus"]
+    )
+    graded = [cc.CandidatePlan("a", "demo-lms", "5B", plans[0].criteria, frozenset({"c2a"}))]
+    assert failing(cc.bus_checks([*events, rejection], graded)) == {}
+    assert "1 rejections not as graded" in failing(cc.bus_checks(events, graded))["decisions_on_the_bus"]
