@@ -818,11 +818,13 @@ def expected_webhooks(sub: Subscription, events: list[checks.BusEvent], lms_of: 
 
 
 def settle_webhooks(
-    subs: list[Subscription], events: list[checks.BusEvent], lms_of: dict[str, str], timeout: float
+    subs: list[Subscription], events: list[checks.BusEvent], lms_of: dict[str, str], stall: float
 ) -> float:
-    """Wait until every subscription's receiver has accepted each of its expected events (the senders retry
-    on their schedule); returns the seconds waited."""
-    start = time.monotonic()
+    """Wait until every subscription's receiver has accepted each of its expected events (enrolment's
+    consumer drains its lag, the senders retry on their schedule); give up once ``stall`` seconds pass
+    without one more delivery. Returns the seconds waited."""
+    start = last_progress = time.monotonic()
+    best: int | None = None
     while True:
         missing = 0
         for sub in subs:
@@ -831,9 +833,11 @@ def settle_webhooks(
                     json.loads(b).get("event_id") for _, b, status, _ in sub.receiver.posts if status < 300
                 }
             missing += len(expected_webhooks(sub, events, lms_of) - accepted)
-        if not missing or time.monotonic() - start > timeout:
+        if best is None or missing < best:
+            best, last_progress = missing, time.monotonic()
+        if not missing or time.monotonic() - last_progress > stall:
             return time.monotonic() - start
-        say(f"waiting for {missing} webhook deliveries (the senders retry on their schedule) ...")
+        say(f"waiting for {missing} webhook deliveries (enrolment's lag, the senders' retries) ...")
         time.sleep(5)
 
 
@@ -1052,7 +1056,7 @@ def main(argv: list[str] | None = None) -> int:
         failed = [w for w in walks if w.error or not w.diploma_id]
         events, dead_letters = read_bus(stack)
         lms_of = {w.candidate_id: w.lms for w in walks if w.candidate_id}
-        waited = settle_webhooks(subs, events, lms_of, timeout=600) if not failed else 0.0
+        waited = settle_webhooks(subs, events, lms_of, stall=240) if not failed else 0.0
         monitor.halt.set()
         monitor.join(timeout=10)
         results_checks: list[checks.Check] = []

@@ -393,6 +393,9 @@ def test_a_poll_is_applied_in_one_transaction_and_its_offsets_committed_once(sql
     assert len(calls) == 5 and _count(sqlite_service, sqlite_service.effects) == 5
     assert len(commits) == 1
     assert kafka.commits == [{TopicPartition(TOPIC, 0): 5}]
+    twice = poll_once(consumer, [records[0], records[0]])  # one poll holding the same event twice (a relay's
+    assert _count(sqlite_service, sqlite_service.effects) == 5  # redelivery): the inbox has it, nothing new
+    assert twice.commits == [{TopicPartition(TOPIC, 0): 1}]
     again = poll_once(consumer, records)  # redelivered after a crash before the offset commit: no new effect
     assert _count(sqlite_service, sqlite_service.effects) == 5 and again.commits == [
         {TopicPartition(TOPIC, 0): 5}

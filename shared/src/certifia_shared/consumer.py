@@ -28,6 +28,7 @@ from typing import Any, Generic, Protocol, TypeVar
 from kafka import KafkaConsumer, KafkaProducer
 from kafka.structs import OffsetAndMetadata, TopicPartition
 from opentelemetry import trace
+from sqlalchemy import insert
 from sqlalchemy.exc import InterfaceError, OperationalError
 
 from certifia_shared.bus import Bus, BusError, bus, dead_letter_topic
@@ -36,7 +37,13 @@ from certifia_shared.db import UnitOfWork
 from certifia_shared.envelope import CloudEvent, EnvelopeError, from_kafka, headers_dict, utcnow
 from certifia_shared.group_watch import GroupWatch, Rejoin
 from certifia_shared.journey import mark_candidate
-from certifia_shared.messaging import MessagingTables, already_processed, mark_processed
+from certifia_shared.messaging import (
+    MessagingTables,
+    already_processed,
+    inbox_row,
+    mark_processed,
+    processed_ids,
+)
 from certifia_shared.metrics import DEAD_LETTERS, EVENTS_CONSUMED, EVENTS_UNHANDLED
 from certifia_shared.telemetry import extract_trace_context, log_fields, tracer
 
@@ -413,6 +420,11 @@ class EventConsumer(Generic[U]):
         outcomes: list[tuple[str, str]] = []
         try:
             with self._uow_factory() as uow:
+                # the inbox read once for the whole run and written once at its end: two round trips a
+                # record fewer (measured: they were a third of enrolment's consumer time under the cohort)
+                ids = [headers_dict(r.headers).get("ce_id", "") for r in records]
+                seen = processed_ids(uow.session, self._tables, self.group_id, ids)
+                rows = []
                 for record in records:
                     with self._span(record) as span:
                         event = self._decode(record)
@@ -421,20 +433,23 @@ class EventConsumer(Generic[U]):
                         span.set_attribute("cloudevents.event_id", event.id)
                         span.set_attribute("cloudevents.event_type", event.type)
                         outcome = "duplicate"
-                        if not already_processed(uow.session, self._tables, self.group_id, event.id):
+                        if event.id not in seen:
                             self.handlers[event.type](event, uow)
-                            mark_processed(
-                                uow.session,
-                                self._tables,
-                                consumer=self.group_id,
-                                event=event,
-                                topic=record.topic,
-                                partition=record.partition,
-                                offset=record.offset,
+                            seen.add(event.id)
+                            rows.append(
+                                inbox_row(
+                                    consumer=self.group_id,
+                                    event=event,
+                                    topic=record.topic,
+                                    partition=record.partition,
+                                    offset=record.offset,
+                                )
                             )
                             outcome = "applied"
                         span.set_attribute("certifia.outcome", outcome)
                         outcomes.append((event.type, outcome))
+                if rows:
+                    uow.session.execute(insert(self._tables.inbox), rows)
                 uow.commit()
         except Exception as exc:
             log.info(

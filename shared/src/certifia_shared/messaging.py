@@ -105,6 +105,32 @@ def already_processed(session: Session, tables: MessagingTables, consumer: str, 
     return row is not None
 
 
+def processed_ids(session: Session, tables: MessagingTables, consumer: str, event_ids: list[str]) -> set[str]:
+    """Which of ``event_ids`` the inbox already has for ``consumer``: one query for a batch of records."""
+    if not event_ids:
+        return set()
+    rows = session.execute(
+        select(tables.inbox.c.event_id).where(
+            tables.inbox.c.consumer == consumer, tables.inbox.c.event_id.in_(set(event_ids))
+        )
+    )
+    return {row[0] for row in rows}
+
+
+def inbox_row(
+    *, consumer: str, event: CloudEvent, topic: str, partition: int, offset: int
+) -> dict[str, object]:
+    return {
+        "consumer": consumer,
+        "event_id": event.id,
+        "type": event.type,
+        "topic": topic,
+        "partition": partition,
+        "offset": offset,
+        "processed_at": utcnow(),
+    }
+
+
 def mark_processed(
     session: Session,
     tables: MessagingTables,
