@@ -70,6 +70,7 @@ sys.path.insert(0, str(ROOT / "scripts"))
 sys.path.insert(0, str(ROOT / "bench"))
 import benchlib  # noqa: E402
 import cohort_checks as checks  # noqa: E402
+from demo import defence_schedule  # noqa: E402
 
 BASE = ROOT / "var" / "bench-cohort"
 RESULTS = ROOT / "bench" / "results" / "cohort.json"
@@ -460,15 +461,7 @@ class Cohort:
             "thesis",
             f"/candidates/{cid}/defence/schedule",
             "officer",
-            json={
-                "scheduled_at": at.isoformat(),
-                "location": "Salle B204",
-                "jury": [
-                    {"name": "Dr Martin", "role": "president"},
-                    {"name": "Mme Leroy", "role": "member"},
-                    {"name": "M. Petit", "role": "company_tutor"},
-                ],
-            },
+            json=defence_schedule(at),
         )
         time.sleep(max(0.0, (at - datetime.now(UTC)).total_seconds()) + 0.1)
         c.call(
@@ -772,9 +765,10 @@ def cohort_stack(instances: int = 1) -> Iterator[Any]:
         extra_env={
             "LOG_LEVEL": "WARNING",
             "WEBHOOK_RETRY_SECONDS": json.dumps(WEBHOOK_RETRY_SECONDS),
-            # grading in the service's process by default: on 2 cores Ray's own processes slowed the whole
-            # cohort (quick run: 17 decisions/s instead of 30, the broker's recovery 77 s instead of 25);
-            # USE_RAY=true USE_TRITON=true grades as make run does. bench-grading measures Ray and Triton.
+            # grading in the service's process by default: with Ray on these 2 cores a quick run made 17
+            # decisions/s where one without made 30 (one run each, with other changes between them: a hint,
+            # not a measure); USE_RAY=true USE_TRITON=true grades as make run does. bench-grading measures
+            # Ray and Triton themselves.
             "USE_RAY": os.environ.get("USE_RAY", "false"),
             "USE_TRITON": os.environ.get("USE_TRITON", "false"),
         },

@@ -338,15 +338,7 @@ class Demo:
             "thesis",
             f"/candidates/{cid}/defence/schedule",
             headers=officer,
-            json={
-                "scheduled_at": at.isoformat(),
-                "location": "Salle B204",
-                "jury": [
-                    {"name": "Dr Martin", "role": "president"},
-                    {"name": "Mme Leroy", "role": "member"},
-                    {"name": "M. Petit", "role": "company_tutor"},
-                ],
-            },
+            json=defence_schedule(at),
         )
         time.sleep(max(0.0, (at - datetime.now(UTC)).total_seconds()) + 0.1)  # the defence is held
         self.call(  # the jury defaults to the scheduled one, the date to the scheduled time
@@ -475,6 +467,19 @@ class Demo:
                     f" ({c['comparator']} {c['threshold']})"
                 )
         return validated
+
+
+def defence_schedule(at: datetime) -> dict[str, Any]:
+    """What an officer sends to schedule a defence at ``at``: the room and a jury of three."""
+    return {
+        "scheduled_at": at.isoformat(),
+        "location": "Salle B204",
+        "jury": [
+            {"name": "Dr Martin", "role": "president"},
+            {"name": "Mme Leroy", "role": "member"},
+            {"name": "M. Petit", "role": "company_tutor"},
+        ],
+    }
 
 
 def thesis_pdf(author: str) -> bytes:
