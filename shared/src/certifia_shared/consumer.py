@@ -4,8 +4,8 @@ Per record: read the CloudEvent; check that its ``ce_source`` is the owner of th
 that its type belongs there (defence in depth beside the broker's ACLs); then either apply it (validate
 against its contract, skip it if the inbox has its id, apply the handler, record the id in the inbox, in a
 unit of work that consecutive records of a poll share, up to ``APPLY_TOGETHER``, committed once; should any
-of them fail, none is committed and each is applied again in a unit of work of its own) or skip it because this consumer ignores that type on purpose
-(contracts/bus.yaml). Anything else is dead-lettered to ``<topic>.<group>.dlq`` with the reason: a
+of them fail, none is committed and each is applied again in a unit of work of its own) or skip it because
+this consumer ignores that type on purpose (contracts/bus.yaml). Anything else is dead-lettered to ``<topic>.<group>.dlq`` with the reason: a
 forged or foreign event, an unsupported type (e.g. an unknown version), a contract violation (every
 schema error, bounded), or a handler that keeps failing after ``max_attempts``. The Kafka offset is
 committed only after the effect or the dead letter is durable. A database outage is not the record's

@@ -141,14 +141,5 @@ def mark_processed(
     partition: int,
     offset: int,
 ) -> None:
-    session.execute(
-        insert(tables.inbox).values(
-            consumer=consumer,
-            event_id=event.id,
-            type=event.type,
-            topic=topic,
-            partition=partition,
-            offset=offset,
-            processed_at=utcnow(),
-        )
-    )
+    row = inbox_row(consumer=consumer, event=event, topic=topic, partition=partition, offset=offset)
+    session.execute(insert(tables.inbox).values(**row))
