@@ -262,8 +262,10 @@ class Client:
         candidate_id: str | None = None,
         expect: tuple[int, ...] = (200, 201),
         extra_headers: dict[str, str] | None = None,
+        json_each_try: Callable[[], Any] | None = None,
         **kw: Any,
     ) -> httpx.Response:
+        """One request, retried on transient answers; ``json_each_try`` builds the body afresh per try."""
         deadline = time.monotonic() + RETRY_WINDOW_S
         attempt = 0
         while True:
@@ -275,6 +277,8 @@ class Client:
             url = self.stack.url(service, random.choice(self.stack.instances_of(service))) + path
             attempt += 1
             self.counters.add(requests=1)
+            if json_each_try is not None:
+                kw["json"] = json_each_try()
             try:
                 response = self.http.request(method, url, headers=headers, **kw)
             except httpx.TransportError as exc:
@@ -455,15 +459,15 @@ class Cohort:
             files={"file": ("these.pdf", self.pdf, "application/pdf")},
             **me,
         )
-        at = datetime.now(UTC) + timedelta(seconds=2)
-        c.call(
-            "POST",
-            "thesis",
-            f"/candidates/{cid}/defence/schedule",
-            "officer",
-            json=defence_schedule(at),
-        )
-        time.sleep(max(0.0, (at - datetime.now(UTC)).total_seconds()) + 0.1)
+        # the time is chosen again on each try: a retry after a fault may come after the first choice
+        scheduled: list[datetime] = []
+
+        def schedule() -> dict[str, Any]:
+            scheduled.append(datetime.now(UTC) + timedelta(seconds=2))
+            return defence_schedule(scheduled[-1])
+
+        c.call("POST", "thesis", f"/candidates/{cid}/defence/schedule", "officer", json_each_try=schedule)
+        time.sleep(max(0.0, (scheduled[-1] - datetime.now(UTC)).total_seconds()) + 0.1)
         c.call(
             "POST",
             "thesis",

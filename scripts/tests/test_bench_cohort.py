@@ -200,3 +200,35 @@ def test_a_rejection_passes_only_where_automated_grading_rejected_first() -> Non
     graded = [cc.CandidatePlan("a", "demo-lms", "5B", plans[0].criteria, frozenset({"c2a"}))]
     assert failing(cc.bus_checks([*events, rejection], graded)) == {}
     assert "1 rejections not as graded" in failing(cc.bus_checks(events, graded))["decisions_on_the_bus"]
+
+
+def _cohort_module() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("cohort_bench", ROOT / "bench" / "cohort.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["cohort_bench"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_a_retried_request_builds_its_body_again_so_a_defence_time_stays_in_the_future() -> None:
+    """CI's N=50 run: a defence scheduled 2 s ahead was retried through the PostgreSQL restart with the
+    same, by then past, time and refused 422. The body of a retried request is built afresh per try."""
+    import threading
+
+    import httpx
+
+    cohort = _cohort_module()
+    bodies: list[bytes] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        bodies.append(request.content)
+        return httpx.Response(503 if len(bodies) == 1 else 201, json={})
+
+    stack = SimpleNamespace(url=lambda service, instance: "http://127.0.0.1:1", instances_of=lambda s: [1])
+    client = cohort.Client(stack, cohort.Counters(), threading.Event())
+    client.http = httpx.Client(transport=httpx.MockTransport(answer))
+    tries = iter(range(10))
+    client.call("POST", "thesis", "/schedule", None, json_each_try=lambda: {"try": next(tries)})
+    assert [b'try":0' in bodies[0], b'try":1' in bodies[1]] == [True, True], bodies
+    assert client.counters.retries == 1
