@@ -775,6 +775,9 @@ def cohort_stack(instances: int = 1) -> Iterator[Any]:
             # Ray and Triton themselves.
             "USE_RAY": os.environ.get("USE_RAY", "false"),
             "USE_TRITON": os.environ.get("USE_TRITON", "false"),
+            # 9 processes when scaled out x (4 + 4) = 72 connections at most, under PostgreSQL's default
+            # max_connections of 100 with room for the bench's own reads (5 x (5 + 5) = 50 otherwise)
+            **({"DATABASE_POOL_SIZE": "4", "DATABASE_MAX_OVERFLOW": "4"} if instances > 1 else {}),
         },
     )
     try:

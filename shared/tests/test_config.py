@@ -53,3 +53,24 @@ def test_database_url_defaults_to_a_sqlite_file_under_var(monkeypatch: pytest.Mo
 def test_repo_root_holds_the_contracts() -> None:
     assert (repo_root() / "contracts" / "events").is_dir()
     assert repo_root() == Path(__file__).resolve().parents[2]
+
+
+def test_the_database_pool_is_a_setting_bounded_and_given_to_the_engine(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Scaled-out instances share one PostgreSQL server: each process's connections are sized by settings."""
+    from certifia_shared.db import make_engine
+
+    monkeypatch.setenv("OIDC_ISSUER", "https://login.example.org/realms/certifia")
+    monkeypatch.setenv("DATABASE_POOL_SIZE", "3")
+    monkeypatch.setenv("DATABASE_MAX_OVERFLOW", "2")
+    settings = ServiceSettings()
+    engine = make_engine(
+        "postgresql+psycopg://u:p@127.0.0.1:1/db",
+        pool_size=settings.database_pool_size,
+        max_overflow=settings.database_max_overflow,
+    )
+    assert (engine.pool.size(), engine.pool._max_overflow) == (3, 2)  # type: ignore[attr-defined]
+    monkeypatch.setenv("DATABASE_POOL_SIZE", "0")
+    with pytest.raises(ValidationError, match="database_pool_size"):
+        ServiceSettings()

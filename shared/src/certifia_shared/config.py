@@ -90,6 +90,11 @@ class ServiceSettings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000  # each service's settings give its own
     database_url: str = ""
+    # connections each process holds to PostgreSQL (the API's threads, the relay, the consumer, workers):
+    # instances x (pool + overflow) summed over the services sharing a server stays under its
+    # max_connections (100 by default; see docs/sizing.md)
+    database_pool_size: int = Field(default=5, ge=1, le=200)
+    database_max_overflow: int = Field(default=5, ge=0, le=200)
     kafka_bootstrap_servers: str = "127.0.0.1:19092"
     # Mutual TLS to the broker (the service's own certificate: CN = service name = Kafka principal).
     kafka_security_protocol: Literal["SSL", "PLAINTEXT"] = "SSL"

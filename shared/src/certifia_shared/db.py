@@ -19,7 +19,9 @@ from certifia_shared.envelope import CloudEvent
 from certifia_shared.messaging import MessagingTables, record_event
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, *, pool_size: int = 5, max_overflow: int = 5) -> Engine:
+    """An engine over ``url``; on PostgreSQL a pool of ``pool_size`` connections, ``max_overflow`` more at a
+    peak (SQLite has no server to share)."""
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
 
@@ -33,7 +35,7 @@ def make_engine(url: str) -> Engine:
             cur.close()
 
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)
+    return create_engine(url, pool_pre_ping=True, pool_size=pool_size, max_overflow=max_overflow)
 
 
 def migrate(engine: Engine, migrations_dir: Path) -> None:

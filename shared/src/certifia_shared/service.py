@@ -74,7 +74,11 @@ def build_context(
     )
     engine: Engine | None = None
     if uow_factory is None:
-        engine = make_engine(settings.resolved_database_url(database_name))
+        engine = make_engine(
+            settings.resolved_database_url(database_name),
+            pool_size=settings.database_pool_size,
+            max_overflow=settings.database_max_overflow,
+        )
         migrate(engine, migrations_dir)
         sessions = session_factory(engine)
         source = f"/certifia/{settings.service_name}"
