@@ -519,3 +519,51 @@ def test_a_consumer_the_broker_no_longer_lists_rejoins_by_itself_and_goes_on(
     wait_for(lambda: committed(admin, group, topic) == 2, timeout=40, what="both records consumed")
     assert effects(service) == [first.id, second.id]
     assert inbox(service, group) == [first.id, second.id]
+
+
+def test_two_instances_starting_together_migrate_one_after_the_other(tmp_path: Any) -> None:
+    """Scale-out (issue 15, item 3): `make bench-cohort INSTANCES=2` started two enrolments on a fresh
+    database; both created alembic_version at once and the second exited on a unique violation."""
+    from certifia_shared.db import make_engine, migrate
+
+    name = f"certifia_migrate_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(f"{SERVER}/postgres", isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    (tmp_path / "versions").mkdir()
+    (tmp_path / "env.py").write_text(
+        "from sqlalchemy import MetaData\nfrom certifia_shared.migrations_env import run_migrations\n"
+        "run_migrations(MetaData())\n"
+    )
+    (tmp_path / "versions" / "0001_initial.py").write_text(
+        'from alembic import op\nrevision = "0001"\ndown_revision = None\nbranch_labels = None\n'
+        "depends_on = None\n\n\ndef upgrade() -> None:\n"
+        '    op.execute("CREATE TABLE candidates (id text PRIMARY KEY)")\n'
+        '    op.execute("SELECT pg_sleep(0.5)")  # a migration that takes a while, as real ones do\n'
+    )
+    engines = [make_engine(f"{SERVER}/{name}") for _ in range(2)]
+    errors: list[BaseException] = []
+    start = threading.Barrier(2)
+
+    def instance(engine: Any) -> None:
+        start.wait()
+        try:
+            migrate(engine, tmp_path)
+        except BaseException as exc:  # the test reports what an instance died of
+            errors.append(exc)
+
+    threads = [threading.Thread(target=instance, args=(e,)) for e in engines]
+    try:
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=60)
+        assert errors == []
+        with engines[0].connect() as conn:
+            assert conn.execute(text("SELECT version_num FROM alembic_version")).scalars().all() == ["0001"]
+    finally:
+        for e in engines:
+            e.dispose()
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()

@@ -9,7 +9,7 @@ from typing import Any, Self, TypeVar
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, Table, create_engine, event, insert, select
+from sqlalchemy import Engine, Table, create_engine, event, insert, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
@@ -38,12 +38,21 @@ def make_engine(url: str, *, pool_size: int = 5, max_overflow: int = 5) -> Engin
     return create_engine(url, pool_pre_ping=True, pool_size=pool_size, max_overflow=max_overflow)
 
 
+MIGRATION_LOCK = 0x6D69_6772  # pg_advisory_xact_lock key of a schema migration ("migr"), per database
+
+
 def migrate(engine: Engine, migrations_dir: Path) -> None:
-    """Bring the service's schema to head with its Alembic scripts."""
+    """Bring the service's schema to head with its Alembic scripts, in one transaction.
+
+    On PostgreSQL the transaction first takes an advisory lock: instances of a service started together
+    migrate one after the other, the later ones finding the schema at head (they raced on creating
+    ``alembic_version`` before: a unique violation, and the instance exited)."""
     cfg = Config()
     cfg.set_main_option("script_location", str(migrations_dir))
     cfg.set_main_option("path_separator", "os")
     with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "head")
 
