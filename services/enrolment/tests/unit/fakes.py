@@ -129,6 +129,9 @@ class FakeWebhookRepository(FakeRepository):
     def subscription(self, subscription_id: str) -> Subscription | None:
         return self.subscription_rows.get(subscription_id)
 
+    def active_subscriptions(self) -> list[Subscription]:
+        return self.subscriptions(lms_client=None, active_only=True)
+
     def subscriptions(self, *, lms_client: str | None, active_only: bool = False) -> list[Subscription]:
         rows = sorted(self.subscription_rows.values(), key=lambda s: (s.created_at, s.id))
         return [

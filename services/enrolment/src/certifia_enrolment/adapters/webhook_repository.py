@@ -53,9 +53,11 @@ def _delivery(row: Any) -> Delivery:
 class WebhookRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
+        self._active: list[Subscription] | None = None  # read once per unit of work; see active_subscriptions
 
     # -- subscriptions ------------------------------------------------------------------------------
     def add_subscription(self, s: Subscription) -> None:
+        self._active = None
         self.session.execute(
             insert(subscriptions).values(
                 id=s.id,
@@ -73,6 +75,13 @@ class WebhookRepository:
         row = self.session.execute(select(subscriptions).where(subscriptions.c.id == subscription_id)).first()
         return _subscription(row) if row else None
 
+    def active_subscriptions(self) -> list[Subscription]:
+        """Every LMS's active subscriptions, read once in this unit of work (the consumer applies a poll's
+        records in one: one query for up to a hundred fan-outs) and again after a write to them in it."""
+        if self._active is None:
+            self._active = self.subscriptions(lms_client=None, active_only=True)
+        return self._active
+
     def subscriptions(self, *, lms_client: str | None, active_only: bool = False) -> list[Subscription]:
         query = select(subscriptions).order_by(subscriptions.c.created_at, subscriptions.c.id)
         if lms_client is not None:
@@ -82,11 +91,13 @@ class WebhookRepository:
         return [_subscription(r) for r in self.session.execute(query)]
 
     def deactivate(self, subscription_id: str) -> None:
+        self._active = None
         self.session.execute(
             update(subscriptions).where(subscriptions.c.id == subscription_id).values(active=False)
         )
 
     def rotate_secret(self, subscription_id: str, *, secret: str, previous: str, until: datetime) -> None:
+        self._active = None
         self.session.execute(
             update(subscriptions)
             .where(subscriptions.c.id == subscription_id)

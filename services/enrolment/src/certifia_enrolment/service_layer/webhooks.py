@@ -159,13 +159,20 @@ def retry_delivery(cmd: RetryDelivery, *, uow: EnrolmentUnitOfWork) -> Delivery:
 
 # -- fan-out (consumer handler) ---------------------------------------------------------------------
 def fan_out(event: CloudEvent, uow: EnrolmentUnitOfWork) -> None:
-    """One pending delivery per active subscription of the candidate's LMS that wants this event."""
+    """One pending delivery per active subscription of the candidate's LMS that wants this event.
+
+    Most events are followed by no one (an LMS that wants milestones does not want each of the ~120
+    criterion.validated of a candidate): those cost one read of the subscriptions per unit of work, and no
+    lookup of the candidate."""
     name = WEBHOOK_EVENTS[event.type]
+    repo = uow.webhooks
+    wanting = [s for s in repo.active_subscriptions() if s.wants(name)]
+    if not wanting:
+        return
     candidate = uow.candidates.get(event.subject)
     if candidate is None:  # not enrolled through an LMS here (or not yet): no one to tell
         log.info("no candidate for event", extra=log_fields(event_id=event.id, subject=event.subject))
         return
-    repo = uow.webhooks
     now = utcnow()
     body = webhook_body(
         name=name,
@@ -176,8 +183,8 @@ def fan_out(event: CloudEvent, uow: EnrolmentUnitOfWork) -> None:
         external_id=candidate.external_id,
     )
     trace_headers = json.dumps(inject_trace_headers())
-    for subscription in repo.subscriptions(lms_client=candidate.lms_client, active_only=True):
-        if not subscription.wants(name) or repo.has_delivery(subscription.id, event.id):
+    for subscription in wanting:
+        if subscription.lms_client != candidate.lms_client or repo.has_delivery(subscription.id, event.id):
             continue
         repo.add_delivery(
             Delivery(
