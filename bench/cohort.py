@@ -758,6 +758,9 @@ def cohort_stack(instances: int = 1) -> Iterator[Any]:
         shutil.rmtree(BASE / name, ignore_errors=True)
     say("fresh databases (certifia_cohort_*), a fresh broker, Keycloak, the five services on ports 8201-8205")
     urls = {service: fresh_database(name) for service, name in DATABASES.items()}
+    # the broker restarted under load: on 2 cores, beside 9 service processes (INSTANCES=2), its controller
+    # took 70 s to come back, past kafka.sh's default 60 s, which then stopped it
+    os.environ.setdefault("KAFKA_START_TIMEOUT", "240")
     stack = Stack(
         state_dir=BASE / "stack",
         kafka_dir=BASE / "kafka",
