@@ -315,15 +315,16 @@ class FakeProposalRepository(FakeRepository):
     def find(
         self,
         *,
-        status: str | None = None,
+        status: str | tuple[str, ...] | None = None,
         candidate_id: str | None = None,
         evaluation_id: str | None = None,
         limit: int = 500,
     ) -> list[Proposal]:
+        statuses = status if isinstance(status, tuple) else (status,) if status else ()
         found = [
             p
             for p in self.rows.values()
-            if (not status or p.status == status)
+            if (not statuses or p.status in statuses)
             and (not candidate_id or p.candidate_id == candidate_id)
             and (not evaluation_id or p.evaluation_id == evaluation_id)
         ]

@@ -32,13 +32,16 @@ class ProposalRepository:
     def find(
         self,
         *,
-        status: str | None = None,
+        status: str | tuple[str, ...] | None = None,
         candidate_id: str | None = None,
         evaluation_id: str | None = None,
         limit: int = 500,
     ) -> list[Proposal]:
+        """Oldest first; ``status`` one, or any of several (one query)."""
         query = select(verdict_proposals)
-        if status:
+        if isinstance(status, tuple):
+            query = query.where(verdict_proposals.c.status.in_(status))
+        elif status:
             query = query.where(verdict_proposals.c.status == status)
         if candidate_id:
             query = query.where(verdict_proposals.c.candidate_id == candidate_id)

@@ -39,13 +39,24 @@ class _Repository:
 
 
 class CandidateRepository(_Repository):
-    """The candidates assessment knows (from candidate.enrolled), their option and withdrawal."""
+    """The candidates assessment knows (from candidate.enrolled), their option and withdrawal.
+
+    A candidate is read once per unit of work (a decision's route, its use case and its rules each asked:
+    three queries for one row) and again after this repository writes it."""
+
+    def __init__(self, session: Session) -> None:
+        super().__init__(session)
+        self._read: dict[str, dict[str, Any] | None] = {}
 
     def candidate(self, candidate_id: str) -> dict[str, Any] | None:
-        row = self.session.execute(select(candidates).where(candidates.c.id == candidate_id)).first()
-        return _row(row) if row else None
+        if candidate_id not in self._read:
+            row = self.session.execute(select(candidates).where(candidates.c.id == candidate_id)).first()
+            self._read[candidate_id] = _row(row) if row else None
+        found = self._read[candidate_id]
+        return dict(found) if found is not None else None
 
     def add_candidate(self, **values: Any) -> None:
+        self._read.pop(values.get("id", ""), None)
         self.session.execute(insert(candidates).values(**values))
 
     def set_withdrawn(
@@ -58,6 +69,7 @@ class CandidateRepository(_Repository):
         reason: str | None = None,
     ) -> None:
         """The first withdrawal stands (a replay changes nothing); who recorded it, in which role and why."""
+        self._read.pop(candidate_id, None)
         self.session.execute(
             update(candidates)
             .where(candidates.c.id == candidate_id, candidates.c.withdrawn_at.is_(None))
@@ -65,6 +77,7 @@ class CandidateRepository(_Repository):
         )
 
     def set_option(self, candidate_id: str, option: str) -> None:
+        self._read.pop(candidate_id, None)
         self.session.execute(update(candidates).where(candidates.c.id == candidate_id).values(option=option))
 
 
@@ -72,16 +85,18 @@ class DecisionRepository(_Repository):
     """Decisions per criterion and the validations they give (criteria, then competencies and blocs)."""
 
     def add_decision(self, decision: Decision) -> None:
-        self.session.execute(insert(decisions).values(**asdict(decision)))
+        # values as parameters of cached statements (.values(...) compiled a new statement per decision)
+        self.session.execute(insert(decisions), asdict(decision))
         if decision.outcome == "validated":
             self.session.execute(
-                insert(criterion_validations).values(
-                    candidate_id=decision.candidate_id,
-                    criterion_id=decision.criterion_id,
-                    bloc=decision.bloc,
-                    decision_id=decision.id,
-                    validated_at=decision.decided_at,
-                )
+                insert(criterion_validations),
+                {
+                    "candidate_id": decision.candidate_id,
+                    "criterion_id": decision.criterion_id,
+                    "bloc": decision.bloc,
+                    "decision_id": decision.id,
+                    "validated_at": decision.decided_at,
+                },
             )
 
     def latest_decision(self, candidate_id: str, criterion_id: str) -> Decision | None:
@@ -98,10 +113,17 @@ class DecisionRepository(_Repository):
         return _decision(row) if row else None
 
     def decision_in_force(self, candidate_id: str, criterion_id: str) -> Decision | None:
-        """The validation if the criterion is validated (a validation is final), else the latest decision."""
-        return self.validation_decision(candidate_id, criterion_id) or self.latest_decision(
-            candidate_id, criterion_id
-        )
+        """The validation if the criterion is validated (a validation is final), else the latest decision:
+        one query (validation_decision, then latest_decision, were two for every new decision)."""
+        validating = criterion_validations.c.decision_id
+        row = self.session.execute(
+            select(decisions)
+            .outerjoin(criterion_validations, validating == decisions.c.id)
+            .where(decisions.c.candidate_id == candidate_id, decisions.c.criterion_id == criterion_id)
+            .order_by(validating.is_(None), decisions.c.decided_at.desc(), decisions.c.id.desc())
+            .limit(1)
+        ).first()
+        return _decision(row) if row else None
 
     def validation_decision(self, candidate_id: str, criterion_id: str) -> Decision | None:
         row = self.session.execute(
@@ -157,13 +179,14 @@ class DecisionRepository(_Repository):
         earned_at: datetime | None = None,
     ) -> None:
         self.session.execute(
-            insert(competency_validations).values(
-                candidate_id=candidate_id,
-                competency_id=competency_id,
-                bloc=bloc,
-                validated_at=at,
-                earned_at=earned_at or at,
-            )
+            insert(competency_validations),
+            {
+                "candidate_id": candidate_id,
+                "competency_id": competency_id,
+                "bloc": bloc,
+                "validated_at": at,
+                "earned_at": earned_at or at,
+            },
         )
 
     def passed_blocs(self, candidate_id: str) -> dict[str, dict[str, Any]]:
@@ -174,9 +197,14 @@ class DecisionRepository(_Repository):
         self, candidate_id: str, bloc: str, via: str, at: datetime, *, earned_at: datetime | None = None
     ) -> None:
         self.session.execute(
-            insert(bloc_passes).values(
-                candidate_id=candidate_id, bloc=bloc, via=via, passed_at=at, earned_at=earned_at or at
-            )
+            insert(bloc_passes),
+            {
+                "candidate_id": candidate_id,
+                "bloc": bloc,
+                "via": via,
+                "passed_at": at,
+                "earned_at": earned_at or at,
+            },
         )
 
     def validations_earned_at(self, candidate_id: str, criterion_ids: Iterable[str]) -> dict[str, datetime]:

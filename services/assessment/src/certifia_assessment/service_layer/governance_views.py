@@ -14,23 +14,38 @@ from certifia_assessment.service_layer.unit_of_work import AssessmentUnitOfWork
 
 
 def decision_extras(
-    uow: AssessmentUnitOfWork, candidate_id: str, decisions: list[Decision], window: timedelta, *, exact: bool
+    uow: AssessmentUnitOfWork,
+    candidate_id: str,
+    decisions: list[Decision],
+    window: timedelta,
+    *,
+    exact: bool,
+    in_force: dict[str, Decision] | None = None,
 ) -> dict[str, dict[str, Any]]:
     """Per decision id: ``appealable_until`` (a rejection in force: until when it can be contested; else
     None), ``accommodation`` (the extra time factor applied to that deadline, when one is granted), and for
-    automated verdicts ``checks`` (every check of the criterion, rounded unless ``exact``)."""
-    factor = uow.governance.extra_time_factor(candidate_id)
+    automated verdicts ``checks`` (every check of the criterion, rounded unless ``exact``).
+
+    ``in_force``: the decisions the caller knows to be in force, per criterion (a decision just taken is).
+    Only what is needed is read: the decision in force and the extra time for a rejection (only a rejection
+    can be contested), the reports for a decision on a submission (a jury's validation: no query at all)."""
+    rejections = any(d.outcome == "rejected" for d in decisions)
+    factor = uow.governance.extra_time_factor(candidate_id) if rejections else None
     stretched = appeal_window(window, factor)
     accommodation = (
         {"extra_time_factor": factor, "applied_to": ["appeal_window"]} if factor and factor > 1 else None
     )
-    reports = {s.id: s.report for s in uow.submissions.submissions_of(candidate_id) if s.report}
-    in_force: dict[str, Decision | None] = {}
+    reports = (
+        {s.id: s.report for s in uow.submissions.submissions_of(candidate_id) if s.report}
+        if any(d.submission_id for d in decisions)
+        else {}
+    )
+    known: dict[str, Decision | None] = dict(in_force or {})
     out: dict[str, dict[str, Any]] = {}
     for d in decisions:
-        if d.criterion_id not in in_force:
-            in_force[d.criterion_id] = uow.decisions.decision_in_force(candidate_id, d.criterion_id)
-        until = appealable_until(d, in_force[d.criterion_id], stretched)
+        if d.outcome == "rejected" and d.criterion_id not in known:
+            known[d.criterion_id] = uow.decisions.decision_in_force(candidate_id, d.criterion_id)
+        until = appealable_until(d, known.get(d.criterion_id), stretched)
         extras: dict[str, Any] = {
             "appealable_until": until,
             "accommodation": accommodation if until else None,

@@ -32,8 +32,7 @@ def provenance(
 def under_review(uow: AssessmentUnitOfWork, candidate_id: str) -> list[dict[str, Any]]:
     """The candidate's proposals waiting for a jury member, as the candidate may see them: which criterion,
     which submission, since when; not the proposed outcome nor any metric."""
-    waiting = [*uow.proposals.find(candidate_id=candidate_id, status="pending")]
-    waiting += uow.proposals.find(candidate_id=candidate_id, status="escalated")
+    waiting = uow.proposals.find(candidate_id=candidate_id, status=("pending", "escalated"))
     return [
         {
             "proposal_id": p.id,

@@ -33,9 +33,17 @@ def known_candidate(uow: AssessmentUnitOfWork, candidate_id: str) -> dict[str, A
 
 # -- decisions -----------------------------------------------------------------------------------------
 def decision_answer(uow: AssessmentUnitOfWork, decision: Decision, window: timedelta) -> dict[str, Any]:
-    """A decision just taken, as its author reads it: with its appeal deadline and exact checks."""
+    """A decision just taken (or the one in force a repeat found), as its author reads it: with its appeal
+    deadline and exact checks. It is the decision in force on its criterion."""
     with uow:
-        extras = governance_views.decision_extras(uow, decision.candidate_id, [decision], window, exact=True)
+        extras = governance_views.decision_extras(
+            uow,
+            decision.candidate_id,
+            [decision],
+            window,
+            exact=True,
+            in_force={decision.criterion_id: decision},
+        )
     return {**asdict(decision), **extras.get(decision.id, {})}
 
 

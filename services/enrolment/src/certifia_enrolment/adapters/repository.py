@@ -34,7 +34,7 @@ class CandidateRepository:
         return _to_domain(row) if row else None
 
     def add(self, candidate: Candidate) -> None:
-        self.session.execute(insert(candidates).values(**asdict(candidate)))
+        self.session.execute(insert(candidates), asdict(candidate))  # parameters of one cached statement
 
     def set_option(self, candidate_id: str, option: str) -> None:
         self.session.execute(update(candidates).where(candidates.c.id == candidate_id).values(option=option))
