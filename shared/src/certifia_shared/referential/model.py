@@ -290,6 +290,9 @@ class Referential(_Model):
 
     _index: dict[str, Activity | Competency | Criterion | Evaluation] = PrivateAttr(default_factory=dict)
     _digest: str | None = PrivateAttr(default=None)
+    # criteria_validating per competency id: the referential is frozen, so computed once (progress asks
+    # it for every competency of every bloc on each read)
+    _validating: dict[str, tuple[Criterion, ...]] = PrivateAttr(default_factory=dict)
 
     def __eq__(self, other: object) -> bool:
         """Equal when the data are equal (the private caches are ignored)."""
@@ -401,16 +404,22 @@ class Referential(_Model):
         competency assessed by such an evaluation (document order, without duplicates). The integrity checks
         guarantee that this list is never empty.
         """
+        known = self._validating.get(competency_id)
+        if known is None:
+            known = self._validating.setdefault(competency_id, self._criteria_validating(competency_id))
+        return list(known)
+
+    def _criteria_validating(self, competency_id: str) -> tuple[Criterion, ...]:
         c = self.competency(competency_id)
         bloc = self.bloc(c.bloc)
         own = bloc.criteria_for(c.code)
         if own:
-            return list(own)
+            return own
         seen: dict[str, Criterion] = {}
         for ev in bloc.evaluations_for(c.code):
             for crit in bloc.evaluation_criteria(ev):
                 seen.setdefault(crit.id, crit)
-        return [crit for crit in bloc.criteria if crit.id in seen]
+        return tuple(crit for crit in bloc.criteria if crit.id in seen)
 
     # -- integrity -------------------------------------------------------------------------------------
     def integrity_problems(self) -> list[str]:

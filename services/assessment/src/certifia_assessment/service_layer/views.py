@@ -11,7 +11,7 @@ from typing import Any
 from certifia_assessment.domain.appeals import Appeal
 from certifia_assessment.domain.candidates import UnknownCandidate
 from certifia_assessment.domain.governance import AuditEntry, is_overdue, resolve_by
-from certifia_assessment.domain.model import Decision, Submission, bloc_progress
+from certifia_assessment.domain.model import BlocProgress, Decision, Submission, bloc_progress
 from certifia_assessment.domain.proposals import Proposal, ProposalStatus
 from certifia_assessment.service_layer import governance_views, proposal_views
 from certifia_assessment.service_layer.unit_of_work import AssessmentUnitOfWork
@@ -72,7 +72,7 @@ def progress(uow: AssessmentUnitOfWork, referential: Referential, candidate_id: 
         appeals = uow.appeals.appeals_of(candidate_id)
         under_review = proposal_views.under_review(uow, candidate_id)
     blocs = [
-        asdict(bloc_progress(referential, b.code, outcomes, competencies, b.code in passed))
+        _bloc_answer(bloc_progress(referential, b.code, outcomes, competencies, b.code in passed))
         for b in referential.blocs
     ]
     return {
@@ -96,6 +96,29 @@ def progress(uow: AssessmentUnitOfWork, referential: Referential, candidate_id: 
         ],
         # automated verdicts a jury member has still to answer for (jury_policy.yaml): no decision yet
         "under_jury_review": under_review,
+    }
+
+
+def _bloc_answer(bloc: BlocProgress) -> dict[str, Any]:
+    """A bloc's progress as the API answers it (``asdict``'s shape, without its deep copies: a sixth of a
+    progress read's time, measured under bench-api)."""
+    return {
+        "code": bloc.code,
+        "title": bloc.title,
+        "passed": bloc.passed,
+        "competencies": [
+            {
+                "id": c.id,
+                "code": c.code,
+                "validated": c.validated,
+                "criteria_validated": c.criteria_validated,
+                "criteria_total": c.criteria_total,
+            }
+            for c in bloc.competencies
+        ],
+        "criteria_validated": bloc.criteria_validated,
+        "criteria_rejected": bloc.criteria_rejected,
+        "criteria_total": bloc.criteria_total,
     }
 
 
