@@ -161,9 +161,10 @@ bench-grading: venv
 
 # API throughput against a peer doing the same database writes (bench/api.py, bench/README.md): wrk on
 # enrolment's POST /candidates, a jury decision and a progress read, on PostgreSQL; bench/results/api.json
+# (WEB_WORKERS=2: two uvicorn workers per service, bench/results/api-2-workers.json)
 bench-api: venv prerequisites postgres
 	scripts/system-packages.sh bench
-	$(BIN)/python bench/api.py
+	$(BIN)/python bench/api.py --web-workers $(or $(WEB_WORKERS),1)
 
 # A cohort, not a candidate (bench/cohort.py, bench/README.md): N candidates (500) through REST at once, three
 # LMSs, automated grading on a tenth, while every service is killed once (SIGKILL) and restarted, the broker and

@@ -203,7 +203,7 @@ def peer() -> Iterator[str]:
 
 
 @contextlib.contextmanager
-def certifia() -> Iterator[Any]:
+def certifia(web_workers: int = 1) -> Iterator[Any]:
     from stack import Stack
 
     urls = {service: fresh_database(name) for service, name in DATABASES.items()}
@@ -215,7 +215,7 @@ def certifia() -> Iterator[Any]:
         keycloak_dir=base / "keycloak",
         port_offset=300,
         database_urls=urls,
-        extra_env={"LOG_LEVEL": "WARNING"},
+        extra_env={"LOG_LEVEL": "WARNING", "WEB_WORKERS": str(web_workers)},
     )
     try:
         stack.up(("enrolment", "assessment"))
@@ -293,6 +293,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--duration", type=int, default=DURATION_S)
     parser.add_argument("--connections", default=",".join(map(str, CONNECTIONS)))
+    parser.add_argument(
+        "--web-workers",
+        type=int,
+        default=1,
+        help="uvicorn workers per service (WEB_WORKERS); the peer keeps one",
+    )
     args = parser.parse_args(argv)
     connections = tuple(int(c) for c in args.connections.split(","))
     if shutil.which("wrk") is None:
@@ -303,7 +309,7 @@ def main(argv: list[str] | None = None) -> int:
     (ROOT / "var").mkdir(exist_ok=True)
     started = time.monotonic()
     sections: dict[str, Any] = {}
-    with peer() as peer_url, certifia() as stack:
+    with peer() as peer_url, certifia(args.web_workers) as stack:
         lms = stack.identity.client("demo-lms")
         ours = {
             "enrolment": stack.url("enrolment"),
@@ -359,7 +365,7 @@ def main(argv: list[str] | None = None) -> int:
             "connections": list(connections),
             "wrk_threads": "min(2, connections)",
             "certifia": "scripts/stack.py (make run's), enrolment and assessment only, PostgreSQL, Kafka mTLS, "
-            "Keycloak tokens, one uvicorn worker each",
+            f"Keycloak tokens, {args.web_workers} uvicorn worker(s) each (WEB_WORKERS)",
             "peer": "bench/api_peer.py: FastAPI + SQLAlchemy Core + psycopg, one uvicorn worker, same writes, "
             "no token or contract checks",
             "order": "per route and load: the peer, then certifia",
@@ -367,7 +373,8 @@ def main(argv: list[str] | None = None) -> int:
         "routes": {name: {"loads": rows, "targets": verdict(rows)} for name, rows in sections.items()},
         "run_wall_s": round(time.monotonic() - started, 1),
     }
-    RESULTS.write_text(json.dumps(results, indent=2) + "\n")
+    written = RESULTS if args.web_workers == 1 else RESULTS.with_name(f"api-{args.web_workers}-workers.json")
+    written.write_text(json.dumps(results, indent=2) + "\n")
     rows = []
     for name, data in results["routes"].items():
         for c, r in data["loads"].items():
@@ -380,7 +387,7 @@ def main(argv: list[str] | None = None) -> int:
                 )
             )
     print(benchlib.table(rows))
-    progress(f"written to {RESULTS.relative_to(ROOT)}")
+    progress(f"written to {written.relative_to(ROOT)}")
     return 0
 
 

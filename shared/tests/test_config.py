@@ -74,3 +74,13 @@ def test_the_database_pool_is_a_setting_bounded_and_given_to_the_engine(
     monkeypatch.setenv("DATABASE_POOL_SIZE", "0")
     with pytest.raises(ValidationError, match="database_pool_size"):
         ServiceSettings()
+
+
+def test_the_web_workers_are_a_setting_and_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OIDC_ISSUER", "https://login.example.org/realms/certifia")
+    assert ServiceSettings().web_workers == 1
+    monkeypatch.setenv("WEB_WORKERS", "4")
+    assert ServiceSettings().web_workers == 4
+    monkeypatch.setenv("WEB_WORKERS", "0")
+    with pytest.raises(ValidationError, match="web_workers"):
+        ServiceSettings()

@@ -95,6 +95,10 @@ class ServiceSettings(BaseSettings):
     # max_connections (100 by default; see docs/sizing.md)
     database_pool_size: int = Field(default=5, ge=1, le=200)
     database_max_overflow: int = Field(default=5, ge=0, le=200)
+    # uvicorn worker processes serving the API (each runs the outbox relay and joins the consumer group
+    # too, as a scaled-out instance does): above 1 needs PostgreSQL, and instances x workers of a
+    # consuming service stay at or under the topics' partitions (3); see docs/sizing.md
+    web_workers: int = Field(default=1, ge=1, le=32)
     kafka_bootstrap_servers: str = "127.0.0.1:19092"
     # Mutual TLS to the broker (the service's own certificate: CN = service name = Kafka principal).
     kafka_security_protocol: Literal["SSL", "PLAINTEXT"] = "SSL"

@@ -17,7 +17,12 @@ EVENTS_CONSUMED = Counter("certifia_events_consumed_total", "Events consumed", [
 DEAD_LETTERS = Counter(
     "certifia_dead_letters_total", "Records sent to a dead-letter topic", ["service", "topic"]
 )
-OUTBOX_PENDING = Gauge("certifia_outbox_pending", "Outbox rows not yet published", ["service"])
+# the gauges' multiprocess_mode says how /metrics combines the WEB_WORKERS processes' values (ignored
+# with one): the outbox is one table every worker counts (the highest), the lag is per partition and
+# each worker holds its own partitions (their sum)
+OUTBOX_PENDING = Gauge(
+    "certifia_outbox_pending", "Outbox rows not yet published", ["service"], multiprocess_mode="livemax"
+)
 EVENTS_UNHANDLED = Counter(
     "certifia_events_unhandled_total",
     "Records of a type the consumer does not handle: ignored on purpose, or dead-lettered as unsupported",
@@ -27,6 +32,7 @@ CONSUMER_LAG = Gauge(
     "certifia_consumer_lag",
     "Records on the consumer's partitions not yet consumed",
     ["service", "group", "topic"],
+    multiprocess_mode="livesum",
 )
 HTTP_UNHANDLED_ERRORS = Counter(
     "certifia_http_unhandled_errors_total",

@@ -26,7 +26,7 @@ from fastapi.routing import iter_route_contexts
 from opentelemetry import trace
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from opentelemetry.trace import Status, StatusCode
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.datastructures import Headers
@@ -47,6 +47,7 @@ from certifia_shared.problems import (
     internal_error,
     problem_response,
 )
+from certifia_shared.serving import metrics_text, worker_stopped
 from certifia_shared.telemetry import log_fields
 
 log = logging.getLogger(__name__)
@@ -118,7 +119,7 @@ def health_router(readiness: Callable[[], dict[str, Any]]) -> APIRouter:
 
     @router.get("/metrics", response_class=PlainTextResponse, responses={200: {"content": _METRICS_CONTENT}})
     def metrics() -> Response:
-        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+        return Response(metrics_text(), media_type=CONTENT_TYPE_LATEST)
 
     return router
 
@@ -520,6 +521,7 @@ def create_app(
             yield
         finally:
             on_stop()
+            worker_stopped()
 
     app = FastAPI(title=title, version="0.1.0", lifespan=lifespan)
     app.state.settings = settings

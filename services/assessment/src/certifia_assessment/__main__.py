@@ -8,14 +8,12 @@ from __future__ import annotations
 
 import sys
 
-import uvicorn
-
-from certifia_assessment.bootstrap import bootstrap, create_application
+from certifia_assessment.bootstrap import bootstrap
 from certifia_assessment.config import Settings
-from certifia_shared import deadletters
+from certifia_shared import deadletters, serving
 
 if __name__ == "__main__":
     settings = Settings()
     if sys.argv[1:2] == ["dead-letters"]:
         sys.exit(deadletters.cli(sys.argv[2:], settings, lambda s: bootstrap(s)))
-    uvicorn.run(create_application(settings), host=settings.host, port=settings.port, log_config=None)
+    serving.serve(settings, "certifia_assessment.bootstrap:create_application", database_name="assessment")

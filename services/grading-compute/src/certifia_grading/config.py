@@ -14,6 +14,9 @@ class Settings(ServiceSettings):
     packs_dir: str = ""  # empty: the packs shipped inside the package
     sandbox: bool = True  # False only for the benchmark's unsandboxed comparison
     grading_workers: int = 1  # jobs graded at once by this process (Ray spreads them further)
+    # one API process: its grader (Ray, the sandboxes, Triton) is per process; scale grading with
+    # GRADING_WORKERS and Ray, not with WEB_WORKERS
+    web_workers: int = Field(default=1, ge=1, le=1)
     use_ray: bool = False
     ray_address: str = ""  # empty: a local Ray started by the service
     use_triton: bool = False

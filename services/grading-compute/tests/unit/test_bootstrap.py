@@ -8,6 +8,9 @@ import threading
 from pathlib import Path
 from typing import Any
 
+import pytest
+from pydantic import ValidationError
+
 from certifia_grading.bootstrap import bootstrap
 from certifia_grading.config import Settings
 from certifia_grading.domain import CriterionVerdict, GradingOutcome
@@ -61,3 +64,10 @@ def test_bootstrap_over_the_fake_unit_of_work_runs_a_use_case_without_a_database
     ctx.runtime.start()  # no relay, consumer or grading worker over a fake
     assert set(threading.enumerate()) == running and not database.exists()
     ctx.runtime.stop()
+
+
+def test_grading_compute_serves_from_one_process_whatever_web_workers_says() -> None:
+    """Its grader (Ray, the sandboxes, Triton) is per process: it scales with GRADING_WORKERS and Ray."""
+    assert Settings().web_workers == 1
+    with pytest.raises(ValidationError, match="web_workers"):
+        Settings(web_workers=2)

@@ -52,8 +52,10 @@ log = logging.getLogger(__name__)
 WEBHOOK_DELIVERIES = Counter(
     "certifia_webhook_attempts_total", "Webhook POST attempts by outcome", ["outcome"]
 )
-WEBHOOKS_PENDING = Gauge(
-    "certifia_webhook_deliveries_pending", "Webhook deliveries not yet delivered or failed"
+WEBHOOKS_PENDING = Gauge(  # one table every WEB_WORKERS process counts: /metrics shows the highest
+    "certifia_webhook_deliveries_pending",
+    "Webhook deliveries not yet delivered or failed",
+    multiprocess_mode="livemax",
 )
 
 
