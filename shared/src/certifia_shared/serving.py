@@ -16,6 +16,7 @@ restarts (the folder is made fresh at every start).
 
 from __future__ import annotations
 
+import importlib
 import os
 import shutil
 import socket
@@ -47,7 +48,7 @@ def serve(settings: ServiceSettings, application: str, *, database_name: str) ->
     common: dict[str, Any] = {"host": settings.host, "port": settings.port, "log_config": None}
     if settings.web_workers == 1:
         module, _, name = application.partition(":")
-        factory = getattr(__import__(module, fromlist=[name]), name)
+        factory = getattr(importlib.import_module(module), name)
         uvicorn.run(factory(settings), **common)
         return
     check_workers(settings, settings.resolved_database_url(database_name))
