@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import json
 import logging
+import sys
+from types import SimpleNamespace
+from typing import Any
 
+import pytest
 from opentelemetry import trace
 from opentelemetry.sdk.trace import TracerProvider
 
+from certifia_shared.config import ServiceSettings
 from certifia_shared.envelope import CloudEvent, from_kafka, headers_dict
 from certifia_shared.telemetry import (
     JsonLogFormatter,
@@ -53,3 +58,32 @@ def test_json_logs_carry_fields_and_trace_ids() -> None:
     assert entry["msg"] == "hello you" and entry["service"] == "svc" and entry["level"] == "INFO"
     assert entry["topic"] == "certifia.enrolment" and entry["offset"] == 3
     assert entry["trace_id"] == format(span.get_span_context().trace_id, "032x")
+
+
+def test_a_dead_letters_command_logs_on_stderr_and_answers_alone_on_stdout(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """CI, 2026-12-03: kafka-python logged "Metadata refresh: failed Cancelled" while a replay closed its
+    consumer; the log line came first on stdout, and the script reading the replay's answer failed."""
+    from certifia_shared import deadletters, telemetry
+
+    monkeypatch.setenv("OIDC_ISSUER", "https://login.example.org/realms/certifia")
+    monkeypatch.setattr(telemetry, "_log_stream", None, raising=False)
+    root = logging.getLogger()
+    server_handler = logging.StreamHandler(sys.stdout)  # what setup_telemetry makes for a server
+    server_handler.setFormatter(telemetry.JsonLogFormatter("thesis"))
+    root.addHandler(server_handler)
+    try:
+
+        def build(settings: ServiceSettings) -> Any:
+            logging.getLogger("kafka.cluster").error("Metadata refresh: failed Cancelled")
+            return SimpleNamespace(runtime=SimpleNamespace(consumer=None))
+
+        assert deadletters.cli(["list"], ServiceSettings(), build) == 0
+        logging.getLogger("kafka.cluster").error("after the answer")
+    finally:
+        root.removeHandler(server_handler)
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert "Metadata refresh" in err and "after the answer" in err
+    assert telemetry._log_stream is sys.stderr  # a handler made later, by setup_telemetry, goes there too

@@ -27,6 +27,7 @@ from certifia_shared.consumer import DLQ_HEADER_PREFIX, EventConsumer, PoisonRec
 from certifia_shared.envelope import headers_dict
 from certifia_shared.kafka import read_to_end
 from certifia_shared.service import ServiceContext
+from certifia_shared.telemetry import logs_to_stderr
 
 S = TypeVar("S", bound=ServiceSettings)
 
@@ -122,7 +123,9 @@ def replay(
 
 
 def cli(argv: list[str], settings: S, build: Callable[[S], ServiceContext]) -> int:
-    """``python -m certifia_<service> dead-letters ...``: the service wired as usual, its workers not started."""
+    """``python -m certifia_<service> dead-letters ...``: the service wired as usual, its workers not started;
+    its logs on stderr (a client's error logged while the consumer closes once broke a script reading stdout)."""
+    logs_to_stderr()
     ctx = build(settings.model_copy(update={"run_background_workers": False}))
     return main(
         argv,

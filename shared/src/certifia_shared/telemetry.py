@@ -23,6 +23,7 @@ from opentelemetry.sdk.trace.export import (
 from certifia_shared.journey import CandidateSpanProcessor, JourneyIdGenerator
 
 _configured = False
+_log_stream: Any = None  # None: sys.stdout, read when the handler is made (a server's logs are its output)
 SPANS_FILE_DELAY_MS = 200  # how late a finished span may reach CERTIFIA_SPANS_FILE (and at exit, all of them)
 _lock = threading.Lock()
 
@@ -119,7 +120,7 @@ def setup_telemetry(
                 )
             )
         trace.set_tracer_provider(provider)
-        handler = logging.StreamHandler(sys.stdout)
+        handler = logging.StreamHandler(_log_stream or sys.stdout)
         handler.setFormatter(JsonLogFormatter(service))
         root = logging.getLogger()
         root.handlers[:] = [handler]
@@ -127,6 +128,16 @@ def setup_telemetry(
         for noisy in ("kafka", "uvicorn.access", "alembic", "httpx"):
             logging.getLogger(noisy).setLevel(logging.WARNING)
         _configured = True
+
+
+def logs_to_stderr() -> None:
+    """A command's logs go to stderr, so its stdout carries only its answer (a script reads it): set before
+    the service is wired, and the handlers already made are pointed there too."""
+    global _log_stream
+    _log_stream = sys.stderr
+    for handler in logging.getLogger().handlers:
+        if isinstance(handler, logging.StreamHandler) and handler.stream in (sys.stdout, sys.__stdout__):
+            handler.setStream(sys.stderr)
 
 
 def tracer(name: str) -> trace.Tracer:
