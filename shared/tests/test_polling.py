@@ -74,3 +74,13 @@ def test_a_failing_clean_up_does_not_kill_the_loop() -> None:
 
     PollingLoop(steps, name="t", poll_seconds=0.1, on_failure=broken).run(stop)
     assert steps.calls == 2
+
+
+def test_with_a_full_batch_size_only_full_batches_run_back_to_back() -> None:
+    """The outbox relay under a trickle of requests published one row per batch, back to back: a
+    transaction and a broker round trip per event. A partial batch now waits like an idle step."""
+    stop = RecordingStop()
+    steps = Steps([200, 200, 3, 1, 0], stop)
+    PollingLoop(steps, name="t", poll_seconds=0.2, full_batch=200).run(stop)
+    assert steps.calls == 5
+    assert stop.waits == [0.2, 0.2, 0.2]  # after the partial batches (3, 1) and the idle step

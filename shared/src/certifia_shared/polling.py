@@ -2,7 +2,9 @@
 delivery worker, the grading job worker.
 
 ``step()`` does one batch and returns how much it did; a non-zero answer runs the next batch at once, zero
-waits ``poll_seconds``. A failing step is logged, marks the worker unhealthy and backs off (doubling, up to
+waits ``poll_seconds``. With ``full_batch`` only a full batch runs the next at once; a partial one waits
+too, so that work arriving one row at a time is taken in batches (the outbox relay: one row per batch
+under a steady trickle of requests was a transaction and a broker round trip per event). A failing step is logged, marks the worker unhealthy and backs off (doubling, up to
 ``max_backoff_seconds``) until a step succeeds again. The loop never dies: the work it left stays in its
 table for the next step.
 """
@@ -25,12 +27,14 @@ class PollingLoop:
         poll_seconds: float,
         max_backoff_seconds: float = 5.0,
         on_failure: Callable[[], None] | None = None,
+        full_batch: int | None = None,
     ) -> None:
         self._step = step
         self._name = name
         self._poll = poll_seconds
         self._max_backoff = max(max_backoff_seconds, poll_seconds)
         self._on_failure = on_failure
+        self._full_batch = full_batch
         self.healthy = False
 
     def run(self, stop: threading.Event) -> None:
@@ -40,7 +44,7 @@ class PollingLoop:
                 worked = self._step()
                 self.healthy = True
                 backoff = self._poll
-                if worked:
+                if worked and (self._full_batch is None or int(worked) >= self._full_batch):
                     continue
             except Exception:
                 self.healthy = False

@@ -55,6 +55,7 @@ class OutboxRelay:
             name="outbox relay",
             poll_seconds=poll_seconds,
             on_failure=self._close_producer,
+            full_batch=BATCH,  # a partial batch waits poll_seconds: rows arriving one by one go out together
         )
 
     @property
@@ -125,9 +126,11 @@ class OutboxRelay:
             if done:
                 session.execute(update(t).where(t.c.seq.in_(done)).values(published_at=utcnow()))
             session.commit()
-            pending = session.execute(
-                select(func.count()).select_from(t).where(t.c.published_at.is_(None))
-            ).scalar_one()
+            pending = len(rows) - len(done)  # what the batch saw; counted when it could not take it all
+            if len(rows) == BATCH:
+                pending = session.execute(
+                    select(func.count()).select_from(t).where(t.c.published_at.is_(None))
+                ).scalar_one()
             OUTBOX_PENDING.labels(self._service).set(pending)
             return len(done)
 
