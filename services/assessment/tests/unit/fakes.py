@@ -117,6 +117,13 @@ class FakeDecisionRepository(FakeRepository):
             if candidate == candidate_id and (not bloc or of_bloc == bloc)
         }
 
+    def bloc_standing(self, candidate_id: str, bloc: str) -> tuple[set[str], set[str], bool]:
+        return (
+            self.validated_criteria(candidate_id, bloc),
+            self.validated_competencies(candidate_id, bloc),
+            bloc in self.passed_blocs(candidate_id),
+        )
+
     def validated_competencies(self, candidate_id: str, bloc: str | None = None) -> set[str]:
         return {
             competency

@@ -9,7 +9,7 @@ from dataclasses import asdict
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, insert, select, update
+from sqlalchemy import CursorResult, insert, literal, select, union_all, update
 from sqlalchemy.orm import Session
 
 from certifia_assessment.adapters.orm import (
@@ -161,6 +161,27 @@ class DecisionRepository(_Repository):
         return set(self.session.scalars(query))
 
     # competencies and blocs
+    def bloc_standing(self, candidate_id: str, bloc: str) -> tuple[set[str], set[str], bool]:
+        """The bloc's validated criteria, its validated competencies and whether it is passed, in one query
+        (what the rules read after each validation; three queries before, issue 15)."""
+        cv, kv, bp = criterion_validations, competency_validations, bloc_passes
+        rows = self.session.execute(
+            union_all(
+                select(literal("criterion").label("kind"), cv.c.criterion_id.label("id")).where(
+                    cv.c.candidate_id == candidate_id, cv.c.bloc == bloc
+                ),
+                select(literal("competency"), kv.c.competency_id).where(
+                    kv.c.candidate_id == candidate_id, kv.c.bloc == bloc
+                ),
+                select(literal("pass"), bp.c.bloc).where(
+                    bp.c.candidate_id == candidate_id, bp.c.bloc == bloc
+                ),
+            )
+        ).all()
+        criteria = {r.id for r in rows if r.kind == "criterion"}
+        competencies = {r.id for r in rows if r.kind == "competency"}
+        return criteria, competencies, any(r.kind == "pass" for r in rows)
+
     def validated_competencies(self, candidate_id: str, bloc: str | None = None) -> set[str]:
         query = select(competency_validations.c.competency_id).where(
             competency_validations.c.candidate_id == candidate_id

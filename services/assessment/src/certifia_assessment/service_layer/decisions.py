@@ -116,14 +116,13 @@ def _apply_rules(
     uow: AssessmentUnitOfWork, referential: Referential, candidate_id: str, bloc: str, at: datetime
 ) -> None:
     decisions = uow.decisions
-    validated = decisions.validated_criteria(candidate_id, bloc)
-    before = decisions.validated_competencies(candidate_id, bloc)
+    validated, before, passed = decisions.bloc_standing(candidate_id, bloc)
     for competency in competencies_now_validated(referential, bloc, validated, before):
         criteria = [c.id for c in referential.criteria_validating(competency.id)]
         earned = max(decisions.validations_earned_at(candidate_id, criteria).values(), default=at)
         validate_competency(uow, referential, candidate_id, competency, at, earned_at=earned)
         before.add(competency.id)
-    if bloc not in decisions.passed_blocs(candidate_id) and bloc_is_passed(referential, bloc, before):
+    if not passed and bloc_is_passed(referential, bloc, before):
         bloc_earned = decisions.competencies_earned_at(candidate_id, bloc)
         pass_bloc(uow, referential, candidate_id, bloc, "assessment", at, earned_at=bloc_earned)
 
