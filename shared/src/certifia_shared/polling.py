@@ -4,9 +4,9 @@ delivery worker, the grading job worker.
 ``step()`` does one batch and returns how much it did; a non-zero answer runs the next batch at once, zero
 waits ``poll_seconds``. With ``full_batch`` only a full batch runs the next at once; a partial one waits
 too, so that work arriving one row at a time is taken in batches (the outbox relay: one row per batch
-under a steady trickle of requests was a transaction and a broker round trip per event). A failing step is logged, marks the worker unhealthy and backs off (doubling, up to
-``max_backoff_seconds``) until a step succeeds again. The loop never dies: the work it left stays in its
-table for the next step.
+under a steady trickle of requests was a transaction and a broker round trip per event). A failing step
+is logged, marks the worker unhealthy and backs off (doubling, up to ``max_backoff_seconds``) until a
+step succeeds again. The loop never dies: the work it left stays in its table for the next step.
 """
 
 from __future__ import annotations

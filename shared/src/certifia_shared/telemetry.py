@@ -8,7 +8,7 @@ import sys
 import threading
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TextIO
 
 from opentelemetry import context as otel_context
 from opentelemetry import propagate, trace
@@ -23,7 +23,9 @@ from opentelemetry.sdk.trace.export import (
 from certifia_shared.journey import CandidateSpanProcessor, JourneyIdGenerator
 
 _configured = False
-_log_stream: Any = None  # None: sys.stdout, read when the handler is made (a server's logs are its output)
+_log_stream: TextIO | None = (
+    None  # None: sys.stdout, read when the handler is made (a server's logs are its output)
+)
 SPANS_FILE_DELAY_MS = 200  # how late a finished span may reach CERTIFIA_SPANS_FILE (and at exit, all of them)
 _lock = threading.Lock()
 
