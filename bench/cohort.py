@@ -19,6 +19,11 @@ spread their requests over both, as a load balancer would. Meanwhile, on a sched
 - the PostgreSQL server is restarted (``scripts/postgres.sh restart``, fast: every connection cut);
 - every LMS webhook receiver answers 503 to 30% of the POSTs it gets (drawn per POST, seeded).
 
+A fault comes ``--fault-gap`` seconds after the last one recovered, or sooner once fewer than a quarter of the
+walkers are still walking. A few candidates start with each fault and the last tenth once every fault is done
+(``cohort_checks.reserve``), so every fault and the recovery after the last one come under load whatever the
+machine's pace.
+
 Clients retry what a real client would retry: a refused or cut connection, 502/503/504 (every write used is
 idempotent: the same request again answers what was recorded). Any other status stops the candidate.
 
@@ -316,12 +321,6 @@ class Client:
         raise RuntimeError(f"timed out after {timeout:.0f}s waiting for {what}")
 
 
-def held_back(args: argparse.Namespace) -> int:
-    """How many of the last candidates wait for the fault schedule to end before they start, so that the
-    recovery after the last fault is measured under load too."""
-    return max(1, min(args.walkers, args.candidates // 10))
-
-
 # -- one candidate ----------------------------------------------------------------------------------------------
 @dataclass
 class Walk:
@@ -353,6 +352,9 @@ class Cohort:
         self.counters = Counters()
         self.stop = threading.Event()
         self.faults_done = threading.Event()
+        # a few candidates start with each fault, the last ones once every fault is done (checks.reserve)
+        self.releases = [threading.Event() for _ in FAULTS] + [self.faults_done]
+        self.reserve = checks.reserve(args.candidates, args.walkers, len(FAULTS)) if args.faults else {}
         self.client = Client(stack, self.counters, self.stop)
         self.referential = load_referential()
         self.archive = b""
@@ -369,8 +371,9 @@ class Cohort:
             self.evaluation_id = next(p["evaluation_id"] for p in packs if p["id"] == GRADED_PACK)
 
     def walk(self, w: Walk) -> Walk:
-        if self.args.faults and w.index >= self.args.candidates - held_back(self.args):
-            self.faults_done.wait()  # the last candidates start once every fault is done: load after the last
+        gate = self.reserve.get(w.index)
+        if gate is not None:
+            self.releases[gate].wait()  # under load at every fault and after the last, whatever the pace
         self.counters.add(walking=1)
         try:
             self._walk(w)
@@ -646,8 +649,9 @@ class Monitor(threading.Thread):
 
 
 class Faults(threading.Thread):
-    """The fault schedule: once the load is up, one fault every ``gap`` seconds, each followed by waiting
-    until every service answers /readyz again (its readiness: database, broker, consumer group)."""
+    """The fault schedule: once the load is up, one fault ``gap`` seconds after the last (sooner when the
+    cohort is draining), the candidates held for it released as it comes, each followed by waiting until
+    every service answers /readyz again (its readiness: database, broker, consumer group)."""
 
     def __init__(self, cohort: Cohort, t0: float, gap: float, warmup_decisions: int) -> None:
         super().__init__(daemon=True, name="cohort-faults")
@@ -661,14 +665,27 @@ class Faults(threading.Thread):
         try:
             while counters.decisions < self.warmup and not stop.wait(0.5):
                 pass
-            for kind, target in FAULTS:
-                if stop.wait(self.gap):
+            draining = max(1, self.cohort.args.walkers // 4)
+            for k, (kind, target) in enumerate(FAULTS):
+                # the next fault after `gap` seconds, or sooner once the cohort is draining: a fault among
+                # the load, not after it
+                deadline = time.monotonic() + self.gap
+                while time.monotonic() < deadline and counters.walking > draining:
+                    if stop.wait(0.5):
+                        return
+                if stop.is_set():
                     return
+                released = sum(1 for gate in self.cohort.reserve.values() if gate == k)
+                self.cohort.releases[k].set()  # those held for this fault start with it
+                settle = time.monotonic() + 30
+                while released and counters.walking < 1 and time.monotonic() < settle:
+                    time.sleep(0.1)
                 at = time.time() - self.t0
                 record: dict[str, Any] = {
                     "fault": f"{kind} {target}",
                     "at_s": round(at, 1),
                     "candidates_walking": counters.walking,
+                    "candidates_released": released,
                     "diplomas_before": counters.diplomas,
                 }
                 say(
@@ -699,7 +716,8 @@ class Faults(threading.Thread):
                     stop.set()
                 self.applied.append(record)
         finally:
-            self.cohort.faults_done.set()
+            for release in self.cohort.releases:
+                release.set()  # the faults_done among them
 
 
 def progress_line(cohort: Cohort, faults: Faults | None, monitor: Monitor, t0: float) -> str:

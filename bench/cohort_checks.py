@@ -344,3 +344,25 @@ def spread_check(groups: Mapping[str, Sequence[Mapping[str, Any]]], instances: i
         else "; ".join(problems),
         {"partitions_held_by_member": held_by},
     )
+
+
+def reserve(candidates: int, walkers: int, faults: int) -> dict[int, int]:
+    """Which candidates wait before they start, and for what: candidate index -> the fault they start with
+    (0-based), or ``faults`` for once every fault is done.
+
+    Faults come on a clock, the cohort walks at the machine's pace: on a fast run the last candidates were
+    done before the last fault (a test-cohort of 240a3f7: none walking at "kill grading-compute"). So a few
+    candidates wait for each fault and start as it comes, and the last ones wait for the end of the schedule,
+    so that every fault and the recovery after the last one come under load whatever the pace. They are the
+    last of the queue (a pool takes candidates in order, so none waits in front of one that could walk), later
+    faults first where there are too few, and at least one candidate is never held."""
+    final = max(1, min(walkers, candidates // 10))
+    per_fault = max(1, walkers // 16)
+    plan: dict[int, int] = {}
+    index = candidates - 1
+    for gate in [faults] * final + [f for f in range(faults - 1, -1, -1) for _ in range(per_fault)]:
+        if index < 1:
+            break
+        plan[index] = gate
+        index -= 1
+    return plan

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import importlib.util
 import sys
+from collections import Counter
 from pathlib import Path
 from types import ModuleType, SimpleNamespace
 from typing import Any
@@ -232,3 +233,19 @@ def test_a_retried_request_builds_its_body_again_so_a_defence_time_stays_in_the_
     client.call("POST", "thesis", "/schedule", None, json_each_try=lambda: {"try": next(tries)})
     assert [b'try":0' in bodies[0], b'try":1' in bodies[1]] == [True, True], bodies
     assert client.counters.retries == 1
+
+
+@pytest.mark.parametrize(("candidates", "walkers"), [(50, 32), (500, 32), (10, 10), (3, 3), (1, 1)])
+def test_some_candidates_wait_for_each_fault_and_the_last_for_the_end(candidates: int, walkers: int) -> None:
+    faults = 7
+    plan = cc.reserve(candidates, walkers, faults)
+    assert 0 not in plan, "at least one candidate walks from the start"
+    held = sorted(plan)
+    assert held == list(range(candidates - len(plan), candidates)), "the held are the last of the queue"
+    assert [plan[i] for i in held] == sorted(plan[i] for i in held), "in the order their faults come"
+    gates = Counter(plan.values())
+    if candidates >= 50:
+        assert set(gates) == set(range(faults + 1)), "a candidate starts with every fault, and after the last"
+        assert gates[faults] == max(1, min(walkers, candidates // 10))
+    elif candidates > 1:
+        assert gates[faults] >= 1, "the recovery after the last fault is measured under load"
