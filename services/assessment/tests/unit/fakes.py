@@ -124,6 +124,13 @@ class FakeDecisionRepository(FakeRepository):
             bloc in self.passed_blocs(candidate_id),
         )
 
+    def standing(self, candidate_id: str) -> tuple[dict[str, Outcome], set[str], set[str]]:
+        return (
+            self.latest_outcomes(candidate_id),
+            self.validated_competencies(candidate_id),
+            set(self.passed_blocs(candidate_id)),
+        )
+
     def validated_competencies(self, candidate_id: str, bloc: str | None = None) -> set[str]:
         return {
             competency

@@ -182,6 +182,47 @@ class DecisionRepository(_Repository):
         competencies = {r.id for r in rows if r.kind == "competency"}
         return criteria, competencies, any(r.kind == "pass" for r in rows)
 
+    def standing(self, candidate_id: str) -> tuple[dict[str, Outcome], set[str], set[str]]:
+        """The candidate's latest outcome per criterion (:meth:`latest_outcomes`), validated competencies and
+        passed blocs, in one query: what a progress read needs (four queries before, issue 15)."""
+        d, cv, kv, bp = decisions, criterion_validations, competency_validations, bloc_passes
+        rows = self.session.execute(
+            union_all(
+                select(
+                    literal("decision").label("kind"),
+                    d.c.criterion_id.label("id"),
+                    d.c.outcome.label("outcome"),
+                    d.c.decided_at.label("at"),
+                    d.c.id.label("ref"),
+                ).where(d.c.candidate_id == candidate_id),
+                select(
+                    literal("criterion"),
+                    cv.c.criterion_id,
+                    literal("validated"),
+                    cv.c.validated_at,
+                    cv.c.decision_id,
+                ).where(cv.c.candidate_id == candidate_id),
+                select(
+                    literal("competency"),
+                    kv.c.competency_id,
+                    literal(""),
+                    kv.c.validated_at,
+                    kv.c.competency_id,
+                ).where(kv.c.candidate_id == candidate_id),
+                select(literal("pass"), bp.c.bloc, literal(""), bp.c.passed_at, bp.c.bloc).where(
+                    bp.c.candidate_id == candidate_id
+                ),
+            )
+        ).all()
+        outcomes: dict[str, Outcome] = {}
+        for r in sorted((r for r in rows if r.kind == "decision"), key=lambda r: (r.at, r.ref)):
+            outcomes[r.id] = r.outcome
+        for r in rows:
+            if r.kind == "criterion":
+                outcomes[r.id] = "validated"  # a validation is final whatever came after
+        competencies = {r.id for r in rows if r.kind == "competency"}
+        return outcomes, competencies, {r.id for r in rows if r.kind == "pass"}
+
     def validated_competencies(self, candidate_id: str, bloc: str | None = None) -> set[str]:
         query = select(competency_validations.c.competency_id).where(
             competency_validations.c.candidate_id == candidate_id

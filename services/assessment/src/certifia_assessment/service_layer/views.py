@@ -66,9 +66,7 @@ def progress(uow: AssessmentUnitOfWork, referential: Referential, candidate_id: 
     automated verdicts under jury review."""
     with uow:
         candidate = _known(uow, candidate_id)
-        outcomes = uow.decisions.latest_outcomes(candidate_id)
-        competencies = uow.decisions.validated_competencies(candidate_id)
-        passed = uow.decisions.passed_blocs(candidate_id)
+        outcomes, competencies, passed = uow.decisions.standing(candidate_id)
         appeals = uow.appeals.appeals_of(candidate_id)
         under_review = proposal_views.under_review(uow, candidate_id)
     blocs = [
