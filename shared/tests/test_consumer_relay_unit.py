@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -15,10 +16,11 @@ from kafka import TopicPartition
 from kafka.consumer.fetcher import ConsumerRecord
 from opentelemetry.sdk.trace import TracerProvider
 from sqlalchemy import event as sa_event
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import OperationalError
 
 from certifia_shared import event_types as ev
+from certifia_shared import relay as relay_module
 from certifia_shared.consumer import EventConsumer, PoisonRecord
 from certifia_shared.envelope import CloudEvent, headers_dict
 from certifia_shared.metrics import EVENTS_UNHANDLED
@@ -547,8 +549,90 @@ def test_the_running_relay_waits_after_a_partial_batch_instead_of_polling_again_
     sa_event.listen(
         sqlite_service.engine,
         "before_cursor_execute",
-        lambda _c, _cur, statement, *_r: reads.append(statement) if "FROM outbox" in statement else None,
+        lambda _c, _cur, statement, *_r: (
+            reads.append(statement) if statement.startswith("SELECT") and "FROM outbox" in statement else None
+        ),
     )
     relay(sqlite_service, producer).run(_StopAtFirstWait())
     assert len(producer.sent) == 3
     assert len(reads) == 1  # one batch, then the wait; polling again at once read the outbox twice
+
+
+# -- pruning what was published ---------------------------------------------------------------------------
+def _published_days_ago(service: Any, days: dict[int, float | None]) -> None:
+    """Set each row's published_at (by seq) to so many days ago, None for unsent."""
+    t = service.tables.outbox
+    now = datetime.now(UTC)
+    with service.sessions() as s:
+        for seq, ago in days.items():
+            at = None if ago is None else now - timedelta(days=ago)
+            s.execute(update(t).where(t.c.seq == seq).values(published_at=at))
+        s.commit()
+
+
+def _left(service: Any) -> list[int]:
+    t = service.tables.outbox
+    with service.sessions() as s:
+        return list(s.execute(select(t.c.seq).order_by(t.c.seq)).scalars())
+
+
+def test_published_rows_past_their_retention_are_pruned_and_nothing_else(sqlite_service: Any) -> None:
+    _emit(sqlite_service, 4)
+    _published_days_ago(sqlite_service, {1: 9, 2: 1, 3: None, 4: 30})  # 3: old but never sent
+    r = relay(sqlite_service, FakeProducer())
+
+    assert r.prune_published(datetime.now(UTC) - timedelta(days=7)) == 2
+    assert _left(sqlite_service) == [2, 3]
+
+
+def test_pruning_goes_in_batches_until_none_is_left(sqlite_service: Any, monkeypatch: Any) -> None:
+    monkeypatch.setattr(relay_module, "PRUNE_BATCH", 2)
+    _emit(sqlite_service, 5)
+    _published_days_ago(sqlite_service, dict.fromkeys(range(1, 6), 10.0))
+    statements: list[str] = []
+    sa_event.listen(
+        sqlite_service.engine,
+        "before_cursor_execute",
+        lambda _c, _cur, sql, *_: statements.append(sql) if sql.startswith("DELETE") else None,
+    )
+
+    assert relay(sqlite_service, FakeProducer()).prune_published(datetime.now(UTC)) == 5
+    assert _left(sqlite_service) == [] and len(statements) == 3  # 2 + 2 + 1
+
+
+def test_the_running_relay_prunes_when_idle_at_most_every_interval(sqlite_service: Any) -> None:
+    now = [1000.0]
+    producer = FakeProducer()
+    r = OutboxRelay(
+        service="test",
+        session_factory=sqlite_service.sessions,
+        tables=sqlite_service.tables,
+        producer_factory=lambda: producer,  # type: ignore[arg-type, return-value]
+        retention=timedelta(days=7),
+        prune_every_s=300,
+        clock=lambda: now[0],
+    )
+    _emit(sqlite_service, 2)
+    assert r.publish_pending() == 2  # sent now: kept
+    _published_days_ago(sqlite_service, {1: 8})
+    now[0] += 60
+    r.publish_pending()
+    assert _left(sqlite_service) == [1, 2], "pruned at the first batch, not again within 300 s"
+    now[0] += 300
+    r.publish_pending()
+    assert _left(sqlite_service) == [2]
+
+
+def test_a_relay_without_retention_keeps_what_it_published(sqlite_service: Any) -> None:
+    producer = FakeProducer()
+    r = OutboxRelay(
+        service="test",
+        session_factory=sqlite_service.sessions,
+        tables=sqlite_service.tables,
+        producer_factory=lambda: producer,  # type: ignore[arg-type, return-value]
+        retention=None,
+    )
+    _emit(sqlite_service, 1)
+    _published_days_ago(sqlite_service, {1: 365})
+    r.publish_pending()
+    assert _left(sqlite_service) == [1]

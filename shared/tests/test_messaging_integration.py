@@ -14,6 +14,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
 
@@ -22,7 +23,7 @@ from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
 from kafka.errors import KafkaError
 from kafka.structs import OffsetAndMetadata, TopicPartition
 from opentelemetry.sdk.trace import TracerProvider
-from sqlalchemy import create_engine, func, insert, select, text
+from sqlalchemy import create_engine, func, insert, select, text, update
 
 from certifia_shared import event_types as ev
 from certifia_shared.bus import Bus, Owner, dead_letter_topic
@@ -359,6 +360,32 @@ def test_two_instances_relays_publish_each_row_once_in_order(service: Any) -> No
     for t in threads:
         t.join(timeout=90)
     assert len(sent) == len(ids) and sent == ids  # once each, in the outbox's order
+
+
+def test_published_rows_past_their_retention_are_pruned_on_postgresql(service: Any) -> None:
+    """The relay's retention (published rows deleted in batches by seq): on PostgreSQL, a batch's DELETE
+    takes its rows through a LIMIT subquery, and unsent rows are never touched."""
+    with service.uow() as uow:
+        for i in range(5):
+            uow.emit(ev.OPTION_CHOSEN, subject=f"c-{i}", data=option_event(f"c-{i}").data)
+        uow.commit()
+    t = service.tables.outbox
+    old = datetime.now(UTC) - timedelta(days=30)
+    with service.sessions() as s:
+        seqs = list(s.execute(select(t.c.seq).order_by(t.c.seq)).scalars())
+        s.execute(update(t).where(t.c.seq.in_(seqs[:4])).values(published_at=old))
+        s.execute(update(t).where(t.c.seq == seqs[1]).values(published_at=datetime.now(UTC)))
+        s.commit()
+    relay = OutboxRelay(
+        service="test",
+        session_factory=service.sessions,
+        tables=service.tables,
+        producer_factory=lambda: SlowRecorder([], threading.Lock()),  # type: ignore[arg-type, return-value]
+    )
+
+    assert relay.prune_published(datetime.now(UTC) - timedelta(days=7)) == 3
+    with service.sessions() as s:
+        assert list(s.execute(select(t.c.seq).order_by(t.c.seq)).scalars()) == [seqs[1], seqs[4]]
 
 
 # -- consumer -------------------------------------------------------------------------------------------

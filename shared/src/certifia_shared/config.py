@@ -124,6 +124,8 @@ class ServiceSettings(BaseSettings):
     otel_spans_file: str = Field(default="", validation_alias="CERTIFIA_SPANS_FILE")
     log_level: str = "INFO"
     relay_poll_seconds: float = 0.2
+    # published outbox rows are deleted after this many hours (the broker holds them); 0 keeps them
+    outbox_retention_hours: float = Field(default=168.0, ge=0.0)
     consumer_max_attempts: int = 3
     consumer_max_consecutive_failures: int = 50
     # a consumer that is not a settled member of its group for this long builds a new Kafka consumer

@@ -23,6 +23,9 @@ DEAD_LETTERS = Counter(
 OUTBOX_PENDING = Gauge(
     "certifia_outbox_pending", "Outbox rows not yet published", ["service"], multiprocess_mode="livemax"
 )
+OUTBOX_PRUNED = Counter(
+    "certifia_outbox_pruned_total", "Published outbox rows deleted once past their retention", ["service"]
+)
 EVENTS_UNHANDLED = Counter(
     "certifia_events_unhandled_total",
     "Records of a type the consumer does not handle: ignored on purpose, or dead-lettered as unsupported",

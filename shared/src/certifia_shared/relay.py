@@ -7,6 +7,10 @@ Several instances of a service may run on one database (issue 15, scale-out): on
 first takes a transaction-level advisory lock, so one relay publishes at a time and rows go out once, in
 their order; the others find the lock taken and wait for their next poll (the lock goes with the commit).
 SQLite runs one instance.
+
+Published rows are kept ``retention`` (7 days by default, ``OUTBOX_RETENTION_HOURS``), then deleted, at
+most every ``prune_every_s`` and in batches of ``PRUNE_BATCH``: the broker holds what was published, and
+the outbox was most of a service's database (assessment's: 200 of 336 KB per candidate, issue 15).
 """
 
 from __future__ import annotations
@@ -14,24 +18,28 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import time
 from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any, cast
 
 from kafka import KafkaProducer
 from opentelemetry import trace
-from sqlalchemy import func, select, text, update
+from sqlalchemy import CursorResult, delete, func, select, text, update
 from sqlalchemy.orm import Session
 
 from certifia_shared.contracts import ContractError, contract
 from certifia_shared.envelope import CloudEvent, utcnow
 from certifia_shared.journey import mark_candidate
 from certifia_shared.messaging import MessagingTables
-from certifia_shared.metrics import EVENTS_PUBLISHED, OUTBOX_PENDING
+from certifia_shared.metrics import EVENTS_PUBLISHED, OUTBOX_PENDING, OUTBOX_PRUNED
 from certifia_shared.polling import PollingLoop
 from certifia_shared.telemetry import extract_trace_context, inject_trace_headers, log_fields, tracer
 
 log = logging.getLogger(__name__)
 
 BATCH = 200
+PRUNE_BATCH = 1000
 RELAY_LOCK = 0x7265_6C61  # pg_try_advisory_xact_lock key of the outbox relay ("rela"), per database
 
 
@@ -44,8 +52,15 @@ class OutboxRelay:
         tables: MessagingTables,
         producer_factory: Callable[[], KafkaProducer],
         poll_seconds: float = 0.2,
+        retention: timedelta | None = timedelta(days=7),
+        prune_every_s: float = 300.0,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._service = service
+        self._retention = retention  # None: published rows are kept
+        self._prune_every_s = prune_every_s
+        self._clock = clock
+        self._pruned_at: float | None = None
         self._session_factory = session_factory
         self._tables = tables
         self._producer_factory = producer_factory
@@ -64,7 +79,15 @@ class OutboxRelay:
         return self._loop.healthy
 
     def publish_pending(self) -> int:
-        """Publish one batch of unsent rows; returns how many were marked sent."""
+        """Publish one batch of unsent rows; returns how many were marked sent. When the relay is not
+        behind (the batch was not full), the rows past their retention are pruned, if it is time."""
+        done, seen = self._publish_batch()
+        if seen < BATCH:
+            self._prune_if_due()
+        return done
+
+    def _publish_batch(self) -> tuple[int, int]:
+        """(rows marked sent, rows the batch read)."""
         t = self._tables.outbox
         with self._session_factory() as session:
             if (
@@ -73,13 +96,13 @@ class OutboxRelay:
                     text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": RELAY_LOCK}
                 ).scalar_one()
             ):
-                return 0  # another instance's relay is publishing this batch
+                return 0, 0  # another instance's relay is publishing this batch
             rows = session.execute(
                 select(t).where(t.c.published_at.is_(None)).order_by(t.c.seq).limit(BATCH)
             ).all()
             if not rows:
                 OUTBOX_PENDING.labels(self._service).set(0)
-                return 0
+                return 0, 0
             producer = self._producer or self._producer_factory()
             self._producer = producer
             sent = []
@@ -132,7 +155,42 @@ class OutboxRelay:
                     select(func.count()).select_from(t).where(t.c.published_at.is_(None))
                 ).scalar_one()
             OUTBOX_PENDING.labels(self._service).set(pending)
-            return len(done)
+            return len(done), len(rows)
+
+    def _prune_if_due(self) -> None:
+        now = self._clock()
+        if self._retention is None or (
+            self._pruned_at is not None and now - self._pruned_at < self._prune_every_s
+        ):
+            return
+        self._pruned_at = now
+        self.prune_published(utcnow() - self._retention)
+
+    def prune_published(self, before: datetime) -> int:
+        """Delete the rows published before ``before``, a batch per transaction; how many went."""
+        t = self._tables.outbox
+        deleted = 0
+        while True:
+            with self._session_factory() as session:
+                oldest = (
+                    select(t.c.seq)
+                    .where(t.c.published_at.is_not(None), t.c.published_at < before)
+                    .order_by(t.c.seq)
+                    .limit(PRUNE_BATCH)
+                )
+                result = session.execute(delete(t).where(t.c.seq.in_(oldest.scalar_subquery())))
+                gone = cast(CursorResult[Any], result).rowcount
+                session.commit()
+            deleted += gone
+            if gone < PRUNE_BATCH:
+                break
+        if deleted:
+            OUTBOX_PRUNED.labels(self._service).inc(deleted)
+            log.info(
+                "published outbox rows pruned",
+                extra=log_fields(rows=deleted, published_before=before.isoformat()),
+            )
+        return deleted
 
     def run(self, stop: threading.Event) -> None:
         try:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any, Generic
 
 from sqlalchemy import Engine, text
@@ -49,6 +50,7 @@ class Runtime(Generic[U]):
             tables=tables,
             producer_factory=lambda: make_producer(bootstrap, f"{name}-relay", security),
             poll_seconds=settings.relay_poll_seconds,
+            retention=timedelta(hours=h) if (h := settings.outbox_retention_hours) > 0 else None,
         )
         self.consumer: EventConsumer[U] | None = None
         subscription = bus().subscription(name)
