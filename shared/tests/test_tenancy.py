@@ -1,12 +1,19 @@
-"""The tenancy rule (certifia_shared.tenancy), pure: who may see which candidate."""
+"""The tenancy rule (certifia_shared.tenancy), pure: who may see which candidate; and the directory of
+candidates' LMSs over a service's table (SQLite)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from typing import Any
+
 import pytest
+from sqlalchemy import Column, Engine, MetaData, String, Table, create_engine, event, insert, update
+from sqlalchemy.orm import sessionmaker
+from sqlalchemy.pool import StaticPool
 
 from certifia_shared.auth import Principal
 from certifia_shared.problems import Problem, not_found
-from certifia_shared.tenancy import UNKNOWN, check_visible
+from certifia_shared.tenancy import UNKNOWN, TableTenants, check_visible
 
 DIRECTORY = {"c-1": "moodle", "c-legacy": None}
 
@@ -66,3 +73,66 @@ def test_a_resource_reached_by_its_own_id_is_hidden_from_whoever_may_not_see_it(
 def test_no_role_no_access() -> None:
     problem = refusal(who(), "c-1")
     assert problem is not None and problem.status == 403
+
+
+# -- TableTenants over a real (SQLite) table ---------------------------------------------------------------
+@pytest.fixture
+def tenants_table() -> Iterator[tuple[Engine, Table, list[str]]]:
+    engine = create_engine("sqlite://", poolclass=StaticPool, connect_args={"check_same_thread": False})
+    table = Table(
+        "candidates", MetaData(), Column("id", String, primary_key=True), Column("lms_client", String)
+    )
+    table.metadata.create_all(engine)
+    selects: list[str] = []
+    event.listen(
+        engine,
+        "before_cursor_execute",
+        lambda _c, _cur, statement, *_: selects.append(statement) if statement.startswith("SELECT") else None,
+    )
+    yield engine, table, selects
+    engine.dispose()
+
+
+def _directory(engine: Engine, table: Table, **kw: int) -> TableTenants:
+    return TableTenants(sessionmaker(engine), table.c.id, table.c.lms_client, **kw)
+
+
+def test_a_candidates_lms_is_read_once_then_remembered(tenants_table: Any) -> None:
+    engine, table, selects = tenants_table
+    with engine.begin() as conn:
+        conn.execute(insert(table), [{"id": "c-1", "lms_client": "moodle"}])
+    directory = _directory(engine, table)
+
+    assert [directory.tenant_of("c-1") for _ in range(5)] == ["moodle"] * 5
+    assert len(selects) == 1
+
+
+def test_what_is_not_known_yet_is_read_again_until_it_is(tenants_table: Any) -> None:
+    """A candidate not heard of yet, or whose LMS is not learnt yet (certification learns it late)."""
+    engine, table, selects = tenants_table
+    directory = _directory(engine, table)
+
+    assert directory.tenant_of("c-late") is UNKNOWN
+    with engine.begin() as conn:
+        conn.execute(insert(table), [{"id": "c-late", "lms_client": None}])
+    assert directory.tenant_of("c-late") is None
+    with engine.begin() as conn:
+        conn.execute(update(table).where(table.c.id == "c-late").values(lms_client="moodle"))
+    assert directory.tenant_of("c-late") == "moodle"
+    assert directory.tenant_of("c-late") == "moodle"
+    assert len(selects) == 3
+
+
+def test_the_remembered_owners_are_bounded_least_recently_asked_forgotten_first(tenants_table: Any) -> None:
+    engine, table, selects = tenants_table
+    with engine.begin() as conn:
+        conn.execute(insert(table), [{"id": f"c-{i}", "lms_client": "moodle"} for i in range(3)])
+    directory = _directory(engine, table, remember=2)
+
+    for cid in ("c-0", "c-1", "c-0", "c-2"):  # c-1, the least recently asked, goes when c-2 comes
+        directory.tenant_of(cid)
+    assert len(selects) == 3
+    directory.tenant_of("c-0")
+    assert len(selects) == 3
+    directory.tenant_of("c-1")
+    assert len(selects) == 4

@@ -18,6 +18,8 @@ and routes that address a resource by its own id (a submission, an appeal, a dip
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from typing import Annotated, Protocol
 
@@ -40,21 +42,50 @@ class TenantDirectory(Protocol):
 
 
 class TableTenants:
-    """A :class:`TenantDirectory` over a service's own candidates table (id column, lms_client column)."""
+    """A :class:`TenantDirectory` over a service's own candidates table (id column, lms_client column).
+
+    A candidate's LMS never changes once the service knows it (it is the one that enrolled them), so the
+    owners read are remembered, up to ``remember`` candidates, the least recently asked forgotten first:
+    an LMS reading its candidates costs no transaction of its own after the first (issue 15: one per
+    request before). What is not known yet is read again each time: a candidate the service has not heard
+    of, or whose LMS it has not learnt (certification learns it from candidate.enrolled, which may come
+    after other events)."""
+
+    REMEMBER = 100_000
 
     def __init__(
-        self, sessions: Callable[[], Session], id_column: Column[str], tenant_column: Column[str]
+        self,
+        sessions: Callable[[], Session],
+        id_column: Column[str],
+        tenant_column: Column[str],
+        *,
+        remember: int = REMEMBER,
     ) -> None:
         table = id_column.table
         assert isinstance(table, Table) and tenant_column.table is table
         self._sessions = sessions
         self._id = id_column
         self._tenant = tenant_column
+        self._remember = remember
+        self._owners: OrderedDict[str, str] = OrderedDict()
+        self._lock = threading.Lock()
 
     def tenant_of(self, candidate_id: str) -> str | object | None:
+        with self._lock:
+            owner = self._owners.get(candidate_id)
+            if owner is not None:
+                self._owners.move_to_end(candidate_id)
+                return owner
         with self._sessions() as session:
             row = session.execute(select(self._tenant).where(self._id == candidate_id)).first()
-        return UNKNOWN if row is None else row[0]
+        if row is None:
+            return UNKNOWN
+        if row[0] and self._remember > 0:
+            with self._lock:
+                self._owners[candidate_id] = row[0]
+                while len(self._owners) > self._remember:
+                    self._owners.popitem(last=False)
+        return row[0]
 
 
 def tenant(principal: Principal) -> str:
