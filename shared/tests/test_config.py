@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pydantic import ValidationError
@@ -83,4 +85,32 @@ def test_the_web_workers_are_a_setting_and_bounded(monkeypatch: pytest.MonkeyPat
     assert ServiceSettings().web_workers == 4
     monkeypatch.setenv("WEB_WORKERS", "0")
     with pytest.raises(ValidationError, match="web_workers"):
+        ServiceSettings()
+
+
+@pytest.mark.parametrize(
+    ("hours", "kept"), [("48", timedelta(hours=48)), ("0", None), (None, timedelta(days=7))]
+)
+def test_the_outbox_retention_is_a_setting_given_to_the_relay(
+    monkeypatch: pytest.MonkeyPatch, hours: str | None, kept: timedelta | None
+) -> None:
+    from sqlalchemy import MetaData
+
+    from certifia_shared.messaging import messaging_tables
+    from certifia_shared.runtime import Runtime
+
+    monkeypatch.setenv("OIDC_ISSUER", "https://login.example.org/realms/certifia")
+    monkeypatch.setenv("KAFKA_INSECURE_DEVELOPMENT", "true")
+    if hours is not None:
+        monkeypatch.setenv("OUTBOX_RETENTION_HOURS", hours)
+    runtime: Runtime[Any] = Runtime(
+        settings=ServiceSettings(),
+        engine=None,
+        session_factory=lambda: None,  # type: ignore[arg-type, return-value]
+        tables=messaging_tables(MetaData()),
+        uow_factory=lambda: None,  # type: ignore[arg-type, return-value]
+    )
+    assert runtime.relay._retention == kept
+    monkeypatch.setenv("OUTBOX_RETENTION_HOURS", "-1")
+    with pytest.raises(ValidationError, match="outbox_retention_hours"):
         ServiceSettings()
