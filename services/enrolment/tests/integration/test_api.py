@@ -6,6 +6,8 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import event as sa_event
+
 from certifia_shared import event_types as ev
 from certifia_shared.contracts import contract
 from certifia_shared.problems import candidate_withdrawn
@@ -62,6 +64,24 @@ def test_enrol_twice_gives_one_candidate(app: Any) -> None:
     assert len(app.outbox()) == 1
     listed = app.client.get("/candidates", headers=LMS).json()
     assert [c["id"] for c in listed] == [first.json()["id"]]
+
+
+def test_an_enrolment_is_two_statements_and_a_repeat_writes_nothing(app: Any) -> None:
+    """Issue 15, item 2: reading the (LMS, external id) key before inserting was one more round trip per
+    enrolment; the insert now gives way to an existing candidate, which only a repeat reads."""
+    seen: list[str] = []
+    sa_event.listen(
+        app.ctx.db_engine,
+        "before_cursor_execute",
+        lambda _c, _cur, statement, *_: seen.append(" ".join(statement.split())),
+    )
+    assert _enrol(app).status_code == 201
+    assert [s.split(" (")[0] for s in seen] == ["INSERT INTO candidates", "INSERT INTO outbox"], seen
+    seen.clear()
+
+    assert _enrol(app).status_code == 200
+    assert [s.split(" ")[0] for s in seen] == ["INSERT", "SELECT"], seen  # the insert gave way
+    assert len(app.outbox()) == 1
 
 
 def test_enrol_again_with_other_data_is_409_naming_the_fields(app: Any) -> None:

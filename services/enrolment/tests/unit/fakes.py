@@ -31,10 +31,13 @@ class FakeCandidateRepository(FakeRepository):
             None,
         )
 
-    def add(self, candidate: Candidate) -> None:
-        if candidate.id in self.rows or self._by_key(candidate.lms_client, candidate.external_id):
-            raise Conflict("uq_candidates_lms_external")
+    def add_new(self, candidate: Candidate) -> bool:
+        if self._by_key(candidate.lms_client, candidate.external_id):
+            return False
+        if candidate.id in self.rows:
+            raise Conflict("candidates_pkey")
         self.rows[candidate.id] = candidate
+        return True
 
     def set_option(self, candidate_id: str, option: str) -> None:
         if candidate_id in self.rows:

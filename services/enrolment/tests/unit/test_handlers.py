@@ -104,9 +104,9 @@ def test_the_same_external_id_from_two_lms_is_two_candidates() -> None:
     assert [e.data["lms_client"] for e in uow.events(ev.CANDIDATE_ENROLLED)] == ["moodle", "canvas"]
 
 
-class _TwinCommittedFirst(FakeCandidateRepository):
-    """A concurrent twin enrolled the same candidate between our read and our INSERT (first attempt only:
-    the counter lives on the class, so the unit of work's snapshot and restore leave it alone)."""
+class _TwinNotSeenAtFirst(FakeCandidateRepository):
+    """A concurrent twin won the key, but the first read after the insert gave way does not see it yet (the
+    counter lives on the class, so the unit of work's snapshot and restore leave it alone)."""
 
     reads: ClassVar[list[int]] = [0]
 
@@ -115,20 +115,29 @@ class _TwinCommittedFirst(FakeCandidateRepository):
         return None if type(self).reads[0] == 1 else super().by_external_id(lms_client, external_id)
 
 
-def test_a_twin_that_wins_the_unique_key_is_read_back_on_the_retry() -> None:
+def test_an_insert_that_gives_way_to_a_twin_reads_theirs() -> None:
     twin = _candidate("twin", external_id="42", cohort=None)
     uow = FakeEnrolmentUnitOfWork()
-    _TwinCommittedFirst.reads[0] = 0
-    uow.candidates = _TwinCommittedFirst([twin])
+    uow.candidates = FakeCandidateRepository([twin])
     candidate, created = handlers.enrol_candidate(_enrol(), uow=uow)
     assert (candidate, created) == (twin, False)
-    assert _TwinCommittedFirst.reads[0] == 2  # the first attempt hit the Conflict, the retry read theirs
+    assert uow.events() == [] and list(uow.candidates.rows) == ["twin"] and uow.committed == 0
+
+
+def test_a_twin_not_seen_yet_is_read_back_on_the_retry() -> None:
+    twin = _candidate("twin", external_id="42", cohort=None)
+    uow = FakeEnrolmentUnitOfWork()
+    _TwinNotSeenAtFirst.reads[0] = 0
+    uow.candidates = _TwinNotSeenAtFirst([twin])
+    candidate, created = handlers.enrol_candidate(_enrol(), uow=uow)
+    assert (candidate, created) == (twin, False)
+    assert _TwinNotSeenAtFirst.reads[0] == 2  # the first attempt raised Conflict, the retry read theirs
     assert uow.events() == [] and list(uow.candidates.rows) == ["twin"]
 
 
 def test_a_conflict_that_persists_leaves_after_the_last_retry() -> None:
     class AlwaysRacing(FakeCandidateRepository):
-        def add(self, candidate: Candidate) -> None:
+        def add_new(self, candidate: Candidate) -> bool:
             raise Conflict("uq_candidates_lms_external")
 
     uow = FakeEnrolmentUnitOfWork()

@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import asdict
 from datetime import datetime
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from certifia_enrolment.adapters.orm import candidate_diplomas, candidates
@@ -33,8 +34,20 @@ class CandidateRepository:
         ).first()
         return _to_domain(row) if row else None
 
-    def add(self, candidate: Candidate) -> None:
-        self.session.execute(insert(candidates), asdict(candidate))  # parameters of one cached statement
+    def add_new(self, candidate: Candidate) -> bool:
+        """Insert the candidate unless this LMS enrolled one under the same external id already: False,
+        and nothing written, if it did (INSERT ... ON CONFLICT DO NOTHING: on PostgreSQL a concurrent
+        twin's INSERT is waited for, then seen). One statement for an enrolment, where reading the key
+        first was two (issue 15)."""
+        dialect = self.session.get_bind().dialect.name
+        statement = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(candidates)
+        inserted = self.session.execute(
+            statement.on_conflict_do_nothing(index_elements=["lms_client", "external_id"]).returning(
+                candidates.c.id
+            ),
+            asdict(candidate),  # parameters of one cached statement
+        ).first()
+        return inserted is not None  # (the INSERT's rowcount did not say 1 on PostgreSQL: RETURNING does)
 
     def set_option(self, candidate_id: str, option: str) -> None:
         self.session.execute(update(candidates).where(candidates.c.id == candidate_id).values(option=option))

@@ -18,7 +18,7 @@ from certifia_enrolment.domain.model import (
 )
 from certifia_enrolment.service_layer.unit_of_work import EnrolmentUnitOfWork
 from certifia_shared import event_types as ev
-from certifia_shared.db import retry_on_conflict
+from certifia_shared.db import Conflict, retry_on_conflict
 from certifia_shared.envelope import utcnow
 
 
@@ -48,20 +48,22 @@ class WithdrawCandidate:
 
 
 def enrol_candidate(cmd: EnrolCandidate, *, uow: EnrolmentUnitOfWork) -> tuple[Candidate, bool]:
-    """Enrol once per (LMS client, external id); a repeat returns the existing candidate (a concurrent twin
-    may win the unique key, at the INSERT or at commit: the retry reads theirs)."""
+    """Enrol once per (LMS client, external id); a repeat returns the existing candidate. The insert comes
+    first and gives way to the existing one (a repeat, or a concurrent twin that won the key), which is
+    then read; should it not be seen yet, or a conflict come at commit, the retry reads theirs."""
 
     def attempt() -> tuple[Candidate, bool]:
         with uow:
-            existing = uow.candidates.by_external_id(cmd.lms_client, cmd.external_id)
-            if existing is not None:
-                check_same_enrolment(existing, asdict(cmd))
-                return existing, False
             candidate = Candidate(id=str(uuid.uuid4()), enrolled_at=utcnow(), **asdict(cmd))
-            uow.candidates.add(candidate)
-            uow.emit(ev.CANDIDATE_ENROLLED, subject=candidate.id, data=_enrolled_payload(candidate))
-            uow.commit()
-            return candidate, True
+            if uow.candidates.add_new(candidate):
+                uow.emit(ev.CANDIDATE_ENROLLED, subject=candidate.id, data=_enrolled_payload(candidate))
+                uow.commit()
+                return candidate, True
+            existing = uow.candidates.by_external_id(cmd.lms_client, cmd.external_id)
+            if existing is None:
+                raise Conflict("uq_candidates_lms_external")  # theirs is not visible yet: again
+            check_same_enrolment(existing, asdict(cmd))
+            return existing, False
 
     return retry_on_conflict(attempt)
 
