@@ -593,3 +593,25 @@ def test_a_path_that_no_route_has_is_refused_at_start() -> None:
     with pytest.raises(ValueError, match="bytes"):
         _app(body_limits={"/uploads": -1})
     assert _app(public_paths=["/anything-below/"])  # a prefix may cover routes added later
+
+
+def test_a_request_is_one_server_span_without_asgi_send_and_receive_spans() -> None:
+    """Issue 15: the instrumentation's send/receive spans (three more per request, with nothing of their
+    own) cost CPU on every request and filled the trace files; the server span keeps the route."""
+    from opentelemetry import trace
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    if not isinstance(trace.get_tracer_provider(), TracerProvider):
+        trace.set_tracer_provider(TracerProvider())  # the process's provider, as setup_telemetry sets it
+    provider = trace.get_tracer_provider()
+    assert isinstance(provider, TracerProvider)
+    exporter = InMemorySpanExporter()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    try:
+        answer = TestClient(_app()).post("/members", json={"name": "Ada", "role": "jury"})
+        assert answer.status_code == 201, answer.text
+        names = [s.name for s in exporter.get_finished_spans()]
+    finally:
+        exporter.shutdown()  # later spans are dropped
+    assert names == ["POST /members"], names
