@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import timedelta
+from typing import Any
 
 import pytest
 
@@ -141,3 +142,49 @@ def test_the_criteria_validating_a_competency_are_computed_once_and_cannot_be_ch
     assert REF.criteria_validating(competency) and REF.criteria_validating(
         competency
     ) == REF.criteria_validating(competency)
+
+
+def _progress_as_before(ref: Any, code: str, outcomes: dict[str, Any], done: set[str], passed: bool) -> Any:
+    """bloc_progress as it read the referential on every call, before its shapes were remembered."""
+    from certifia_assessment.domain.model import BlocProgress, CompetencyProgress
+
+    bloc = ref.bloc(code)
+    comps = []
+    for c in bloc.competencies:
+        needed = [cr.id for cr in ref.criteria_validating(c.id)]
+        ok = sum(1 for cid in needed if outcomes.get(cid) == "validated")
+        comps.append(CompetencyProgress(c.id, c.code, c.id in done, ok, len(needed)))
+    ids = [cr.id for cr in bloc.criteria]
+    return BlocProgress(
+        bloc.code,
+        bloc.title,
+        passed,
+        tuple(comps),
+        sum(1 for i in ids if outcomes.get(i) == "validated"),
+        sum(1 for i in ids if outcomes.get(i) == "rejected"),
+        len(ids),
+    )
+
+
+def test_a_blocs_progress_from_its_remembered_shape_is_what_the_referential_gives() -> None:
+    import random
+
+    from certifia_assessment.domain.model import bloc_progress
+    from certifia_shared.referential.model import ReferentialLookupError
+
+    rng = random.Random(15)
+    criteria = [cr.id for b in REF.blocs for cr in b.criteria]
+    competencies = [c.id for b in REF.blocs for c in b.competencies]
+    for _ in range(20):
+        outcomes: dict[str, Any] = {
+            cid: rng.choice(["validated", "rejected"])
+            for cid in rng.sample(criteria, rng.randrange(len(criteria)))
+        }
+        done = set(rng.sample(competencies, rng.randrange(len(competencies))))
+        for bloc in REF.blocs:
+            for code in (bloc.code, bloc.code.lower()):
+                assert bloc_progress(REF, code, outcomes, done, True) == _progress_as_before(
+                    REF, bloc.code, outcomes, done, True
+                )
+    with pytest.raises(ReferentialLookupError, match="unknown bloc"):
+        bloc_progress(REF, "9", {}, set(), False)

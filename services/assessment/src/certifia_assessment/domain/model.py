@@ -126,6 +126,47 @@ class BlocProgress:
     criteria_total: int
 
 
+@dataclass(frozen=True)
+class _BlocShape:
+    """What a bloc's progress counts, read from the referential once: (competency id, code, the criteria
+    validating it) per competency, and the bloc's criteria."""
+
+    code: str
+    title: str
+    competencies: tuple[tuple[str, str, tuple[str, ...]], ...]
+    criteria: tuple[str, ...]
+
+
+_SHAPES: dict[int, tuple[Referential, dict[str, _BlocShape]]] = {}
+
+
+def _bloc_shape(referential: Referential, bloc_code: str) -> _BlocShape:
+    """The bloc's shape, remembered per referential (its lookups were a tenth of a progress read's CPU under
+    bench-api, issue 15). A referential is immutable; a few versions are loaded at most."""
+    known = _SHAPES.get(id(referential))
+    if known is None or known[0] is not referential:
+        if len(_SHAPES) >= 8:
+            _SHAPES.clear()
+        shapes = {
+            b.code: _BlocShape(
+                b.code,
+                b.title,
+                tuple(
+                    (c.id, c.code, tuple(cr.id for cr in referential.criteria_validating(c.id)))
+                    for c in b.competencies
+                ),
+                tuple(cr.id for cr in b.criteria),
+            )
+            for b in referential.blocs
+        }
+        known = _SHAPES[id(referential)] = (referential, shapes)
+    shape = known[1].get(str(bloc_code).strip().upper())
+    if shape is None:
+        referential.bloc(bloc_code)  # raises the referential's own error, naming the blocs it knows
+        raise AssertionError(bloc_code)  # pragma: no cover - every bloc it knows has a shape
+    return shape
+
+
 def bloc_progress(
     referential: Referential,
     bloc_code: str,
@@ -134,20 +175,20 @@ def bloc_progress(
     passed: bool,
 ) -> BlocProgress:
     """Where a candidate stands in one bloc, from the latest outcome per criterion id."""
-    bloc = referential.bloc(bloc_code)
+    bloc = _bloc_shape(referential, bloc_code)
     done = set(validated_competencies)
-    comps = []
-    for c in bloc.competencies:
-        needed = [cr.id for cr in referential.criteria_validating(c.id)]
-        ok = sum(1 for cid in needed if latest_outcomes.get(cid) == "validated")
-        comps.append(CompetencyProgress(c.id, c.code, c.id in done, ok, len(needed)))
-    ids = [cr.id for cr in bloc.criteria]
+    validated = {cid for cid, outcome in latest_outcomes.items() if outcome == "validated"}
+    comps = tuple(
+        CompetencyProgress(cid, code, cid in done, sum(1 for c in needed if c in validated), len(needed))
+        for cid, code, needed in bloc.competencies
+    )
+    ids = bloc.criteria
     return BlocProgress(
         code=bloc.code,
         title=bloc.title,
         passed=passed,
-        competencies=tuple(comps),
-        criteria_validated=sum(1 for i in ids if latest_outcomes.get(i) == "validated"),
+        competencies=comps,
+        criteria_validated=sum(1 for i in ids if i in validated),
         criteria_rejected=sum(1 for i in ids if latest_outcomes.get(i) == "rejected"),
         criteria_total=len(ids),
     )
