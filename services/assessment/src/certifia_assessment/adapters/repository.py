@@ -9,7 +9,7 @@ from dataclasses import asdict
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, insert, literal, select, union_all, update
+from sqlalchemy import BindParameter, CursorResult, bindparam, insert, literal, select, union_all, update
 from sqlalchemy.orm import Session
 
 from certifia_assessment.adapters.orm import (
@@ -79,6 +79,32 @@ class CandidateRepository(_Repository):
     def set_option(self, candidate_id: str, option: str) -> None:
         self._read.pop(candidate_id, None)
         self.session.execute(update(candidates).where(candidates.c.id == candidate_id).values(option=option))
+
+
+def _standing_query() -> Any:
+    d, cv, kv, bp = decisions, criterion_validations, competency_validations, bloc_passes
+    cid: BindParameter[str] = bindparam("candidate_id")
+    return union_all(
+        select(
+            literal("decision").label("kind"),
+            d.c.criterion_id.label("id"),
+            d.c.outcome.label("outcome"),
+            d.c.decided_at.label("at"),
+            d.c.id.label("ref"),
+        ).where(d.c.candidate_id == cid),
+        select(
+            literal("criterion"), cv.c.criterion_id, literal("validated"), cv.c.validated_at, cv.c.decision_id
+        ).where(cv.c.candidate_id == cid),
+        select(
+            literal("competency"), kv.c.competency_id, literal(""), kv.c.validated_at, kv.c.competency_id
+        ).where(kv.c.candidate_id == cid),
+        select(literal("pass"), bp.c.bloc, literal(""), bp.c.passed_at, bp.c.bloc).where(
+            bp.c.candidate_id == cid
+        ),
+    )
+
+
+_STANDING = _standing_query()  # built once: its cache key is computed once, not on every progress read
 
 
 class DecisionRepository(_Repository):
@@ -185,35 +211,7 @@ class DecisionRepository(_Repository):
     def standing(self, candidate_id: str) -> tuple[dict[str, Outcome], set[str], set[str]]:
         """The candidate's latest outcome per criterion (:meth:`latest_outcomes`), validated competencies and
         passed blocs, in one query: what a progress read needs (four queries before, issue 15)."""
-        d, cv, kv, bp = decisions, criterion_validations, competency_validations, bloc_passes
-        rows = self.session.execute(
-            union_all(
-                select(
-                    literal("decision").label("kind"),
-                    d.c.criterion_id.label("id"),
-                    d.c.outcome.label("outcome"),
-                    d.c.decided_at.label("at"),
-                    d.c.id.label("ref"),
-                ).where(d.c.candidate_id == candidate_id),
-                select(
-                    literal("criterion"),
-                    cv.c.criterion_id,
-                    literal("validated"),
-                    cv.c.validated_at,
-                    cv.c.decision_id,
-                ).where(cv.c.candidate_id == candidate_id),
-                select(
-                    literal("competency"),
-                    kv.c.competency_id,
-                    literal(""),
-                    kv.c.validated_at,
-                    kv.c.competency_id,
-                ).where(kv.c.candidate_id == candidate_id),
-                select(literal("pass"), bp.c.bloc, literal(""), bp.c.passed_at, bp.c.bloc).where(
-                    bp.c.candidate_id == candidate_id
-                ),
-            )
-        ).all()
+        rows = self.session.execute(_STANDING, {"candidate_id": candidate_id}).all()
         outcomes: dict[str, Outcome] = {}
         for r in sorted((r for r in rows if r.kind == "decision"), key=lambda r: (r.at, r.ref)):
             outcomes[r.id] = r.outcome
