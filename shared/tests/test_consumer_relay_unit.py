@@ -488,12 +488,13 @@ def _emit(service: Any, n: int) -> list[str]:
     return ids
 
 
-def relay(service: Any, producer: FakeProducer) -> OutboxRelay:
+def relay(service: Any, producer: FakeProducer, **options: Any) -> OutboxRelay:
     return OutboxRelay(
         service="test",
         session_factory=service.sessions,
         tables=service.tables,
         producer_factory=lambda: producer,  # type: ignore[arg-type, return-value]
+        **options,
     )
 
 
@@ -602,15 +603,8 @@ def test_pruning_goes_in_batches_until_none_is_left(sqlite_service: Any, monkeyp
 
 def test_the_running_relay_prunes_when_idle_at_most_every_interval(sqlite_service: Any) -> None:
     now = [1000.0]
-    producer = FakeProducer()
-    r = OutboxRelay(
-        service="test",
-        session_factory=sqlite_service.sessions,
-        tables=sqlite_service.tables,
-        producer_factory=lambda: producer,  # type: ignore[arg-type, return-value]
-        retention=timedelta(days=7),
-        prune_every_s=300,
-        clock=lambda: now[0],
+    r = relay(
+        sqlite_service, FakeProducer(), retention=timedelta(days=7), prune_every_s=300, clock=lambda: now[0]
     )
     _emit(sqlite_service, 2)
     assert r.publish_pending() == 2  # sent now: kept
@@ -624,14 +618,7 @@ def test_the_running_relay_prunes_when_idle_at_most_every_interval(sqlite_servic
 
 
 def test_a_relay_without_retention_keeps_what_it_published(sqlite_service: Any) -> None:
-    producer = FakeProducer()
-    r = OutboxRelay(
-        service="test",
-        session_factory=sqlite_service.sessions,
-        tables=sqlite_service.tables,
-        producer_factory=lambda: producer,  # type: ignore[arg-type, return-value]
-        retention=None,
-    )
+    r = relay(sqlite_service, FakeProducer(), retention=None)
     _emit(sqlite_service, 1)
     _published_days_ago(sqlite_service, {1: 365})
     r.publish_pending()
