@@ -623,3 +623,29 @@ def test_a_relay_without_retention_keeps_what_it_published(sqlite_service: Any) 
     _published_days_ago(sqlite_service, {1: 365})
     r.publish_pending()
     assert _left(sqlite_service) == [1]
+
+
+def test_a_prune_that_fails_leaves_publishing_alone_and_is_tried_again(
+    sqlite_service: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    now = [1000.0]
+    producer = FakeProducer()
+    r = relay(sqlite_service, producer, prune_every_s=300, clock=lambda: now[0])
+    _emit(sqlite_service, 1)
+    assert r.publish_pending() == 1
+    _published_days_ago(sqlite_service, {1: 30})
+
+    def refuse_deletes(_c: Any, _cur: Any, sql: str, *_: Any) -> None:
+        if sql.startswith("DELETE"):
+            raise RuntimeError("disk full")
+
+    sa_event.listen(sqlite_service.engine, "before_cursor_execute", refuse_deletes)
+    _emit(sqlite_service, 1)
+    now[0] += 300
+    with caplog.at_level(logging.WARNING):
+        assert r.publish_pending() == 1  # the new row went out all the same
+    assert "pruning the outbox failed" in caplog.text and len(producer.sent) == 2
+    sa_event.remove(sqlite_service.engine, "before_cursor_execute", refuse_deletes)
+    now[0] += 300
+    r.publish_pending()
+    assert _left(sqlite_service) == [2]

@@ -164,7 +164,10 @@ class OutboxRelay:
         ):
             return
         self._pruned_at = now
-        self.prune_published(utcnow() - self._retention)
+        try:
+            self.prune_published(utcnow() - self._retention)
+        except Exception as exc:  # housekeeping: publishing goes on, and pruning is tried again next time
+            log.warning("pruning the outbox failed", extra=log_fields(error=str(exc)[:500]))
 
     def prune_published(self, before: datetime) -> int:
         """Delete the rows published before ``before``, a batch per transaction; how many went."""

@@ -51,7 +51,7 @@ class TableTenants:
     of, or whose LMS it has not learnt (certification learns it from candidate.enrolled, which may come
     after other events)."""
 
-    REMEMBER = 100_000
+    REMEMBER = 20_000  # a few MB: the candidates being assessed, not the year's
 
     def __init__(
         self,
