@@ -442,6 +442,13 @@ class Cohort:
             "certification to see the five blocs passed",
             lambda: set(blocs) <= set(self._progress(cid).get("blocs_passed", [])),
         )
+        c.wait(  # as for assessment: thesis may still be applying its backlog (just restarted, a fault)
+            "thesis to learn of the candidate (candidate.enrolled over Kafka)",
+            lambda: (
+                c.call("GET", "thesis", f"/candidates/{cid}/thesis", "officer", expect=(200, 404)).status_code
+                == 200
+            ),
+        )
         mission = c.json(
             "POST",
             "thesis",
