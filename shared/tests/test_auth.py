@@ -7,7 +7,7 @@ service's routes use it: 401 problems saying why, 403 naming the roles, a malfor
 from __future__ import annotations
 
 from types import SimpleNamespace
-from typing import Annotated
+from typing import Annotated, Any
 
 import pytest
 from fastapi import Depends, FastAPI
@@ -120,3 +120,30 @@ def test_test_tokens_refuse_unknown_roles_and_a_candidate_without_id() -> None:
         token("root")
     with pytest.raises(ValueError, match="candidate_id"):
         token("candidate")
+
+
+def test_a_request_uses_the_thread_pool_only_for_what_may_block(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 15: each sync dependency was a trip through the thread pool and back (a candidate-scoped read
+    made four: the tenancy check, the role check, the route, its answer's validation). The token is checked
+    on the event loop once the keys are at hand; the pool runs the route, and what reads or fetches."""
+    import anyio.to_thread
+
+    trips: list[str] = []
+    real = anyio.to_thread.run_sync
+
+    async def counted(func: Any, *args: Any, **kwargs: Any) -> Any:
+        trips.append(getattr(getattr(func, "func", func), "__name__", repr(func)))
+        return await real(func, *args, **kwargs)
+
+    monkeypatch.setattr(anyio.to_thread, "run_sync", counted)
+    client = _client()
+
+    def trips_of(*roles: str, **kwargs: Any) -> list[str]:
+        trips.clear()
+        assert client.get("/candidates/c-1", headers=auth(*roles, **kwargs)).status_code == 200
+        return [t for t in trips if t != "validate"]  # FastAPI validates a sync route's answer in the pool
+
+    assert trips_of("admin") == ["principal_from_request", "_run_sync_endpoint"]  # the keys: fetched there
+    assert trips_of("admin") == ["_run_sync_endpoint"]
+    assert trips_of("candidate", candidate_id="c-1") == ["_run_sync_endpoint"]
+    assert trips_of("lms", client_id="moodle") == ["check_visible", "_run_sync_endpoint"]  # reads the owner

@@ -456,3 +456,48 @@ def test_verification_with_cached_keys_is_fast(issuer: LocalIssuer, verifier: Oi
     p50 = statistics.median(durations)
     print(f"ES256 verify + map, cached keys: p50 {p50 * 1e6:.0f} us over {len(tokens)} tokens")
     assert p50 < 0.005
+
+
+# ------------------------------------------------------------------- on the event loop, without fetching ----
+def test_without_fetching_a_token_is_verified_with_the_keys_at_hand_and_only_with_them(
+    fresh_issuer: LocalIssuer,
+) -> None:
+    """Issue 15: the routes verify tokens on the event loop, which must never wait on the issuer."""
+    clock = Clock()
+    verifier = fresh_issuer.verifier(clock=clock, keys_ttl_seconds=300)
+    token = fresh_issuer.mint("a", ["jury"])
+    assert verifier.principal_without_fetching(token) is None  # no keys yet: never fetched on the loop
+    assert fresh_issuer.requests["jwks"] == 0
+    verifier.principal(token)
+    principal = verifier.principal_without_fetching(token)
+    assert principal is not None and principal.roles == {"jury"}
+    assert (
+        verifier.principal_without_fetching(fresh_issuer.mint("a", ["jury"], headers={"kid": "new"})) is None
+    )
+    clock.now += 301  # the keys are due for a refresh: that is the thread pool's
+    assert verifier.principal_without_fetching(token) is None
+    assert fresh_issuer.requests["jwks"] == 1
+
+
+def test_without_fetching_a_bad_token_is_refused_as_by_the_full_check(
+    fresh_issuer: LocalIssuer,
+) -> None:
+    verifier = fresh_issuer.verifier()
+    verifier.principal(fresh_issuer.mint("a", ["jury"]))
+    for bad in (
+        fresh_issuer.mint("a", ["jury"], ttl=-120),
+        "not-a-jwt",
+        fresh_issuer.mint("a", ["jury"])[:-4],
+    ):
+        with pytest.raises(TokenRejected) as refused_here:
+            verifier.principal_without_fetching(bad)
+        assert refused_here.value.reason == refused(verifier, bad)
+
+
+def test_without_fetching_a_cache_being_refreshed_is_not_waited_for(fresh_issuer: LocalIssuer) -> None:
+    verifier = fresh_issuer.verifier()
+    token = fresh_issuer.mint("a", ["jury"])
+    verifier.principal(token)
+    with verifier.keys._lock:  # another thread fetching the keys
+        assert verifier.principal_without_fetching(token) is None
+    assert verifier.principal_without_fetching(token) is not None

@@ -3,6 +3,7 @@ candidates' LMSs over a service's table (SQLite)."""
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from typing import Any
 
@@ -13,7 +14,7 @@ from sqlalchemy.pool import StaticPool
 
 from certifia_shared.auth import Principal
 from certifia_shared.problems import Problem, not_found
-from certifia_shared.tenancy import UNKNOWN, TableTenants, check_visible
+from certifia_shared.tenancy import UNKNOWN, TableTenants, check_visible, reads_directory
 
 DIRECTORY = {"c-1": "moodle", "c-legacy": None}
 
@@ -136,3 +137,38 @@ def test_the_remembered_owners_are_bounded_least_recently_asked_forgotten_first(
     assert len(selects) == 3
     directory.tenant_of("c-1")
     assert len(selects) == 4
+
+
+class CountingDirectory(Directory):
+    def __init__(self) -> None:
+        self.reads = 0
+
+    def tenant_of(self, candidate_id: str) -> str | object | None:
+        self.reads += 1
+        return super().tenant_of(candidate_id)
+
+
+@pytest.mark.parametrize(
+    "principal",
+    [
+        who("jury"),
+        who("officer", "lms", client_id="moodle"),
+        who("lms", client_id="moodle"),
+        who("lms", client_id="canvas"),
+        who("lms"),
+        who("candidate", candidate_id="c-1"),
+        who("candidate", candidate_id="c-2"),
+        who("candidate", "lms", candidate_id="c-1", client_id="moodle"),
+        who(),
+    ],
+)
+@pytest.mark.parametrize("candidate_id", ["c-1", "nobody"])
+def test_reads_directory_says_when_the_rule_reads_the_directory(
+    principal: Principal, candidate_id: str
+) -> None:
+    """The dependency runs the rule on the event loop unless it reads the database (issue 15): the two must
+    agree, or a read would block the loop."""
+    directory = CountingDirectory()
+    with contextlib.suppress(Problem):
+        check_visible(principal, candidate_id, directory)
+    assert reads_directory(principal, candidate_id) == (directory.reads > 0)

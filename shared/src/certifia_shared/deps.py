@@ -2,6 +2,10 @@
 
     def decide(candidate_id: VisibleCandidate, body: ..., uow: UnitOfWorkDep, settings: SettingsDep): ...
 
+These are ``async``: plain lookups, run on the event loop. A sync dependency is a trip through the thread
+pool and back, each (issue 15: three or four of them a request, a tenth of a route's CPU under bench-api);
+one that reads the database or may fetch keys (``require``, ``VisibleCandidate``) stays sync.
+
 ``VisibleCandidate`` (who may see the candidate) lives in :mod:`certifia_shared.tenancy`. A service whose
 routes read its own settings class declares ``Annotated[Settings, Depends(current_settings)]``.
 """
@@ -17,19 +21,20 @@ from certifia_shared.db import UnitOfWork
 from certifia_shared.service import ServiceContext
 
 
-def service_context(request: Request) -> ServiceContext:
+async def service_context(request: Request) -> ServiceContext:
     """What ``bootstrap()`` wired (``app.state.ctx``)."""
     ctx: ServiceContext = request.app.state.ctx
     return ctx
 
 
-def unit_of_work(request: Request) -> UnitOfWork:
+async def unit_of_work(request: Request) -> UnitOfWork:
     """A unit of work for this request (FastAPI gives the same one to every parameter of one request; each
     ``with uow:`` is its own transaction)."""
-    return service_context(request).uow()
+    ctx: ServiceContext = request.app.state.ctx
+    return ctx.uow()
 
 
-def current_settings(request: Request) -> ServiceSettings:
+async def current_settings(request: Request) -> ServiceSettings:
     settings: ServiceSettings = request.app.state.settings
     return settings
 

@@ -300,6 +300,19 @@ class JwksCache:
             raise TokenRejected("unknown_key", f"the issuer publishes no {alg} key with kid {kid!r}")
         return found
 
+    def cached(self, kid: str | None, alg: str) -> PyJWK | None:
+        """The key, when :meth:`key` would find it without fetching and no other thread holds the cache
+        (a fetch in progress): what an event loop may ask without blocking. None: ask :meth:`key`."""
+        if not self._lock.acquire(blocking=False):
+            return None
+        try:
+            now = self._clock()
+            if self._fetched_at is None or now - self._fetched_at >= self._ttl:
+                return None
+            return self._find(kid, alg)
+        finally:
+            self._lock.release()
+
     def refresh(self) -> None:
         """Fetch the keys now, whatever the cache holds (IssuerUnavailable when none can be had)."""
         with self._lock:
@@ -379,10 +392,19 @@ class OidcVerifier:
     def principal(self, token: str) -> Principal:
         return self.mapping.principal(self.claims(token))
 
+    def principal_without_fetching(self, token: str) -> Principal | None:
+        """:meth:`principal` when the keys at hand decide it, None when keys must be fetched first (then call
+        :meth:`principal` off the event loop). A token that is refused is refused here too."""
+        alg, kid = self._header(token)
+        key = self.keys.cached(kid, alg)
+        return None if key is None else self.mapping.principal(self._checked(token, key, alg))
+
     def claims(self, token: str) -> dict[str, Any]:
         """The token's claims once its signature, issuer, audience and times check out."""
         alg, kid = self._header(token)
-        key = self.keys.key(kid, alg)
+        return self._checked(token, self.keys.key(kid, alg), alg)
+
+    def _checked(self, token: str, key: PyJWK, alg: str) -> dict[str, Any]:
         try:
             claims: dict[str, Any] = jwt.decode(
                 token,

@@ -26,8 +26,9 @@ from typing import Annotated, Protocol
 from fastapi import Depends, Request
 from sqlalchemy import Column, Table, select
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
-from certifia_shared.auth import Principal, principal_from_request
+from certifia_shared.auth import Principal, principal_of
 from certifia_shared.journey import mark_candidate
 from certifia_shared.problems import Problem, not_found
 
@@ -125,9 +126,25 @@ def ensure_visible(request: Request, principal: Principal, candidate_id: str, *,
     mark_candidate(candidate_id)  # the request's span: the candidate, linked to their journey
 
 
-def visible_candidate(request: Request, candidate_id: str) -> str:
-    """The ``candidate_id`` path parameter, once the caller may see that candidate."""
-    check_visible(principal_from_request(request), candidate_id, directory_of(request))
+def reads_directory(principal: Principal, candidate_id: str) -> bool:
+    """Whether :func:`check_visible` asks the directory (a database read): only for an LMS, neither staff nor
+    the candidate themself."""
+    if principal.roles & STAFF:
+        return False
+    if principal.has("candidate") and principal.candidate_id == candidate_id:
+        return False
+    return principal.has("lms")
+
+
+async def visible_candidate(request: Request, candidate_id: str) -> str:
+    """The ``candidate_id`` path parameter, once the caller may see that candidate. On the event loop unless
+    the rule reads the directory (then in the thread pool): a sync dependency is a trip through the thread
+    pool and back on every request (issue 15)."""
+    principal = await principal_of(request)
+    if reads_directory(principal, candidate_id):
+        await run_in_threadpool(check_visible, principal, candidate_id, directory_of(request))
+    else:
+        check_visible(principal, candidate_id, directory_of(request))
     mark_candidate(candidate_id)
     return candidate_id
 

@@ -13,12 +13,12 @@ from certifia_shared.deps import current_settings, unit_of_work
 from certifia_shared.referential import Referential
 
 
-def referential(request: Request) -> Referential:
+async def referential(request: Request) -> Referential:
     loaded: Referential = request.app.state.referential
     return loaded
 
 
-def artifacts(request: Request) -> ArtifactStore:
+async def artifacts(request: Request) -> ArtifactStore:
     store: ArtifactStore = request.app.state.artifacts
     return store
 

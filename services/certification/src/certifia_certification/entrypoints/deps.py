@@ -14,7 +14,7 @@ from certifia_shared.auth import Principal, require
 from certifia_shared.deps import unit_of_work
 
 
-def issuance_of(request: Request) -> CredentialIssuance:
+async def issuance_of(request: Request) -> CredentialIssuance:
     """What bootstrap wired for issuing and checking credentials (``CertificationContext.issuance``)."""
     issuance: CredentialIssuance = request.app.state.ctx.issuance
     return issuance

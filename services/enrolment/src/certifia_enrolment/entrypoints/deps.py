@@ -15,7 +15,7 @@ UnitOfWorkDep = Annotated[EnrolmentUnitOfWork, Depends(unit_of_work)]
 """The request's unit of work: bootstrap wires ``EnrolmentUnitOfWork`` (``uow.candidates``, ...)."""
 
 
-def webhook_policy(request: Request) -> WebhookPolicy:
+async def webhook_policy(request: Request) -> WebhookPolicy:
     settings: Settings = request.app.state.settings
     return settings.webhook_policy()
 

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from certifia_grading.bootstrap import GradingContext
 
 
-def grader(request: Request) -> Grader:
+async def grader(request: Request) -> Grader:
     """The service's grader (what bootstrap wired: ``GradingContext.grader``)."""
     ctx: GradingContext = request.app.state.ctx
     return ctx.grader

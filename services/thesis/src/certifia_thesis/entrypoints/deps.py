@@ -15,13 +15,13 @@ from certifia_thesis.config import Settings
 from certifia_thesis.service_layer.unit_of_work import ThesisUnitOfWork
 
 
-def clock(request: Request) -> Callable[[], datetime]:
+async def clock(request: Request) -> Callable[[], datetime]:
     """The service's clock (``utcnow``; tests set another on ``app.state.clock``)."""
     now: Callable[[], datetime] = request.app.state.clock
     return now
 
 
-def deposits(request: Request) -> ArtifactStore:
+async def deposits(request: Request) -> ArtifactStore:
     store: ArtifactStore = request.app.state.deposits
     return store
 
