@@ -595,23 +595,92 @@ def test_a_path_that_no_route_has_is_refused_at_start() -> None:
     assert _app(public_paths=["/anything-below/"])  # a prefix may cover routes added later
 
 
-def test_a_request_is_one_server_span_without_asgi_send_and_receive_spans() -> None:
-    """Issue 15: the instrumentation's send/receive spans (three more per request, with nothing of their
-    own) cost CPU on every request and filled the trace files; the server span keeps the route."""
+@pytest.fixture()
+def finished_spans() -> Iterator[Any]:
+    """The spans ended while the test runs (the process's provider, as setup_telemetry sets it)."""
     from opentelemetry import trace
     from opentelemetry.sdk.trace.export import SimpleSpanProcessor
     from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
     if not isinstance(trace.get_tracer_provider(), TracerProvider):
-        trace.set_tracer_provider(TracerProvider())  # the process's provider, as setup_telemetry sets it
+        trace.set_tracer_provider(TracerProvider())
     provider = trace.get_tracer_provider()
     assert isinstance(provider, TracerProvider)
     exporter = InMemorySpanExporter()
     provider.add_span_processor(SimpleSpanProcessor(exporter))
-    try:
-        answer = TestClient(_app()).post("/members", json={"name": "Ada", "role": "jury"})
-        assert answer.status_code == 201, answer.text
-        names = [s.name for s in exporter.get_finished_spans()]
-    finally:
-        exporter.shutdown()  # later spans are dropped
+    yield exporter.get_finished_spans
+    exporter.shutdown()  # later spans are dropped
+
+
+def test_a_request_is_one_server_span_without_asgi_send_and_receive_spans(finished_spans: Any) -> None:
+    """Issue 15: the instrumentation's send/receive spans (three more per request, with nothing of their
+    own) cost CPU on every request and filled the trace files; the server span keeps the route."""
+    answer = TestClient(_app()).post("/members", json={"name": "Ada", "role": "jury"})
+    assert answer.status_code == 201, answer.text
+    names = [s.name for s in finished_spans()]
     assert names == ["POST /members"], names
+
+
+def test_the_server_span_names_the_route_and_keeps_the_instrumentations_attributes(
+    finished_spans: Any,
+) -> None:
+    from opentelemetry.trace import SpanKind, StatusCode
+
+    answer = TestClient(_app()).get("/members/m-1", headers={"user-agent": "lms/1.0"})
+    assert answer.status_code == 200, answer.text
+    [span] = finished_spans()
+    assert (span.name, span.kind, span.status.status_code) == (
+        "GET /members/{member_id}",
+        SpanKind.SERVER,
+        StatusCode.UNSET,
+    )
+    assert span.parent is None
+    attributes = dict(span.attributes or {})
+    assert {
+        k: attributes.get(k) for k in ("http.method", "http.route", "http.status_code", "http.target")
+    } == {
+        "http.method": "GET",
+        "http.route": "/members/{member_id}",
+        "http.status_code": 200,
+        "http.target": "/members/m-1",
+    }
+    assert attributes["http.user_agent"] == "lms/1.0" and attributes["http.scheme"] == "http"
+
+
+def test_the_server_span_continues_the_callers_trace_and_is_current_in_the_route(finished_spans: Any) -> None:
+    """An LMS that sends ``traceparent`` finds certifia's spans in its own trace; the route's spans (and its
+    outbox rows' trace context) are children of the request's."""
+    from opentelemetry import trace
+
+    router = APIRouter()
+
+    @router.get("/work")
+    def work() -> dict[str, str]:  # a sync route: it runs in the thread pool
+        with trace.get_tracer("test").start_as_current_span("inner work"):
+            return {"ok": "yes"}
+
+    app = create_app(settings=_settings(), title="edges", routers=[router], readiness=lambda: {})
+    caller_trace, caller_span = "0af7651916cd43dd8448eb211c80319c", "b7ad6b7169203331"
+    answer = TestClient(app).get("/work", headers={"traceparent": f"00-{caller_trace}-{caller_span}-01"})
+    assert answer.status_code == 200, answer.text
+    inner, server = finished_spans()
+    assert server.name == "GET /work"
+    assert format(server.context.trace_id, "032x") == caller_trace
+    assert server.parent is not None and format(server.parent.span_id, "016x") == caller_span
+    assert inner.parent is not None and inner.parent.span_id == server.context.span_id
+    assert inner.context.trace_id == server.context.trace_id
+
+
+def test_an_unhandled_error_marks_the_server_span_and_health_is_not_traced(finished_spans: Any) -> None:
+    from opentelemetry.trace import StatusCode
+
+    client = TestClient(_app(), raise_server_exceptions=False)
+    assert client.get("/boom").status_code == 500
+    assert client.get("/healthz").status_code == 200
+    assert client.get("/metrics").status_code == 200
+    [span] = finished_spans()
+    assert (span.name, span.status.status_code) == ("GET /boom", StatusCode.ERROR)
+    assert dict(span.attributes or {})["http.status_code"] == 500
+    assert [e.name for e in span.events] == ["exception"]
+    assert client.get("/nowhere").status_code == 404
+    assert finished_spans()[-1].name == "GET"  # no route: the method alone, as the instrumentation named it

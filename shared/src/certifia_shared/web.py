@@ -2,7 +2,8 @@
 and the edges every route shares (the service's error map, unhandled errors, body limits, caching, the OpenAPI
 security and errors).
 
-Middleware, outermost first: ``_Edge`` (counts every request, 500s included; answers an unhandled error
+Middleware, outermost first: ``_Edge`` (the request's server span, :mod:`certifia_shared.server_spans`; counts
+every request, 500s included; answers an unhandled error
 with a problem instead of dropping the connection, and a database that cannot be reached with a 503 and
 Retry-After; ``Cache-Control: no-store`` on private JSON), then
 ``_BodyLimit`` (413 before the body is read when Content-Length is too large, or as soon as a streamed body
@@ -24,7 +25,6 @@ from fastapi import APIRouter, FastAPI, Response
 from fastapi.responses import JSONResponse, PlainTextResponse
 from fastapi.routing import iter_route_contexts
 from opentelemetry import trace
-from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from opentelemetry.trace import Status, StatusCode
 from prometheus_client import CONTENT_TYPE_LATEST
 from sqlalchemy.exc import InterfaceError, OperationalError
@@ -33,6 +33,7 @@ from starlette.datastructures import Headers
 from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from certifia_shared import server_spans
 from certifia_shared.config import ServiceSettings
 from certifia_shared.errors import ErrorMap, install_error_map
 from certifia_shared.metrics import HTTP_LATENCY, HTTP_REQUESTS, HTTP_UNHANDLED_ERRORS
@@ -230,8 +231,10 @@ class _Edge:
             await self.app(scope, receive, send)
             return
         start = time.perf_counter()
-        private = self.public.match(route_path(scope)) is None
+        path = route_path(scope)
+        private = self.public.match(path) is None
         sent: list[int] = []
+        span = server_spans.start(scope, path)
 
         async def send_marked(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -258,6 +261,8 @@ class _Edge:
             route = self._route(scope)
             HTTP_REQUESTS.labels(self.service, scope["method"], route, str(status)).inc()
             HTTP_LATENCY.labels(self.service, scope["method"], route).observe(time.perf_counter() - start)
+            if span is not None:
+                span.end(route=getattr(scope.get("route"), "path", None), status=status)
 
     async def _database_away(self, scope: Scope, receive: Receive, send: Send, exc: Exception) -> None:
         correlation = correlation_id()
@@ -523,7 +528,15 @@ def create_app(
             on_stop()
             worker_stopped()
 
-    app = FastAPI(title=title, version="0.1.0", lifespan=lifespan)
+    # FastAPI's own telemetry off: the server span is _Edge's (certifia_shared.server_spans), the metrics and
+    # the logging of errors are the service's own; its spans per dependency and endpoint would be three more
+    # spans a request
+    app = FastAPI(
+        title=title,
+        version="0.1.0",
+        lifespan=lifespan,
+        telemetry={"tracing": False, "metrics": False, "logs": False, "operation_spans": False},
+    )
     app.state.settings = settings
     for key, value in (state or {}).items():
         setattr(app.state, key, value)
@@ -548,10 +561,4 @@ def create_app(
     templates = RoutePatterns(route.path for route in _routes(app))
     app.add_middleware(_Edge, service=settings.service_name, public=public, templates=templates)  # outermost
     _install_openapi(app, public=public, openid_connect_url=openid_connect_url)
-
-    # one server span per request: the ASGI send/receive spans (three more a request, children of it with
-    # nothing of their own) were 6% of a progress read's CPU under bench-api (issue 15)
-    FastAPIInstrumentor.instrument_app(
-        app, excluded_urls="healthz,readyz,metrics", exclude_spans=["receive", "send"]
-    )
     return app
