@@ -496,8 +496,78 @@ def test_without_fetching_a_bad_token_is_refused_as_by_the_full_check(
 
 def test_without_fetching_a_cache_being_refreshed_is_not_waited_for(fresh_issuer: LocalIssuer) -> None:
     verifier = fresh_issuer.verifier()
-    token = fresh_issuer.mint("a", ["jury"])
-    verifier.principal(token)
+    verifier.principal(fresh_issuer.mint("a", ["jury"]))
+    token = fresh_issuer.mint("b", ["jury"])  # not verified yet
     with verifier.keys._lock:  # another thread fetching the keys
         assert verifier.principal_without_fetching(token) is None
     assert verifier.principal_without_fetching(token) is not None
+
+
+# ----------------------------------------------------------------------------- verified tokens remembered ----
+def _decodes(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    import jwt
+
+    calls: list[int] = []
+    real = jwt.decode
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        calls.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(jwt, "decode", counted)
+    return calls
+
+
+def test_a_verified_token_is_remembered_until_it_expires(
+    fresh_issuer: LocalIssuer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 15: an LMS sends the same token with every request; its signature was checked each time (half
+    of the token's cost per request under bench-api). The verdict is the same until the token expires."""
+    verifier = fresh_issuer.verifier(leeway_seconds=0)
+    decodes = _decodes(monkeypatch)
+    token = fresh_issuer.mint("a", ["jury"], ttl=1.5)
+    for _ in range(5):
+        assert verifier.principal(token).roles == {"jury"}
+        assert verifier.principal_without_fetching(token) == verifier.principal(token)
+    assert len(decodes) == 1
+    other = fresh_issuer.mint("b", ["officer"])
+    assert verifier.principal(other).subject == "b" and len(decodes) == 2  # each token its own verdict
+    time.sleep(1.6)
+    assert refused(verifier, token) == "expired"
+    assert verifier.principal_without_fetching(other) is not None
+
+
+def test_a_remembered_token_is_checked_again_once_its_keys_change_or_expire(
+    fresh_issuer: LocalIssuer,
+) -> None:
+    clock = Clock()
+    verifier = fresh_issuer.verifier(clock=clock, keys_ttl_seconds=300, refetch_interval_seconds=30)
+    old_token = fresh_issuer.mint("a", ["jury"])
+    assert verifier.principal(old_token)
+    fresh_issuer.rotate(keep_previous=False)  # the issuer drops the old key
+    clock.now += 31
+    assert verifier.principal(fresh_issuer.mint("a", ["jury"]))  # its unknown kid refetches the keys
+    assert refused(verifier, old_token) == "unknown_key"  # not the verdict remembered before the refresh
+
+    token = fresh_issuer.mint("a", ["jury"])
+    assert verifier.principal(token)
+    fresh_issuer.rotate(keep_previous=False)
+    clock.now += 301  # the keys expire: the token is checked against fresh ones
+    assert refused(verifier, token) == "unknown_key"
+
+
+def test_the_remembered_tokens_are_bounded(
+    fresh_issuer: LocalIssuer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from certifia_shared import oidc
+
+    monkeypatch.setattr(oidc, "REMEMBERED_TOKENS", 3)
+    verifier = fresh_issuer.verifier()
+    tokens = [fresh_issuer.mint(f"s-{i}", ["jury"]) for i in range(5)]
+    for t in tokens:
+        verifier.principal(t)
+    decodes = _decodes(monkeypatch)
+    verifier.principal(tokens[-1])
+    assert decodes == []
+    verifier.principal(tokens[0])  # forgotten: verified again
+    assert decodes == [1]

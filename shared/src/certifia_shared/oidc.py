@@ -23,6 +23,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -51,6 +52,7 @@ MAX_CLAIM_CHARS = 200  # candidate_id, client_id, each role
 MAX_SUBJECT_CHARS = 255
 MAX_ROLES = 100
 NO_KEYS_RETRY_SECONDS = 1.0
+REMEMBERED_TOKENS = 4096  # verified tokens remembered (~1 KB each), the least recently used forgotten
 _COMPACT_JWS = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*")
 _TOKEN_TYPES = frozenset({"jwt", "at+jwt", "application/at+jwt"})
 
@@ -280,9 +282,14 @@ class JwksCache:
         self._keys: list[PyJWK] = []
         self._fetched_at: float | None = None  # last successful fetch
         self._tried_at: float | None = None  # last attempt, successful or not
+        self._generation = 0  # one more at each successful fetch
         self.fetches = 0
 
     def key(self, kid: str | None, alg: str) -> PyJWK:
+        return self.keyed(kid, alg)[0]
+
+    def keyed(self, kid: str | None, alg: str) -> tuple[PyJWK, int]:
+        """:meth:`key`, and the generation of the keys it was found among (see :meth:`current`)."""
         with self._lock:
             now = self._clock()
             if self._fetched_at is None:
@@ -296,20 +303,32 @@ class JwksCache:
             if found is None and self._may_try(now):
                 self._refresh(now)
                 found = self._find(kid, alg)
+            generation = self._generation
         if found is None:
             raise TokenRejected("unknown_key", f"the issuer publishes no {alg} key with kid {kid!r}")
-        return found
+        return found, generation
 
-    def cached(self, kid: str | None, alg: str) -> PyJWK | None:
-        """The key, when :meth:`key` would find it without fetching and no other thread holds the cache
-        (a fetch in progress): what an event loop may ask without blocking. None: ask :meth:`key`."""
+    def current(self, generation: int) -> bool:
+        """Whether the keys of ``generation`` are still the ones :meth:`key` would look in, unexpired. Reads
+        without the lock: a stale answer only sends a token to be verified again."""
+        fetched_at = self._fetched_at
+        return (
+            generation == self._generation
+            and fetched_at is not None
+            and self._clock() - fetched_at < self._ttl
+        )
+
+    def cached(self, kid: str | None, alg: str) -> tuple[PyJWK, int] | None:
+        """:meth:`keyed`, when the key is found without fetching and no other thread holds the cache (a
+        fetch in progress): what an event loop may ask without blocking. None: ask :meth:`key`."""
         if not self._lock.acquire(blocking=False):
             return None
         try:
             now = self._clock()
             if self._fetched_at is None or now - self._fetched_at >= self._ttl:
                 return None
-            return self._find(kid, alg)
+            found = self._find(kid, alg)
+            return None if found is None else (found, self._generation)
         finally:
             self._lock.release()
 
@@ -335,6 +354,7 @@ class JwksCache:
             log.warning("the issuer's JWKS holds no RS256/ES256/EdDSA signature key")
         self._keys = keys
         self._fetched_at = now
+        self._generation += 1
 
     def _find(self, kid: str | None, alg: str) -> PyJWK | None:
         if kid is not None:
@@ -381,6 +401,8 @@ class OidcVerifier:
         self._jwks_url = jwks_url
         self._allow_http = allow_insecure_http
         self._timeout = timeout_seconds
+        self._known: OrderedDict[str, tuple[Principal, float, int]] = OrderedDict()
+        self._lock = threading.Lock()
         self.keys = JwksCache(
             self._locate_jwks,
             ttl=keys_ttl_seconds,
@@ -390,14 +412,46 @@ class OidcVerifier:
         )
 
     def principal(self, token: str) -> Principal:
-        return self.mapping.principal(self.claims(token))
+        known = self._remembered(token)
+        if known is not None:
+            return known
+        alg, kid = self._header(token)
+        key, generation = self.keys.keyed(kid, alg)
+        return self._verified(token, key, alg, generation)
 
     def principal_without_fetching(self, token: str) -> Principal | None:
         """:meth:`principal` when the keys at hand decide it, None when keys must be fetched first (then call
         :meth:`principal` off the event loop). A token that is refused is refused here too."""
+        known = self._remembered(token)
+        if known is not None:
+            return known
         alg, kid = self._header(token)
-        key = self.keys.cached(kid, alg)
-        return None if key is None else self.mapping.principal(self._checked(token, key, alg))
+        found = self.keys.cached(kid, alg)
+        return None if found is None else self._verified(token, found[0], alg, found[1])
+
+    def _verified(self, token: str, key: PyJWK, alg: str, generation: int) -> Principal:
+        claims = self._checked(token, key, alg)
+        principal = self.mapping.principal(claims)
+        with self._lock:
+            self._known[token] = (principal, float(claims["exp"]) + self.leeway, generation)
+            while len(self._known) > REMEMBERED_TOKENS:
+                self._known.popitem(last=False)
+        return principal
+
+    def _remembered(self, token: str) -> Principal | None:
+        """The principal of a token already verified, while the verdict would be the same: before its expiry
+        (and the leeway), and with the same keys, unexpired. A signature check is deterministic; only the
+        time and the keys can change it (issue 15: the check was half the token's cost per request)."""
+        with self._lock:
+            entry = self._known.get(token)
+            if entry is None:
+                return None
+            principal, valid_until, generation = entry
+            if time.time() < valid_until and self.keys.current(generation):
+                self._known.move_to_end(token)
+                return principal
+            del self._known[token]
+        return None
 
     def claims(self, token: str) -> dict[str, Any]:
         """The token's claims once its signature, issuer, audience and times check out."""
