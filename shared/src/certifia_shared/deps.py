@@ -3,8 +3,9 @@
     def decide(candidate_id: VisibleCandidate, body: ..., uow: UnitOfWorkDep, settings: SettingsDep): ...
 
 These are ``async``: plain lookups, run on the event loop. A sync dependency is a trip through the thread
-pool and back, each (issue 15: three or four of them a request, a tenth of a route's CPU under bench-api);
-one that reads the database or may fetch keys (``require``, ``VisibleCandidate``) stays sync.
+pool and back, each (issue 15: a candidate-scoped read made four). ``require`` and ``VisibleCandidate`` are
+``async`` too and send to the thread pool only what may block: fetching the issuer's keys, reading the
+directory for an LMS.
 
 ``VisibleCandidate`` (who may see the candidate) lives in :mod:`certifia_shared.tenancy`. A service whose
 routes read its own settings class declares ``Annotated[Settings, Depends(current_settings)]``.

@@ -14,6 +14,7 @@ reached and no key is cached, :class:`IssuerUnavailable` (answer 503: the token 
 from __future__ import annotations
 
 import base64
+import hashlib
 import ipaddress
 import json
 import logging
@@ -52,7 +53,7 @@ MAX_CLAIM_CHARS = 200  # candidate_id, client_id, each role
 MAX_SUBJECT_CHARS = 255
 MAX_ROLES = 100
 NO_KEYS_RETRY_SECONDS = 1.0
-REMEMBERED_TOKENS = 4096  # verified tokens remembered (~1 KB each), the least recently used forgotten
+REMEMBERED_TOKENS = 4096  # verified tokens remembered (by digest), the least recently used forgotten
 _COMPACT_JWS = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*")
 _TOKEN_TYPES = frozenset({"jwt", "at+jwt", "application/at+jwt"})
 
@@ -401,7 +402,7 @@ class OidcVerifier:
         self._jwks_url = jwks_url
         self._allow_http = allow_insecure_http
         self._timeout = timeout_seconds
-        self._known: OrderedDict[str, tuple[Principal, float, int]] = OrderedDict()
+        self._known: OrderedDict[bytes, tuple[Principal, float, int]] = OrderedDict()  # by SHA-256
         self._lock = threading.Lock()
         self.keys = JwksCache(
             self._locate_jwks,
@@ -433,7 +434,7 @@ class OidcVerifier:
         claims = self._checked(token, key, alg)
         principal = self.mapping.principal(claims)
         with self._lock:
-            self._known[token] = (principal, float(claims["exp"]) + self.leeway, generation)
+            self._known[_digest(token)] = (principal, float(claims["exp"]) + self.leeway, generation)
             while len(self._known) > REMEMBERED_TOKENS:
                 self._known.popitem(last=False)
         return principal
@@ -442,23 +443,20 @@ class OidcVerifier:
         """The principal of a token already verified, while the verdict would be the same: before its expiry
         (and the leeway), and with the same keys, unexpired. A signature check is deterministic; only the
         time and the keys can change it (issue 15: the check was half the token's cost per request)."""
+        digest = _digest(token)
         with self._lock:
-            entry = self._known.get(token)
+            entry = self._known.get(digest)
             if entry is None:
                 return None
             principal, valid_until, generation = entry
             if time.time() < valid_until and self.keys.current(generation):
-                self._known.move_to_end(token)
+                self._known.move_to_end(digest)
                 return principal
-            del self._known[token]
+            del self._known[digest]
         return None
 
-    def claims(self, token: str) -> dict[str, Any]:
-        """The token's claims once its signature, issuer, audience and times check out."""
-        alg, kid = self._header(token)
-        return self._checked(token, self.keys.key(kid, alg), alg)
-
     def _checked(self, token: str, key: PyJWK, alg: str) -> dict[str, Any]:
+        """The token's claims once its signature, issuer, audience and times check out."""
         try:
             claims: dict[str, Any] = jwt.decode(
                 token,
@@ -516,6 +514,11 @@ class OidcVerifier:
         except ValueError as error:
             raise IssuerUnavailable(str(error)) from None
         return self._jwks_url
+
+
+def _digest(token: str) -> bytes:
+    """What the remembered tokens are kept under: 32 bytes each, not the bearer token itself (up to 16 KB)."""
+    return hashlib.sha256(token.encode()).digest()
 
 
 def _rejection(error: jwt.PyJWTError) -> TokenRejected:
